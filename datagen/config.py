@@ -1,0 +1,120 @@
+"""Run configuration: one pydantic model, loadable from YAML, also the Prefect flow's form.
+
+`extra="forbid"` everywhere, so a misspelt key fails with its name instead of being ignored.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from datagen.errors import ConfigError
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class LLMConfig(_Section):
+    """Which OpenAI-compatible endpoint to use, and how hard to push it."""
+
+    base_url: str | None = Field(
+        default=None,
+        description="OpenAI-compatible endpoint. Unset: $OPENAI_BASE_URL, else the embedded model.",
+    )
+    model: str | None = Field(default=None, description="Model name. Unset: the endpoint's first.")
+    api_key_env: str = Field(
+        default="OPENAI_API_KEY", description="Name of the env variable that holds the key."
+    )
+    max_concurrency: int = Field(default=8, ge=1, le=4096)
+    timeout_s: float = Field(default=120.0, gt=0)
+    max_retries: int = Field(default=6, ge=0, le=50)
+    structured: Literal["auto", "json_schema", "json_object", "text"] = Field(
+        default="auto",
+        description="How to ask for lists: a JSON schema, JSON mode with a schema, or plain text.",
+    )
+
+
+class GenerationConfig(_Section):
+    """How seeds become instructions, and instructions become responses."""
+
+    instructions_per_call: int = Field(default=5, ge=1, le=50)
+    few_shot: int = Field(default=3, ge=0, le=20, description="Seed examples shown per call.")
+    overgenerate: float = Field(
+        default=1.5, ge=1.0, le=10.0, description="Instructions asked per pair wanted."
+    )
+    respond_margin: float = Field(
+        default=1.25, ge=1.0, le=10.0, description="Instructions answered per pair still wanted."
+    )
+    max_rounds: int = Field(default=3, ge=1, le=50, description="Generate-curate rounds per seed.")
+    expand_temperature: float = Field(default=1.0, ge=0, le=2)
+    expand_top_p: float = Field(default=0.95, gt=0, le=1)
+    expand_max_tokens: int = Field(default=512, ge=16)
+    respond_temperature: float = Field(default=0.7, ge=0, le=2)
+    respond_top_p: float = Field(default=0.95, gt=0, le=1)
+    respond_max_tokens: int = Field(default=384, ge=16)
+
+
+class CurationConfig(_Section):
+    """Thresholds of the first curation pass."""
+
+    min_instruction_words: int = Field(default=4, ge=1)
+    max_instruction_words: int = Field(default=150, ge=1)
+    min_response_words: int = Field(default=5, ge=1)
+    max_response_words: int = Field(default=1500, ge=1)
+    max_chars: int = Field(default=20_000, ge=100)
+    near_duplicate_threshold: float = Field(
+        default=90.0, ge=50, le=100, description="rapidfuzz ratio on token-sorted text."
+    )
+    language_threshold: float = Field(default=0.70, ge=0, le=1)
+    keyword_blacklist: list[str] = Field(
+        default_factory=lambda: [
+            "image", "graph", "picture", "file", "map", "draw", "plot", "go to",
+            "video", "audio", "music", "flowchart", "diagram",
+        ]
+    )
+
+
+class SplitConfig(_Section):
+    validation: float = Field(default=0.2, gt=0, lt=1, description="Share of kept pairs.")
+
+
+class ExportConfig(_Section):
+    system_message: bool = Field(default=True, description="Put the persona in each example.")
+    license: str = "other"
+
+
+class RunConfig(_Section):
+    """Everything a run needs. Saved resolved into the run folder."""
+
+    seeds: list[str] = Field(default_factory=list, description="Seed files or folders.")
+    out: str = Field(default="outputs/run", description="The run folder.")
+    pairs: int | None = Field(default=None, ge=1, description="Override every seed's `pairs`.")
+    seed: int = Field(default=0, description="Random seed: sampling, split, language detection.")
+    llm: LLMConfig = Field(default_factory=LLMConfig)
+    generation: GenerationConfig = Field(default_factory=GenerationConfig)
+    curation: CurationConfig = Field(default_factory=CurationConfig)
+    split: SplitConfig = Field(default_factory=SplitConfig)
+    export: ExportConfig = Field(default_factory=ExportConfig)
+
+
+def load_config(path: str | Path) -> RunConfig:
+    """Read a run config YAML; errors name the file and the key."""
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such config file", hint="check the path") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}", hint="fix the YAML syntax") from None
+    try:
+        return RunConfig.model_validate(data)
+    except ValidationError as exc:
+        lines = [f"{path}: invalid run config"]
+        for err in exc.errors():
+            key = ".".join(str(p) for p in err["loc"])
+            lines.append(f"  key `{key}`: {err['msg']}")
+        raise ConfigError("\n".join(lines), hint="see `datagen run --help` for the keys") from None

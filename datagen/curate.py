@@ -1,0 +1,102 @@
+"""The curation stage: mark `keep`/`drop_reason` on every record, never delete.
+
+Verdicts are derived from the records alone, so curation can run again after each generation
+round (and on resume) and always gives the same answer. Instruction-level checks run before
+responses are paid for; pair-level checks run once responses exist.
+
+Input columns: instruction, response, finish_reason, language, seed_id, id, drop_reason.
+Output columns: keep, drop_reason, dup_cluster, detected_language, language_score.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from datagen.config import CurationConfig
+from datagen.dedup import dedup_exact, dedup_near, overlap_with
+from datagen.filters import Filter, Texts, echo, keywords, language, length, placeholder
+from datagen.filters import refusal as refusal_filter
+from datagen.filters import truncation
+from datagen.records import DropReason, drop
+
+GENERATION_REASONS = frozenset({DropReason.UNPARSEABLE, DropReason.LLM_ERROR})
+
+INSTRUCTION_FILTERS = (
+    Filter(DropReason.EMPTY, "instruction", length.empty_instruction),
+    Filter(DropReason.TOO_SHORT, "instruction", length.instruction_too_short),
+    Filter(DropReason.TOO_LONG, "instruction", length.instruction_too_long),
+    Filter(DropReason.BLACKLIST, "instruction", keywords.blacklisted),
+    Filter(DropReason.BAD_START, "instruction", keywords.bad_start),
+)
+PAIR_FILTERS = (
+    Filter(DropReason.EMPTY, "pair", length.empty_response),
+    Filter(DropReason.TRUNCATED, "pair", truncation.truncated),
+    Filter(DropReason.TOO_SHORT, "pair", length.response_too_short),
+    Filter(DropReason.TOO_LONG, "pair", length.response_too_long),
+    Filter(DropReason.REFUSAL, "pair", refusal_filter.refusal),
+    Filter(DropReason.PLACEHOLDER, "pair", placeholder.placeholder),
+    Filter(DropReason.ECHO, "pair", echo.echo),
+)
+
+
+def reset_verdicts(df: pd.DataFrame) -> pd.DataFrame:
+    """A copy with every curation verdict cleared; generation failures stay dropped."""
+    out = df.copy()
+    generated = ~out["drop_reason"].isin([str(r) for r in GENERATION_REASONS])
+    out.loc[generated, "keep"] = True
+    out.loc[generated, "drop_reason"] = pd.NA
+    out["dup_cluster"] = pd.NA
+    return out
+
+
+def curate_instructions(
+    df: pd.DataFrame, cfg: CurationConfig, seed_examples: list[str]
+) -> pd.DataFrame:
+    """Instruction-level verdicts: cheap checks, then overlap with seed examples, then dedup."""
+    out = reset_verdicts(df)
+    texts = Texts.of(out)
+    for f in INSTRUCTION_FILTERS:
+        drop(out, f.check(texts, cfg), f.reason)
+    overlap_with(out, "instruction", seed_examples, cfg.near_duplicate_threshold,
+                 DropReason.SEED_OVERLAP)
+    dedup_exact(out, ("instruction",), DropReason.EXACT_DUPLICATE)
+    dedup_near(out, "instruction", cfg.near_duplicate_threshold)
+    return out
+
+
+def curate_pairs(df: pd.DataFrame, cfg: CurationConfig, *, seed: int = 0) -> pd.DataFrame:
+    """Pair-level verdicts on records that have a response (others are left as they are)."""
+    out = df.copy()
+    answered = out["response"].notna()
+    if not answered.any():
+        return out
+    part = out[answered].copy()
+    texts = Texts.of(part)
+    for f in PAIR_FILTERS:
+        drop(part, f.check(texts, cfg), f.reason)
+    drop(part, language.wrong_language(texts, cfg, seed), DropReason.WRONG_LANGUAGE)
+    dedup_exact(part, ("instruction", "response"), DropReason.EXACT_DUPLICATE)
+    out.loc[answered] = part
+    return out.astype(df.dtypes.to_dict())
+
+
+def mark_surplus(df: pd.DataFrame, targets: dict[str, int]) -> pd.DataFrame:
+    """Keep at most the target number of answered pairs per seed, in generation order;
+    instructions left unanswered when the target was met are surplus too."""
+    out = df.copy()
+    live = out["keep"].fillna(False).astype(bool)
+    answered = live & out["response"].notna()
+    rank = answered.astype(int).groupby(out["seed_id"]).cumsum()
+    target = out["seed_id"].map(targets).fillna(0)
+    drop(out, (answered & (rank > target)) | (live & out["response"].isna()), DropReason.SURPLUS)
+    return out
+
+
+def curate(
+    df: pd.DataFrame, cfg: CurationConfig, *, seed_examples: list[str],
+    targets: dict[str, int], seed: int = 0,
+) -> pd.DataFrame:
+    """All verdicts, from scratch."""
+    out = curate_instructions(df, cfg, seed_examples)
+    out = curate_pairs(out, cfg, seed=seed)
+    return mark_surplus(out, targets)

@@ -1,0 +1,1 @@
+"""Exports of the kept records: OpenAI chat JSONL and a Hugging Face dataset folder."""

@@ -1,0 +1,6 @@
+"""One OpenAI-compatible client for every endpoint, with a response cache in front."""
+
+from datagen.llm.client import Completion, LLMClient
+from datagen.llm.endpoint import Endpoint, open_endpoint
+
+__all__ = ["Completion", "Endpoint", "LLMClient", "open_endpoint"]

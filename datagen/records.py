@@ -1,0 +1,112 @@
+"""The record: one instruction/response pair, one row of a pandas DataFrame.
+
+Column names are the contract between stages. Stages add verdicts (`keep`, `drop_reason`,
+scores); nothing is deleted, so every paid-for record stays in the run folder.
+"""
+
+from __future__ import annotations
+
+import json
+from enum import StrEnum
+from typing import Any
+
+import pandas as pd
+import xxhash
+
+COLUMNS: dict[str, str] = {
+    "id": "string",
+    "run_id": "string",
+    "seed_id": "string",
+    "domain": "string",
+    "language": "string",
+    "system": "string",
+    "instruction": "string",
+    "response": "string",
+    "model": "string",
+    "params": "string",  # JSON: sampling parameters of the response call
+    "finish_reason": "string",
+    "prompt_tokens": "Int64",
+    "completion_tokens": "Int64",
+    "detected_language": "string",
+    "language_score": "Float64",
+    "dup_cluster": "string",
+    "keep": "boolean",
+    "drop_reason": "string",
+    "scores": "string",  # JSON: heuristic and judge scores
+    "metadata": "string",  # JSON: strategy, round, source call, ...
+}
+
+
+class DropReason(StrEnum):
+    """Why a record was dropped. Short, stable, defined once."""
+
+    UNPARSEABLE = "unparseable"
+    LLM_ERROR = "llm_error"
+    EMPTY = "empty"
+    TOO_SHORT = "too_short"
+    TOO_LONG = "too_long"
+    TRUNCATED = "truncated"
+    REFUSAL = "refusal"
+    BLACKLIST = "blacklist_keyword"
+    BAD_START = "bad_start"
+    ECHO = "echo"
+    PLACEHOLDER = "placeholder"
+    REPETITION = "repetition"
+    WRONG_LANGUAGE = "wrong_language"
+    EXACT_DUPLICATE = "exact_duplicate"
+    NEAR_DUPLICATE = "near_duplicate"
+    SEED_OVERLAP = "seed_overlap"
+    SURPLUS = "surplus"
+
+
+def record_id(*parts: Any) -> str:
+    """A deterministic id from the parts that made a record: reruns give the same ids."""
+    h = xxhash.xxh3_128()
+    for part in parts:
+        h.update(json.dumps(part, sort_keys=True, ensure_ascii=False, default=str).encode())
+        h.update(b"\x1f")
+    return h.hexdigest()[:24]
+
+
+def new_records(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    """Build a records DataFrame with every column present and typed."""
+    df = pd.DataFrame(rows, columns=list(COLUMNS))
+    for col in ("params", "scores", "metadata"):
+        df[col] = df[col].map(_as_json)
+    df["keep"] = df["keep"].fillna(True)
+    return df.astype(COLUMNS)
+
+
+def _as_json(value: Any) -> str:
+    if value is None or (isinstance(value, float) and pd.isna(value)):
+        return "{}"
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, sort_keys=True, ensure_ascii=False)
+
+
+def drop(df: pd.DataFrame, mask: pd.Series, reason: str) -> int:
+    """Mark rows in `mask` that are still kept as dropped for `reason`; return how many.
+
+    The first reason wins, so the funnel reads in stage order.
+    """
+    hit = mask.fillna(False).astype(bool) & df["keep"].fillna(False).astype(bool)
+    df.loc[hit, "keep"] = False
+    df.loc[hit, "drop_reason"] = str(reason)
+    return int(hit.sum())
+
+
+def add_score(df: pd.DataFrame, name: str, values: pd.Series) -> None:
+    """Merge one named score per row into the JSON `scores` column."""
+    merged = []
+    for raw, value in zip(df["scores"], values, strict=True):
+        scores = json.loads(raw) if isinstance(raw, str) and raw else {}
+        if value is not None and not (isinstance(value, float) and pd.isna(value)):
+            scores[name] = value
+        merged.append(json.dumps(scores, sort_keys=True))
+    df["scores"] = pd.array(merged, dtype="string")
+
+
+def kept(df: pd.DataFrame) -> pd.DataFrame:
+    """The rows still kept."""
+    return df[df["keep"].fillna(False).astype(bool)]

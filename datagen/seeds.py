@@ -1,0 +1,150 @@
+"""Seed tasks: the YAML files a user writes, validated so that a typo fails with its name.
+
+A seed describes one domain task: who answers (system persona), what is asked (task and a few
+example instructions), in which language, and how many pairs are wanted.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.util
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from datagen.errors import SeedError
+
+
+@functools.cache
+def supported_languages() -> frozenset[str]:
+    """ISO 639-1 codes the language filter can check (langdetect's bundled profiles)."""
+    spec = importlib.util.find_spec("langdetect")
+    assert spec is not None and spec.submodule_search_locations
+    profiles = Path(next(iter(spec.submodule_search_locations))) / "profiles"
+    return frozenset(p.name for p in profiles.iterdir())
+
+
+class Example(BaseModel):
+    """One example instruction, optionally with input context and a reference response."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    instruction: str = Field(min_length=3)
+    input: str | None = None
+    response: str | None = None
+
+
+class SeedTask(BaseModel):
+    """A seed task, as written in `seeds/<domain>/<name>.yaml`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9_\-]*$", max_length=80)
+    domain: str = Field(min_length=2)
+    description: str = Field(min_length=3)
+    system: str = Field(min_length=3, description="The persona that answers (system message).")
+    task: str = Field(min_length=3, description="What the generated instructions ask for.")
+    examples: list[Example] = Field(min_length=1)
+    language: str = "en"
+    pairs: int = Field(default=20, ge=1, le=1_000_000)
+    topics: list[str] = Field(default_factory=list)
+
+    @field_validator("examples", mode="before")
+    @classmethod
+    def _strings_are_instructions(cls, value: Any) -> Any:
+        if isinstance(value, list):
+            return [{"instruction": v} if isinstance(v, str) else v for v in value]
+        return value
+
+    @field_validator("language")
+    @classmethod
+    def _known_language(cls, value: str) -> str:
+        code = value.strip().lower()
+        known = supported_languages()
+        if code == "zh":
+            code = "zh-cn"
+        if code not in known:
+            raise ValueError(
+                f"unknown language code {value!r}; use an ISO 639-1 code such as "
+                + ", ".join(sorted(c for c in known if len(c) == 2)[:12])
+                + ", ..."
+            )
+        return code
+
+
+_FIXES = {
+    "missing": "add the field `{field}`",
+    "extra_forbidden": "remove `{field}` (allowed fields: {allowed})",
+    "too_short": "give `{field}` at least one entry / more text",
+    "string_pattern_mismatch": "use lowercase letters, digits, '-' and '_' for `{field}`",
+}
+
+
+def _describe(exc: ValidationError, path: Path) -> str:
+    allowed = ", ".join(SeedTask.model_fields)
+    lines = [f"{path}: invalid seed"]
+    for err in exc.errors():
+        field = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        fix = _FIXES.get(err["type"], "fix the value of `{field}`").format(
+            field=field, allowed=allowed
+        )
+        lines.append(f"  field `{field}`: {err['msg']} -> {fix}")
+    return "\n".join(lines)
+
+
+def load_seed(path: str | Path) -> SeedTask:
+    """Read and validate one seed file; errors name the file, the field and the fix."""
+    path = Path(path)
+    if not path.is_file():
+        raise SeedError(f"{path}: no such seed file", hint="check the path (seeds live in seeds/)")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        where = getattr(exc, "problem_mark", None)
+        at = f" at line {where.line + 1}, column {where.column + 1}" if where else ""
+        raise SeedError(
+            f"{path}: not valid YAML{at}: {getattr(exc, 'problem', exc)}",
+            hint="fix the YAML syntax (indentation, quotes, a ':' after each key)",
+        ) from None
+    except UnicodeDecodeError:
+        raise SeedError(f"{path}: not UTF-8 text", hint="save the seed as UTF-8") from None
+    if not isinstance(data, dict):
+        raise SeedError(
+            f"{path}: a seed file holds one mapping of fields, got {type(data).__name__}",
+            hint="start the file with `id: ...` and the other fields of a seed",
+        )
+    try:
+        return SeedTask.model_validate(data)
+    except ValidationError as exc:
+        raise SeedError(_describe(exc, path)) from None
+
+
+def seed_files(paths: list[str | Path]) -> list[Path]:
+    """Expand folders into the seed files they contain, sorted."""
+    files: list[Path] = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            files.extend(sorted([*p.rglob("*.yaml"), *p.rglob("*.yml")]))
+        else:
+            files.append(p)
+    return files
+
+
+def load_seeds(paths: list[str | Path]) -> list[SeedTask]:
+    """Load every seed; seed ids must be unique across files."""
+    seeds, seen = [], {}
+    files = seed_files(paths)
+    if not files:
+        raise SeedError("no seed files given", hint="pass seed YAML files or a folder of them")
+    for path in files:
+        seed = load_seed(path)
+        if seed.id in seen:
+            raise SeedError(
+                f"{path}: field `id`: seed id {seed.id!r} is already used by {seen[seed.id]}",
+                hint="give every seed a unique id",
+            )
+        seen[seed.id] = path
+        seeds.append(seed)
+    return seeds
