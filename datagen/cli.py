@@ -59,6 +59,7 @@ def run(
     cfg = build_config(seeds or [], config, out, pairs, model, base_url, seed)
     if not cfg.seeds:
         raise DatagenError("no seeds given", hint="datagen run seeds/legal/nda_clauses.yaml")
+    preflight(cfg)
     _prefect_env()
     from flows.generate_dataset import generate_dataset
 
@@ -70,6 +71,20 @@ def run(
                       f"{cfg.out}/cache.sqlite; rerun the same command to resume.")
         raise typer.Exit(130) from None
     _print_summary(result, time.perf_counter() - started)
+
+
+def preflight(cfg: RunConfig) -> None:
+    """Fail fast, before Prefect starts, on bad seeds or an unusable endpoint."""
+    from datagen.llm import embedded
+    from datagen.llm.endpoint import configured_base_url, resolve
+    from datagen.seeds import load_seeds
+
+    load_seeds(cfg.seeds)
+    base_url = configured_base_url(cfg.llm)
+    if base_url:
+        resolve(cfg.llm, base_url)
+    else:
+        embedded.check_installed()
 
 
 def _print_summary(result: dict[str, Any], seconds: float) -> None:

@@ -9,13 +9,20 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from datagen.errors import ConfigError
 
 
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+
+class ModelPrice(_Section):
+    """What a model costs, in USD per million tokens."""
+
+    input: float = Field(ge=0)
+    output: float = Field(ge=0)
 
 
 class LLMConfig(_Section):
@@ -36,6 +43,24 @@ class LLMConfig(_Section):
         default="auto",
         description="How to ask for lists: a JSON schema, JSON mode with a schema, or plain text.",
     )
+    max_requests_per_minute: int | None = Field(
+        default=None, ge=1, description="Client-side RPM limit (token bucket); unset: none."
+    )
+    max_tokens_per_minute: int | None = Field(
+        default=None, ge=1,
+        description="Client-side TPM limit: prompt tokens plus max_tokens per request.",
+    )
+    max_cost_usd: float | None = Field(
+        default=None, gt=0,
+        description="Stop cleanly before the run folder's LLM spend would pass this.",
+    )
+    prices: dict[str, ModelPrice] = Field(
+        default_factory=dict,
+        description="USD per 1M tokens by model name (or name prefix); adds to and overrides "
+        "the built-in table.",
+    )
+    batch: bool = Field(default=False, description="Use the OpenAI Batch API (half price).")
+    batch_poll_s: float = Field(default=30.0, gt=0, description="Seconds between batch polls.")
 
 
 class GenerationConfig(_Section):
@@ -50,6 +75,9 @@ class GenerationConfig(_Section):
         default=1.25, ge=1.0, le=10.0, description="Instructions answered per pair still wanted."
     )
     max_rounds: int = Field(default=3, ge=1, le=50, description="Generate-curate rounds per seed.")
+    max_calls_per_seed: int = Field(
+        default=200, ge=1, description="Attempt limit: instruction-making calls per seed."
+    )
     expand_temperature: float = Field(default=1.0, ge=0, le=2)
     expand_top_p: float = Field(default=0.95, gt=0, le=1)
     expand_max_tokens: int = Field(default=512, ge=16)
@@ -79,12 +107,64 @@ class CurationConfig(_Section):
 
 
 class SplitConfig(_Section):
-    validation: float = Field(default=0.2, gt=0, lt=1, description="Share of kept pairs.")
+    """Held-out splits. A float is a share of kept pairs, an int a count (as in scikit-learn)."""
+
+    validation: float | int = Field(default=0.2, description="0.2 = 20 % of kept pairs; 50 = 50.")
+    test: float | int = Field(default=0, description="Optional test split; 0 = none.")
+    group_threshold: float = Field(
+        default=80.0, ge=50, le=100,
+        description="Near-duplicate ratio at which instructions stay in one split.",
+    )
+    leakage_threshold: float = Field(
+        default=80.0, ge=50, le=100, description="Ratio at which a crossing pair counts as leak.",
+    )
+
+    @field_validator("validation", "test")
+    @classmethod
+    def _size(cls, value: float | int) -> float | int:
+        if isinstance(value, float) and not 0 <= value < 1:
+            raise ValueError("a share must lie in [0, 1); write an int for a count")
+        if isinstance(value, int) and value < 0:
+            raise ValueError("a count must be >= 0")
+        return value
+
+
+class FineTunePrice(_Section):
+    """What OpenAI charges to train on a model, and its per-example token limit."""
+
+    usd_per_1m_tokens: float = Field(ge=0, description="Training price per million tokens.")
+    context_limit: int = Field(ge=1, description="Longest training example, in tokens.")
 
 
 class ExportConfig(_Section):
     system_message: bool = Field(default=True, description="Put the persona in each example.")
     license: str = "other"
+    weight: Literal["none", "all", "last"] = Field(
+        default="none",
+        description="`weight` on assistant messages: none; 1 on all; 1 on the last, 0 before.",
+    )
+    formats: list[Literal["alpaca", "sharegpt"]] = Field(
+        default_factory=list, description="Extra exports besides OpenAI JSONL and HF."
+    )
+    target_models: list[str] = Field(
+        default_factory=lambda: ["gpt-4o-mini-2024-07-18"],
+        description="Fine-tuning targets the pre-flight check prices and limits.",
+    )
+    prices: dict[str, FineTunePrice] = Field(
+        default_factory=dict, description="Adds to or overrides the built-in training prices."
+    )
+
+
+class OrchestrationConfig(_Section):
+    """Where the flow's tasks run: threads in the flow's process, or a Dask cluster."""
+
+    task_runner: Literal["threads", "dask"] = Field(
+        default="threads", description="`dask` runs tasks on a Dask cluster (prefect-dask)."
+    )
+    dask_address: str | None = Field(
+        default=None, description="Scheduler of an existing Dask cluster; unset: a LocalCluster."
+    )
+    dask_workers: int = Field(default=2, ge=1, le=1024, description="LocalCluster workers.")
 
 
 class RunConfig(_Section):
@@ -99,6 +179,12 @@ class RunConfig(_Section):
     curation: CurationConfig = Field(default_factory=CurationConfig)
     split: SplitConfig = Field(default_factory=SplitConfig)
     export: ExportConfig = Field(default_factory=ExportConfig)
+    orchestration: OrchestrationConfig = Field(default_factory=OrchestrationConfig)
+    append_to: str | None = Field(
+        default=None,
+        description="A published dataset folder: new pairs are deduplicated against it and "
+        "appended; existing records keep their split.",
+    )
 
 
 def load_config(path: str | Path) -> RunConfig:

@@ -57,6 +57,12 @@ class DropReason(StrEnum):
     NEAR_DUPLICATE = "near_duplicate"
     SEED_OVERLAP = "seed_overlap"
     SURPLUS = "surplus"
+    # verdicts of the generation strategies (set at generation time, kept in metadata)
+    NOT_NOVEL = "not_novel"
+    EVOL_UNCHANGED = "evol_unchanged"
+    EVOL_UNANSWERABLE = "evol_unanswerable"
+    EVOL_PROMPT_COPY = "evol_prompt_copy"
+    PUBLISHED_DUPLICATE = "published_duplicate"  # already in the dataset appended to
 
 
 def record_id(*parts: Any) -> str:

@@ -1,25 +1,54 @@
-"""OpenAI fine-tuning chat JSONL: one `{"messages": [...]}` per line, UTF-8, no null keys."""
+"""Chat examples of kept records, and the files trainers read: OpenAI chat JSONL (one
+`{"messages": [...]}` per line, UTF-8, no null keys), Alpaca and ShareGPT JSONL.
+
+Multi-turn: a record whose `metadata` JSON holds `turns`, a list of `{"role": "user" |
+"assistant", "content": str, "weight"?: 0 | 1}` messages, becomes that conversation (after the
+optional system message) instead of its single instruction/response pair. The record's
+`instruction` and `response` stay its last user and assistant turn, so filters still apply.
+"""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pandas as pd
 
 from datagen.runfolder import write_jsonl
 
-ALLOWED_ROLES = ("system", "user", "assistant", "tool", "function")
+Weighting = Literal["none", "all", "last"]
+_SHAREGPT_ROLE = {"system": "system", "user": "human", "assistant": "gpt"}
 
 
-def messages(row: pd.Series | dict[str, Any], *, system_message: bool = True) -> list[dict]:
-    """The chat messages of one record."""
-    out = []
-    if system_message and isinstance(row["system"], str) and row["system"].strip():
-        out.append({"role": "system", "content": row["system"]})
-    out.append({"role": "user", "content": row["instruction"]})
-    out.append({"role": "assistant", "content": row["response"]})
+def turns(row: pd.Series | dict[str, Any]) -> list[dict[str, Any]]:
+    """The record's user/assistant messages: its `turns` when it carries them, else one pair."""
+    meta = row.get("metadata") if hasattr(row, "get") else None
+    try:
+        carried = json.loads(meta).get("turns") if isinstance(meta, str) and meta else None
+    except (json.JSONDecodeError, AttributeError):
+        carried = None
+    if isinstance(carried, list) and carried:
+        return [{k: m[k] for k in ("role", "content", "weight") if k in m} for m in carried]
+    return [{"role": "user", "content": row["instruction"]},
+            {"role": "assistant", "content": row["response"]}]
+
+
+def messages(row: pd.Series | dict[str, Any], *, system_message: bool = True,
+             weight: Weighting = "none") -> list[dict[str, Any]]:
+    """The chat messages of one record. `weight`: none (no key, unless turns carry one), all
+    (1 on every assistant message) or last (1 on the last, 0 on earlier ones)."""
+    out: list[dict[str, Any]] = []
+    system = row["system"]
+    if system_message and isinstance(system, str) and system.strip():
+        out.append({"role": "system", "content": system})
+    convo = turns(row)
+    last = max((i for i, m in enumerate(convo) if m["role"] == "assistant"), default=-1)
+    for i, m in enumerate(convo):
+        m = dict(m)
+        if m["role"] == "assistant" and weight != "none" and "weight" not in m:
+            m["weight"] = 1 if weight == "all" or i == last else 0
+        out.append(m)
     return out
 
 
@@ -32,33 +61,43 @@ def strip_nulls(value: Any) -> Any:
     return value
 
 
-def write_chat_jsonl(records: pd.DataFrame, path: str | Path, *,
-                     system_message: bool = True) -> int:
-    rows = [{"messages": strip_nulls(messages(r, system_message=system_message))}
+def chat_rows(records: pd.DataFrame, *, system_message: bool = True,
+              weight: Weighting = "none") -> list[dict[str, Any]]:
+    return [{"messages": strip_nulls(messages(r, system_message=system_message, weight=weight))}
             for _, r in records.iterrows()]
+
+
+def write_chat_jsonl(records: pd.DataFrame, path: str | Path, *, system_message: bool = True,
+                     weight: Weighting = "none") -> int:
+    rows = chat_rows(records, system_message=system_message, weight=weight)
     write_jsonl(path, rows)
     return len(rows)
 
 
-def format_errors(path: str | Path) -> list[str]:
-    """Lines that are not valid chat examples (the full pre-flight check is `validate`)."""
-    errors = []
-    with open(path, encoding="utf-8") as fh:
-        for n, line in enumerate(fh, 1):
-            try:
-                ex = json.loads(line)
-            except json.JSONDecodeError:
-                errors.append(f"line {n}: not JSON")
-                continue
-            msgs = ex.get("messages") if isinstance(ex, dict) else None
-            if not isinstance(msgs, list) or not msgs:
-                errors.append(f"line {n}: no messages list")
-                continue
-            for m in msgs:
-                if not isinstance(m, dict) or m.get("role") not in ALLOWED_ROLES or not isinstance(
-                    m.get("content"), str
-                ):
-                    errors.append(f"line {n}: bad message {m!r:.80}")
-            if not any(isinstance(m, dict) and m.get("role") == "assistant" for m in msgs):
-                errors.append(f"line {n}: no assistant message")
-    return errors
+def alpaca(msgs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Alpaca: the last exchange as instruction/input/output; earlier exchanges as `history`
+    ([user, assistant] pairs) and the system message as `system`, as common trainers read."""
+    system = [m["content"] for m in msgs if m["role"] == "system"]
+    convo = [m for m in msgs if m["role"] in ("user", "assistant")]
+    pairs = [[convo[i]["content"], convo[i + 1]["content"]] for i in range(0, len(convo) - 1, 2)]
+    row: dict[str, Any] = {"instruction": pairs[-1][0] if pairs else "", "input": "",
+                           "output": pairs[-1][1] if pairs else ""}
+    if system:
+        row["system"] = system[0]
+    if len(pairs) > 1:
+        row["history"] = pairs[:-1]
+    return row
+
+
+def sharegpt(msgs: list[dict[str, Any]]) -> dict[str, Any]:
+    """ShareGPT: `conversations` of `{"from": system|human|gpt, "value": ...}`."""
+    return {"conversations": [{"from": _SHAREGPT_ROLE[m["role"]], "value": m["content"]}
+                              for m in msgs if m["role"] in _SHAREGPT_ROLE]}
+
+
+def write_format(records: pd.DataFrame, path: str | Path, fmt: Literal["alpaca", "sharegpt"],
+                 *, system_message: bool = True) -> int:
+    convert = alpaca if fmt == "alpaca" else sharegpt
+    rows = [convert(r["messages"]) for r in chat_rows(records, system_message=system_message)]
+    write_jsonl(path, rows)
+    return len(rows)

@@ -36,11 +36,15 @@ class ResponseCache:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
-        with self._conn() as conn:
-            conn.execute(
-                "CREATE TABLE IF NOT EXISTS responses ("
-                " key TEXT PRIMARY KEY, response TEXT NOT NULL, created REAL NOT NULL)"
-            )
+        conn = self._conn()
+        conn.execute(
+            "CREATE TABLE IF NOT EXISTS responses ("
+            " key TEXT PRIMARY KEY, response TEXT NOT NULL, created REAL NOT NULL,"
+            " cost_usd REAL NOT NULL DEFAULT 0)"
+        )
+        columns = {row[1] for row in conn.execute("PRAGMA table_info(responses)")}
+        if "cost_usd" not in columns:  # a cache written before costs were kept
+            conn.execute("ALTER TABLE responses ADD COLUMN cost_usd REAL NOT NULL DEFAULT 0")
 
     def _conn(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
@@ -57,11 +61,22 @@ class ResponseCache:
         ).fetchone()
         return None if row is None else json.loads(row[0])
 
-    def put(self, key: str, response: dict[str, Any]) -> None:
+    def put(self, key: str, response: dict[str, Any], cost_usd: float = 0.0) -> None:
         self._conn().execute(
-            "INSERT OR REPLACE INTO responses (key, response, created) VALUES (?, ?, ?)",
-            (key, json.dumps(response, ensure_ascii=False), time.time()),
+            "INSERT OR REPLACE INTO responses (key, response, created, cost_usd)"
+            " VALUES (?, ?, ?, ?)",
+            (key, json.dumps(response, ensure_ascii=False), time.time(), cost_usd),
         )
+
+    def has(self, key: str) -> bool:
+        return self._conn().execute(
+            "SELECT 1 FROM responses WHERE key = ?", (key,)
+        ).fetchone() is not None
+
+    def spent_usd(self) -> float:
+        """What every answer in this cache cost when it was paid for (reruns cost nothing)."""
+        return float(self._conn().execute(
+            "SELECT COALESCE(SUM(cost_usd), 0) FROM responses").fetchone()[0])
 
     def __len__(self) -> int:
         return self._conn().execute("SELECT COUNT(*) FROM responses").fetchone()[0]

@@ -1,28 +1,45 @@
-"""The async client every stage uses: cache first, bounded concurrency, one place for retries.
+"""The async client every stage uses: cache first, then limits, then one place for retries.
 
-Retries are decided here and only here: the SDK's own retries are off (`max_retries=0`) and
-Prefect tasks that call LLMs have no retries of their own. 408/409/429/5xx, timeouts and
-dropped connections are retried with jittered exponential backoff, honouring `Retry-After` and
-`retry-after-ms` at any length; 400/401/403/404/422 are never retried.
+A call goes: response cache (a hit costs nothing) -> the endpoint's concurrency gate -> the
+budget (the worst case of this request must fit under `max_cost_usd`) -> the RPM/TPM token
+buckets -> the request, with a per-request deadline. Retries are decided here and only here:
+the SDK's own retries are off (`max_retries=0`) and Prefect tasks that call LLMs have no
+retries of their own. 408/409/429/5xx, timeouts, dropped connections and unreadable bodies are
+retried with jittered exponential backoff, honouring `Retry-After` and `retry-after-ms` at any
+length (the SDK gives up above 120 s); 400/422 fail the one request, 401/403/404 stop the run.
+
+Every answer is written to the cache the moment it arrives, with what it cost, so a crash,
+Ctrl-C or budget stop loses nothing that was paid for. In Batch API mode (`batch=`) the request
+is queued for `datagen.llm.batch` instead of being sent.
 """
 
 from __future__ import annotations
 
 import asyncio
 import email.utils
+import math
 import random
 import time
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import openai
 
-from datagen.errors import EndpointError
+from datagen.errors import BudgetExceeded, EndpointError
+from datagen.llm import limits
 from datagen.llm.cache import ResponseCache, cache_key
 from datagen.llm.endpoint import Endpoint, redact_url
+from datagen.llm.pricing import Price, price_for
+from datagen.llm.tokens import count_chat_tokens
+
+if TYPE_CHECKING:
+    from datagen.config import LLMConfig
+    from datagen.llm.batch import BatchQueue
 
 RETRY_STATUS = {408, 409, 429}
 FATAL_STATUS = {401, 403, 404}
+MAX_RETRY_AFTER_S = 3600.0  # a longer wait than this is a server bug: wait an hour, then retry
+DEFAULT_MAX_TOKENS = 1024  # the worst case assumed when a request names no max_tokens
 
 
 class LLMCallError(Exception):
@@ -46,7 +63,7 @@ class Completion:
 
 @dataclass
 class Usage:
-    """Counters of a client's life: what was asked, answered, reused and retried."""
+    """Counters of a client's life: what was asked, answered, reused, retried and paid."""
 
     requests: int = 0
     cache_hits: int = 0
@@ -54,7 +71,9 @@ class Usage:
     failures: int = 0
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    cost_usd: float = 0.0
     seconds: float = 0.0
+    rate_wait_s: float = 0.0
     by_status: dict[str, int] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
@@ -62,23 +81,29 @@ class Usage:
 
 
 def retry_after_s(headers: Any) -> float | None:
-    """Seconds the server asked us to wait, from `retry-after-ms` or `retry-after`."""
+    """Seconds the server asked us to wait, from `retry-after-ms` or `retry-after` (seconds or
+    an HTTP date); values beyond an hour, or not finite, count as an hour."""
     if headers is None:
         return None
-    ms = headers.get("retry-after-ms")
-    if ms:
+    for name, scale in (("retry-after-ms", 1000.0), ("retry-after", 1.0)):
+        value = headers.get(name)
+        if not value:
+            continue
         try:
-            return max(0.0, float(ms) / 1000)
+            seconds = float(value) / scale
         except ValueError:
-            pass
+            continue
+        if math.isnan(seconds):
+            continue
+        return min(MAX_RETRY_AFTER_S, max(0.0, seconds))
     value = headers.get("retry-after")
     if not value:
         return None
     try:
-        return max(0.0, float(value))
-    except ValueError:
         parsed = email.utils.parsedate_to_datetime(value)
-        return None if parsed is None else max(0.0, parsed.timestamp() - time.time())
+    except (TypeError, ValueError):
+        return None
+    return min(MAX_RETRY_AFTER_S, max(0.0, parsed.timestamp() - time.time()))
 
 
 def scrub(text: str, secret: str) -> str:
@@ -89,7 +114,7 @@ def scrub(text: str, secret: str) -> str:
 
 
 class LLMClient:
-    """Chat completions through `openai.AsyncOpenAI`, cached and bounded."""
+    """Chat completions through `openai.AsyncOpenAI`: cached, bounded, rate-limited, priced."""
 
     def __init__(
         self,
@@ -101,17 +126,53 @@ class LLMClient:
         max_retries: int = 6,
         backoff_base_s: float = 0.5,
         backoff_max_s: float = 60.0,
+        requests_per_minute: int | None = None,
+        tokens_per_minute: int | None = None,
+        price: Price | None = None,
+        max_cost_usd: float | None = None,
+        batch: BatchQueue | None = None,
     ) -> None:
         self.endpoint = endpoint
         self.cache = cache
+        self.timeout_s = timeout_s
         self.max_retries = max_retries
         self.backoff_base_s = backoff_base_s
         self.backoff_max_s = backoff_max_s
+        self.max_concurrency = max_concurrency
+        self.price = price or price_for(endpoint.model, endpoint.kind)
         self.usage = Usage()
-        self._sem = asyncio.Semaphore(max_concurrency)
+        self.batch = batch
+        self._limits = limits.rate_limits(endpoint.identity, requests_per_minute,
+                                          tokens_per_minute)
+        self._budget: limits.Budget | None = None
+        if max_cost_usd is not None:
+            folder = str(cache.path.resolve()) if cache is not None else endpoint.identity
+            self._budget = limits.budget_for(
+                folder, max_cost_usd, cache.spent_usd if cache is not None else (lambda: 0.0))
+        self._inflight = 0
+        self._idle: asyncio.Event | None = None
         self._client = openai.AsyncOpenAI(
             base_url=endpoint.base_url, api_key=endpoint.api_key,
             max_retries=0, timeout=timeout_s,
+        )
+
+    @classmethod
+    def for_run(cls, endpoint: Endpoint, cache: ResponseCache | None, llm: LLMConfig, *,
+                max_concurrency: int | None = None, **kwargs: Any) -> LLMClient:
+        """A client with every limit of the run config's `llm` section."""
+        batch = None
+        if llm.batch and cache is not None:
+            from datagen.llm.batch import BatchQueue
+
+            batch = BatchQueue(endpoint, cache, poll_s=llm.batch_poll_s,
+                               max_resubmits=llm.max_retries)
+        return cls(
+            endpoint, cache, max_concurrency=max_concurrency or llm.max_concurrency,
+            timeout_s=llm.timeout_s, max_retries=llm.max_retries,
+            requests_per_minute=llm.max_requests_per_minute,
+            tokens_per_minute=llm.max_tokens_per_minute,
+            price=price_for(endpoint.model, endpoint.kind, llm.prices, batch=llm.batch),
+            max_cost_usd=llm.max_cost_usd, batch=batch, **kwargs,
         )
 
     def key(self, messages: list[dict[str, Any]], params: dict[str, Any], sample: int = 0) -> str:
@@ -125,18 +186,95 @@ class LLMClient:
         if self.cache is not None and (hit := self.cache.get(key)) is not None:
             self.usage.cache_hits += 1
             return Completion(key=key, cached=True, **hit)
-        async with self._sem:
-            result = await self._call_with_retries(messages, params)
-        if self.cache is not None:
-            self.cache.put(key, result)
+        if self.batch is not None:
+            reserved = self._reserve(messages, params)
+            try:
+                result, cost = await self.batch.submit(key, messages, params, self.endpoint.model)
+            except BaseException:
+                self._settle(reserved, 0.0)
+                raise
+            self._account(result, cost, reserved)
+            return Completion(key=key, cached=False, **result)
+        async with limits.gate(self.endpoint.identity, self.max_concurrency):
+            self._enter()
+            try:
+                reserved = self._reserve(messages, params)
+                try:
+                    result = await self._call_with_retries(messages, params)
+                except BaseException:
+                    self._settle(reserved, 0.0)
+                    raise
+                cost = self.price.cost(result["prompt_tokens"], result["completion_tokens"])
+                if self.cache is not None:
+                    self.cache.put(key, result, cost_usd=cost)
+                self._account(result, cost, reserved)
+            finally:
+                self._leave()
         return Completion(key=key, cached=False, **result)
+
+    def tokens_needed(self, messages: list[dict[str, Any]], params: dict[str, Any]) -> int:
+        """Prompt tokens plus the completion allowance: what rate limits and budgets hold."""
+        allowance = params.get("max_completion_tokens") or params.get("max_tokens")
+        prompt = count_chat_tokens(messages, self.endpoint.model)
+        return prompt + int(allowance or DEFAULT_MAX_TOKENS)
+
+    def _reserve(self, messages: list[dict[str, Any]], params: dict[str, Any]) -> float:
+        if self._budget is None:
+            return 0.0
+        worst = 0.0
+        if not self.price.free:
+            allowance = params.get("max_completion_tokens") or params.get("max_tokens")
+            worst = self.price.cost(count_chat_tokens(messages, self.endpoint.model),
+                                    int(allowance or DEFAULT_MAX_TOKENS))
+        if not self._budget.reserve(worst):
+            b = self._budget
+            raise BudgetExceeded(
+                f"stopped before passing llm.max_cost_usd = ${b.cap:.4f}: ${b.spent:.4f} spent "
+                f"so far in this run folder, and the next request may cost up to ${worst:.4f}",
+                hint="every answer so far is kept in the run folder's cache; raise "
+                "llm.max_cost_usd (or --max-cost-usd) and rerun the same command to continue: "
+                "cached calls are not paid for again",
+            )
+        return worst
+
+    def _settle(self, reserved: float, actual: float) -> None:
+        if self._budget is not None:
+            self._budget.settle(reserved, actual)
+
+    def _account(self, result: dict[str, Any], cost: float, reserved: float) -> None:
+        self.usage.prompt_tokens += result["prompt_tokens"]
+        self.usage.completion_tokens += result["completion_tokens"]
+        self.usage.cost_usd += cost
+        self._settle(reserved, cost)
+
+    def _enter(self) -> None:
+        self._inflight += 1
+        if self._idle is None:
+            self._idle = asyncio.Event()
+        self._idle.clear()
+
+    def _leave(self) -> None:
+        self._inflight -= 1
+        if self._inflight == 0 and self._idle is not None:
+            self._idle.set()
+
+    def backoff_s(self, attempt: int, retry_after: float | None) -> float:
+        """The wait before retry number `attempt`: the server's word if it gave one (with a
+        little jitter so clients don't return in lockstep), else jittered exponential."""
+        if retry_after is not None:
+            return retry_after + random.uniform(0, min(1.0, retry_after * 0.1))
+        wait = min(self.backoff_max_s, self.backoff_base_s * 2 ** (attempt - 1))
+        return random.uniform(wait / 2, wait)
 
     async def _call_with_retries(
         self, messages: list[dict[str, Any]], params: dict[str, Any]
     ) -> dict[str, Any]:
         attempt = 0
+        needed = self.tokens_needed(messages, params) if self._limits else 0
         while True:
             wait: float | None = None
+            if self._limits is not None:
+                self.usage.rate_wait_s += await self._limits.acquire(needed)
             try:
                 return await self._call(messages, params)
             except openai.APIStatusError as exc:
@@ -149,46 +287,35 @@ class LLMClient:
                     raise LLMCallError(f"http_{status}: {self._message(exc)}") from None
                 wait = retry_after_s(exc.response.headers)
                 reason = f"http_{status}"
-            except (openai.APITimeoutError, openai.APIConnectionError) as exc:
-                reason = "timeout" if isinstance(exc, openai.APITimeoutError) else "connection"
+            except (openai.APITimeoutError, TimeoutError):
+                reason = "timeout"
                 self._count(reason)
-            except openai.APIResponseValidationError:
-                self._count("bad_body")
-                reason = "bad_body"
+            except openai.APIConnectionError:
+                reason = "connection"
+                self._count(reason)
+            except (openai.APIResponseValidationError, ValueError):
+                reason = "bad_body"  # a 200 whose body is not a completion (or not JSON)
+                self._count(reason)
             attempt += 1
             if attempt > self.max_retries:
                 self.usage.failures += 1
                 raise LLMCallError(f"{reason}: gave up after {attempt} attempts")
             self.usage.retries += 1
-            if wait is None:
-                wait = min(self.backoff_max_s, self.backoff_base_s * 2 ** (attempt - 1))
-                wait = random.uniform(wait / 2, wait)
-            await asyncio.sleep(wait)
+            await asyncio.sleep(self.backoff_s(attempt, wait))
 
     async def _call(self, messages: list[dict[str, Any]], params: dict[str, Any]) -> dict[str, Any]:
         started = time.perf_counter()
-        resp = await self._client.chat.completions.create(
-            model=self.endpoint.model, messages=messages, **params  # type: ignore[arg-type]
-        )
+        async with asyncio.timeout(self.timeout_s):  # the whole request, not each read
+            resp = await self._client.chat.completions.create(
+                model=self.endpoint.model, messages=messages, **params  # type: ignore[arg-type]
+            )
         self.usage.seconds += time.perf_counter() - started
         self.usage.requests += 1
         if not getattr(resp, "choices", None):
             raise openai.APIResponseValidationError(
                 response=None, body=None, message="no choices in the response"  # type: ignore[arg-type]
             )
-        choice = resp.choices[0]
-        usage = resp.usage
-        prompt_tokens = int(getattr(usage, "prompt_tokens", 0) or 0)
-        completion_tokens = int(getattr(usage, "completion_tokens", 0) or 0)
-        self.usage.prompt_tokens += prompt_tokens
-        self.usage.completion_tokens += completion_tokens
-        return {
-            "text": choice.message.content,
-            "finish_reason": choice.finish_reason,
-            "prompt_tokens": prompt_tokens,
-            "completion_tokens": completion_tokens,
-            "model": resp.model or self.endpoint.model,
-        }
+        return completion_fields(resp, self.endpoint.model)
 
     def _count(self, what: str) -> None:
         self.usage.by_status[what] = self.usage.by_status.get(what, 0) + 1
@@ -209,4 +336,27 @@ class LLMClient:
         )
 
     async def aclose(self) -> None:
+        """Close, after letting requests already on the wire finish (and be cached): a stage
+        that stops on an error or the budget keeps what it paid for. A cancelled run (Ctrl-C)
+        has cancelled them already."""
+        if self._inflight and self._idle is not None:
+            try:
+                await asyncio.wait_for(self._idle.wait(), timeout=self.timeout_s)
+            except TimeoutError:
+                pass
+        if self.batch is not None:
+            await self.batch.aclose()
         await self._client.close()
+
+
+def completion_fields(resp: Any, model: str) -> dict[str, Any]:
+    """The columns datagen keeps from a chat completion (an SDK object or a Batch API line)."""
+    choice = resp.choices[0]
+    usage = resp.usage
+    return {
+        "text": choice.message.content,
+        "finish_reason": choice.finish_reason,
+        "prompt_tokens": int(getattr(usage, "prompt_tokens", 0) or 0),
+        "completion_tokens": int(getattr(usage, "completion_tokens", 0) or 0),
+        "model": resp.model or model,
+    }

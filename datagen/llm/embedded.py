@@ -44,6 +44,13 @@ def model_path() -> Path:
     return files[0]
 
 
+def check_installed() -> Path:
+    """The GGUF path, once both the server and the model package are known to be installed."""
+    if importlib.util.find_spec("llama_cpp") is None:
+        raise EndpointError("llama-cpp-python is not installed", hint=_INSTALL_HINT)
+    return model_path()
+
+
 def model_identity() -> str:
     """A stable name for the embedded model, for cache keys (the port changes every run)."""
     path = model_path()
@@ -79,9 +86,7 @@ class EmbeddedServer:
         return f"http://127.0.0.1:{self.port}/v1"
 
     def start(self) -> EmbeddedServer:
-        if importlib.util.find_spec("llama_cpp") is None:
-            raise EndpointError("llama-cpp-python is not installed", hint=_INSTALL_HINT)
-        path = model_path()
+        path = check_installed()
         self.port = _free_port()
         cmd = [
             sys.executable, "-m", "llama_cpp.server",

@@ -116,10 +116,15 @@ def resolve(cfg: LLMConfig, base_url: str, *, check: bool = True) -> Endpoint:
                     api_key=api_key, key_found=key is not None)
 
 
+def configured_base_url(cfg: LLMConfig) -> str | None:
+    """The endpoint a run will use, or None for the embedded model."""
+    return cfg.base_url or os.environ.get("OPENAI_BASE_URL") or None
+
+
 @contextlib.contextmanager
 def open_endpoint(cfg: LLMConfig) -> Iterator[Endpoint]:
     """Yield a usable endpoint; start (and finally stop) the embedded model if none is set."""
-    base_url = cfg.base_url or os.environ.get("OPENAI_BASE_URL") or None
+    base_url = configured_base_url(cfg)
     if base_url:
         yield resolve(cfg, base_url)
         return

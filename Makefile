@@ -1,0 +1,24 @@
+# The two quickstart commands: `make demo` and `make test`. Both install into .venv first.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+# llama-cpp-python (the embedded model's server) compiles from source: build it portable.
+export CMAKE_ARGS ?= -DGGML_NATIVE=OFF
+
+.PHONY: install demo test lint
+
+$(VENV)/.installed: pyproject.toml
+	python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -e '.[embedded,dask,test]'
+	touch $@
+
+install: $(VENV)/.installed
+
+demo: install
+	$(VENV)/bin/datagen run seeds/legal/nda_clauses.yaml --pairs 8 --out outputs/nda-demo
+
+test: install
+	$(PY) -m pytest -q
+
+lint: install
+	$(VENV)/bin/ruff check datagen flows tests bench

@@ -1,0 +1,112 @@
+"""Publish a run's `hf/` folder to the Hugging Face Hub as a dataset repo.
+
+Two Hub calls, `HfApi.create_repo` then `upload_folder` (`push_to_hub` makes many more, and two
+calls are easy to substitute in tests). Repos are private unless asked otherwise. The token
+comes from `HF_TOKEN` or the huggingface_hub login, never from a flag that would land in shell
+history, and it never appears in output, errors or the manifest; a folder that contains the
+token anywhere is refused.
+
+`push_run` is a plain function so that a Prefect flow can wrap it as a step.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from huggingface_hub import HfApi, get_token
+
+from datagen.errors import ConfigError, ExportError
+from datagen.runfolder import RunFolder, write_json
+
+_REPO_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
+
+
+@dataclass
+class PushPlan:
+    """What a push sends: the repo, its visibility, and the files (relative path, bytes)."""
+
+    repo_id: str
+    private: bool
+    folder: str
+    files: list[tuple[str, int]] = field(default_factory=list)
+    url: str | None = None
+    commit: str | None = None
+
+    @property
+    def total_bytes(self) -> int:
+        return sum(size for _, size in self.files)
+
+
+def plan_push(run_dir: str | Path, repo_id: str, *, private: bool = True) -> PushPlan:
+    """Check the run folder and the repo id; list the files that would be uploaded."""
+    if not _REPO_ID.match(repo_id):
+        raise ConfigError(f"{repo_id!r} is not a Hub repo id",
+                          hint="write it as ORG/NAME, e.g. my-org/nda-clauses")
+    hf = RunFolder(run_dir).hf
+    if not (hf / "README.md").is_file() or not (hf / "data").is_dir():
+        raise ExportError(f"{hf} is not an exported dataset folder (no README.md or data/)",
+                          hint="run `datagen run` first, or point at a run folder")
+    files = sorted((p.relative_to(hf).as_posix(), p.stat().st_size)
+                   for p in hf.rglob("*") if p.is_file() and not p.name.startswith("."))
+    return PushPlan(repo_id=repo_id, private=private, folder=str(hf), files=files)
+
+
+def resolve_token() -> str:
+    """`HF_TOKEN`, else the token saved by `hf auth login`; a clear error when neither."""
+    token = get_token()
+    if not token:
+        raise ExportError("no Hugging Face token found",
+                          hint="run `hf auth login` (or set HF_TOKEN in the environment) with "
+                               "a token that has write access, then push again")
+    return token
+
+
+def _holds_token(folder: Path, token: str) -> str | None:
+    needle = token.encode()
+    for p in folder.rglob("*"):
+        if p.is_file() and needle in p.read_bytes():
+            return p.relative_to(folder).as_posix()
+    return None
+
+
+def push_run(run_dir: str | Path, repo_id: str, *, private: bool = True, dry_run: bool = False,
+             api_factory: Callable[..., Any] = HfApi,
+             commit_message: str | None = None) -> PushPlan:
+    """Create the dataset repo (if needed) and upload `hf/`. `dry_run` only lists the files.
+    `api_factory` builds the Hub client from a token; tests substitute it."""
+    plan = plan_push(run_dir, repo_id, private=private)
+    if dry_run:
+        return plan
+    token = resolve_token()
+    leaked = _holds_token(Path(plan.folder), token)
+    if leaked:
+        raise ExportError(f"{leaked} contains your Hugging Face token; refusing to upload",
+                          hint="remove the token from that file and export again")
+    api = api_factory(token=token)
+    repo = api.create_repo(repo_id=repo_id, repo_type="dataset", private=private,
+                           exist_ok=True)
+    info = api.upload_folder(repo_id=repo_id, repo_type="dataset", folder_path=plan.folder,
+                             commit_message=commit_message or "Upload dataset from datagen")
+    plan.url = str(getattr(repo, "url", repo) or "") or None
+    plan.commit = getattr(info, "oid", None) or getattr(info, "commit_url", None)
+    _record(run_dir, plan)
+    return plan
+
+
+def _record(run_dir: str | Path, plan: PushPlan) -> None:
+    """Append the push to the run's manifest (repo, visibility, commit; no token)."""
+    path = RunFolder(run_dir).manifest
+    if not path.is_file():
+        return
+    manifest = json.loads(path.read_text(encoding="utf-8"))
+    entry = {k: v for k, v in asdict(plan).items() if k not in ("files", "folder")}
+    entry["files"] = len(plan.files)
+    entry["pushed"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    manifest.setdefault("pushes", []).append(entry)
+    write_json(path, manifest)

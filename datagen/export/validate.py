@@ -1,0 +1,269 @@
+"""Pre-flight check of an OpenAI fine-tuning file, before it is uploaded and billed.
+
+OpenAI rejects a malformed file only after upload, and bills tokens x epochs. This module runs
+the checks of OpenAI's data-preparation cookbook offline: the format error classes, the
+missing-message warnings, token counts per example (exact, with the LLM layer's counter), the
+examples over each target model's limit, the default-epoch heuristic, the billed tokens and the
+cost from a price table that the run config can extend (`export.prices`).
+
+Error classes are counted per example (one bad line counts once per class), with the first
+line numbers, so a report points at the lines to fix. `invalid_json` and `invalid_weight` are
+ours: the cookbook's loader would crash on the first, and OpenAI accepts only 0 and 1 weights.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from rich.table import Table
+
+from datagen.config import FineTunePrice
+from datagen.errors import ConfigError
+from datagen.llm.tokens import count_chat_tokens, count_tokens, encoding_name, is_exact
+
+ERROR_CLASSES = (
+    "invalid_json", "data_type", "missing_messages_list", "message_missing_key",
+    "message_unrecognized_key", "unrecognized_role", "missing_content",
+    "example_missing_assistant_message", "invalid_weight",
+)
+ALLOWED_KEYS = ("role", "content", "name", "function_call", "weight")
+ROLES = ("system", "user", "assistant", "function")
+LINES_SHOWN = 5
+
+# The cookbook's epoch heuristic (what the API picks when n_epochs is left to it).
+TARGET_EPOCHS = 3
+MIN_TARGET_EXAMPLES = 100
+MAX_TARGET_EXAMPLES = 25_000
+MIN_DEFAULT_EPOCHS = 1
+MAX_DEFAULT_EPOCHS = 25
+
+# OpenAI's published training prices (USD per 1M tokens) and per-example limits at the time of
+# writing. Prices change: `export.prices` in the run config overrides or adds entries.
+PRICES: dict[str, FineTunePrice] = {
+    "gpt-4o-mini-2024-07-18": FineTunePrice(usd_per_1m_tokens=3.00, context_limit=65_536),
+    "gpt-4o-2024-08-06": FineTunePrice(usd_per_1m_tokens=25.00, context_limit=65_536),
+    "gpt-4.1-2025-04-14": FineTunePrice(usd_per_1m_tokens=25.00, context_limit=65_536),
+    "gpt-4.1-mini-2025-04-14": FineTunePrice(usd_per_1m_tokens=5.00, context_limit=65_536),
+    "gpt-4.1-nano-2025-04-14": FineTunePrice(usd_per_1m_tokens=1.50, context_limit=65_536),
+    "gpt-3.5-turbo-0125": FineTunePrice(usd_per_1m_tokens=8.00, context_limit=16_385),
+}
+
+
+def example_errors(example: Any) -> list[str]:
+    """The cookbook's format error classes of one parsed example, in its order."""
+    if not isinstance(example, dict):
+        return ["data_type"]
+    msgs = example.get("messages")
+    if not msgs or not isinstance(msgs, list):
+        return ["missing_messages_list"]
+    found: list[str] = []
+
+    def add(name: str) -> None:
+        if name not in found:
+            found.append(name)
+
+    for m in msgs:
+        if not isinstance(m, dict):
+            add("data_type")
+            continue
+        if "role" not in m or "content" not in m:
+            add("message_missing_key")
+        if any(k not in ALLOWED_KEYS for k in m):
+            add("message_unrecognized_key")
+        if m.get("role") not in ROLES:
+            add("unrecognized_role")
+        content = m.get("content")
+        if (not content and not m.get("function_call")) or not isinstance(content, str):
+            add("missing_content")
+        if "weight" in m and (m["weight"] not in (0, 1) or isinstance(m["weight"], bool)):
+            add("invalid_weight")
+    if not any(isinstance(m, dict) and m.get("role") == "assistant" for m in msgs):
+        add("example_missing_assistant_message")
+    return found
+
+
+def read_jsonl(path: str | Path) -> list[tuple[int, Any]]:
+    """(line number, parsed value) per non-blank line; a line that is not JSON gives None and
+    is reported as `invalid_json`."""
+    out: list[tuple[int, Any]] = []
+    with open(path, encoding="utf-8") as fh:
+        for n, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            try:
+                out.append((n, json.loads(line)))
+            except json.JSONDecodeError:
+                out.append((n, _INVALID))
+    return out
+
+
+_INVALID = object()
+
+
+def distribution(values: list[int]) -> dict[str, float]:
+    """min / mean / p50 / p95 / max, as the cookbook prints them (nearest-rank percentiles)."""
+    if not values:
+        return {"min": 0, "mean": 0.0, "p50": 0, "p95": 0, "max": 0}
+    s = sorted(values)
+
+    def pct(p: float) -> int:
+        return s[max(0, math.ceil(p / 100 * len(s)) - 1)]
+
+    return {"min": s[0], "mean": round(sum(s) / len(s), 1), "p50": pct(50), "p95": pct(95),
+            "max": s[-1]}
+
+
+def default_epochs(n_examples: int) -> int:
+    """Target 3 epochs; clamp so examples x epochs lies in 100..25,000 and epochs in 1..25."""
+    if n_examples <= 0:
+        return 0
+    if n_examples * TARGET_EPOCHS < MIN_TARGET_EXAMPLES:
+        return min(MAX_DEFAULT_EPOCHS, MIN_TARGET_EXAMPLES // n_examples)
+    if n_examples * TARGET_EPOCHS > MAX_TARGET_EXAMPLES:
+        return max(MIN_DEFAULT_EPOCHS, MAX_TARGET_EXAMPLES // n_examples)
+    return TARGET_EPOCHS
+
+
+def price_table(overrides: Mapping[str, FineTunePrice] | None = None) -> dict[str, FineTunePrice]:
+    return {**PRICES, **(overrides or {})}
+
+
+def example_tokens(msgs: list[dict[str, Any]], model: str) -> tuple[int, int]:
+    """(tokens of the whole example, tokens of its assistant messages) for `model`."""
+    assistant = sum(count_tokens(m["content"], model) for m in msgs
+                    if m.get("role") == "assistant" and isinstance(m.get("content"), str))
+    return count_chat_tokens(msgs, model), assistant
+
+
+def check_examples(examples: Iterable[tuple[int, Any]], models: list[str],
+                   prices: Mapping[str, FineTunePrice] | None = None,
+                   name: str = "") -> dict[str, Any]:
+    """The pre-flight report of parsed examples (line number, value)."""
+    table = price_table(prices)
+    unknown = [m for m in models if m not in table]
+    if unknown:
+        raise ConfigError(f"no fine-tuning price or token limit for {unknown}",
+                          hint="add them under export.prices (usd_per_1m_tokens, context_limit) "
+                               f"or pick from {sorted(table)}")
+    errors: dict[str, list[int]] = {}
+    valid: list[list[dict[str, Any]]] = []
+    no_system = no_user = 0
+    for line, ex in examples:
+        found = ["invalid_json"] if ex is _INVALID else example_errors(ex)
+        for cls in found:
+            errors.setdefault(cls, []).append(line)
+        if found:
+            continue
+        msgs = ex["messages"]
+        valid.append(msgs)
+        no_system += not any(m["role"] == "system" for m in msgs)
+        no_user += not any(m["role"] == "user" for m in msgs)
+    n_lines = sum(len(v) for v in errors.values())
+    report: dict[str, Any] = {
+        "file": name, "examples": len(valid) + len({x for v in errors.values() for x in v}),
+        "valid": len(valid),
+        "format_errors": {c: {"count": len(errors[c]), "lines": errors[c][:LINES_SHOWN]}
+                          for c in ERROR_CLASSES if c in errors},
+        "warnings": {"missing_system_message": no_system, "missing_user_message": no_user},
+        "passed": n_lines == 0, "models": {},
+    }
+    counted: dict[str, tuple[list[int], list[int]]] = {}
+    for model in models:
+        enc = encoding_name(model)
+        if enc not in counted:
+            pairs = [example_tokens(m, model) for m in valid]
+            counted[enc] = ([p[0] for p in pairs], [p[1] for p in pairs])
+        totals, assistant = counted[enc]
+        if "tokens" not in report:
+            report["tokens"] = {
+                "encoding": enc, "exact": is_exact(model), "total": sum(totals),
+                "per_example": distribution(totals),
+                "assistant_per_example": distribution(assistant),
+                "messages_per_example": distribution([len(m) for m in valid]),
+            }
+        price = table[model]
+        epochs = default_epochs(len(valid))
+        billable = sum(min(price.context_limit, t) for t in totals)
+        billed = billable * epochs
+        report["models"][model] = {
+            "encoding": enc, "context_limit": price.context_limit,
+            "over_limit": sum(t > price.context_limit for t in totals),
+            "epochs": epochs, "billable_tokens_per_epoch": billable, "billed_tokens": billed,
+            "usd_per_1m_tokens": price.usd_per_1m_tokens,
+            "cost_usd": round(billed * price.usd_per_1m_tokens / 1_000_000, 4),
+        }
+    return report
+
+
+def validate_file(path: str | Path, models: list[str],
+                  prices: Mapping[str, FineTunePrice] | None = None) -> dict[str, Any]:
+    """The pre-flight report of one JSONL file (see `check_examples`)."""
+    return check_examples(read_jsonl(path), models, prices, name=Path(path).name)
+
+
+def token_lengths(rows: Iterable[dict[str, Any]], model: str) -> list[int]:
+    """Tokens per chat example (`{"messages": [...]}`), for the card's histogram."""
+    return [count_chat_tokens(r["messages"], model) for r in rows]
+
+
+def tables(report: dict[str, Any]) -> list[Table]:
+    """The report as rich tables: format errors and warnings, tokens, and per target model."""
+    title = f"{report['file']}: {report['valid']} of {report['examples']} examples valid"
+    checks = Table(title=title, title_justify="left")
+    checks.add_column("check")
+    checks.add_column("examples", justify="right")
+    checks.add_column("first lines")
+    for cls in ERROR_CLASSES:
+        hit = report["format_errors"].get(cls)
+        mark = f"[red]{cls}[/]" if hit else cls
+        checks.add_row(mark, str(hit["count"] if hit else 0),
+                       ", ".join(map(str, hit["lines"])) if hit else "")
+    for warning, n in report["warnings"].items():
+        checks.add_row(f"[yellow]warn[/] {warning}" if n else f"warn {warning}", str(n), "")
+    out = [checks]
+    tok = report.get("tokens")
+    if tok:
+        dist = Table(title=f"tokens per example ({tok['encoding']}"
+                           f"{'' if tok['exact'] else ', approximate'})", title_justify="left")
+        dist.add_column("")
+        for col in ("min", "mean", "p50", "p95", "max"):
+            dist.add_column(col, justify="right")
+        for label, key in (("whole example", "per_example"),
+                           ("assistant", "assistant_per_example"),
+                           ("messages", "messages_per_example")):
+            dist.add_row(label, *(str(tok[key][c]) for c in ("min", "mean", "p50", "p95", "max")))
+        out.append(dist)
+    if report["models"]:
+        cost = Table(title="fine-tuning estimate (default epochs)", title_justify="left")
+        for col in ("target model", "limit", "over limit", "epochs", "billed tokens",
+                    "$ / 1M", "cost $"):
+            cost.add_column(col, justify="left" if col == "target model" else "right")
+        for model, m in report["models"].items():
+            over = f"[red]{m['over_limit']}[/]" if m["over_limit"] else "0"
+            cost.add_row(model, f"{m['context_limit']:,}", over, str(m["epochs"]),
+                         f"{m['billed_tokens']:,}", f"{m['usd_per_1m_tokens']:.2f}",
+                         f"{m['cost_usd']:.4f}")
+        out.append(cost)
+    return out
+
+
+def markdown(report: dict[str, Any]) -> str:
+    """A short markdown summary for the run report and the dataset card."""
+    from datagen.report import markdown_table
+
+    tok = report.get("tokens", {})
+    rows = [[model, m["epochs"], f"{m['billed_tokens']:,}", m["over_limit"], f"${m['cost_usd']:.4f}"]
+            for model, m in report["models"].items()]
+    dist = tok.get("per_example", {})
+    errors = ", ".join(f"{k} {v['count']}" for k, v in report["format_errors"].items()) or "none"
+    return "\n".join([
+        f"`{report['file']}`: {report['valid']} valid examples; format errors: {errors}; "
+        f"tokens per example min {dist.get('min')}, mean {dist.get('mean')}, "
+        f"p95 {dist.get('p95')}, max {dist.get('max')}.",
+        "",
+        markdown_table(["target model", "epochs", "billed tokens", "over limit", "cost"], rows),
+    ])

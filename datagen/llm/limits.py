@@ -1,0 +1,142 @@
+"""Limits shared by every client of a process: concurrency, requests and tokens per minute, and
+the spending cap.
+
+A run makes one `LLMClient` per stage task, and tasks run side by side, so a limit held by one
+client would multiply by the number of tasks. The limits here are shared per endpoint (and the
+budget per run folder) across clients in a process. Token buckets use a thread lock and
+`asyncio.sleep`, so clients on different event loops (Prefect's thread runner) share them too;
+a concurrency gate is an asyncio semaphore, one per event loop. Tasks in other processes (a
+Dask cluster) each hold their own limits: divide them by the number of workers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+import weakref
+from collections.abc import Callable
+from dataclasses import dataclass
+
+_LOCK = threading.Lock()
+
+
+class TokenBucket:
+    """`rate_per_min` units per minute, bursts of up to `burst_s` seconds' worth.
+
+    A request bigger than the bucket is let through once the bucket is full, leaving it in
+    debt, so one large request never waits forever."""
+
+    def __init__(self, rate_per_min: float, burst_s: float = 1.0) -> None:
+        self.rate = rate_per_min / 60.0
+        self.capacity = max(1.0, self.rate * burst_s)
+        self._tokens = self.capacity
+        self._stamp = time.monotonic()
+        self._lock = threading.Lock()
+
+    def _refill(self) -> None:
+        now = time.monotonic()
+        self._tokens = min(self.capacity, self._tokens + (now - self._stamp) * self.rate)
+        self._stamp = now
+
+    def try_take(self, n: float) -> float:
+        """Take `n` now and return 0, or return the seconds to wait before trying again."""
+        with self._lock:
+            self._refill()
+            need = min(n, self.capacity)
+            if self._tokens >= need:
+                self._tokens -= n
+                return 0.0
+            return (need - self._tokens) / self.rate
+
+    async def take(self, n: float = 1.0) -> float:
+        """Wait until `n` units are available; returns the seconds waited."""
+        waited = 0.0
+        while (wait := self.try_take(n)) > 0:
+            wait = max(wait, 0.001)
+            await asyncio.sleep(wait)
+            waited += wait
+        return waited
+
+
+@dataclass
+class RateLimits:
+    """The buckets of one endpoint (either may be None: no limit)."""
+
+    requests: TokenBucket | None = None
+    tokens: TokenBucket | None = None
+
+    async def acquire(self, tokens: int) -> float:
+        waited = 0.0
+        if self.requests is not None:
+            waited += await self.requests.take(1)
+        if self.tokens is not None:
+            waited += await self.tokens.take(tokens)
+        return waited
+
+
+_RATES: dict[tuple[str, int | None, int | None], RateLimits] = {}
+_GATES: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[tuple[str, int],
+                                                                   asyncio.Semaphore]]
+_GATES = weakref.WeakKeyDictionary()
+
+
+def rate_limits(endpoint: str, rpm: int | None, tpm: int | None) -> RateLimits | None:
+    """The process-wide buckets for an endpoint identity and its limits."""
+    if rpm is None and tpm is None:
+        return None
+    key = (endpoint, rpm, tpm)
+    with _LOCK:
+        if key not in _RATES:
+            _RATES[key] = RateLimits(TokenBucket(rpm) if rpm else None,
+                                     TokenBucket(tpm) if tpm else None)
+        return _RATES[key]
+
+
+def gate(endpoint: str, max_concurrency: int) -> asyncio.Semaphore:
+    """The semaphore that bounds in-flight requests to an endpoint on the running loop."""
+    loop = asyncio.get_running_loop()
+    with _LOCK:
+        gates = _GATES.setdefault(loop, {})
+        key = (endpoint, max_concurrency)
+        if key not in gates:
+            gates[key] = asyncio.Semaphore(max_concurrency)
+        return gates[key]
+
+
+class Budget:
+    """The spending cap of one run folder: spent (from the cache, across reruns) plus what
+    in-flight requests may still cost must stay under the cap."""
+
+    def __init__(self, cap_usd: float, spent_usd: float = 0.0) -> None:
+        self.cap = cap_usd
+        self.spent = spent_usd
+        self.reserved = 0.0
+        self.stopped = False
+        self._lock = threading.Lock()
+
+    def reserve(self, worst_case_usd: float) -> bool:
+        """Hold `worst_case_usd` for one request; False (and stop for good) if it won't fit."""
+        with self._lock:
+            if self.stopped or self.spent + self.reserved + worst_case_usd > self.cap:
+                self.stopped = True
+                return False
+            self.reserved += worst_case_usd
+            return True
+
+    def settle(self, reserved_usd: float, actual_usd: float) -> None:
+        with self._lock:
+            self.reserved = max(0.0, self.reserved - reserved_usd)
+            self.spent += actual_usd
+
+
+_BUDGETS: dict[str, Budget] = {}
+
+
+def budget_for(folder_key: str, cap_usd: float, spent_usd: Callable[[], float]) -> Budget:
+    """The process-wide budget of a run folder; `spent_usd()` is read when it is first made."""
+    with _LOCK:
+        budget = _BUDGETS.get(folder_key)
+        if budget is None or budget.cap != cap_usd:
+            budget = _BUDGETS[folder_key] = Budget(cap_usd, spent_usd())
+        return budget

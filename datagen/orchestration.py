@@ -1,0 +1,67 @@
+"""What the Prefect flow needs to know that is not a stage: where tasks run, how their results
+are cached for resume, and what a flow run is called.
+
+Kept out of `flows/` so the flow stays a thin list of stages, and so these choices can be
+tested without starting a flow.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from prefect.cache_policies import INPUTS, TASK_SOURCE, CachePolicy
+from prefect.filesystems import LocalFileSystem
+from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
+
+from datagen.config import OrchestrationConfig, RunConfig
+
+# The endpoint holds the base URL (a new port each time the embedded model starts) and the API
+# key: neither may be part of a cache key. Tasks take `model_key` (endpoint identity and model)
+# instead, so a different model never reuses a cached stage result.
+STAGE_CACHE: CachePolicy = INPUTS - "endpoint" + TASK_SOURCE
+STAGE_RESULTS = "stages"
+
+
+def stage_storage(out: str | Path) -> LocalFileSystem:
+    """Stage results live in the run folder: a rerun with the same `out` finds them, and
+    deleting the run folder forgets them along with the LLM cache."""
+    return LocalFileSystem(basepath=str((Path(out) / STAGE_RESULTS).resolve()))
+
+
+def task_runner(cfg: OrchestrationConfig) -> TaskRunner:
+    """Threads by default; a Dask cluster (existing, or a LocalCluster) by config."""
+    if cfg.task_runner == "threads":
+        return ThreadPoolTaskRunner()
+    try:
+        from prefect_dask import DaskTaskRunner
+    except ImportError as exc:  # the `dask` extra is optional
+        from datagen.errors import ConfigError
+
+        raise ConfigError("orchestration.task_runner is `dask` but prefect-dask is missing",
+                          hint="pip install 'datagen[dask]'") from exc
+    if cfg.dask_address:
+        return DaskTaskRunner(address=cfg.dask_address)
+    return DaskTaskRunner(cluster_kwargs={
+        "n_workers": cfg.dask_workers, "threads_per_worker": 1, "processes": True,
+        "dashboard_address": None,
+    })
+
+
+def seed_set(seeds: list[str]) -> str:
+    """A short name for a run's seed files: `nda_clauses+customer_support`."""
+    names = [str(s).rstrip("/").rsplit("/", 1)[-1].removesuffix(".yaml") for s in seeds]
+    return "+".join(names)[:60] or "seeds"
+
+
+def run_name(parameters: dict[str, Any], today: date | None = None) -> str:
+    """`<seed set> <date>` (and `-> dataset` when appending), so runs read well in the UI."""
+    config = parameters.get("config")
+    if isinstance(config, RunConfig):
+        config = config.model_dump()
+    config = config if isinstance(config, dict) else {}
+    name = f"{seed_set(config.get('seeds') or [])} {(today or date.today()).isoformat()}"
+    if config.get("append_to"):
+        name += f" -> {Path(config['append_to']).name}"
+    return name
