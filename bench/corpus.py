@@ -12,15 +12,23 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-TEMPLATES = (
-    "Draft a {adj} {clause} clause for a {party} agreement that covers {topic} in {place}.",
-    "Explain how a {clause} clause protects the {party} when {topic} is disputed in {place}.",
-    "Rewrite this {adj} {clause} provision so that the {party} keeps control of {topic}.",
-    "What should a {party} check before signing a {clause} clause about {topic} in {place}?",
-    "Summarise the risks of a {adj} {clause} clause for {topic} under the laws of {place}.",
-    "List three ways a {party} can limit {topic} exposure with a {adj} {clause} clause.",
-    "Compare a {adj} and a strict {clause} clause for a {party} handling {topic} in {place}.",
-    "Give an example of a {clause} clause that a {party} could use for {topic} in {place}.",
+OPENERS = (
+    "Draft", "Explain", "Rewrite", "Summarise", "Review", "Outline", "Critique", "Simplify",
+    "Describe", "Analyse", "Assess", "Annotate",
+)
+BODIES = (
+    "a {adj} {clause} clause for a {party} agreement that covers {topic}",
+    "how a {clause} clause protects the {party} when {topic} is disputed",
+    "this {adj} {clause} provision so that the {party} keeps control of {topic}",
+    "what a {party} should check in a {clause} clause about {topic}",
+    "the risks of a {adj} {clause} clause for {topic}",
+    "three ways a {party} can limit {topic} exposure with a {adj} {clause} clause",
+    "a {adj} and a strict {clause} clause for a {party} handling {topic}",
+    "an example {clause} clause that a {party} could use for {topic}",
+)
+CLOSERS = (
+    " under the laws of {place}.", " for a small {place} company.", ", in plain words.",
+    " and cite the usual {place} practice.", " in under 200 words.", " for a {place} client.",
 )
 FOREIGN = {
     "fr": ("Rédigez une clause de {clause} pour un accord entre {party} qui couvre {topic} "
@@ -30,15 +38,51 @@ FOREIGN = {
     "es": ("Redacte una cláusula de {clause} para un acuerdo con {party} que cubra {topic} "
            "y establezca las obligaciones de cada parte."),
 }
-_SYLLABLES = ("ka", "lo", "mi", "ter", "van", "sul", "dor", "pe", "ri", "zan", "gol", "be",
-              "nu", "sta", "fin", "cor", "mal", "ti", "rex", "qua", "ol", "ven", "dit", "pra")
+ADJECTIVES = (
+    "mutual", "exclusive", "limited", "perpetual", "annual", "broad", "narrow", "standard",
+    "custom", "binding", "optional", "minimal", "strict", "flexible", "written", "oral",
+    "prior", "future", "shared", "joint", "separate", "formal", "informal", "urgent",
+    "material", "minor", "major", "direct", "indirect", "partial", "complete", "temporary",
+    "permanent", "confidential", "public", "private", "commercial", "financial", "technical",
+    "legal", "regional", "national", "global", "local", "digital", "physical", "seasonal",
+    "monthly", "weekly", "daily", "early", "late", "initial", "final", "secondary", "primary",
+    "unusual", "common", "reasonable", "fair",
+)
+NOUNS = (
+    "payment", "delivery", "warranty", "liability", "indemnity", "termination", "renewal",
+    "assignment", "notice", "audit", "insurance", "escrow", "license", "royalty", "data",
+    "privacy", "security", "software", "hardware", "service", "support", "maintenance",
+    "training", "travel", "expense", "invoice", "tax", "interest", "penalty", "bonus",
+    "salary", "equity", "share", "option", "loan", "credit", "debt", "lease", "property",
+    "rent", "deposit", "inventory", "shipping", "customs", "export", "import", "patent",
+    "trademark", "copyright", "design", "source", "code", "content", "marketing", "brand",
+    "pricing", "discount", "rebate", "refund", "return", "exchange", "dispute", "mediation",
+    "arbitration", "court", "venue", "law", "compliance", "safety", "health", "environment",
+    "waste", "energy", "water", "transport", "storage", "quality", "inspection", "testing",
+    "acceptance", "milestone", "schedule", "deadline", "delay", "force", "strike", "supply",
+    "demand", "forecast", "budget", "report", "record", "document", "signature", "approval",
+    "consent", "waiver", "amendment", "severability", "survival", "notice", "subcontract",
+    "employee", "contractor", "agent", "partner", "customer", "vendor", "supplier", "buyer",
+)
+ROLES = (
+    "supplier", "buyer", "licensor", "licensee", "landlord", "tenant", "employer", "employee",
+    "contractor", "client", "vendor", "distributor", "agent", "franchisor", "franchisee",
+    "lender", "borrower", "investor", "founder", "partner", "reseller", "customer", "consultant",
+    "publisher", "author", "developer", "manufacturer", "carrier", "shipper", "insurer",
+)
+PLACES = (
+    "England", "Scotland", "Ireland", "France", "Germany", "Spain", "Italy", "Portugal",
+    "Belgium", "Austria", "Sweden", "Norway", "Denmark", "Finland", "Poland", "Greece",
+    "Canada", "Mexico", "Brazil", "Chile", "Peru", "Japan", "Korea", "India", "Singapore",
+    "Australia", "Texas", "California", "New York", "Delaware", "Florida", "Ohio", "Ontario",
+    "Quebec", "Bavaria", "Catalonia", "Victoria", "Queensland", "Illinois", "Nevada",
+)
 
 
-def _words(rng: random.Random, n: int, parts: tuple[int, int]) -> list[str]:
-    out: set[str] = set()
-    while len(out) < n:
-        out.add("".join(rng.choice(_SYLLABLES) for _ in range(rng.randint(*parts))))
-    return sorted(out)
+def _combos(rng: random.Random, first: tuple[str, ...], second: tuple[str, ...],
+            n: int) -> list[str]:
+    out = {f"{a} {b}" for a in first for b in second if a != b}
+    return sorted(rng.sample(sorted(out), min(n, len(out))))
 
 
 @dataclass
@@ -81,9 +125,10 @@ def build(n: int, *, seed: int = 0, exact: float = 0.05, near: float = 0.10,
     """`n` records: originals plus the given shares of planted duplicates and foreign lines."""
     rng = random.Random(seed)
     slots = {
-        "adj": _words(rng, 400, (2, 3)), "clause": _words(rng, 3000, (2, 4)),
-        "party": _words(rng, 3000, (2, 4)), "topic": _words(rng, 8000, (2, 4)),
-        "place": _words(rng, 2000, (2, 3)),
+        "adj": list(ADJECTIVES), "clause": _combos(rng, NOUNS, NOUNS, 8000),
+        "party": _combos(rng, ADJECTIVES, ROLES, 1800), "topic": _combos(rng, ADJECTIVES, NOUNS,
+                                                                          7000),
+        "place": list(PLACES),
     }
     texts: list[str] = []
     origin: list[int] = []
@@ -92,9 +137,7 @@ def build(n: int, *, seed: int = 0, exact: float = 0.05, near: float = 0.10,
     for i in range(n):
         r = rng.random()
         if i > 10 and r < exact + near:
-            src = rng.randrange(len(texts))
-            while kind[src] != "original":
-                src = origin[src]
+            src = origin[rng.randrange(len(texts))]  # plant from an original text
             planted = _exact(texts[src], rng) if r < exact else _edit(texts[src], rng)
             texts.append(planted)
             origin.append(src)
@@ -107,7 +150,8 @@ def build(n: int, *, seed: int = 0, exact: float = 0.05, near: float = 0.10,
             texts.append(FOREIGN[lang].format(**fill))
             kind.append("foreign")
         else:
-            texts.append(rng.choice(TEMPLATES).format(**fill))
+            texts.append(" ".join((rng.choice(OPENERS), rng.choice(BODIES) + rng.choice(CLOSERS)))
+                         .format(**fill))
             kind.append("original")
         origin.append(i)
         langs.append("en")

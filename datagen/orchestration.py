@@ -7,27 +7,60 @@ tested without starting a flow.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 from typing import Any
 
-from prefect.cache_policies import INPUTS, TASK_SOURCE, CachePolicy
-from prefect.filesystems import LocalFileSystem
+import pandas as pd
+import xxhash
+from prefect.cache_policies import TASK_SOURCE, CachePolicy, Inputs
 from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 
 from datagen.config import OrchestrationConfig, RunConfig
 
+
+def _content(value: Any) -> Any:
+    """A DataFrame or Series as a digest of its content. Prefect's own transform pickles the
+    columns, and a frame read back from a persisted result pickles differently from the one
+    computed, so a stage downstream of a cached stage would never hit its cache."""
+    if isinstance(value, pd.DataFrame | pd.Series):
+        rows = pd.util.hash_pandas_object(value, index=True).to_numpy()
+        shape = ([str(c) for c in value.columns], [str(t) for t in value.dtypes]) if isinstance(
+            value, pd.DataFrame) else (str(value.name), str(value.dtype))
+        return ("frame", shape, xxhash.xxh3_128_hexdigest(rows.tobytes()))
+    return value
+
+
+@dataclass
+class ContentInputs(CachePolicy):
+    """Prefect's INPUTS policy, with frames keyed by their content. (Not a subclass of
+    `Inputs`: a compound policy would replace it with a plain `Inputs`.)"""
+
+    exclude: list[str] = field(default_factory=list)
+
+    def compute_key(self, task_ctx: Any, inputs: dict[str, Any],
+                    flow_parameters: dict[str, Any], **kwargs: Any) -> str | None:
+        stable = {k: _content(v) for k, v in (inputs or {}).items() if k not in self.exclude}
+        return Inputs().compute_key(task_ctx, stable, flow_parameters, **kwargs)
+
+    def __sub__(self, other: str) -> CachePolicy:
+        return replace(self, exclude=[*self.exclude, other])
+
+
 # The endpoint holds the base URL (a new port each time the embedded model starts) and the API
-# key: neither may be part of a cache key. Tasks take `model_key` (endpoint identity and model)
-# instead, so a different model never reuses a cached stage result.
-STAGE_CACHE: CachePolicy = INPUTS - "endpoint" + TASK_SOURCE
+# key: neither may be part of a cache key (and an input that cannot be hashed would silently
+# disable caching). Tasks take `model_key` (endpoint identity and model) instead, so a different
+# model never reuses a cached stage result.
+STAGE_CACHE: CachePolicy = ContentInputs() - "endpoint" + TASK_SOURCE
 STAGE_RESULTS = "stages"
 
 
-def stage_storage(out: str | Path) -> LocalFileSystem:
+def stage_storage(out: str | Path) -> Path:
     """Stage results live in the run folder: a rerun with the same `out` finds them, and
-    deleting the run folder forgets them along with the LLM cache."""
-    return LocalFileSystem(basepath=str((Path(out) / STAGE_RESULTS).resolve()))
+    deleting the run folder forgets them along with the LLM cache. (A path, not an unsaved
+    storage block, which Prefect refuses.)"""
+    return (Path(out) / STAGE_RESULTS).resolve()
 
 
 def task_runner(cfg: OrchestrationConfig) -> TaskRunner:
@@ -45,7 +78,7 @@ def task_runner(cfg: OrchestrationConfig) -> TaskRunner:
         return DaskTaskRunner(address=cfg.dask_address)
     return DaskTaskRunner(cluster_kwargs={
         "n_workers": cfg.dask_workers, "threads_per_worker": 1, "processes": True,
-        "dashboard_address": None,
+        "dashboard_address": ":0",  # any free port: never collide with another cluster
     })
 
 

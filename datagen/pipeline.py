@@ -7,7 +7,6 @@ folder first, so a rerun or a resume repeats no completed call.
 
 from __future__ import annotations
 
-import json
 import math
 import platform
 import time
@@ -17,20 +16,29 @@ from typing import Any
 
 import pandas as pd
 
-from datagen import __version__
+from datagen import __version__, ledger
 from datagen.config import RunConfig
-from datagen.curate import curate, curate_instructions, curate_pairs
-from datagen.errors import ExportError
-from datagen.export.hf import write_hf
-from datagen.export.openai import format_errors, write_chat_jsonl
-from datagen.generate import expand, expand_calls_needed, respond, structured_mode
+from datagen.curate import curate_instructions, curate_pairs, mark_surplus
+from datagen.diversity import generation_sections
+from datagen.export.folder import export_run, raise_on_format_errors
+from datagen.filters import judge
+from datagen.generate import (
+    ExpandWork,
+    apply_verdicts,
+    expand,
+    follow_up,
+    plan_expansion,
+    respond,
+    seed_state,
+    structured_mode,
+)
 from datagen.llm.cache import ResponseCache
 from datagen.llm.client import LLMClient, Usage
 from datagen.llm.endpoint import Endpoint
 from datagen.progress import StageProgress
-from datagen.records import COLUMNS, kept, new_records, record_id
-from datagen.report import card_body, funnel, funnel_table, per_seed
-from datagen.runfolder import RunFolder, write_json, write_jsonl, write_parquet, write_text
+from datagen.records import COLUMNS, new_records, record_id
+from datagen.report import funnel, per_seed
+from datagen.runfolder import RunFolder, write_json, write_jsonl, write_parquet
 from datagen.seeds import SeedTask, load_seeds
 from datagen.split import leakage_check, realised_ratios, split
 
@@ -76,38 +84,40 @@ def client_for(plan: RunPlan, endpoint: Endpoint) -> LLMClient:
     concurrency = llm.max_concurrency
     if endpoint.kind == "embedded":
         concurrency = min(concurrency, EMBEDDED_CONCURRENCY)
-    return LLMClient(endpoint, ResponseCache(plan.folder.cache), max_concurrency=concurrency,
-                     timeout_s=llm.timeout_s, max_retries=llm.max_retries)
+    return LLMClient.for_run(endpoint, ResponseCache(plan.folder.cache), llm,
+                             max_concurrency=concurrency)
 
 
 def missing_pairs(plan: RunPlan, records: pd.DataFrame) -> dict[str, int]:
-    """Per seed: how many answered, kept pairs are still wanted."""
-    live = kept(records)
-    have = live[live["response"].notna()].groupby("seed_id").size()
-    return {sid: max(0, t - int(have.get(sid, 0))) for sid, t in plan.targets.items()}
+    """Per seed: how many answered, kept pairs are still wanted and worth asking for: 0 once
+    a seed stopped (its last round kept nothing, or it reached its attempt limit), so a weak
+    model is never asked forever (see `generate.seed_state`)."""
+    gen = plan.config.generation
+    out = {}
+    for s in plan.seeds:
+        state = seed_state(s, records, plan.targets[s.id], gen)
+        out[s.id] = 0 if state["stop"] else state["missing"]
+    return out
 
 
-def expand_calls(plan: RunPlan, records: pd.DataFrame, seed_id: str, missing: int) -> range:
-    """Sample indices of the next expansion calls for a seed (continuing after earlier rounds,
-    so each call has its own cache key and reruns ask the very same calls)."""
-    done = 0
-    if not records.empty:
-        meta = records.loc[records["seed_id"] == seed_id, "metadata"].map(json.loads)
-        samples = {m.get("sample") for m in meta if m.get("stage") == "expand"}
-        samples.discard(None)
-        done = max(samples) + 1 if samples else 0
-    return range(done, done + expand_calls_needed(missing, plan.config.generation))
+def expand_calls(plan: RunPlan, records: pd.DataFrame, seed_id: str,
+                 missing: int) -> ExpandWork:
+    """The next expansion calls of a seed, split over its strategies; sample indices continue
+    after earlier rounds, so each call has its own cache key and reruns ask the same calls."""
+    seed = next(s for s in plan.seeds if s.id == seed_id)
+    return plan_expansion(seed, records, missing, plan.config.generation)
 
 
-async def expand_stage(plan: RunPlan, seed: SeedTask, endpoint: Endpoint, samples: range,
+async def expand_stage(plan: RunPlan, seed: SeedTask, endpoint: Endpoint,
+                       samples: ExpandWork | range,
                        round_no: int) -> tuple[pd.DataFrame, dict[str, Any]]:
     client = client_for(plan, endpoint)
     mode = structured_mode(plan.config.llm, endpoint.kind)
     try:
-        with StageProgress(f"expand {seed.id}", len(samples)) as tick:
+        with StageProgress(f"expand {seed.id}", len(samples), stats=client.usage.line) as tick:
             df = await expand(seed, client, plan.config.generation, mode=mode, samples=samples,
                               run_id=plan.run_id, rng_seed=plan.config.seed, round_no=round_no,
-                              progress=tick)
+                              progress=tick, folder=plan.folder.root)
     finally:
         await client.aclose()
     return df, client.usage.as_dict()
@@ -120,14 +130,42 @@ async def respond_stage(plan: RunPlan, batch: pd.DataFrame,
 
     def stats() -> str:
         u = client.usage
-        return f"{u.requests} calls, {u.cache_hits} cached, {u.completion_tokens} tok out"
+        return (f"{u.requests} calls, {u.cache_hits} cached, {u.completion_tokens} tok out, "
+                f"${u.cost_usd:.4f}")
 
     try:
         with StageProgress("respond", todo, stats=stats) as tick:
             df = await respond(batch, client, plan.config.generation, progress=tick)
+        if any(s.multi_turn for s in plan.seeds):
+            df = await follow_up(df, client, plan.config.generation,
+                                 {s.id: s for s in plan.seeds})
     finally:
         await client.aclose()
     return df, client.usage.as_dict()
+
+
+async def judge_stage(plan: RunPlan, records: pd.DataFrame,
+                      endpoint: Endpoint) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """LLM-as-judge scores for kept, answered, unscored pairs (stored in `scores`; curation
+    applies the threshold). Off on the embedded model unless `curation.judge.enabled: on`."""
+    cfg = plan.config.curation.judge
+    if not judge.judge_enabled(cfg, endpoint.kind) or judge.to_judge(records).empty:
+        return records, {}
+    client = client_for(plan, endpoint)
+    fmt = judge.response_format(plan.config.llm.structured, endpoint.kind)
+    try:
+        df = await judge.judge_records(records, client, cfg, response_fmt=fmt)
+    finally:
+        await client.aclose()
+    return df, client.usage.as_dict()
+
+
+def backlog(records: pd.DataFrame) -> dict[str, int]:
+    """Per seed: kept instructions that have no response yet."""
+    if records.empty:
+        return {}
+    todo = records["keep"].fillna(False).astype(bool) & records["response"].isna()
+    return {str(k): int(v) for k, v in records[todo].groupby("seed_id").size().items()}
 
 
 def to_answer(records: pd.DataFrame, missing: dict[str, int],
@@ -135,7 +173,7 @@ def to_answer(records: pd.DataFrame, missing: dict[str, int],
     """Kept, unanswered records, at most `missing * margin` per seed (the rest of the
     over-generated instructions wait, unpaid, for a later round), in batches."""
     todo = records[records["keep"].fillna(False).astype(bool) & records["response"].isna()]
-    quota = todo["seed_id"].map(lambda s: math.ceil(missing.get(s, 0) * margin))
+    quota = todo["seed_id"].map(lambda s: math.ceil(missing.get(s, 0) * margin)).astype("int64")
     todo = todo[todo.groupby("seed_id").cumcount() < quota]
     return [todo.iloc[i:i + RESPOND_BATCH] for i in range(0, len(todo), RESPOND_BATCH)]
 
@@ -143,20 +181,24 @@ def to_answer(records: pd.DataFrame, missing: dict[str, int],
 def merge(records: pd.DataFrame, updated: list[pd.DataFrame]) -> pd.DataFrame:
     out = records.copy()
     for part in updated:
-        out.loc[part.index] = part
+        # Column by column: pandas 3.1 raises KeyError when a whole frame is assigned and a
+        # nullable-int column of a batch not starting at row 0 holds NA (a failed call).
+        for col in part.columns:
+            out.loc[part.index, col] = part[col]
     return out.astype(COLUMNS)
 
 
 def curate_round(plan: RunPlan, records: pd.DataFrame) -> pd.DataFrame:
     """Instruction-level verdicts for new records; pair verdicts for answered ones."""
     cfg = plan.config.curation
-    out = curate_instructions(records, cfg, plan.seed_examples)
+    out = apply_verdicts(curate_instructions(records, cfg, plan.seed_examples))
     return curate_pairs(out, cfg, seed=plan.config.seed)
 
 
 def curate_stage(plan: RunPlan, records: pd.DataFrame) -> pd.DataFrame:
-    return curate(records, plan.config.curation, seed_examples=plan.seed_examples,
-                  targets=plan.targets, seed=plan.config.seed)
+    """All verdicts from scratch: `curate.curate` with the strategies' verdicts (not novel,
+    eliminated evolutions) applied before surplus is counted."""
+    return mark_surplus(curate_round(plan, records), plan.targets)
 
 
 def concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
@@ -180,8 +222,11 @@ def add_usage(total: dict[str, Any], part: dict[str, Any]) -> dict[str, Any]:
 
 
 def split_stage(plan: RunPlan, records: pd.DataFrame) -> tuple[pd.Series, dict[str, Any]]:
-    labels = split(records, plan.config.split.validation, seed=plan.config.seed)
-    info = {"leakage": leakage_check(records, labels), "ratios": realised_ratios(records, labels)}
+    cfg = plan.config.split
+    labels = split(records, cfg.validation, cfg.test, seed=plan.config.seed,
+                   threshold=cfg.group_threshold)
+    info = {"leakage": leakage_check(records, labels, cfg.leakage_threshold),
+            "ratios": realised_ratios(records, labels)}
     return labels, info
 
 
@@ -193,6 +238,15 @@ def versions() -> dict[str, str]:
         except metadata.PackageNotFoundError:
             continue
     return out
+
+
+def llm_price(endpoint: Endpoint, cfg: RunConfig) -> dict[str, Any]:
+    """The prices the run's cost was computed with, and where they came from."""
+    from datagen.llm.pricing import price_for
+
+    p = price_for(endpoint.model, endpoint.kind, cfg.llm.prices, batch=cfg.llm.batch)
+    return {"model": p.model, "usd_per_1m_input": p.input, "usd_per_1m_output": p.output,
+            "batch_discount": p.batch, "note": p.note}
 
 
 def export_stage(plan: RunPlan, records: pd.DataFrame, labels: pd.Series, split_info: dict,
@@ -207,18 +261,14 @@ def export_stage(plan: RunPlan, records: pd.DataFrame, labels: pd.Series, split_
     write_jsonl(folder.rejected, [
         {k: (None if pd.isna(v) else v) for k, v in row.items()}
         for row in rejected[["id", "seed_id", "drop_reason", "instruction", "response",
-                             "finish_reason"]].to_dict(orient="records")
+                             "finish_reason", "dup_cluster", "scores"]].to_dict(orient="records")
     ])
-    splits = {name: records.loc[labels.index[labels == name]] for name in ("train", "validation")}
-    for name, df in splits.items():
-        path = folder.openai / f"{name}.jsonl"
-        write_chat_jsonl(df, path, system_message=cfg.export.system_message)
-        errors = format_errors(path)
-        if errors:
-            raise ExportError(f"{path}: {len(errors)} invalid lines, first: {errors[0]}")
     counts = funnel(records)
-    counts.update({"train": len(splits["train"]), "validation": len(splits["validation"]),
-                   "by_stage": stage_counts})
+    counts.update({name: int((labels == name).sum()) for name in ("train", "validation")})
+    if (labels == "test").any():
+        counts["test"] = int((labels == "test").sum())
+    counts["by_stage"] = stage_counts
+    counts["dropped_by_stage"] = ledger.summary(records, examples=0)["by_stage"]
     manifest: dict[str, Any] = {
         "name": f"datagen-{'-'.join(s.id for s in plan.seeds)[:60]}",
         "run_id": plan.run_id,
@@ -232,15 +282,14 @@ def export_stage(plan: RunPlan, records: pd.DataFrame, labels: pd.Series, split_
         "per_seed": per_seed(records, labels, plan.targets),
         "split": split_info,
         "llm": usage,
+        "llm_price": llm_price(endpoint, cfg),
         "timings_s": timings,
     }
+    manifest.update(generation_sections(records, plan.seeds, plan.targets, cfg.generation,
+                                        folder.root, seed=cfg.seed))
     seeds_info = [s.model_dump(mode="json") for s in plan.seeds]
-    languages = sorted({s.language.split("-")[0] for s in plan.seeds})
-    write_hf(splits, folder.hf, card_body=card_body(manifest, splits, seeds_info),
-             card_meta={"language": languages, "license": cfg.export.license,
-                        "tags": ["synthetic", "datagen", *sorted({s.domain for s in plan.seeds})]},
-             system_message=cfg.export.system_message)
+    export_run(folder, records, labels, manifest, cfg, seeds_info)
     timings["export"] = round(time.perf_counter() - started, 3)
     write_json(folder.manifest, manifest)
-    write_text(folder.report, f"# Run {plan.run_id}\n\n" + funnel_table(counts) + "\n")
+    raise_on_format_errors(manifest)  # after the manifest, so its report is kept
     return manifest

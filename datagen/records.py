@@ -63,6 +63,14 @@ class DropReason(StrEnum):
     EVOL_UNANSWERABLE = "evol_unanswerable"
     EVOL_PROMPT_COPY = "evol_prompt_copy"
     PUBLISHED_DUPLICATE = "published_duplicate"  # already in the dataset appended to
+    # curation at scale (bad input, repetition, PII, references, judge)
+    MISSING_FIELD = "missing_field"
+    NOT_TEXT = "not_text"
+    INVALID_UNICODE = "invalid_unicode"
+    PII = "pii"
+    REFERENCE_DUPLICATE = "reference_duplicate"  # in a reference dataset given to curation
+    EVAL_CONTAMINATION = "eval_contamination"  # overlaps a user eval set
+    JUDGE_LOW_SCORE = "judge_low_score"
 
 
 def record_id(*parts: Any) -> str:
@@ -79,7 +87,7 @@ def new_records(rows: list[dict[str, Any]]) -> pd.DataFrame:
     df = pd.DataFrame(rows, columns=list(COLUMNS))
     for col in ("params", "scores", "metadata"):
         df[col] = df[col].map(_as_json)
-    df["keep"] = df["keep"].fillna(True)
+    df["keep"] = [True if v is None or v is pd.NA or v != v else bool(v) for v in df["keep"]]
     return df.astype(COLUMNS)
 
 

@@ -6,8 +6,6 @@ from typing import Any
 
 import pandas as pd
 
-from datagen.records import kept
-
 
 def funnel(records: pd.DataFrame) -> dict[str, Any]:
     """generated = kept + dropped; dropped broken down by reason (first reason wins)."""
@@ -30,6 +28,8 @@ def per_seed(records: pd.DataFrame, labels: pd.Series, targets: dict[str, int]) 
         f["shortfall"] = max(0, f["target"] - f["kept"])
         f["train"] = int((lab == "train").sum())
         f["validation"] = int((lab == "validation").sum())
+        if (labels == "test").any():
+            f["test"] = int((lab == "test").sum())
         out[str(seed_id)] = f
     return out
 
@@ -48,70 +48,112 @@ def funnel_table(f: dict[str, Any]) -> str:
 
 
 def seed_table(seeds: dict[str, Any]) -> str:
-    rows = [[sid, s["target"], s["generated"], s["kept"], s["shortfall"], s["train"],
-             s["validation"], ", ".join(f"{k} {v}" for k, v in s["by_reason"].items()) or "-"]
+    """Per seed: target, yield, split sizes and drop reasons."""
+    splits = ["train", "validation"] + (["test"] if any("test" in s for s in seeds.values())
+                                        else [])
+    rows = [[sid, s["target"], s["generated"], s["kept"], s["shortfall"],
+             *(s.get(n, 0) for n in splits),
+             ", ".join(f"{k} {v}" for k, v in s["by_reason"].items()) or "-"]
             for sid, s in seeds.items()]
-    return markdown_table(["seed", "target", "generated", "kept", "shortfall", "train",
-                           "validation", "drops"], rows)
+    return markdown_table(["seed", "target", "generated", "kept", "shortfall", *splits,
+                           "drops"], rows)
+
+
+def _clip(text: str, width: int) -> str:
+    return text if len(text) <= width else text[:width].rstrip() + " …"
 
 
 def examples_block(df: pd.DataFrame, n: int = 3, width: int = 300) -> str:
     parts = []
     for _, r in df.head(n).iterrows():
-        ins = str(r["instruction"]).replace("\n", " ")[:width]
-        res = str(r["response"]).replace("\n", " ")[:width]
+        ins, res = (_clip(str(r[c]).replace("\n", " "), width) for c in ("instruction", "response"))
         parts.append(f"- **{r['seed_id']}**\n  - user: {ins}\n  - assistant: {res}")
     return "\n".join(parts) or "_none_"
 
 
+def language_table(splits: dict[str, pd.DataFrame]) -> str:
+    """Target language against detected language of the exported pairs."""
+    frames = [df for df in splits.values() if not df.empty]
+    if not frames:
+        return "_no pairs_"
+    both = pd.concat(frames)
+    detected = both["detected_language"].fillna("not detected").astype(str)
+    counts = pd.crosstab(both["language"].fillna("?").astype(str), detected)
+    rows = [[target, *(int(counts.loc[target, c]) for c in counts.columns)]
+            for target in counts.index]
+    return markdown_table(["target \\ detected", *counts.columns], rows)
+
+
+def split_table(split_info: dict[str, Any]) -> str:
+    ratios = split_info.get("ratios", {})
+    names = [n for n in ("train", "validation", "test")
+             if any(r.get(n) for r in ratios.values())]
+    rows = [[seed, *(r.get(n, 0) for n in names), r.get("validation_share", "")]
+            for seed, r in ratios.items()]
+    return markdown_table(["seed", *names, "validation share"], rows)
+
+
+def _stage_line(counts: dict[str, Any]) -> list[str]:
+    stages = counts.get("by_stage") or {}
+    parts = [f"{k} {v}" for k, v in stages.items() if isinstance(v, int | float)]
+    return [f"Generation stages: {', '.join(parts)}.", ""] if parts else []
+
+
+def _llm_lines(manifest: dict[str, Any]) -> list[str]:
+    ep, llm = manifest["endpoint"], manifest.get("llm", {})
+    return [
+        f"- model: `{ep.get('model')}` ({ep.get('kind')} endpoint)",
+        f"- LLM requests: {llm.get('requests', 0)}, cached answers reused: "
+        f"{llm.get('cache_hits', 0)}",
+        f"- tokens: {llm.get('prompt_tokens', 0)} prompt, "
+        f"{llm.get('completion_tokens', 0)} completion",
+    ]
+
+
 def card_body(manifest: dict[str, Any], splits: dict[str, pd.DataFrame],
-              seeds: list[dict[str, Any]]) -> str:
-    """The data-driven body of the dataset card."""
-    c = manifest["counts"]
-    ep = manifest["endpoint"]
+              seeds: list[dict[str, Any]], *, plots: dict[str, str] | None = None,
+              preflight: str | None = None, repo_id: str | None = None) -> str:
+    """The data-driven body of the dataset card (and of the run report). `plots` maps a plot
+    name to its path relative to the card; `preflight` is the OpenAI check's summary."""
+    plots = plots or {}
+    leak = manifest["split"]["leakage"]
     seed_rows = [[s["id"], s["domain"], s["language"], s["task"][:120]] for s in seeds]
-    lang = pd.concat(list(splits.values()))["language"].value_counts() if splits else {}
+
+    def plot(name: str, alt: str) -> list[str]:
+        return [f"![{alt}]({plots[name]})", ""] if name in plots else []
+
     body = [
-        f"# {manifest['name']}",
-        "",
+        f"# {manifest['name']}", "",
         "Synthetic instruction/response pairs made with datagen from the seed tasks below, "
         "deduplicated and filtered. Every record's provenance and every rejected record are "
-        "kept in the run folder.",
-        "",
-        "## Seeds",
-        markdown_table(["seed", "domain", "language", "task"], seed_rows),
-        "",
-        "## Generation",
-        f"- model: `{ep['model']}` ({ep['kind']} endpoint)",
-        f"- LLM requests: {manifest['llm']['requests']}, cached answers reused: "
-        f"{manifest['llm']['cache_hits']}",
-        f"- tokens: {manifest['llm']['prompt_tokens']} prompt, "
-        f"{manifest['llm']['completion_tokens']} completion",
-        "",
-        "## Funnel",
-        funnel_table(c),
-        "",
-        "## Per seed",
-        seed_table(manifest["per_seed"]),
-        "",
-        "## Languages",
-        markdown_table(["language", "pairs"], [[k, v] for k, v in dict(lang).items()]),
-        "",
-        "## Splits",
-        markdown_table(["split", "pairs"], [[k, len(v)] for k, v in splits.items()]),
-        "",
-        f"No near-duplicate crosses the split: {manifest['split']['leakage']['crossing_pairs']} "
-        f"pairs at ratio >= {manifest['split']['leakage']['threshold']:.0f}.",
-        "",
+        "kept in the run folder.", "",
+        "## Seeds", markdown_table(["seed", "domain", "language", "task"], seed_rows), "",
+        "## Generation", *_llm_lines(manifest), "",
+        "## Funnel", *_stage_line(manifest["counts"]), funnel_table(manifest["counts"]), "",
+        "## Per seed", seed_table(manifest["per_seed"]), "",
+        *plot("seed_yield", "kept and dropped records per seed"),
+        "## Languages", language_table(splits), "",
+        *plot("languages", "detected language of kept pairs"),
+        "## Splits", split_table(manifest["split"]), "",
+        f"Splits are group-aware: near-duplicate instructions (and curation clusters) never "
+        f"cross a split. Checked: {leak['crossing_pairs']} crossing pairs at ratio >= "
+        f"{leak['threshold']:.0f} ({'passed' if leak['passed'] else 'FAILED'}).", "",
+        "## Token lengths", *plot("token_lengths", "tokens per example"),
     ]
+    if preflight:
+        body += ["OpenAI fine-tuning pre-flight check of the train split:", "", preflight, ""]
     for name, df in splits.items():
-        body += [f"## Examples: {name}", examples_block(df), ""]
+        if not df.empty:
+            body += [f"## Examples: {name}", examples_block(df), ""]
+    where = repo_id or "path/to/this/folder"
     body += [
         "## Load it",
         "```python",
         "from datasets import load_dataset",
-        'ds = load_dataset("path/to/this/folder")  # or the Hub repo id',
+        f'ds = load_dataset("{where}")',
         'print(ds["train"][0]["messages"])',
+        'legal = ds["train"].filter(lambda r: r["seed_id"] == "' +
+        (seeds[0]["id"] if seeds else "my-seed") + '")',
         "```",
     ]
     return "\n".join(body)

@@ -193,13 +193,28 @@ _FIXES = {
 }
 
 
+def _allowed(loc: tuple[Any, ...]) -> str:
+    """The fields allowed where an unknown one was found (nested: a strategy, an example)."""
+    model: type[BaseModel] = SeedTask
+    for part in loc[:-1]:
+        if isinstance(part, int):
+            continue
+        field = model.model_fields.get(str(part))
+        inner = getattr(field, "annotation", None) if field else None
+        options = [inner, *getattr(inner, "__args__", ())]
+        nested = [t for t in options if isinstance(t, type) and issubclass(t, BaseModel)]
+        if not nested:
+            break
+        model = nested[0]
+    return ", ".join(model.model_fields)
+
+
 def _describe(exc: ValidationError, path: Path) -> str:
-    allowed = ", ".join(SeedTask.model_fields)
     lines = [f"{path}: invalid seed"]
     for err in exc.errors():
         field = ".".join(str(p) for p in err["loc"]) or "(top level)"
         fix = _FIXES.get(err["type"], "fix the value of `{field}`").format(
-            field=field, allowed=allowed
+            field=field, allowed=_allowed(tuple(err["loc"]))
         )
         lines.append(f"  field `{field}`: {err['msg']} -> {fix}")
     return "\n".join(lines)
@@ -210,6 +225,10 @@ def load_seed(path: str | Path) -> SeedTask:
     path = Path(path)
     if not path.is_file():
         raise SeedError(f"{path}: no such seed file", hint="check the path (seeds live in seeds/)")
+    if path.suffix == ".jsonl":  # a Self-Instruct / Alpaca seed_tasks.jsonl, used as is
+        from datagen.seedimport import import_tasks
+
+        return import_tasks(path)
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:

@@ -1,10 +1,11 @@
 """The `generate_dataset` flow: expand -> respond -> curate (in rounds until each seed's target
 is met) -> split -> export -> (publish to the dataset appended to) -> artifacts.
 
-Tasks are per seed (expand) or per batch of up to 200 requests (respond), never per record.
-They are submitted to the task runner the config names (threads, or a Dask cluster), which is
+Tasks are per seed (expand) or per batch of up to 200 requests (respond), never per record,
+with async concurrency inside each through the LLM client. `orchestration.task_runner` picks
+where they run: on the flow's event loop (threads, the default) or on a Dask cluster. That is
 why the stages run as a subflow: a flow's task runner is fixed when the flow starts, and the
-parent flow has to read the config first.
+parent flow has to read the config first. The rounds loop itself is `datagen.rounds`.
 
 Resume: every LLM answer is in the run folder's response cache, and expand/respond/curate/split
 results are persisted in `<run folder>/stages/` under a key of their inputs and source, so a
@@ -13,20 +14,21 @@ completed stage. LLM tasks have no Prefect retries: the client decides retries i
 Only the file and API writers (export, publish, artifacts) retry.
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations`: a served deployment loads this file by path, and
+# Prefect cannot resolve a string annotation (`config: "RunConfig"`) to build the parameter
+# model, so every triggered run would fail parameter validation.
 
+import asyncio
 import time
 from typing import Any
 
 import pandas as pd
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
-from prefect.futures import PrefectFuture
 from prefect.runtime import flow_run
 
-from datagen import artifacts, incremental, orchestration, pipeline
+from datagen import artifacts, incremental, orchestration, pipeline, rounds
 from datagen.config import RunConfig
-from datagen.curate import mark_surplus
 from datagen.llm.endpoint import Endpoint, open_endpoint
 from datagen.records import DropReason, kept, new_records
 from datagen.runfolder import write_parquet
@@ -43,7 +45,8 @@ def plan_task(config: RunConfig) -> pipeline.RunPlan:
 
 @task(name="expand", task_run_name="expand-{seed.id}-r{round_no}", **STAGE)
 async def expand_task(plan: pipeline.RunPlan, seed: SeedTask, endpoint: Endpoint, model_key: str,
-                      samples: range, round_no: int) -> tuple[pd.DataFrame, dict[str, Any]]:
+                      samples: pipeline.ExpandWork,
+                      round_no: int) -> tuple[pd.DataFrame, dict[str, Any]]:
     return await pipeline.expand_stage(plan, seed, endpoint, samples, round_no)
 
 
@@ -53,22 +56,10 @@ async def respond_task(plan: pipeline.RunPlan, batch: pd.DataFrame, endpoint: En
     return await pipeline.respond_stage(plan, batch, endpoint)
 
 
-def curate_records(plan: pipeline.RunPlan, records: pd.DataFrame,
-                   published: pd.DataFrame, *, final: bool) -> pd.DataFrame:
-    """A curation round; appending, published duplicates are dropped before the surplus cut."""
-    if final and published.empty:
-        return pipeline.curate_stage(plan, records)
-    out = pipeline.curate_round(plan, records)
-    if not published.empty:
-        out = incremental.drop_published(out, published,
-                                         plan.config.curation.near_duplicate_threshold)
-    return mark_surplus(out, plan.targets) if final else out
-
-
 @task(name="curate", **STAGE)
 def curate_task(plan: pipeline.RunPlan, records: pd.DataFrame,
                 published: pd.DataFrame) -> pd.DataFrame:
-    return curate_records(plan, records, published, final=True)
+    return rounds.curate_records(plan, records, published, final=True)
 
 
 @task(name="split", **STAGE)
@@ -76,9 +67,10 @@ def split_task(plan: pipeline.RunPlan, records: pd.DataFrame,
                published: pd.DataFrame | None) -> tuple[pd.Series, dict]:
     if published is None:
         return pipeline.split_stage(plan, records)
-    test = float(getattr(plan.config.split, "test", 0.0) or 0.0)
-    labels = incremental.assign_splits(records, published, plan.config.split.validation, test)
-    return labels, {"leakage": leakage_check(records, labels),
+    cfg = plan.config.split
+    labels = incremental.assign_splits(records, published, cfg.validation, cfg.test,
+                                       cfg.group_threshold)
+    return labels, {"leakage": leakage_check(records, labels, cfg.leakage_threshold),
                     "ratios": realised_ratios(records, labels), "stable": True}
 
 
@@ -108,52 +100,34 @@ def run_name() -> str:
     return orchestration.run_name(flow_run.parameters)
 
 
-def _results(futures: list[PrefectFuture]) -> list[Any]:
-    return [f.result() for f in futures]
-
-
-async def generate_rounds(plan: pipeline.RunPlan, endpoint: Endpoint, published: pd.DataFrame,
-                          counts: dict[str, Any],
-                          state: dict[str, pd.DataFrame]) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """Expand, answer and curate until every seed has its pairs or the rounds run out.
-    `state["records"]` always holds what exists so far, for saving on failure."""
-    records, usage = new_records([]), {}
-    seeds = {s.id: s for s in plan.seeds}
+def prefect_fanouts(plan: pipeline.RunPlan, endpoint: Endpoint) -> tuple[rounds.Fanout,
+                                                                        rounds.Fanout]:
+    """Each expand/respond call becomes a task run. With threads, the (async, I/O-bound) tasks
+    run concurrently on the flow's own event loop: one loop drives every request (a thread and
+    a loop per task measured 1.47x the plain run's wall time at 2,000 pairs; on the loop,
+    0.94-1.0x). With Dask they are submitted to the cluster."""
     storage = orchestration.stage_storage(plan.config.out)
     expand, respond = (t.with_options(result_storage=storage) for t in (expand_task, respond_task))
     model_key = f"{endpoint.identity}|{endpoint.model}"
-    counts["rounds"] = 0
-    for round_no in range(plan.config.generation.max_rounds):
-        missing = pipeline.missing_pairs(plan, records)
-        wanted = {sid: n for sid, n in missing.items() if n > 0}
-        if not wanted:
-            break
-        counts["rounds"] += 1
-        before = sum(missing.values())
-        expanded = _results([
-            expand.submit(plan, seeds[sid], endpoint, model_key,
-                          pipeline.expand_calls(plan, records, sid, n), round_no)
-            for sid, n in wanted.items()
-        ])
-        for df, u in expanded:
-            usage = pipeline.add_usage(usage, u)
-            counts["expanded"] = counts.get("expanded", 0) + len(df)
-        records = pipeline.concat([records, *(d for d, _ in expanded)])
-        records = curate_records(plan, records, published, final=False)
-        state["records"] = records
-        answered = _results([
-            respond.submit(plan, batch, endpoint, model_key)
-            for batch in pipeline.to_answer(records, missing, plan.config.generation.respond_margin)
-        ])
-        for df, u in answered:
-            usage = pipeline.add_usage(usage, u)
-            counts["responded"] = counts.get("responded", 0) + int(df["response"].notna().sum())
-        records = pipeline.merge(records, [d for d, _ in answered])
-        records = curate_records(plan, records, published, final=False)
-        state["records"] = records
-        if sum(pipeline.missing_pairs(plan, records).values()) >= before and round_no > 0:
-            break  # a round that added nothing: the model is not getting us further
-    return records, usage
+    on_loop = plan.config.orchestration.task_runner == "threads"
+
+    async def fan(task: Any, calls: list[tuple[Any, ...]]) -> list[Any]:
+        if on_loop:
+            return await asyncio.gather(*(task(*c) for c in calls))
+        futures = [task.submit(*c) for c in calls]
+        return [f.result() for f in futures]
+
+    async def expand_all(calls: list[tuple[Any, ...]]) -> list[Any]:
+        return await fan(expand, [(plan, seed, endpoint, model_key, samples, r)
+                                  for seed, samples, r in calls])
+
+    async def respond_all(calls: list[tuple[Any, ...]]) -> list[Any]:
+        # A copy per task: batches are slices of one frame, and pandas' copy-on-write
+        # bookkeeping of shared blocks is not thread-safe.
+        return await fan(respond, [(plan, batch.copy(), endpoint, model_key)
+                                   for (batch,) in calls])
+
+    return expand_all, respond_all
 
 
 @flow(name="dataset_stages", log_prints=True)
@@ -172,12 +146,18 @@ async def dataset_stages(config: RunConfig) -> dict[str, Any]:
         t = time.perf_counter()
         state = {"records": new_records([])}
         try:
-            records, usage = await generate_rounds(plan, endpoint, published, counts, state)
+            expand, respond = prefect_fanouts(plan, endpoint)
+            records, usage = await rounds.generate_rounds(
+                plan, published, expand=expand, respond=respond, counts=counts, state=state)
         except BaseException:
             if not state["records"].empty:  # keep what was made; the cache has every answer
                 write_parquet(plan.folder.root / "records.partial.parquet", state["records"])
             raise
         timings["generate"] = round(time.perf_counter() - t, 3)
+        t = time.perf_counter()
+        records, judge_usage = await pipeline.judge_stage(plan, records, endpoint)
+        usage = pipeline.add_usage(usage, judge_usage) if judge_usage else usage
+        timings["judge"] = round(time.perf_counter() - t, 3)
     t = time.perf_counter()
     records = curate.submit(plan, records, published).result()
     counts["kept"] = int(len(kept(records)))

@@ -2,17 +2,25 @@
 
 Each request to /v1/chat/completions is answered by `handler(request_json, n)` where `n` counts
 requests so far; it returns a `Reply`. Every request is recorded (`server.requests`), so tests
-assert what the model was asked and how many calls were made.
+assert what the model was asked and how many calls were made. `server.completed` holds the
+requests whose full answer was sent.
+
+The Batch API routes (/v1/files, /v1/batches) follow a `BatchScript`: the statuses a batch
+shows on successive retrieves, and the answer to each of its lines (a `Reply`, or None for a
+line left unfinished when the batch expires). Every submitted line is recorded in
+`server.batch_lines`.
 """
 
 from __future__ import annotations
 
+import email.policy
 import json
 import socket
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from email.parser import BytesParser
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -44,13 +52,28 @@ def completion_body(reply: Reply, model: str) -> dict[str, Any]:
     }
 
 
+@dataclass
+class BatchScript:
+    """How batch number `b` (0, 1, ... in creation order) behaves."""
+
+    statuses: Callable[[int], list[str]] = lambda b: ["validating", "in_progress", "completed"]
+    line: Callable[[int, int, dict[str, Any]], Reply | None] = lambda b, i, body: Reply()
+
+
 class ScriptedServer:
-    def __init__(self, handler: Callable[[dict[str, Any], int], Reply],
-                 models: tuple[str, ...] = ("test-model",)) -> None:
+    def __init__(self, handler: Callable[[dict[str, Any], int], Reply] = lambda b, n: Reply(),
+                 models: tuple[str, ...] = ("test-model",),
+                 batch_script: BatchScript | None = None, batch_api: bool = True) -> None:
         self.handler = handler
         self.models = models
         self.requests: list[dict[str, Any]] = []
+        self.completed: list[dict[str, Any]] = []
         self.headers: list[dict[str, str]] = []
+        self.batch_script = batch_script or BatchScript()
+        self.batch_api = batch_api  # False: /files and /batches answer 404, as most servers do
+        self.files: dict[str, bytes] = {}
+        self.batches: dict[str, dict[str, Any]] = {}
+        self.batch_lines: list[dict[str, Any]] = []
         self._lock = threading.Lock()
         server = self
 
@@ -67,10 +90,17 @@ class ScriptedServer:
                 for k, v in headers.items():
                     self.send_header(k, v)
                 self.end_headers()
-                self.wfile.write(body)
+                try:
+                    self.wfile.write(body)
+                except (BrokenPipeError, ConnectionResetError):
+                    self.close_connection = True  # the client gave up (a timeout test)
 
             def do_GET(self) -> None:
-                if self.path.rstrip("/").endswith("/models"):
+                path = self.path.split("?")[0].rstrip("/")
+                if "/files/" in path or "/batches" in path:
+                    status, body = server._batch_get(path)
+                    self._send(status, body, {})
+                elif path.endswith("/models"):
                     data = {"object": "list", "data": [
                         {"id": m, "object": "model", "created": 0, "owned_by": "test"}
                         for m in server.models]}
@@ -80,7 +110,13 @@ class ScriptedServer:
 
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length", 0))
-                body = json.loads(self.rfile.read(length) or b"{}")
+                raw = self.rfile.read(length)
+                path = self.path.split("?")[0].rstrip("/")
+                if path.endswith("/files") or "/batches" in path:
+                    status, out = server._batch_post(path, raw, self.headers.get("Content-Type"))
+                    self._send(status, out, {})
+                    return
+                body = json.loads(raw or b"{}")
                 with server._lock:
                     n = len(server.requests)
                     server.requests.append(body)
@@ -106,6 +142,9 @@ class ScriptedServer:
                 else:
                     payload = json.dumps(completion_body(reply, body.get("model", ""))).encode()
                 self._send(reply.status, payload, reply.headers)
+                if reply.status == 200 and reply.raw_body is None:
+                    with server._lock:
+                        server.completed.append(body)
 
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._httpd.daemon_threads = True
@@ -122,6 +161,105 @@ class ScriptedServer:
     def __exit__(self, *exc: object) -> None:
         self._httpd.shutdown()
         self._httpd.server_close()
+
+    # ---- Batch API -------------------------------------------------------------------------
+
+    def _batch_post(self, path: str, raw: bytes, ctype: str | None) -> tuple[int, bytes]:
+        if not self.batch_api:
+            return 404, b'{"error": {"message": "Not Found"}}'
+        with self._lock:
+            if path.endswith("/files"):
+                msg = BytesParser(policy=email.policy.default).parsebytes(
+                    b"Content-Type: " + (ctype or "").encode() + b"\r\n\r\n" + raw)
+                parts = {p.get_param("name", header="content-disposition"): p.get_payload(
+                    decode=True) for p in msg.iter_parts()}
+                file_id = f"file-{len(self.files)}"
+                self.files[file_id] = parts["file"]
+                return 200, json.dumps({
+                    "id": file_id, "object": "file", "bytes": len(parts["file"]),
+                    "created_at": 0, "filename": "requests.jsonl",
+                    "purpose": parts["purpose"].decode(), "status": "processed"}).encode()
+            if path.endswith("/batches"):
+                req = json.loads(raw)
+                lines = [json.loads(x) for x in self.files[req["input_file_id"]].splitlines()]
+                self.batch_lines.extend(lines)
+                batch_no = len(self.batches)
+                batch_id = f"batch_{batch_no}"
+                self.batches[batch_id] = {
+                    "no": batch_no, "lines": lines, "polls": 0,
+                    "statuses": self.batch_script.statuses(batch_no),
+                    "object": self._batch_object(batch_id, req, "validating", len(lines))}
+                return 200, json.dumps(self.batches[batch_id]["object"]).encode()
+        return 404, b'{"error": {"message": "not found"}}'
+
+    def _batch_object(self, batch_id: str, req: dict[str, Any], status: str,
+                      total: int) -> dict[str, Any]:
+        return {"id": batch_id, "object": "batch", "endpoint": req["endpoint"],
+                "input_file_id": req["input_file_id"], "completion_window": "24h",
+                "status": status, "created_at": 0, "output_file_id": None,
+                "error_file_id": None, "metadata": req.get("metadata"), "errors": None,
+                "request_counts": {"total": total, "completed": 0, "failed": 0}}
+
+    def _batch_get(self, path: str) -> tuple[int, bytes]:
+        if not self.batch_api:
+            return 404, b'{"error": {"message": "Not Found"}}'
+        with self._lock:
+            if path.endswith("/content"):
+                file_id = path.split("/")[-2]
+                return (200, self.files[file_id]) if file_id in self.files else (404, b"{}")
+            if path.endswith("/batches"):
+                data = [b["object"] for b in self.batches.values()]
+                return 200, json.dumps({"object": "list", "data": data,
+                                        "has_more": False}).encode()
+            batch = self.batches.get(path.split("/")[-1])
+            if batch is None:
+                return 404, b'{"error": {"message": "no such batch"}}'
+            statuses = batch["statuses"]
+            status = statuses[min(batch["polls"], len(statuses) - 1)]
+            batch["polls"] += 1
+            obj = batch["object"]
+            if status != obj["status"] and status in ("completed", "expired", "cancelled",
+                                                      "failed"):
+                self._finish(batch, status)
+            obj["status"] = status
+            return 200, json.dumps(obj).encode()
+
+    def _finish(self, batch: dict[str, Any], status: str) -> None:
+        """Write the output and error files of a batch that just ended."""
+        out, err = [], []
+        done = failed = 0
+        for i, line in enumerate(batch["lines"]):
+            if status == "failed":
+                break
+            reply = self.batch_script.line(batch["no"], i, line["body"])
+            cid = line["custom_id"]
+            if reply is None:
+                err.append({"id": f"req_{i}", "custom_id": cid, "response": None, "error": {
+                    "code": f"batch_{status}", "message": "This request could not be executed "
+                    "before the completion window expired."}})
+                failed += 1
+            elif reply.status >= 400:
+                out.append({"id": f"req_{i}", "custom_id": cid, "error": None, "response": {
+                    "status_code": reply.status, "request_id": f"r{i}", "body": {"error": {
+                        "message": reply.content or "error", "type": "test", "code": None}}}})
+                failed += 1
+            else:
+                body = completion_body(reply, line["body"].get("model", ""))
+                out.append({"id": f"req_{i}", "custom_id": cid, "error": None, "response": {
+                    "status_code": 200, "request_id": f"r{i}", "body": body}})
+                done += 1
+        obj = batch["object"]
+        if status == "failed":
+            obj["errors"] = {"object": "list", "data": [
+                {"code": "invalid_request", "message": "scripted validation failure",
+                 "line": 1, "param": None}]}
+        for kind, rows in (("output_file_id", out), ("error_file_id", err)):
+            if rows:
+                file_id = f"file-{len(self.files)}"
+                self.files[file_id] = "".join(json.dumps(r) + "\n" for r in rows).encode()
+                obj[kind] = file_id
+        obj["request_counts"] = {"total": len(batch["lines"]), "completed": done,
+                                 "failed": failed}
 
     def user_prompts(self) -> list[str]:
         return [m["content"] for r in self.requests for m in r.get("messages", [])

@@ -15,6 +15,7 @@ import pytest
 from datasets import load_dataset
 
 from datagen.config import RunConfig
+from datagen.llm.cache import ResponseCache
 from datagen.records import COLUMNS
 from tests.conftest import NDA_SEED, REPO
 
@@ -25,7 +26,9 @@ def _config(out: Path, base_url: str, pairs: int = 3) -> RunConfig:
     return RunConfig.model_validate({
         "seeds": [str(NDA_SEED)], "out": str(out), "pairs": pairs, "seed": 7,
         "llm": {"base_url": base_url, "max_concurrency": 2},
-        "generation": {"respond_max_tokens": 256},
+        # the shared server looks like any local endpoint, where the judge is on by default;
+        # the embedded model is too weak to judge (as on its own, default path)
+        "curation": {"judge": {"enabled": "off"}},
     })
 
 
@@ -78,23 +81,46 @@ def test_flow_run_then_rerun_makes_no_calls(tmp_path: Path, embedded, prefect_ha
     assert manifest["llm"]["requests"] > 0
     train_before = (out / "openai" / "train.jsonl").read_bytes()
 
+    answers = len(ResponseCache(out / "cache.sqlite"))
+    assert answers == manifest["llm"]["requests"]  # every answer was cached as it arrived
+
     asyncio.run(generate_dataset(cfg))
     again = check_run_folder(out)
-    assert again["llm"]["requests"] == 0  # everything came from the response cache
-    assert again["llm"]["cache_hits"] == manifest["llm"]["requests"]
+    # no new call: the cache holds exactly the answers of the first run (stages come back
+    # from Prefect's persisted results, or from the response cache when those are gone)
+    assert len(ResponseCache(out / "cache.sqlite")) == answers
+    assert again["counts"] == manifest["counts"]
     assert (out / "openai" / "train.jsonl").read_bytes() == train_before
 
 
-def test_cli_quickstart_on_embedded_default(tmp_path: Path) -> None:
-    """`datagen run` with no endpoint configured starts the embedded model itself."""
+def test_cli_run(tmp_path: Path, embedded) -> None:
+    """`datagen run` end to end in its own process (Prefect's temporary server included),
+    on the session's embedded model server (the quickstart starts its own: `make demo`)."""
     out = tmp_path / "cli"
+    config = tmp_path / "run.yaml"
+    config.write_text("curation:\n  judge:\n    enabled: 'off'\n")
     env = {k: v for k, v in os.environ.items() if not k.startswith("OPENAI_")}
     proc = subprocess.run(
         [sys.executable, "-m", "datagen.cli", "run", str(NDA_SEED), "--pairs", "2",
-         "--out", str(out)],
+         "--out", str(out), "--base-url", embedded.base_url, "--config", str(config)],
         capture_output=True, text=True, timeout=600, cwd=REPO, env=env,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     manifest = check_run_folder(out)
-    assert manifest["endpoint"] == {"kind": "embedded", "model": "smollm2-135m-instruct"}
+    assert manifest["endpoint"] == {"kind": "local", "model": "smollm2-135m-instruct"}
     assert "kept" in proc.stderr  # the summary table
+
+
+def test_open_endpoint_starts_and_stops_the_embedded_model() -> None:
+    """No endpoint configured: the embedded model is served on loopback, then stopped."""
+    import httpx
+
+    from datagen.config import LLMConfig
+    from datagen.llm.endpoint import open_endpoint
+
+    with open_endpoint(LLMConfig()) as endpoint:
+        assert endpoint.kind == "embedded"
+        assert endpoint.identity.startswith("embedded:")  # not the port: caches survive runs
+        assert httpx.get(f"{endpoint.base_url}/models", timeout=5).status_code == 200
+    with pytest.raises(httpx.HTTPError):
+        httpx.get(f"{endpoint.base_url}/models", timeout=2)

@@ -1,27 +1,44 @@
-"""A Hugging Face dataset folder: Parquet per split under `data/` and a README.md card whose
-YAML `configs` let `datasets.load_dataset(folder)` find the splits offline."""
+"""A Hugging Face dataset folder: Parquet per split under `data/`, PNG plots under `plots/`,
+and a README.md card whose YAML `configs` let `datasets.load_dataset(folder)` find the splits
+offline (and on the Hub, once pushed).
+
+Columns: `messages` (the chat example, as in the OpenAI export) plus `instruction`, `response`,
+`seed_id`, `domain` and `language`, so users can filter without parsing messages. A message
+has a `weight` field only when some message carries one, in every split alike.
+
+The card also records `dataset_info` (features, rows and bytes per split). Besides informing
+the Hub viewer, it keys `datasets`' local cache: `load_dataset` on a local folder hashes only the
+card and the file patterns, so without it two run folders' `hf/` (same name, same patterns)
+share one cache entry and the second load silently returns the first one's rows."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
+from datasets import DatasetInfo, Features, SplitDict, SplitInfo
+from datasets.info import DatasetInfosDict
 from huggingface_hub import DatasetCard, DatasetCardData
 
-from datagen.export.openai import messages
+from datagen.export.openai import Weighting, messages
 from datagen.runfolder import atomic_dir
 
 COLUMNS = ("id", "messages", "instruction", "response", "seed_id", "domain", "language")
 
-_MESSAGE = pa.struct([("role", pa.string()), ("content", pa.string())])
-SCHEMA = pa.schema([
-    ("id", pa.string()), ("messages", pa.list_(_MESSAGE)), ("instruction", pa.string()),
-    ("response", pa.string()), ("seed_id", pa.string()), ("domain", pa.string()),
-    ("language", pa.string()),
-])
+
+def schema(weighted: bool = False) -> pa.Schema:
+    fields = [("role", pa.string()), ("content", pa.string())]
+    if weighted:
+        fields.append(("weight", pa.int8()))
+    return pa.schema([
+        ("id", pa.string()), ("messages", pa.list_(pa.struct(fields))),
+        ("instruction", pa.string()), ("response", pa.string()), ("seed_id", pa.string()),
+        ("domain", pa.string()), ("language", pa.string()),
+    ])
 
 
 def size_category(n: int) -> str:
@@ -32,39 +49,63 @@ def size_category(n: int) -> str:
     return "1M<n<10M"
 
 
-def table(records: pd.DataFrame, *, system_message: bool = True) -> pa.Table:
-    rows = {c: [] for c in COLUMNS}
+def _rows(records: pd.DataFrame, *, system_message: bool, weight: Weighting) -> dict[str, list]:
+    rows: dict[str, list[Any]] = {c: [] for c in COLUMNS}
     for _, r in records.iterrows():
-        rows["messages"].append(messages(r, system_message=system_message))
+        rows["messages"].append(messages(r, system_message=system_message, weight=weight))
         for c in COLUMNS:
             if c != "messages":
                 rows[c].append(None if pd.isna(r[c]) else str(r[c]))
-    return pa.Table.from_pydict(rows, schema=SCHEMA)
+    return rows
+
+
+def _weighted(rows: dict[str, list]) -> bool:
+    return any("weight" in m for msgs in rows["messages"] for m in msgs)
+
+
+def table(records: pd.DataFrame, *, system_message: bool = True,
+          weight: Weighting = "none") -> pa.Table:
+    rows = _rows(records, system_message=system_message, weight=weight)
+    return pa.Table.from_pydict(rows, schema=schema(_weighted(rows)))
+
+
+def _info(tables: dict[str, pa.Table], files: list[Path]) -> DatasetInfo:
+    splits = SplitDict()
+    for name, t in tables.items():
+        splits.add(SplitInfo(name=name, num_bytes=t.nbytes, num_examples=t.num_rows))
+    return DatasetInfo(features=Features.from_arrow_schema(next(iter(tables.values())).schema),
+                       splits=splits, download_size=sum(f.stat().st_size for f in files),
+                       dataset_size=sum(t.nbytes for t in tables.values()))
 
 
 def write_hf(
     splits: dict[str, pd.DataFrame], folder: str | Path, *, card_body: str,
-    card_meta: dict[str, Any], system_message: bool = True,
+    card_meta: dict[str, Any], system_message: bool = True, weight: Weighting = "none",
+    assets: Callable[[Path], Any] | None = None,
 ) -> dict[str, int]:
-    """Write the folder atomically; return the row count per split written."""
-    counts = {}
+    """Write the folder atomically; return the row count per split written. `assets(folder)`
+    adds files (the plots) inside the folder before it is swapped into place."""
+    rows = {name: _rows(df, system_message=system_message, weight=weight)
+            for name, df in splits.items() if not df.empty}
+    shared = schema(any(_weighted(r) for r in rows.values()))
+    tables = {name: pa.Table.from_pydict(r, schema=shared) for name, r in rows.items()}
     with atomic_dir(folder) as tmp:
         (tmp / "data").mkdir()
-        configs = []
-        for name, df in splits.items():
-            if df.empty:
-                continue
-            pq.write_table(table(df, system_message=system_message),
-                           tmp / "data" / f"{name}-00000-of-00001.parquet")
+        if assets is not None:
+            assets(tmp)
+        configs, files = [], []
+        for name, t in tables.items():
+            files.append(tmp / "data" / f"{name}-00000-of-00001.parquet")
+            pq.write_table(t, files[-1])
             configs.append({"split": name, "path": f"data/{name}-*.parquet"})
-            counts[name] = len(df)
-        total = sum(counts.values())
         data = DatasetCardData(
             configs=[{"config_name": "default", "data_files": configs}],
-            size_categories=[size_category(total)],
+            size_categories=[size_category(sum(t.num_rows for t in tables.values()))],
             task_categories=["text-generation"],
             **card_meta,
         )
+        if tables:
+            DatasetInfosDict({"default": _info(tables, files)}).to_dataset_card_data(data)
         card = DatasetCard(f"---\n{data.to_yaml()}\n---\n\n{card_body}\n")
         (tmp / "README.md").write_text(str(card), encoding="utf-8")
-    return counts
+    return {name: t.num_rows for name, t in tables.items()}

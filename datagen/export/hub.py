@@ -67,11 +67,18 @@ def resolve_token() -> str:
     return token
 
 
-def _holds_token(folder: Path, token: str) -> str | None:
+def _holds_token(folder: Path, token: str, chunk: int = 1 << 20) -> str | None:
+    """The first file that contains the token (read in overlapping chunks, not whole)."""
     needle = token.encode()
-    for p in folder.rglob("*"):
-        if p.is_file() and needle in p.read_bytes():
-            return p.relative_to(folder).as_posix()
+    for p in sorted(folder.rglob("*")):
+        if not p.is_file():
+            continue
+        with open(p, "rb") as fh:
+            tail = b""
+            while block := fh.read(chunk):
+                if needle in tail + block:
+                    return p.relative_to(folder).as_posix()
+                tail = block[-len(needle):]
     return None
 
 
@@ -89,10 +96,16 @@ def push_run(run_dir: str | Path, repo_id: str, *, private: bool = True, dry_run
         raise ExportError(f"{leaked} contains your Hugging Face token; refusing to upload",
                           hint="remove the token from that file and export again")
     api = api_factory(token=token)
-    repo = api.create_repo(repo_id=repo_id, repo_type="dataset", private=private,
-                           exist_ok=True)
-    info = api.upload_folder(repo_id=repo_id, repo_type="dataset", folder_path=plan.folder,
-                             commit_message=commit_message or "Upload dataset from datagen")
+    try:
+        repo = api.create_repo(repo_id=repo_id, repo_type="dataset", private=private,
+                               exist_ok=True)
+        info = api.upload_folder(repo_id=repo_id, repo_type="dataset", folder_path=plan.folder,
+                                 commit_message=commit_message or "Upload dataset from datagen")
+    except Exception as exc:  # the Hub's errors vary; ours name the repo and hide the token
+        detail = f"{type(exc).__name__}: {exc}".replace(token, "***")
+        raise ExportError(f"push to {repo_id} failed: {detail[:500]}",
+                          hint="check the repo id, the token's write access, and that "
+                               "HF_HUB_OFFLINE is not set") from None
     plan.url = str(getattr(repo, "url", repo) or "") or None
     plan.commit = getattr(info, "oid", None) or getattr(info, "commit_url", None)
     _record(run_dir, plan)

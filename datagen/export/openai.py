@@ -4,7 +4,8 @@
 Multi-turn: a record whose `metadata` JSON holds `turns`, a list of `{"role": "user" |
 "assistant", "content": str, "weight"?: 0 | 1}` messages, becomes that conversation (after the
 optional system message) instead of its single instruction/response pair. The record's
-`instruction` and `response` stay its last user and assistant turn, so filters still apply.
+`instruction` and `response` stay its opening exchange, so filters and dedup judge that (a
+follow-up such as "Could you shorten it?" would otherwise collide across records).
 """
 
 from __future__ import annotations

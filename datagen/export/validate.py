@@ -217,16 +217,15 @@ def tables(report: dict[str, Any]) -> list[Table]:
     checks.add_column("check")
     checks.add_column("examples", justify="right")
     checks.add_column("first lines")
-    for cls in ERROR_CLASSES:
-        hit = report["format_errors"].get(cls)
-        mark = f"[red]{cls}[/]" if hit else cls
-        checks.add_row(mark, str(hit["count"] if hit else 0),
-                       ", ".join(map(str, hit["lines"])) if hit else "")
+    for cls, hit in report["format_errors"].items():
+        checks.add_row(f"[red]{cls}[/]", str(hit["count"]), ", ".join(map(str, hit["lines"])))
+    if not report["format_errors"]:
+        checks.add_row(f"[green]format: all {len(ERROR_CLASSES)} error classes clear[/]", "0", "")
     for warning, n in report["warnings"].items():
         checks.add_row(f"[yellow]warn[/] {warning}" if n else f"warn {warning}", str(n), "")
     out = [checks]
     tok = report.get("tokens")
-    if tok:
+    if tok and report["valid"]:
         dist = Table(title=f"tokens per example ({tok['encoding']}"
                            f"{'' if tok['exact'] else ', approximate'})", title_justify="left")
         dist.add_column("")
@@ -237,7 +236,7 @@ def tables(report: dict[str, Any]) -> list[Table]:
                            ("messages", "messages_per_example")):
             dist.add_row(label, *(str(tok[key][c]) for c in ("min", "mean", "p50", "p95", "max")))
         out.append(dist)
-    if report["models"]:
+    if report["models"] and report["valid"]:
         cost = Table(title="fine-tuning estimate (default epochs)", title_justify="left")
         for col in ("target model", "limit", "over limit", "epochs", "billed tokens",
                     "$ / 1M", "cost $"):
@@ -256,8 +255,8 @@ def markdown(report: dict[str, Any]) -> str:
     from datagen.report import markdown_table
 
     tok = report.get("tokens", {})
-    rows = [[model, m["epochs"], f"{m['billed_tokens']:,}", m["over_limit"], f"${m['cost_usd']:.4f}"]
-            for model, m in report["models"].items()]
+    rows = [[model, m["epochs"], f"{m['billed_tokens']:,}", m["over_limit"],
+             f"${m['cost_usd']:.4f}"] for model, m in report["models"].items()]
     dist = tok.get("per_example", {})
     errors = ", ".join(f"{k} {v['count']}" for k, v in report["format_errors"].items()) or "none"
     return "\n".join([

@@ -35,8 +35,12 @@ def structured_mode(llm: LLMConfig, endpoint_kind: str) -> str:
 
 
 def list_schema(n: int, key: str = "instructions", max_chars: int = MAX_ITEM_CHARS,
-                min_chars: int = 3) -> dict[str, Any]:
-    """An object holding exactly `n` bounded strings under `key`."""
+                min_chars: int | None = None) -> dict[str, Any]:
+    """An object holding exactly `n` bounded strings under `key`. The lower bound keeps a
+    grammar-constrained weak model from filling the list with "..." (instructions: 10 chars,
+    short topic or persona phrases: 3)."""
+    if min_chars is None:
+        min_chars = 10 if key == "instructions" else 3
     return {
         "type": "object",
         "properties": {
@@ -97,6 +101,14 @@ def _strict_list(text: str) -> tuple[list[str] | None, str]:
     return (items, "") if items else (None, "no numbered list (1. 2. 3.) found")
 
 
+def _unquote(body: str) -> str:
+    """A JSON string's text; raw newlines and bad escapes (weak models write both) kept as is."""
+    try:
+        return str(json.loads(f'"{body}"', strict=False)).strip()
+    except json.JSONDecodeError:
+        return body.strip()
+
+
 def _lenient(text: str, key: str) -> list[str]:
     """What a weak model meant: JSON inside prose or fences, cut-off JSON, bullets."""
     body = re.sub(r"```(?:json)?", "", text)
@@ -107,7 +119,7 @@ def _lenient(text: str, key: str) -> list[str]:
             return items
     if "[" in body and '"' in body:  # cut-off JSON: keep the complete strings of the list
         tail = body[body.find("[") + 1:]
-        items = [json.loads(f'"{m}"').strip() for m in _QUOTED.findall(tail)]
+        items = [_unquote(m) for m in _QUOTED.findall(tail)]
         items = [x for x in items if x and x != key]
         if items:
             return items

@@ -12,7 +12,7 @@ import random
 from typing import Any
 
 from datagen.config import GenerationConfig
-from datagen.generate.parse import format_line, response_format
+from datagen.generate.parse import JSON_MODES, format_line, response_format
 from datagen.prompts import render, template
 from datagen.seeds import Example, Sampling, SeedTask
 
@@ -47,7 +47,7 @@ def numbered(items: list[str]) -> str:
 
 
 def params_for(gen: GenerationConfig, strat: Sampling | None, mode: str, n: int,
-               *, max_chars: int = 300) -> dict[str, Any]:
+               *, key: str = "instructions", max_chars: int = 300) -> dict[str, Any]:
     """Generation defaults, overridden by what the strategy sets, plus the bounded schema."""
     params: dict[str, Any] = {
         "temperature": gen.expand_temperature,
@@ -59,7 +59,7 @@ def params_for(gen: GenerationConfig, strat: Sampling | None, mode: str, n: int,
             value = getattr(strat, name)
             if value is not None:
                 params[name] = value
-    fmt = response_format(mode, n, max_chars=max_chars)
+    fmt = response_format(mode, n, key, max_chars)
     if fmt is not None:
         params["response_format"] = fmt
     return params
@@ -108,8 +108,14 @@ def bootstrap_request(seed: SeedTask, gen: GenerationConfig, strat: Any, mode: s
     rng = random.Random(f"{rng_seed}:{seed.id}:{sample}")
     n = gen.instructions_per_call
     shown, machine = bootstrap_exemplars(seed, pool, strat.exemplars, strat.machine_share, rng)
+    # Self-Instruct's continuation: numbering goes on after the exemplars, which even a
+    # small model follows better than "write n new ones"
+    first = len(shown) + 1
+    fmt = format_line(mode, what="tasks") if mode in JSON_MODES else (
+        f"Answer with the new tasks only, one per line, each starting with its number "
+        f"({first}. {first + 1}. ...), and nothing else.")
     user = render(BOOTSTRAP_PROMPT, task=seed.task, exemplars=numbered(shown), n=n,
-                  language=language_name(seed), format=format_line(mode, what="tasks"))
+                  first=first, last=first + n - 1, language=language_name(seed), format=fmt)
     meta = {"prompt": BOOTSTRAP_PROMPT, "exemplars": len(shown), "machine_exemplars": machine}
     return with_system(seed, user), params_for(gen, strat, mode, n), meta
 

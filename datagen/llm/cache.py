@@ -4,6 +4,8 @@ SQLite in WAL mode in the run folder, so concurrent writers (threads, processes,
 are safe, and a completed call survives a crash or Ctrl-C the instant it returns. The key is a
 hash of what determines the answer: endpoint identity, model, messages, sampling params and the
 sample index. Keys and API keys never meet: the key is not part of the request we store.
+Each answer keeps what it cost when it was paid for, so a budget cap counts the whole run
+folder across reruns (`spent_usd`). The Batch API's ids live in the same file (`batches`).
 """
 
 from __future__ import annotations

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 import openai
 
 from datagen.errors import BudgetExceeded, EndpointError
-from datagen.llm import limits
+from datagen.llm import interrupt, limits
 from datagen.llm.cache import ResponseCache, cache_key
 from datagen.llm.endpoint import Endpoint, redact_url
 from datagen.llm.pricing import Price, price_for
@@ -78,6 +78,11 @@ class Usage:
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    def line(self) -> str:
+        """The live totals shown next to a progress bar."""
+        return (f"{self.requests} calls, {self.cache_hits} cached, "
+                f"{self.prompt_tokens + self.completion_tokens} tok, ${self.cost_usd:.4f}")
 
 
 def retry_after_s(headers: Any) -> float | None:
@@ -150,6 +155,7 @@ class LLMClient:
             self._budget = limits.budget_for(
                 folder, max_cost_usd, cache.spent_usd if cache is not None else (lambda: 0.0))
         self._inflight = 0
+        self._closed = False
         self._idle: asyncio.Event | None = None
         self._client = openai.AsyncOpenAI(
             base_url=endpoint.base_url, api_key=endpoint.api_key,
@@ -160,19 +166,21 @@ class LLMClient:
     def for_run(cls, endpoint: Endpoint, cache: ResponseCache | None, llm: LLMConfig, *,
                 max_concurrency: int | None = None, **kwargs: Any) -> LLMClient:
         """A client with every limit of the run config's `llm` section."""
+        price = price_for(endpoint.model, endpoint.kind, llm.prices, batch=llm.batch)
         batch = None
-        if llm.batch and cache is not None:
+        if llm.batch:
+            if cache is None:
+                raise ValueError("Batch API mode needs a response cache for its results")
             from datagen.llm.batch import BatchQueue
 
-            batch = BatchQueue(endpoint, cache, poll_s=llm.batch_poll_s,
+            batch = BatchQueue(endpoint, cache, price, poll_s=llm.batch_poll_s,
                                max_resubmits=llm.max_retries)
         return cls(
             endpoint, cache, max_concurrency=max_concurrency or llm.max_concurrency,
             timeout_s=llm.timeout_s, max_retries=llm.max_retries,
             requests_per_minute=llm.max_requests_per_minute,
             tokens_per_minute=llm.max_tokens_per_minute,
-            price=price_for(endpoint.model, endpoint.kind, llm.prices, batch=llm.batch),
-            max_cost_usd=llm.max_cost_usd, batch=batch, **kwargs,
+            price=price, max_cost_usd=llm.max_cost_usd, batch=batch, **kwargs,
         )
 
     def key(self, messages: list[dict[str, Any]], params: dict[str, Any], sample: int = 0) -> str:
@@ -186,28 +194,39 @@ class LLMClient:
         if self.cache is not None and (hit := self.cache.get(key)) is not None:
             self.usage.cache_hits += 1
             return Completion(key=key, cached=True, **hit)
+        # A sampling seed derived from the cache key: endpoints that honour `seed` (llama.cpp,
+        # vLLM, OpenAI on a best-effort basis) then give the same answer to the same request.
+        params = {"seed": int(key[:8], 16) & 0x7FFFFFFF, **params}
+        if self._closed:  # a sibling failed and the stage closed us: send nothing more
+            raise LLMCallError("client_closed: the stage stopped before this request was sent")
         if self.batch is not None:
             reserved = self._reserve(messages, params)
             try:
-                result, cost = await self.batch.submit(key, messages, params, self.endpoint.model)
+                with interrupt.in_flight():
+                    result, cost = await self.batch.submit(key, messages, params,
+                                                           self.endpoint.model)
             except BaseException:
                 self._settle(reserved, 0.0)
                 raise
+            self.usage.requests += 1
             self._account(result, cost, reserved)
             return Completion(key=key, cached=False, **result)
         async with limits.gate(self.endpoint.identity, self.max_concurrency):
+            if self._closed:
+                raise LLMCallError("client_closed: the stage stopped before this request was sent")
             self._enter()
             try:
-                reserved = self._reserve(messages, params)
-                try:
-                    result = await self._call_with_retries(messages, params)
-                except BaseException:
-                    self._settle(reserved, 0.0)
-                    raise
-                cost = self.price.cost(result["prompt_tokens"], result["completion_tokens"])
-                if self.cache is not None:
-                    self.cache.put(key, result, cost_usd=cost)
-                self._account(result, cost, reserved)
+                with interrupt.in_flight():
+                    reserved = self._reserve(messages, params)
+                    try:
+                        result = await self._call_with_retries(messages, params)
+                    except BaseException:
+                        self._settle(reserved, 0.0)
+                        raise
+                    cost = self.price.cost(result["prompt_tokens"], result["completion_tokens"])
+                    if self.cache is not None:
+                        self.cache.put(key, result, cost_usd=cost)
+                    self._account(result, cost, reserved)
             finally:
                 self._leave()
         return Completion(key=key, cached=False, **result)
@@ -230,7 +249,8 @@ class LLMClient:
             b = self._budget
             raise BudgetExceeded(
                 f"stopped before passing llm.max_cost_usd = ${b.cap:.4f}: ${b.spent:.4f} spent "
-                f"so far in this run folder, and the next request may cost up to ${worst:.4f}",
+                f"so far in this run folder, ${b.reserved:.4f} held for requests in flight, and "
+                f"the next request may cost up to ${worst:.4f}",
                 hint="every answer so far is kept in the run folder's cache; raise "
                 "llm.max_cost_usd (or --max-cost-usd) and rerun the same command to continue: "
                 "cached calls are not paid for again",
@@ -270,7 +290,9 @@ class LLMClient:
         self, messages: list[dict[str, Any]], params: dict[str, Any]
     ) -> dict[str, Any]:
         attempt = 0
-        needed = self.tokens_needed(messages, params) if self._limits else 0
+        needed = 0
+        if self._limits is not None and self._limits.tokens is not None:
+            needed = self.tokens_needed(messages, params)
         while True:
             wait: float | None = None
             if self._limits is not None:
@@ -297,7 +319,7 @@ class LLMClient:
                 reason = "bad_body"  # a 200 whose body is not a completion (or not JSON)
                 self._count(reason)
             attempt += 1
-            if attempt > self.max_retries:
+            if attempt > self.max_retries or self._closed:
                 self.usage.failures += 1
                 raise LLMCallError(f"{reason}: gave up after {attempt} attempts")
             self.usage.retries += 1
@@ -312,9 +334,7 @@ class LLMClient:
         self.usage.seconds += time.perf_counter() - started
         self.usage.requests += 1
         if not getattr(resp, "choices", None):
-            raise openai.APIResponseValidationError(
-                response=None, body=None, message="no choices in the response"  # type: ignore[arg-type]
-            )
+            raise ValueError("no choices in the response")
         return completion_fields(resp, self.endpoint.model)
 
     def _count(self, what: str) -> None:
@@ -339,6 +359,7 @@ class LLMClient:
         """Close, after letting requests already on the wire finish (and be cached): a stage
         that stops on an error or the budget keeps what it paid for. A cancelled run (Ctrl-C)
         has cancelled them already."""
+        self._closed = True
         if self._inflight and self._idle is not None:
             try:
                 await asyncio.wait_for(self._idle.wait(), timeout=self.timeout_s)

@@ -3,10 +3,10 @@ the spending cap.
 
 A run makes one `LLMClient` per stage task, and tasks run side by side, so a limit held by one
 client would multiply by the number of tasks. The limits here are shared per endpoint (and the
-budget per run folder) across clients in a process. Token buckets use a thread lock and
-`asyncio.sleep`, so clients on different event loops (Prefect's thread runner) share them too;
-a concurrency gate is an asyncio semaphore, one per event loop. Tasks in other processes (a
-Dask cluster) each hold their own limits: divide them by the number of workers.
+budget per run folder) across clients in a process, including clients on different event
+loops in different threads (Prefect's thread task runner gives each task its own loop): state
+sits behind thread locks, and waiters are woken on their own loop. Tasks in other processes
+(a Dask cluster) each hold their own limits: divide them by the number of workers.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-import weakref
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -76,9 +76,7 @@ class RateLimits:
 
 
 _RATES: dict[tuple[str, int | None, int | None], RateLimits] = {}
-_GATES: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[tuple[str, int],
-                                                                   asyncio.Semaphore]]
-_GATES = weakref.WeakKeyDictionary()
+_GATES: dict[tuple[str, int], SharedGate] = {}
 
 
 def rate_limits(endpoint: str, rpm: int | None, tpm: int | None) -> RateLimits | None:
@@ -93,15 +91,72 @@ def rate_limits(endpoint: str, rpm: int | None, tpm: int | None) -> RateLimits |
         return _RATES[key]
 
 
-def gate(endpoint: str, max_concurrency: int) -> asyncio.Semaphore:
-    """The semaphore that bounds in-flight requests to an endpoint on the running loop."""
-    loop = asyncio.get_running_loop()
+class SharedGate:
+    """A semaphore for coroutines on any event loop in any thread: FIFO, and a slot handed to
+    a waiter that was cancelled meanwhile is passed on, never lost."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._free = size
+        self._waiters: deque[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] = deque()
+        self._lock = threading.Lock()
+
+    @property
+    def in_use(self) -> int:
+        return self.size - self._free
+
+    async def __aenter__(self) -> None:
+        loop = asyncio.get_running_loop()
+        with self._lock:
+            if self._free > 0 and not self._waiters:
+                self._free -= 1
+                return
+            fut: asyncio.Future[None] = loop.create_future()
+            self._waiters.append((loop, fut))
+        try:
+            await fut
+        except asyncio.CancelledError:
+            with self._lock:
+                waiting = (loop, fut) in self._waiters
+                if waiting:
+                    self._waiters.remove((loop, fut))
+            if not waiting and fut.done() and not fut.cancelled():
+                self.release()  # granted just as we were cancelled: pass the slot on
+            raise
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.release()
+
+    def release(self) -> None:
+        try:
+            here = asyncio.get_running_loop()
+        except RuntimeError:
+            here = None
+        with self._lock:
+            while self._waiters:
+                loop, fut = self._waiters.popleft()
+                if loop is here:  # same loop: no cross-thread wake-up needed
+                    loop.call_soon(self._grant, fut)
+                    return
+                if not loop.is_closed():
+                    loop.call_soon_threadsafe(self._grant, fut)
+                    return
+            self._free += 1
+
+    def _grant(self, fut: asyncio.Future[None]) -> None:
+        if fut.done():  # cancelled before the slot arrived
+            self.release()
+        else:
+            fut.set_result(None)
+
+
+def gate(endpoint: str, max_concurrency: int) -> SharedGate:
+    """The gate that bounds in-flight requests to an endpoint, across the whole process."""
     with _LOCK:
-        gates = _GATES.setdefault(loop, {})
         key = (endpoint, max_concurrency)
-        if key not in gates:
-            gates[key] = asyncio.Semaphore(max_concurrency)
-        return gates[key]
+        if key not in _GATES:
+            _GATES[key] = SharedGate(max_concurrency)
+        return _GATES[key]
 
 
 class Budget:

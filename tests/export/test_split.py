@@ -70,3 +70,9 @@ def test_only_kept_records_are_labelled(make_records) -> None:
     labels = split(df, 0.2)
     assert set(labels.index) == set(df.index[2:])
     assert split(new_records([]), 0.2).empty
+
+
+def test_tiny_run_still_gets_a_validation_example(make_records) -> None:
+    """Two kept pairs: one goes to validation, so `ds["validation"]` exists for users."""
+    labels = split(make_records(2), 0.2, seed=0)
+    assert sorted(labels.tolist()) == ["train", "validation"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
 import subprocess
 import sys
@@ -88,3 +89,23 @@ def test_cli_unreachable_endpoint_exit_code(tmp_path: Path) -> None:
     assert proc.returncode == EndpointError.exit_code, proc.stderr[-2000:]
     assert "cannot reach the LLM endpoint" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_doctor_reports_endpoint_model_key_and_round_trip(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    secret = "sk-doctor-" + "y" * 30
+    monkeypatch.setenv("OPENAI_API_KEY", secret)
+    with ScriptedServer(lambda body, n: Reply("Hello there")) as server:
+        proc = subprocess.run(
+            [sys.executable, "-m", "datagen.cli", "doctor", "--base-url", server.base_url],
+            capture_output=True, text=True, timeout=120,
+            env={**os.environ, "COLUMNS": "200"},
+        )
+        assert len(server.requests) == 1  # the live round trip
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out
+    assert "test-model" in out and "local" in out
+    assert "$OPENAI_API_KEY is set" in out
+    assert "ok in" in out and "Hello there" in out
+    assert secret not in out

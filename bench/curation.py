@@ -1,0 +1,208 @@
+"""Curation at scale: wall time and peak RSS per stage on a synthetic corpus with ground truth.
+
+    python bench/curation.py 100000            # add --sample 10000 --rouge 400 to change
+    python bench/curation.py 1000000 --near-only   # near dedup alone, its own peak RSS
+
+Prints, for N records: exact dedup, near dedup (MinHash LSH + rapidfuzz verification), the
+language filter with the fast engine (and langdetect's rate on a sample), the heuristic
+filters, and the whole curation stage; near-dup recall against planted duplicates and against
+brute-force all-pairs rapidfuzz on a sample (with the brute-force time extrapolated to N), and
+the time a Self-Instruct style ROUGE-L filter would take (measured on a small sample,
+extrapolated quadratically). Numbers are from one run on this machine; nothing is asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.corpus import build  # noqa: E402
+from datagen.config import CurationConfig  # noqa: E402
+from datagen.curate import INSTRUCTION_FILTERS, PAIR_FILTERS, curate  # noqa: E402
+from datagen.dedup import clusters, dedup_exact, dedup_near, prepared_pairs  # noqa: E402
+from datagen.filters import Texts  # noqa: E402
+from datagen.filters.langid import detect_many  # noqa: E402
+from datagen.filters.language import language_verdicts  # noqa: E402
+from datagen.filters.pii import mark_pii  # noqa: E402
+from datagen.records import DropReason, drop, new_records  # noqa: E402
+from datagen.text import token_sort  # noqa: E402
+
+
+def rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def lcs(a: list[str], b: list[str]) -> int:
+    prev = [0] * (len(b) + 1)
+    for x in a:
+        cur = [0]
+        for j, y in enumerate(b):
+            cur.append(prev[j] + 1 if x == y else max(prev[j + 1], cur[j]))
+        prev = cur
+    return prev[-1]
+
+
+def rouge_l(a: list[str], b: list[str]) -> float:
+    m = lcs(a, b)
+    return 0.0 if m == 0 else 2 * m / (len(a) + len(b))
+
+
+def rouge_filter_seconds(texts: list[str]) -> tuple[float, int]:
+    """Self-Instruct's filter: keep a text unless ROUGE-L > 0.7 with any kept one."""
+    kept: list[list[str]] = []
+    started = time.perf_counter()
+    comparisons = 0
+    for t in texts:
+        words = t.lower().split()
+        comparisons += len(kept)
+        if all(rouge_l(words, k) <= 0.7 for k in kept):
+            kept.append(words)
+    return time.perf_counter() - started, comparisons
+
+
+def near_child(path: str) -> None:
+    """Near dedup alone in a fresh process, so its peak RSS is its own (not the corpus's)."""
+    with open(path, encoding="utf-8") as f:
+        texts = [line.rstrip("\n") for line in f]
+    base = rss_mb()
+    t = time.perf_counter()
+    roots = clusters(texts, 90.0, allpairs_max=CurationConfig().allpairs_max)
+    seconds = time.perf_counter() - t
+    dropped = sum(r != i for i, r in enumerate(roots))
+    Path(path + ".roots").write_text("\n".join(map(str, roots)), encoding="utf-8")
+    print(f"near dedup of {len(texts)} texts in its own process: {seconds:.1f} s, {dropped} "
+          f"near-duplicates; peak rss {rss_mb():.0f} MB (texts alone {base:.0f} MB)")
+
+
+def near_only(n: int) -> None:
+    corpus = build(n)
+    kind = np.array(corpus.kind)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = str(Path(tmp) / "texts.txt")
+        Path(path).write_text("\n".join(corpus.frame["instruction"]), encoding="utf-8")
+        del corpus.frame
+        subprocess.run([sys.executable, __file__, "--near-file", path], check=True)
+        roots = np.array([int(x) for x in Path(path + ".roots").read_text().split()])
+    dup = roots != np.arange(len(roots))
+    print(f"planted near-duplicates caught: {dup[kind == 'near'].mean():.3f}; planted exact "
+          f"(near dedup alone): {dup[kind == 'exact'].mean():.3f}")
+
+
+def main() -> None:
+    if len(sys.argv) == 3 and sys.argv[1] == "--near-file":
+        near_child(sys.argv[2])
+        return
+    ap = argparse.ArgumentParser()
+    ap.add_argument("n", type=int, nargs="?", default=100_000)
+    ap.add_argument("--sample", type=int, default=10_000, help="brute-force sample size")
+    ap.add_argument("--rouge", type=int, default=400, help="ROUGE-L sample size")
+    ap.add_argument("--skip-brute", action="store_true")
+    ap.add_argument("--near-only", action="store_true", help="near dedup alone (for 1M)")
+    args = ap.parse_args()
+    n = args.n
+    if args.near_only:
+        near_only(n)
+        return
+    cfg = CurationConfig(language_engine="fast")
+    t0 = time.perf_counter()
+    corpus = build(n)
+    frame = corpus.frame.assign(domain="legal")
+    df = new_records(frame.to_dict(orient="records"))
+    kind = np.array(corpus.kind)
+    foreign = kind[np.array(corpus.origin)] == "foreign"  # copies of foreign lines too
+    print(f"corpus: {n} records ({(kind == 'exact').sum()} exact, {(kind == 'near').sum()} near "
+          f"planted, {(kind == 'foreign').sum()} foreign) built in "
+          f"{time.perf_counter() - t0:.1f} s; rss {rss_mb():.0f} MB")
+    res: dict[str, float] = {}
+
+    work = df.copy()
+    t = time.perf_counter()
+    dedup_exact(work, ("instruction",), DropReason.EXACT_DUPLICATE)
+    dedup_exact(work, ("instruction", "response"), DropReason.EXACT_DUPLICATE)
+    res["exact"] = time.perf_counter() - t
+    exact_hits = (work["drop_reason"] == "exact_duplicate").fillna(False).to_numpy(bool)
+    print(f"exact dedup (instructions + pairs): {res['exact']:.2f} s, "
+          f"{exact_hits.sum()} dropped; planted exact caught: "
+          f"{exact_hits[kind == 'exact'].mean():.3f}")
+
+    t = time.perf_counter()
+    dedup_near(work, "instruction", cfg.near_duplicate_threshold, allpairs_max=cfg.allpairs_max)
+    res["near"] = time.perf_counter() - t
+    near_hits = (work["drop_reason"] == "near_duplicate").fillna(False).to_numpy(bool)
+    print(f"near dedup ({'minhash' if n > cfg.allpairs_max else 'all pairs'}): "
+          f"{res['near']:.1f} s, {near_hits.sum()} dropped; planted near caught: "
+          f"{(near_hits | exact_hits)[kind == 'near'].mean():.3f}; peak rss {rss_mb():.0f} MB")
+
+    if not args.skip_brute:
+        m = min(args.sample, n)
+        prepared = [token_sort(x) for x in df["instruction"].iloc[:m]]
+        t = time.perf_counter()
+        brute = {tuple(p) for p in prepared_pairs(prepared, 90.0, method="allpairs").tolist()}
+        brute_s = time.perf_counter() - t
+        t = time.perf_counter()
+        lsh = {tuple(p) for p in prepared_pairs(prepared, 90.0, method="minhash").tolist()}
+        lsh_s = time.perf_counter() - t
+        recall = len(lsh & brute) / max(1, len(brute))
+        extrapolated = brute_s * (n / m) ** 2
+        print(f"brute force on {m}: {brute_s:.1f} s, {len(brute)} pairs; minhash on the same "
+              f"{lsh_s:.2f} s, recall {recall:.4f}, precision "
+              f"{len(lsh & brute) / max(1, len(lsh)):.4f}")
+        print(f"brute force extrapolated to {n}: {extrapolated:.0f} s = "
+              f"{extrapolated / res['near']:.0f}x the minhash near dedup")
+
+    texts = Texts.of(df)
+    t = time.perf_counter()
+    verdicts = language_verdicts(texts, cfg)
+    res["language"] = time.perf_counter() - t
+    fail = verdicts["fail"].to_numpy(bool)
+    print(f"language (fast engine): {res['language']:.1f} s; foreign caught "
+          f"{fail[foreign].mean():.3f}, English wrongly dropped {fail[~foreign].mean():.4f}")
+    sample = df["instruction"].iloc[:1000].tolist()
+    t = time.perf_counter()
+    detect_many(sample, "langdetect")
+    rate = len(sample) / (time.perf_counter() - t)
+    print(f"langdetect: {rate:.0f} texts/s -> {2 * n / rate:.0f} s for {n} pairs")
+    for engine in ("fast", "lingua"):
+        t = time.perf_counter()
+        detect_many(sample, engine, targets={"en"})  # type: ignore[arg-type]
+        rate = len(sample) / (time.perf_counter() - t)
+        print(f"{engine} (incl. model load): {rate:.0f} texts/s")
+
+    work = df.copy()
+    t = time.perf_counter()
+    texts = Texts.of(work)
+    for f in (*INSTRUCTION_FILTERS, *PAIR_FILTERS):
+        drop(work, f.check(texts, cfg), f.reason)
+    mark_pii(work, cfg.pii)
+    res["heuristics"] = time.perf_counter() - t
+    print(f"heuristics (length, keywords, refusal, placeholder, echo, repetition, PII): "
+          f"{res['heuristics']:.1f} s")
+
+    t = time.perf_counter()
+    out = curate(df, cfg, seed_examples=[], targets={"bench": n})
+    res["curate"] = time.perf_counter() - t
+    print(f"whole curation stage (fast engine): {res['curate']:.1f} s, kept "
+          f"{int(out['keep'].sum())}; peak rss {rss_mb():.0f} MB")
+    print("  by reason: " + ", ".join(f"{k} {v}" for k, v in
+                                     out["drop_reason"].value_counts().items()))
+
+    if args.rouge:
+        rs, comparisons = rouge_filter_seconds(df["instruction"].iloc[:args.rouge].tolist())
+        per_pair = rs / max(1, comparisons)
+        projected = per_pair * n * n / 2
+        print(f"ROUGE-L filter on {args.rouge}: {rs:.1f} s ({per_pair * 1e6:.0f} us/pair); "
+              f"projected to {n}: {projected / 3600:.0f} h = {projected / res['near']:.0f}x "
+              f"the minhash near dedup")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,98 @@
+"""Every export of a run, in one place: OpenAI JSONL (checked by the pre-flight validator right
+after it is written), optional Alpaca/ShareGPT files, the HF folder with its plots and card,
+and the readable run report. The pipeline calls `export_run` and then `raise_on_format_errors`
+once the manifest is saved, so a failing check still leaves its report in the manifest.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from datagen.config import RunConfig
+from datagen.errors import ExportError
+from datagen.export import plots
+from datagen.export.hf import write_hf
+from datagen.export.openai import chat_rows, write_chat_jsonl, write_format
+from datagen.export.validate import markdown, token_lengths, validate_file
+from datagen.llm.tokens import encoding_name
+from datagen.records import kept
+from datagen.report import card_body
+from datagen.runfolder import RunFolder, write_text
+from datagen.split import SPLITS
+
+PLOTS = {"token_lengths": "token_lengths.png", "seed_yield": "seed_yield.png",
+         "languages": "languages.png"}
+
+
+def split_frames(records: pd.DataFrame, labels: pd.Series) -> dict[str, pd.DataFrame]:
+    """Records per split; `test` only when the split has one."""
+    frames = {name: records.loc[labels.index[labels == name]] for name in SPLITS}
+    return {k: v for k, v in frames.items() if k != "test" or not v.empty}
+
+
+def _plot_all(records: pd.DataFrame, splits: dict[str, pd.DataFrame], cfg: RunConfig,
+              folder: Path) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    model = cfg.export.target_models[0] if cfg.export.target_models else "gpt-4o-mini"
+    lengths = {name: token_lengths(chat_rows(df, system_message=cfg.export.system_message,
+                                             weight=cfg.export.weight), model)
+               for name, df in splits.items()}
+    plots.token_histogram(lengths, folder / PLOTS["token_lengths"], encoding_name(model))
+    plots.seed_yield(records, folder / PLOTS["seed_yield"])
+    plots.languages(kept(records), folder / PLOTS["languages"])
+
+
+def export_run(folder: RunFolder, records: pd.DataFrame, labels: pd.Series,
+               manifest: dict[str, Any], cfg: RunConfig,
+               seeds: list[dict[str, Any]]) -> dict[str, Any]:
+    """Write all exports; add `validate` (pre-flight report per split) and `exports` (files)
+    to `manifest`, and return it."""
+    ex = cfg.export
+    splits = split_frames(records, labels)
+    reports, files = {}, []
+    for name, df in splits.items():
+        path = folder.openai / f"{name}.jsonl"
+        write_chat_jsonl(df, path, system_message=ex.system_message, weight=ex.weight)
+        reports[name] = validate_file(path, ex.target_models, ex.prices)
+        files.append(path)
+        for fmt in ex.formats:
+            out = folder.root / fmt / f"{name}.jsonl"
+            write_format(df, out, fmt, system_message=ex.system_message)
+            files.append(out)
+    manifest["validate"] = reports
+    preflight = markdown(reports["train"]) if "train" in reports else None
+    names = {k: f"plots/{v}" for k, v in PLOTS.items()}
+    languages = sorted({str(s["language"]).split("-")[0] for s in seeds}) or ["en"]
+    domains = sorted({str(s["domain"]) for s in seeds})
+    write_hf(splits, folder.hf,
+             card_body=card_body(manifest, splits, seeds, plots=names, preflight=preflight),
+             card_meta={"language": languages, "license": ex.license,
+                        "pretty_name": manifest["name"],
+                        "tags": ["synthetic", "datagen", *domains]},
+             system_message=ex.system_message, weight=ex.weight,
+             assets=lambda tmp: _plot_all(records, splits, cfg, tmp / "plots"))
+    files.append(folder.hf)
+    manifest["exports"] = [str(Path(f).relative_to(folder.root)) for f in files]
+    report = card_body(manifest, splits, seeds, plots={k: f"hf/{v}" for k, v in names.items()},
+                       preflight="\n\n".join(markdown(r) for r in reports.values()))
+    write_text(folder.report, report.replace(f"# {manifest['name']}",
+                                             f"# Run {manifest.get('run_id', '')}: "
+                                             f"{manifest['name']}", 1) + "\n")
+    return manifest
+
+
+def raise_on_format_errors(manifest: dict[str, Any]) -> None:
+    """An ExportError naming the files and error classes, when any pre-flight check failed."""
+    bad = {name: r["format_errors"] for name, r in manifest.get("validate", {}).items()
+           if not r["passed"]}
+    if bad:
+        parts = []
+        for name, errors in bad.items():
+            classes = ", ".join(f"{c} x{v['count']}" for c, v in errors.items())
+            parts.append(f"{name}.jsonl: {classes}")
+        detail = "; ".join(parts)
+        raise ExportError(f"OpenAI format errors: {detail}",
+                          hint="see `validate` in the manifest, or run `datagen validate FILE`")

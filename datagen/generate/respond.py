@@ -1,0 +1,130 @@
+"""Answer instructions with the seed's persona; optionally add a follow-up turn.
+
+`respond` fills response, finish_reason, token counts, model and params of every kept,
+unanswered record; an evolved instruction whose answer shows the model could not answer it
+gets the eliminator's `evol_unanswerable` verdict. `follow_up` (seeds with `multi_turn`) asks
+the model, playing the user, for a next message and answers it; the conversation is stored as
+`metadata.turns: [{role, content}, ...]` (without the system message) for multi-turn export;
+`instruction` and `response` stay the first turn, so dedup and filters see the seed's task.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable
+from typing import Any
+
+import pandas as pd
+
+from datagen.config import GenerationConfig
+from datagen.generate.evolve import unanswerable
+from datagen.generate.requests import LANGUAGE_NAMES
+from datagen.llm.client import LLMCallError, LLMClient
+from datagen.prompts import render
+from datagen.records import DropReason
+from datagen.seeds import SeedTask
+
+FOLLOWUP_PROMPT = "followup.v1"
+SHOWN_RESPONSE_CHARS = 2000
+Progress = Callable[[int], None] | None
+
+
+def respond_messages(system: str, instruction: str) -> list[dict[str, str]]:
+    return [{"role": "system", "content": system}, {"role": "user", "content": instruction}]
+
+
+def respond_params(gen: GenerationConfig) -> dict[str, Any]:
+    return {"temperature": gen.respond_temperature, "top_p": gen.respond_top_p,
+            "max_tokens": gen.respond_max_tokens}
+
+
+def _set_meta(df: pd.DataFrame, idx: Any, **values: Any) -> None:
+    meta = json.loads(df.at[idx, "metadata"])
+    meta.update(values)
+    df.at[idx, "metadata"] = json.dumps(meta, sort_keys=True, ensure_ascii=False)
+
+
+async def respond(
+    records: pd.DataFrame, client: LLMClient, gen: GenerationConfig, *, progress: Progress = None
+) -> pd.DataFrame:
+    """Answer every kept record that has no response yet. Returns a new frame."""
+    df = records.copy()
+    todo = df.index[df["keep"].fillna(False).astype(bool) & df["response"].isna()]
+    params = respond_params(gen)
+
+    async def one(idx: Any) -> tuple[Any, Any]:
+        messages = respond_messages(df.at[idx, "system"], df.at[idx, "instruction"])
+        try:
+            return idx, await client.chat(messages, params=params)
+        except LLMCallError as exc:
+            return idx, exc
+        finally:
+            if progress:
+                progress(1)
+
+    results = await asyncio.gather(*(one(i) for i in todo))
+    params_json = json.dumps(params, sort_keys=True)
+    for idx, done in results:
+        if isinstance(done, LLMCallError):
+            df.at[idx, "keep"] = False
+            df.at[idx, "drop_reason"] = DropReason.LLM_ERROR
+            _set_meta(df, idx, error=done.reason)
+            continue
+        df.at[idx, "response"] = done.text if done.text is not None else ""
+        df.at[idx, "finish_reason"] = done.finish_reason
+        df.at[idx, "prompt_tokens"] = done.prompt_tokens
+        df.at[idx, "completion_tokens"] = done.completion_tokens
+        df.at[idx, "model"] = done.model
+        df.at[idx, "params"] = params_json
+        if '"parent_id"' in df.at[idx, "metadata"] and unanswerable(done.text):
+            _set_meta(df, idx, verdict=str(DropReason.EVOL_UNANSWERABLE))
+    return df
+
+
+async def follow_up(records: pd.DataFrame, client: LLMClient, gen: GenerationConfig,
+                    seeds: dict[str, SeedTask], *, progress: Progress = None) -> pd.DataFrame:
+    """Add a second user turn and its answer to answered records of multi-turn seeds.
+    A failed call leaves the record single-turn, with the error in `metadata.followup_error`."""
+    df = records.copy()
+    multi = df["seed_id"].map(lambda s: bool(seeds.get(s) and seeds[s].multi_turn))
+    todo = df.index[multi & df["keep"].fillna(False).astype(bool) & df["response"].notna()
+                    & (df["response"].fillna("").str.strip() != "")
+                    & ~df["metadata"].fillna("").str.contains('"turns"|"verdict"', regex=True)]
+    params = respond_params(gen)
+
+    async def one(idx: Any) -> None:
+        seed = seeds[df.at[idx, "seed_id"]]
+        instruction, response = df.at[idx, "instruction"], df.at[idx, "response"]
+        ask = [{"role": "user", "content": render(
+            FOLLOWUP_PROMPT, instruction=instruction,
+            response=response[:SHOWN_RESPONSE_CHARS],
+            language=LANGUAGE_NAMES.get(seed.language, seed.language))}]
+        try:
+            question = (await client.chat(ask, params=params)).text or ""
+            question = question.strip().strip('"').strip()
+            if not question:
+                _set_meta(df, idx, followup_error="empty follow-up")
+                return
+            turns = [{"role": "user", "content": instruction},
+                     {"role": "assistant", "content": response},
+                     {"role": "user", "content": question}]
+            answer = await client.chat([{"role": "system", "content": seed.system}, *turns],
+                                       params=params)
+        except LLMCallError as exc:
+            _set_meta(df, idx, followup_error=exc.reason)
+            return
+        finally:
+            if progress:
+                progress(1)
+        text = (answer.text or "").strip()
+        if not text or answer.finish_reason == "length":
+            # filters judge `instruction`/`response` (the first turn): a bad second answer
+            # would pass them unseen, so the record stays single-turn instead
+            _set_meta(df, idx, followup_error="truncated" if text else "empty answer")
+            return
+        turns.append({"role": "assistant", "content": text})
+        _set_meta(df, idx, turns=turns)
+
+    await asyncio.gather(*(one(i) for i in todo))
+    return df

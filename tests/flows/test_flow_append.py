@@ -1,0 +1,80 @@
+"""Two nightly runs appended to one dataset folder: the second adds new pairs only, never a
+duplicate of a published one, and no published pair changes split."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+import pandas as pd
+
+from datagen.dedup import exact_key, near_pairs
+from datagen.incremental import Published, assign_splits, bucket
+from datagen.records import new_records
+from flows.generate_dataset import generate_dataset
+
+
+def _jsonl_lines(path: Path) -> int:
+    return sum(1 for _ in path.open(encoding="utf-8"))
+
+
+def test_nightly_appends_without_duplicates_or_split_churn(prefect_harness, make_config,
+                                                          tmp_path, world):
+    dataset = tmp_path / "dataset"
+    config = make_config(append_to=str(dataset))
+    first = asyncio.run(generate_dataset(config))
+    night1 = Published(dataset).records()
+    assert len(night1) == first["published"]["total"] == 8
+    asked_first = len(world.requests)
+
+    second = asyncio.run(generate_dataset(config))  # the same parameters, the next night
+    assert len(world.requests) > asked_first, "the second night must ask new questions"
+    ds = Published(dataset)
+    everything = ds.records()
+    manifest = ds.manifest()
+
+    lineage = manifest["lineage"]
+    assert [e["seed"] for e in lineage] == [0, 1]
+    assert len({e["run_id"] for e in lineage}) == 2
+    assert lineage[1]["published_duplicates"] > 0, "the scripted world repeats itself"
+    assert len(everything) == 16 == second["published"]["total"]
+    assert set(everything["run_id"]) == {e["run_id"] for e in lineage}
+
+    # no duplicates: neither exact nor near (at the dedup threshold) anywhere in the dataset
+    keys = [exact_key(t) for t in everything["instruction"]]
+    assert len(set(keys)) == len(keys)
+    threshold = config.curation.near_duplicate_threshold
+    assert near_pairs(everything["instruction"].tolist(), threshold) == []
+
+    # no split churn: every night-1 record is still there, in the same split
+    before = dict(zip(night1["id"], night1["split"], strict=True))
+    after = dict(zip(everything["id"], everything["split"], strict=True))
+    assert {k: after[k] for k in before} == before
+
+    # the exports are the whole dataset
+    for name, n in manifest["counts"].items():
+        if name != "total":
+            assert _jsonl_lines(dataset / "openai" / f"{name}.jsonl") == n
+            assert n == int((everything["split"] == name).sum())
+    assert (dataset / "hf" / "README.md").exists()
+    assert "dataset-legal-nda-clauses" in second["artifacts"]
+    run_manifest = json.loads((Path(config.out) / "manifest.json").read_text())
+    assert run_manifest["counts"]["by_reason"].get("published_duplicate", 0) > 0
+
+
+def test_assign_splits_follows_published_paraphrases_and_hashes_the_rest():
+    published = new_records([{"id": "p1", "instruction": "Draft a clause on data retention "
+                              "for a payroll vendor.", "dup_cluster": "p1"}])
+    published = published.assign(split=pd.array(["validation"], dtype="string"))
+    new = new_records([
+        {"id": "n1", "instruction": "Draft a clause on data retention for a payroll vendor "
+         "please.", "dup_cluster": "n1"},
+        {"id": "n2", "instruction": "Write a mutual non-solicitation clause for two consulting "
+         "firms.", "dup_cluster": "n2"},
+    ])
+    labels = assign_splits(new, published, validation=0.2)
+    assert labels.iloc[0] == "validation"  # a paraphrase joins its published twin's split
+    assert labels.iloc[1] == bucket("n2", 0.2)  # the rest: by the hash of their cluster
+    assert assign_splits(new.iloc[::-1], published, validation=0.2).sort_index().equals(
+        labels.sort_index())

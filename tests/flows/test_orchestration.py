@@ -1,0 +1,45 @@
+"""Stage cache keys and run names, without starting a flow."""
+
+from __future__ import annotations
+
+import pickle
+from datetime import date
+
+import pandas as pd
+from prefect.cache_policies import CompoundCachePolicy
+
+from datagen.config import RunConfig
+from datagen.orchestration import STAGE_CACHE, ContentInputs, run_name
+from datagen.records import new_records
+
+
+def _key(**inputs: object) -> str | None:
+    return STAGE_CACHE.policies[0].compute_key(None, inputs, {})  # type: ignore[attr-defined]
+
+
+def test_content_inputs_survive_in_the_compound_policy():
+    # A compound policy silently swaps any `Inputs` subclass for a plain `Inputs`.
+    assert isinstance(STAGE_CACHE, CompoundCachePolicy)
+    assert any(isinstance(p, ContentInputs) and p.exclude == ["endpoint"]
+               for p in STAGE_CACHE.policies)
+
+
+def test_frame_key_is_its_content_and_ignores_the_endpoint():
+    df = new_records([{"id": "a", "instruction": "Draft a clause.", "seed_id": "s"}])
+    loaded = pickle.loads(pickle.dumps(df))
+    assert _key(records=df, endpoint="http://127.0.0.1:1") == _key(records=loaded,
+                                                                   endpoint="http://x:2")
+    changed = df.copy()
+    changed.loc[0, "instruction"] = "Draft another clause."
+    assert _key(records=df) != _key(records=changed)
+    assert _key(records=df) != _key(records=df.astype({"keep": "object"}))
+    assert _key(labels=pd.Series(["train"], dtype="string")) != _key(
+        labels=pd.Series(["validation"], dtype="string"))
+
+
+def test_run_name_is_seed_set_and_date():
+    cfg = RunConfig(seeds=["seeds/legal/nda_clauses.yaml", "seeds/finance"],
+                    append_to="datasets/legal")
+    assert run_name({"config": cfg}, date(2026, 1, 2)) == (
+        "nda_clauses+finance 2026-01-02 -> legal")
+    assert run_name({"config": cfg.model_dump()}, date(2026, 1, 2)).startswith("nda_clauses+")
