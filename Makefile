@@ -9,7 +9,7 @@ export CMAKE_ARGS ?= -DGGML_NATIVE=OFF
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -e '.[embedded,dask,test]'
+	$(PY) -m pip install -e '.[embedded,lang,dask,test]'
 	touch $@
 
 install: $(VENV)/.installed

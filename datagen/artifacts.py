@@ -65,7 +65,8 @@ def validate_markdown(manifest: dict[str, Any]) -> str:
 
 def publish_artifacts(manifest: dict[str, Any], out: str | Path, *,
                       published: dict[str, Any] | None = None,
-                      dataset: str | Path | None = None) -> list[str]:
+                      dataset: str | Path | None = None,
+                      hub_url: str | None = None) -> list[str]:
     """Post the run's artifacts to Prefect; return their keys."""
     from prefect.artifacts import create_link_artifact, create_markdown_artifact
 
@@ -87,4 +88,8 @@ def publish_artifacts(manifest: dict[str, Any], out: str | Path, *,
                              link_text=f"dataset {Path(dataset).name} ({counts})",
                              key=keys["dataset"],
                              description=f"{len(published['lineage'])} runs appended")
+    if hub_url:
+        keys["hub"] = f"hub-dataset-{slug}"
+        create_link_artifact(hub_url, link_text="dataset on the Hugging Face Hub",
+                             key=keys["hub"], description="Where `datagen push` uploaded hf/")
     return list(keys.values())

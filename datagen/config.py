@@ -74,7 +74,11 @@ class GenerationConfig(_Section):
     respond_margin: float = Field(
         default=1.25, ge=1.0, le=10.0, description="Instructions answered per pair still wanted."
     )
-    max_rounds: int = Field(default=3, ge=1, le=50, description="Generate-curate rounds per seed.")
+    max_rounds: int = Field(default=5, ge=1, le=50, description="Generate-curate rounds per seed.")
+    patience: int = Field(
+        default=2, ge=1, le=50,
+        description="A seed stops after this many rounds in a row that kept nothing new.",
+    )
     max_calls_per_seed: int = Field(
         default=200, ge=1, description="Attempt limit: instruction-making calls per seed."
     )
@@ -198,6 +202,12 @@ class ExportConfig(_Section):
     prices: dict[str, FineTunePrice] = Field(
         default_factory=dict, description="Adds to or overrides the built-in training prices."
     )
+    push_to: str | None = Field(
+        default=None, pattern=r"^[\w.\-]+/[\w.\-]+$",
+        description="Hub dataset repo (ORG/NAME) to push `hf/` to after export; the token comes "
+        "from HF_TOKEN or the huggingface_hub login.",
+    )
+    push_private: bool = Field(default=True, description="Create the Hub repo as private.")
 
 
 class OrchestrationConfig(_Section):

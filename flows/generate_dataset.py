@@ -1,5 +1,6 @@
 """The `generate_dataset` flow: expand -> respond -> curate (in rounds until each seed's target
-is met) -> split -> export -> (publish to the dataset appended to) -> artifacts.
+is met) -> split -> export -> (publish to the dataset appended to) -> (push to the Hub) ->
+artifacts.
 
 Tasks are per seed (expand) or per batch of up to 200 requests (respond), never per record,
 with async concurrency inside each through the LLM client. `orchestration.task_runner` picks
@@ -29,6 +30,8 @@ from prefect.runtime import flow_run
 
 from datagen import artifacts, incremental, orchestration, pipeline, rounds
 from datagen.config import RunConfig
+from datagen.errors import DatagenError
+from datagen.export.hub import push_run
 from datagen.llm.endpoint import Endpoint, open_endpoint
 from datagen.records import DropReason, kept, new_records
 from datagen.runfolder import write_parquet
@@ -90,10 +93,23 @@ def publish_task(config: RunConfig, run_id: str, records: pd.DataFrame,
                                system_message=config.export.system_message)
 
 
+def _transient(task: Any, task_run: Any, state: Any) -> bool:
+    """Retry the Hub on network trouble, not on our own errors (no token, bad folder)."""
+    return not isinstance(state.result(raise_on_failure=False), DatagenError)
+
+
+@task(name="push", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=10,
+      retry_condition_fn=_transient)
+def push_task(out: str, repo_id: str, private: bool) -> str | None:
+    """Upload `hf/` to the Hub (`datagen push` as a flow step); the URL of the dataset."""
+    return push_run(out, repo_id, private=private).url
+
+
 @task(name="artifacts", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=2)
 def artifacts_task(manifest: dict[str, Any], out: str, published: dict[str, Any] | None,
-                   dataset: str | None) -> list[str]:
-    return artifacts.publish_artifacts(manifest, out, published=published, dataset=dataset)
+                   dataset: str | None, hub_url: str | None = None) -> list[str]:
+    return artifacts.publish_artifacts(manifest, out, published=published, dataset=dataset,
+                                       hub_url=hub_url)
 
 
 def run_name() -> str:
@@ -185,7 +201,9 @@ async def generate_dataset(config: RunConfig) -> dict[str, Any]:
     published = None
     if config.append_to:
         published = publish_task(config, done["run_id"], done["records"], done["labels"])
-    keys = artifacts_task(manifest, config.out, published, config.append_to)
+    hub_url = (push_task(config.out, config.export.push_to, config.export.push_private)
+               if config.export.push_to else None)
+    keys = artifacts_task(manifest, config.out, published, config.append_to, hub_url)
     return {"out": config.out, "counts": manifest["counts"], "per_seed": manifest["per_seed"],
             "published": published["counts"] if published else None, "artifacts": keys,
-            "flow_run_id": str(flow_run.get_id())}
+            "hub_url": hub_url, "flow_run_id": str(flow_run.get_id())}

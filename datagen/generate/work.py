@@ -138,13 +138,15 @@ def seed_state(seed: SeedTask, records: pd.DataFrame, target: int,
         stop = "target_met"
     elif calls >= gen.max_calls_per_seed:
         stop = "attempt_limit"
-    elif rounds:
-        last = max(rounds)
-        # surplus is marked only after the last round: it does not mean "nothing kept"
+    elif len(set(rounds)) >= gen.patience:
+        # A weak model has unlucky rounds: stop only after `patience` rounds in a row that
+        # kept nothing. Surplus is marked only after the last round: it is not "nothing kept".
         alive = (live | (part["drop_reason"] == str(DropReason.SURPLUS)).fillna(False)).tolist()
-        kept_last = sum(1 for ok, m in zip(alive, metas, strict=True)
-                        if ok and m.get("stage") == "expand" and m.get("round", 0) == last)
-        if kept_last == 0:
+        kept_in = {r: 0 for r in sorted(set(rounds))[-gen.patience:]}
+        for ok, m in zip(alive, metas, strict=True):
+            if ok and m.get("stage") == "expand" and m.get("round", 0) in kept_in:
+                kept_in[m.get("round", 0)] += 1
+        if not any(kept_in.values()):
             stop = "stalled"
     return {"target": target, "kept": have, "missing": missing, "calls": calls,
             "rounds": len(set(rounds)), "stop": stop}

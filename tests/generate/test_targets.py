@@ -51,8 +51,9 @@ def test_stops_on_a_model_that_returns_only_duplicates(prefect_harness, tmp_path
     gen = manifest["generation"]["tiny-nda"]
     assert gen["stop"] == "stalled"
     assert gen["kept"] == 1 and gen["shortfall"] == 4
-    assert gen["rounds"] == 2  # round 1 kept nothing new: the seed stops, 18 rounds unused
-    assert calls == 4  # 2 calls a round (ceil(5 x 1.5 / 5), then ceil(4 x 1.5 / 5))
+    # rounds 1 and 2 kept nothing new (patience 2): the seed stops, 17 rounds unused
+    assert gen["rounds"] == 3
+    assert calls == 6  # 2 calls a round (ceil(5 x 1.5 / 5), then ceil(4 x 1.5 / 5) twice)
     assert manifest["per_seed"]["tiny-nda"]["shortfall"] == 4
     assert manifest["diversity"]["per_seed"]["tiny-nda"]["near_dup_drop_share"] > 0.8
 
@@ -64,12 +65,12 @@ def test_stops_on_a_model_that_returns_nothing_parseable(prefect_harness,
         requests = server.requests
     gen = manifest["generation"]["tiny-nda"]
     assert gen["stop"] == "stalled" and gen["kept"] == 0 and gen["shortfall"] == 5
-    assert gen["rounds"] == 1
-    assert gen["parse"] == {"failed": 2}
-    # each call was asked once more, with the parse error shown to the model: 2 x 2 requests
-    assert len(requests) == 4
+    assert gen["rounds"] == 2  # two rounds in a row kept nothing (patience 2)
+    assert gen["parse"] == {"failed": 4}
+    # each call was asked once more, with the parse error shown to the model: 2 x 2 x 2
+    assert len(requests) == 8
     repairs = [r for r in requests if len(r["messages"]) == 4]
-    assert len(repairs) == 2
+    assert len(repairs) == 4
     assert repairs[0]["messages"][2] == {"role": "assistant", "content": "Sure! Here you go."}
     assert "no numbered list" in repairs[0]["messages"][3]["content"]
     records = pd.read_parquet(tmp_path / "run" / "records.parquet")
