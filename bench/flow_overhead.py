@@ -37,15 +37,8 @@ from tests.scripted_server import Reply, ScriptedServer  # noqa: E402
 # which would turn into failed calls on one side and not the other.
 ThreadingHTTPServer.request_queue_size = 1024
 
-WORDS = (
-    "agreement party vendor supplier customer employee contractor licence software data "
-    "privacy breach notice term renewal termination payment invoice liability warranty "
-    "indemnity dispute court arbitration jurisdiction consent disclosure record audit policy "
-    "security access retention deletion transfer partner subsidiary affiliate merger project "
-    "consultant advisor investor board meeting schedule deadline approval budget report "
-    "document source code trade secret patent trademark design prototype product service "
-    "market region country office team manager director employer tenant landlord lender"
-).split()
+from tests.flows.world import WORDS  # noqa: E402  (the same vocabulary as the flow tests)
+
 _N = re.compile(r"(\d+) new requests")
 
 

@@ -9,6 +9,7 @@ import asyncio
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -183,7 +184,8 @@ def test_ctrl_c_cancels_in_flight_and_keeps_completed(tmp_path: Path) -> None:
     assert len(fast) == 2  # never asked again
 
 
-def test_concurrency_is_bounded_across_clients(tmp_path: Path) -> None:
+def peak_counter() -> tuple[Any, list[int]]:
+    """A scripted handler that takes 50 ms a request, and the peak of requests in flight."""
     active, peak, lock = [0], [0], threading.Lock()
 
     def counting(body: dict, n: int) -> Reply:
@@ -194,6 +196,12 @@ def test_concurrency_is_bounded_across_clients(tmp_path: Path) -> None:
         with lock:
             active[0] -= 1
         return Reply("ok")
+
+    return counting, peak
+
+
+def test_concurrency_is_bounded_across_clients(tmp_path: Path) -> None:
+    counting, peak = peak_counter()
 
     with ScriptedServer(counting) as server:
         first = make_client(server.base_url, max_concurrency=4)
@@ -287,16 +295,7 @@ def test_ctrl_c_cancels_requests_in_worker_threads(tmp_path: Path) -> None:
 
 
 def test_concurrency_is_bounded_across_threads() -> None:
-    active, peak, lock = [0], [0], threading.Lock()
-
-    def counting(body: dict, n: int) -> Reply:
-        with lock:
-            active[0] += 1
-            peak[0] = max(peak[0], active[0])
-        time.sleep(0.05)
-        with lock:
-            active[0] -= 1
-        return Reply("ok")
+    counting, peak = peak_counter()
 
     with ScriptedServer(counting) as server:
         endpoint = make_client(server.base_url).endpoint
