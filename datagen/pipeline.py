@@ -90,7 +90,7 @@ def client_for(plan: RunPlan, endpoint: Endpoint) -> LLMClient:
 
 def missing_pairs(plan: RunPlan, records: pd.DataFrame) -> dict[str, int]:
     """Per seed: how many answered, kept pairs are still wanted and worth asking for: 0 once
-    a seed stopped (its last round kept nothing, or it reached its attempt limit), so a weak
+    a seed stopped (`patience` rounds in a row kept nothing, or it hit its attempt limit), so a weak
     model is never asked forever (see `generate.seed_state`)."""
     gen = plan.config.generation
     out = {}

@@ -71,7 +71,7 @@ async def generate_rounds(plan: pipeline.RunPlan, published: pd.DataFrame, *,
             counts["responded"] = counts.get("responded", 0) + int(df["response"].notna().sum())
         records = pipeline.merge(records, [d for d, _ in answered])
         records = state["records"] = curate_records(plan, records, published, final=False)
-        # A seed whose last round kept nothing stops (`missing_pairs` reports 0 for it), so a
+        # A seed whose last `patience` rounds kept nothing stops (`missing_pairs` gives 0), so a
         # weak model is never asked forever; `max_rounds` bounds the rest.
     return records, usage
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from datagen.runfolder import atomic_path
 
@@ -36,6 +37,7 @@ def token_histogram(lengths: dict[str, list[int]], path: Path, encoding: str) ->
         ax.legend()
     ax.set_xlabel(f"tokens per example ({encoding}, chat framing included)")
     ax.set_ylabel("examples")
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))  # counts: no 0.5 examples
     ax.set_title("Token length")
     return _save(fig, path)
 
@@ -54,6 +56,7 @@ def seed_yield(records: pd.DataFrame, path: Path) -> str:
         ax.barh(counts.index, counts[col], left=left, label=col)
         left = left + counts[col]
     ax.set_xlabel("records")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_title("Yield per seed")
     ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.0, 1.0))
     return _save(fig, path)
@@ -67,5 +70,6 @@ def languages(kept_records: pd.DataFrame, path: Path) -> str:
     ax = fig.add_subplot()
     ax.bar(counts.index, counts.values)
     ax.set_ylabel("pairs")
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_title("Detected language of kept pairs")
     return _save(fig, path)
