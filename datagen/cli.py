@@ -13,7 +13,7 @@ import typer
 from rich.table import Table
 
 from datagen.config import RunConfig, load_config
-from datagen.errors import DatagenError
+from datagen.errors import BudgetExceeded, DatagenError
 from datagen.progress import console
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
@@ -84,6 +84,12 @@ def run(
                       f"{cfg.out}/cache.sqlite; rerun the same command to resume.")
         raise typer.Exit(130) from None
     _print_summary(result, time.perf_counter() - started)
+    if result.get("stopped"):
+        console.print(f"[yellow]budget reached[/]: {result['stopped']['message']}",
+                      highlight=False)
+        console.print(f"  [bold]fix:[/] {result['stopped']['hint']}", highlight=False)
+        console.print("  what was kept so far is exported above.")
+        raise typer.Exit(BudgetExceeded.exit_code)
     if result.get("published"):
         console.print(f"appended to {cfg.append_to}: " + ", ".join(
             f"{k} {v}" for k, v in result["published"].items()))

@@ -171,8 +171,10 @@ async def dataset_stages(config: RunConfig) -> dict[str, Any]:
             raise
         timings["generate"] = round(time.perf_counter() - t, 3)
         t = time.perf_counter()
-        records, judge_usage = await pipeline.judge_stage(plan, records, endpoint)
-        usage = pipeline.add_usage(usage, judge_usage) if judge_usage else usage
+        records, usage = await rounds.judge_unless_stopped(plan, records, endpoint, usage,
+                                                          state)
+        if state.get("stopped") is not None:
+            counts["stopped_on_budget"] = 1
         timings["judge"] = round(time.perf_counter() - t, 3)
     t = time.perf_counter()
     records = curate.submit(plan, records, published).result()
@@ -185,7 +187,10 @@ async def dataset_stages(config: RunConfig) -> dict[str, Any]:
     timings["total_before_export"] = round(time.perf_counter() - started, 3)
     manifest = export_task(plan, records, labels, split_info, endpoint, usage, timings, counts)
     (plan.folder.root / "records.partial.parquet").unlink(missing_ok=True)
-    return {"manifest": manifest, "records": records, "labels": labels, "run_id": plan.run_id}
+    stopped = state.get("stopped")
+    return {"manifest": manifest, "records": records, "labels": labels, "run_id": plan.run_id,
+            "stopped": None if stopped is None else {"message": stopped.message,
+                                                     "hint": stopped.hint}}
 
 
 @flow(name="generate_dataset", flow_run_name=run_name, log_prints=True)
@@ -206,4 +211,5 @@ async def generate_dataset(config: RunConfig) -> dict[str, Any]:
     keys = artifacts_task(manifest, config.out, published, config.append_to, hub_url)
     return {"out": config.out, "counts": manifest["counts"], "per_seed": manifest["per_seed"],
             "published": published["counts"] if published else None, "artifacts": keys,
-            "hub_url": hub_url, "flow_run_id": str(flow_run.get_id())}
+            "hub_url": hub_url, "stopped": done["stopped"],
+            "flow_run_id": str(flow_run.get_id())}

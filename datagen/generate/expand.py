@@ -22,6 +22,7 @@ import pandas as pd
 
 from datagen.config import GenerationConfig
 from datagen.dedup import near_pairs
+from datagen.errors import BudgetExceeded
 from datagen.generate import evolve
 from datagen.generate.ask import ask_list
 from datagen.generate.personas import get_personas, save_personas
@@ -152,6 +153,8 @@ async def expand(
         try:
             asked = await ask_list(client, messages, params, sample=call.sample, mode=mode,
                                    single=single)
+        except BudgetExceeded:  # not asked: a rerun with a higher cap asks it
+            return []
         except LLMCallError as exc:
             rid = record_id(seed.id, client.key(messages, params, call.sample), "error")
             return [{**base, "id": rid, "instruction": "", "keep": False,

@@ -18,6 +18,7 @@ from typing import Any
 import pandas as pd
 
 from datagen.config import GenerationConfig
+from datagen.errors import BudgetExceeded
 from datagen.generate.evolve import unanswerable
 from datagen.generate.requests import LANGUAGE_NAMES
 from datagen.llm.client import LLMCallError, LLMClient
@@ -57,7 +58,7 @@ async def respond(
         messages = respond_messages(df.at[idx, "system"], df.at[idx, "instruction"])
         try:
             return idx, await client.chat(messages, params=params)
-        except LLMCallError as exc:
+        except (LLMCallError, BudgetExceeded) as exc:
             return idx, exc
         finally:
             if progress:
@@ -66,6 +67,8 @@ async def respond(
     results = await asyncio.gather(*(one(i) for i in todo))
     params_json = json.dumps(params, sort_keys=True)
     for idx, done in results:
+        if isinstance(done, BudgetExceeded):
+            continue  # left unanswered: a rerun with a higher cap answers it
         if isinstance(done, LLMCallError):
             df.at[idx, "keep"] = False
             df.at[idx, "drop_reason"] = DropReason.LLM_ERROR

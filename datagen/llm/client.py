@@ -246,6 +246,7 @@ class LLMClient:
             worst = self.price.cost(count_chat_tokens(messages, self.endpoint.model),
                                     int(allowance or DEFAULT_MAX_TOKENS))
         if not self._budget.reserve(worst):
+            self._count("budget_refused")  # stages stop their run on this count
             b = self._budget
             raise BudgetExceeded(
                 f"stopped before passing llm.max_cost_usd = ${b.cap:.4f}: ${b.spent:.4f} spent "
