@@ -14,6 +14,7 @@ Output columns: keep, drop_reason, dup_cluster, detected_language, language_scor
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 
 import pandas as pd
 
@@ -140,9 +141,14 @@ def mark_surplus(df: pd.DataFrame, targets: dict[str, int]) -> pd.DataFrame:
 
 def curate(
     df: pd.DataFrame, cfg: CurationConfig, *, seed_examples: list[str],
-    targets: dict[str, int], seed: int = 0,
+    targets: dict[str, int] | None, seed: int = 0,
+    after_instructions: Callable[[pd.DataFrame], pd.DataFrame] | None = None,
 ) -> pd.DataFrame:
-    """All verdicts, from scratch."""
+    """All verdicts, from scratch. `after_instructions` adds verdicts made at generation time
+    (a strategy's "not novel") before pairs are judged; `targets=None` (between generation
+    rounds) leaves surplus unmarked."""
     out = curate_instructions(df, cfg, seed_examples)
+    if after_instructions is not None:
+        out = after_instructions(out)
     out = curate_pairs(out, cfg, seed=seed)
-    return mark_surplus(out, targets)
+    return out if targets is None else mark_surplus(out, targets)

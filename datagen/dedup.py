@@ -32,7 +32,9 @@ ALLPAIRS_MAX = 5_000  # all pairs at 20k measured 86 s on 2 shared cores; MinHas
 Method = Literal["auto", "allpairs", "minhash"]
 
 
-class _UnionFind:
+class UnionFind:
+    """Disjoint sets over positions 0..n-1; the smallest position of a set is its root."""
+
     def __init__(self, n: int) -> None:
         self.parent = list(range(n))
 
@@ -104,7 +106,7 @@ def near_pairs(texts: list[str], threshold: float, *, method: Method = "auto",
 
 def roots_of(n: int, pairs: np.ndarray) -> list[int]:
     """Connected components: the smallest index of each index's component."""
-    uf = _UnionFind(n)
+    uf = UnionFind(n)
     for i, j in pairs.tolist():
         uf.union(i, j)
     return [uf.find(i) for i in range(n)]

@@ -18,7 +18,7 @@ import pandas as pd
 
 from datagen import __version__, ledger
 from datagen.config import RunConfig
-from datagen.curate import curate_instructions, curate_pairs, mark_surplus
+from datagen.curate import curate
 from datagen.diversity import generation_sections
 from datagen.export.folder import export_run, raise_on_format_errors
 from datagen.filters import judge
@@ -189,16 +189,20 @@ def merge(records: pd.DataFrame, updated: list[pd.DataFrame]) -> pd.DataFrame:
 
 
 def curate_round(plan: RunPlan, records: pd.DataFrame) -> pd.DataFrame:
-    """Instruction-level verdicts for new records; pair verdicts for answered ones."""
-    cfg = plan.config.curation
-    out = apply_verdicts(curate_instructions(records, cfg, plan.seed_examples))
-    return curate_pairs(out, cfg, seed=plan.config.seed)
+    """Verdicts between generation rounds: no surplus yet (more pairs may still come)."""
+    return _curate(plan, records, targets=None)
 
 
 def curate_stage(plan: RunPlan, records: pd.DataFrame) -> pd.DataFrame:
-    """All verdicts from scratch: `curate.curate` with the strategies' verdicts (not novel,
-    eliminated evolutions) applied before surplus is counted."""
-    return mark_surplus(curate_round(plan, records), plan.targets)
+    """All verdicts from scratch, surplus over each seed's target included."""
+    return _curate(plan, records, targets=plan.targets)
+
+
+def _curate(plan: RunPlan, records: pd.DataFrame,
+            targets: dict[str, int] | None) -> pd.DataFrame:
+    # the strategies' verdicts (not novel, eliminated evolutions) count before pairs do
+    return curate(records, plan.config.curation, seed_examples=plan.seed_examples,
+                  targets=targets, seed=plan.config.seed, after_instructions=apply_verdicts)
 
 
 def concat(frames: list[pd.DataFrame]) -> pd.DataFrame:

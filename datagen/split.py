@@ -23,7 +23,7 @@ from collections import Counter
 
 import pandas as pd
 
-from datagen.dedup import near_pairs
+from datagen.dedup import UnionFind, near_pairs
 from datagen.records import kept
 
 GROUP_THRESHOLD = 80.0
@@ -34,29 +34,11 @@ MIN_SEED_RECORDS = 5  # a seed with this many kept records is represented in eve
 MIN_FOR_VALIDATION = 2
 
 
-class _Groups:
-    """Union-find over row positions; a group is named by its smallest record id."""
-
-    def __init__(self, n: int) -> None:
-        self.parent = list(range(n))
-
-    def find(self, i: int) -> int:
-        while self.parent[i] != i:
-            self.parent[i] = self.parent[self.parent[i]]
-            i = self.parent[i]
-        return i
-
-    def union(self, a: int, b: int) -> None:
-        ra, rb = self.find(a), self.find(b)
-        if ra != rb:
-            self.parent[max(ra, rb)] = min(ra, rb)
-
-
 def groups(live: pd.DataFrame, threshold: float = GROUP_THRESHOLD) -> pd.Series:
     """Group name per record: records sharing a `dup_cluster` or a near-duplicate instruction
     share a group. Names do not depend on row order, so neither does the split."""
     ordered = live.sort_values("id", kind="stable")
-    uf = _Groups(len(ordered))
+    uf = UnionFind(len(ordered))
     first_of: dict[str, int] = {}
     for pos, cluster in enumerate(ordered["dup_cluster"].tolist()):
         if isinstance(cluster, str) and cluster:
