@@ -25,14 +25,15 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.corpus import build  # noqa: E402
-from datagen.config import CurationConfig  # noqa: E402
-from datagen.curate import INSTRUCTION_FILTERS, PAIR_FILTERS, curate  # noqa: E402
 from datagen.dedup import clusters, dedup_exact, dedup_near, prepared_pairs  # noqa: E402
 from datagen.filters import Texts  # noqa: E402
 from datagen.filters.langid import detect_many  # noqa: E402
 from datagen.filters.language import language_verdicts  # noqa: E402
 from datagen.filters.pii import mark_pii  # noqa: E402
+
+from bench.corpus import build  # noqa: E402
+from datagen.config import CurationConfig  # noqa: E402
+from datagen.curate import INSTRUCTION_FILTERS, PAIR_FILTERS, curate  # noqa: E402
 from datagen.records import DropReason, drop, new_records  # noqa: E402
 from datagen.text import token_sort  # noqa: E402
 

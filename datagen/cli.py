@@ -1,4 +1,10 @@
-"""The `datagen` command. DatagenErrors become a message and an exit code here, once."""
+"""The `datagen` command. Every outcome and every error becomes an exit code here, once
+(`main`), as listed in the README:
+
+    0 done    1 error    2 bad input    3 endpoint unusable    4 budget reached
+    5 export invalid    6 LLM calls failed    7 nothing kept    8 short of target
+    9 run folder busy    130 interrupted (Ctrl-C or SIGTERM; completed calls are saved)
+"""
 
 from __future__ import annotations
 
@@ -12,14 +18,15 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from datagen.config import RunConfig, load_config
-from datagen.errors import BudgetExceeded, DatagenError
-from datagen.progress import console
+from datagen.config import RunConfig, load_config, read_config_file, validated
+from datagen.console import console, error, esc, preflight_lines, split_warning, summary_table
+from datagen.errors import ConfigError, DatagenError
 
-app = typer.Typer(add_completion=False, no_args_is_help=True,
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Seed tasks in, a clean fine-tuning corpus out.")
 seeds_app = typer.Typer(no_args_is_help=True, help="Work with seed files.")
 app.add_typer(seeds_app, name="seeds")
+INTERRUPTED = 130
 
 
 def _prefect_env() -> None:
@@ -29,25 +36,33 @@ def _prefect_env() -> None:
         del os.environ["PREFECT_API_URL"]  # empty breaks the ephemeral server
 
 
-def build_config(seeds: list[Path], config: Path | None, out: Path | None, pairs: int | None,
-                 model: str | None, base_url: str | None, seed: int | None) -> RunConfig:
-    cfg = load_config(config) if config else RunConfig()
-    data = cfg.model_dump()
+def build_config(seeds: list[Path] | None = None, config: Path | None = None,
+                 **flags: Any) -> RunConfig:
+    """The run config: the file's keys, then the flags given. A base URL with a password or
+    a key in it is kept in this process's environment; the config gets the redacted URL."""
+    from datagen.secrets import stash
+
+    data = read_config_file(config) if config else {}
     if seeds:
         data["seeds"] = [str(s) for s in seeds]
-    for key, value in (("out", str(out) if out else None), ("pairs", pairs), ("seed", seed)):
+    llm = dict(data.get("llm") or {})
+    for key in ("model", "base_url", "max_cost_usd", "batch"):
+        value = flags.pop(key, None)
         if value is not None:
-            data[key] = value
-    if model:
-        data["llm"]["model"] = model
-    if base_url:
-        data["llm"]["base_url"] = base_url
-    return RunConfig.model_validate(data)
+            llm[key] = stash(value) if key == "base_url" else value
+    if llm:
+        data["llm"] = llm
+    for key, value in flags.items():
+        if value is not None:
+            data[key] = str(value) if isinstance(value, Path) else value
+    return validated(data, str(config) if config else "command line")
 
+
+# ---- run -------------------------------------------------------------------------------------
 
 @app.command()
 def run(
-    seeds: Annotated[list[Path], typer.Argument(help="Seed YAML files or folders.")] = None,  # type: ignore[assignment]
+    seeds: Annotated[list[Path] | None, typer.Argument(help="Seed YAML files or folders.")] = None,
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Run folder.")] = None,
     pairs: Annotated[int | None, typer.Option(help="Pairs wanted per seed.")] = None,
     model: Annotated[str | None, typer.Option(help="Model name at the endpoint.")] = None,
@@ -61,50 +76,94 @@ def run(
     append_to: Annotated[Path | None, typer.Option(
         "--append-to", help="Append the new pairs to this dataset folder, deduplicated "
         "against everything in it; existing pairs keep their split.")] = None,
-) -> None:
+    allow_empty: Annotated[bool, typer.Option(
+        "--allow-empty", help="A run that keeps no pair exits 0 (else 7).")] = False,
+    allow_short: Annotated[bool, typer.Option(
+        "--allow-short", help="A run short of its target exits 0 (else 8).")] = False,
+) -> Any:
     """Generate a dataset: expand, respond, curate, split, export (a Prefect flow)."""
-    cfg = build_config(seeds or [], config, out, pairs, model, base_url, seed)
-    cfg = _llm_flags(cfg, batch=batch or None, max_cost_usd=max_cost_usd)
-    if append_to:
-        cfg = cfg.model_copy(update={"append_to": str(append_to)})
+    cfg = build_config(seeds, config, out=out, pairs=pairs, seed=seed, model=model,
+                       base_url=base_url, max_cost_usd=max_cost_usd, batch=batch or None,
+                       append_to=append_to, allow_empty=allow_empty or None,
+                       allow_short=allow_short or None)
     if not cfg.seeds:
-        raise DatagenError("no seeds given", hint="datagen run seeds/legal/nda_clauses.yaml")
-    preflight(cfg)
+        raise ConfigError("no seeds given", hint="datagen run seeds/legal/nda_clauses.yaml")
+    cfg = preflight(cfg)
     _prefect_env()
+    from datagen.llm.interrupt import cancel_on_signals
+    from datagen.run.reaper import reaper
+    from datagen.run.result import RunIncomplete
+    from datagen.secrets import redact_logs
     from flows.generate_dataset import generate_dataset
 
+    redact_logs()
     started = time.perf_counter()
-    from datagen.llm.interrupt import cancel_on_sigint
-
     try:
-        with cancel_on_sigint():  # Ctrl-C cancels requests in flight in every task thread
-            result = asyncio.run(generate_dataset(cfg, return_state=False))
+        with reaper(), cancel_on_signals():  # Ctrl-C/SIGTERM cancel requests in every thread
+            state = asyncio.run(generate_dataset(cfg, return_state=True))
     except KeyboardInterrupt:
         console.print(f"[yellow]interrupted[/]: every completed LLM call is saved in "
-                      f"{cfg.out}/cache.sqlite; rerun the same command to resume.")
-        raise typer.Exit(130) from None
-    _print_summary(result, time.perf_counter() - started)
-    if result.get("stopped"):
-        console.print(f"[yellow]budget reached[/]: {result['stopped']['message']}",
-                      highlight=False)
-        console.print(f"  [bold]fix:[/] {result['stopped']['hint']}", highlight=False)
-        console.print("  what was kept so far is exported above.")
-        raise typer.Exit(BudgetExceeded.exit_code)
-    if result.get("published"):
-        console.print(f"appended to {cfg.append_to}: " + ", ".join(
-            f"{k} {v}" for k, v in result["published"].items()))
+                      f"{esc(cfg.out)}/cache.sqlite; rerun the same command to resume.")
+        return INTERRUPTED
+    summary = state.result(raise_on_failure=False)
+    if isinstance(summary, RunIncomplete) and "result" in summary.summary:
+        summary = summary.summary
+    if isinstance(summary, BaseException):
+        raise summary
+    return report_run(summary["result"], cfg, time.perf_counter() - started)
 
 
-def _llm_flags(cfg: RunConfig, **values: Any) -> RunConfig:
-    """`cfg` with the given `llm` keys set (None leaves a key as configured)."""
-    data = cfg.model_dump()
-    data["llm"].update({k: v for k, v in values.items() if v is not None})
-    return RunConfig.model_validate(data)
+def preflight(cfg: RunConfig) -> RunConfig:
+    """Fail fast, before Prefect starts, on bad seeds, a bad run folder or an unusable
+    endpoint. Returns the config with its folders made absolute."""
+    from datagen.curate import CHECK_NAMES
+    from datagen.export.append import check_target
+    from datagen.llm import embedded
+    from datagen.llm.endpoint import configured_base_url, resolve
+    from datagen.run.folder import check_out
+    from datagen.seeds import load_seeds
+
+    load_seeds(cfg.seeds)
+    unknown = [c for c in cfg.curation.skip if c not in CHECK_NAMES]
+    if unknown:
+        raise ConfigError(f"curation.skip: unknown checks {unknown}",
+                          hint=f"use some of {', '.join(CHECK_NAMES)}")
+    update: dict[str, Any] = {"out": str(check_out(cfg.out))}
+    if cfg.append_to:
+        update["append_to"] = str(check_target(cfg.append_to))
+    base_url = configured_base_url(cfg.llm)
+    if base_url:
+        resolve(cfg.llm, base_url)
+    else:
+        embedded.check_installed()
+    return cfg.model_copy(update=update)
+
+
+def report_run(result: Any, cfg: RunConfig, seconds: float | None = None) -> int:
+    """Print what a run made and how it ended; its exit code."""
+    outcome = result.outcome(max_failed_share=cfg.llm.max_failed_share,
+                             allow_empty=cfg.allow_empty, allow_short=cfg.allow_short)
+    console.print(summary_table(result.out, result.counts, seconds))
+    for line in preflight_lines(Path(result.out)):
+        console.print(line)
+    if warn := split_warning(result.manifest.get("split", {})):
+        console.print(warn)
+    if result.published:
+        console.print(f"appended to {esc(cfg.append_to)}: " + ", ".join(
+            f"{k} {v}" for k, v in result.published["counts"].items()))
+    if result.hub_url:
+        console.print(f"pushed: {esc(result.hub_url)}")
+    if outcome.ok:
+        return 0
+    console.print(f"[yellow]{esc(outcome.name)}[/]: {esc(outcome.message)}")
+    if outcome.hint:
+        console.print(f"  [bold]fix:[/] {esc(outcome.hint)}")
+    return outcome.exit_code
 
 
 @app.command()
 def estimate(
-    seeds: Annotated[list[Path], typer.Argument(help="Seed YAML files or folders.")] = None,  # type: ignore[assignment]
+    seeds: Annotated[list[Path] | None, typer.Argument(help="Seed YAML files or folders.")] = None,
     pairs: Annotated[int | None, typer.Option(help="Pairs wanted per seed.")] = None,
     model: Annotated[str | None, typer.Option(help="Model name at the endpoint.")] = None,
     base_url: Annotated[str | None, typer.Option(help="OpenAI-compatible endpoint URL.")] = None,
@@ -115,16 +174,16 @@ def estimate(
     from datagen.llm.estimate import forecast
     from datagen.llm.pricing import price_table
 
-    cfg = _llm_flags(build_config(seeds or [], config, None, pairs, model, base_url, None),
-                     batch=batch or None)
+    cfg = build_config(seeds, config, pairs=pairs, model=model, base_url=base_url,
+                       batch=batch or None)
     if not cfg.seeds:
-        raise DatagenError("no seeds given", hint="datagen estimate seeds/legal/nda_clauses.yaml")
+        raise ConfigError("no seeds given", hint="datagen estimate seeds/legal/nda_clauses.yaml")
     fc = forecast(cfg)
-    table = Table(title=f"datagen estimate: {fc.model} ({fc.kind})")
+    table = Table(title=f"datagen estimate: {esc(fc.model)} ({fc.kind})")
     for col in ("seed", "stage", "requests", "prompt tok", "completion tok", "completion max"):
         table.add_column(col, justify="left" if col in ("seed", "stage") else "right")
     for line in fc.lines:
-        table.add_row(line.seed, line.stage, f"{line.requests:,}", f"{line.prompt_tokens:,}",
+        table.add_row(esc(line.seed), line.stage, f"{line.requests:,}", f"{line.prompt_tokens:,}",
                       f"{line.completion_tokens:,}", f"{line.completion_max:,}")
     table.add_row("total", "", *(f"{fc.total(w):,}" for w in (
         "requests", "prompt_tokens", "completion_tokens", "completion_max")), style="bold")
@@ -133,61 +192,12 @@ def estimate(
     for col in ("model", "input", "output", "source"):
         prices.add_column(col)
     for row in price_table(fc.model, fc.kind, cfg.llm):
-        prices.add_row(*row)
+        prices.add_row(*(esc(c) for c in row))
     console.print(prices)
     console.print(f"forecast: ${fc.cost_usd:.4f} (at most ${fc.cost_max_usd:.4f} if every call "
                   f"uses its max_tokens); first round only, curation may add rounds")
     if cfg.llm.max_cost_usd is not None:
         console.print(f"budget cap llm.max_cost_usd: ${cfg.llm.max_cost_usd:.4f}")
-
-
-def preflight(cfg: RunConfig) -> None:
-    """Fail fast, before Prefect starts, on bad seeds or an unusable endpoint."""
-    from datagen.llm import embedded
-    from datagen.llm.endpoint import configured_base_url, resolve
-    from datagen.seeds import load_seeds
-
-    load_seeds(cfg.seeds)
-    base_url = configured_base_url(cfg.llm)
-    if base_url:
-        resolve(cfg.llm, base_url)
-    else:
-        embedded.check_installed()
-
-
-def _print_summary(result: dict[str, Any], seconds: float) -> None:
-    c = result["counts"]
-    table = Table(title=f"datagen run -> {result['out']}  ({seconds:.1f} s)")
-    table.add_column("stage")
-    table.add_column("records", justify="right")
-    table.add_row("generated", str(c["generated"]))
-    for reason, n in c["by_reason"].items():
-        table.add_row(f"  dropped: {reason}", str(n))
-    table.add_row("kept", str(c["kept"]))
-    table.add_row("  train", str(c["train"]))
-    table.add_row("  validation", str(c["validation"]))
-    if c.get("test"):
-        table.add_row("  test", str(c["test"]))
-    console.print(table)
-    _print_preflight(Path(result["out"]))
-    short = {k: v["shortfall"] for k, v in result["per_seed"].items() if v["shortfall"]}
-    if short:
-        console.print(f"[yellow]short of target[/]: {short} (raise generation.max_rounds or "
-                      "use a stronger model)")
-
-
-def _print_preflight(out: Path) -> None:
-    """One line per target model from the pre-flight check the export ran."""
-    import json
-
-    try:
-        report = json.loads((out / "manifest.json").read_text())["validate"]["train"]
-    except (OSError, KeyError, ValueError):
-        return
-    for model, m in report["models"].items():
-        console.print(f"OpenAI pre-flight: {report['valid']} train examples, {m['epochs']} "
-                      f"epochs, {m['billed_tokens']:,} billed tokens, ~${m['cost_usd']:.4f} on "
-                      f"{model} (details: datagen validate {out / 'openai' / 'train.jsonl'})")
 
 
 @app.command()
@@ -199,13 +209,15 @@ def doctor(
     """Show which endpoint and model a run would use, whether a key is set, and try one call."""
     from datagen.llm.doctor import check
 
-    cfg = build_config([], config, None, None, model, base_url, None)
+    cfg = build_config(None, config, model=model, base_url=base_url)
     report = check(cfg.llm)
     table = Table(title="datagen doctor", show_header=False)
     for key, value in report.items():
-        table.add_row(key, str(value))
+        table.add_row(esc(key), esc(value))
     console.print(table)
 
+
+# ---- seeds -----------------------------------------------------------------------------------
 
 @seeds_app.command("validate")
 def seeds_validate(
@@ -214,10 +226,9 @@ def seeds_validate(
     """Check seed files; errors name the file, the field and the fix."""
     from datagen.seeds import load_seeds
 
-    seeds = load_seeds(paths)
-    for s in seeds:
-        console.print(f"[green]ok[/] {s.id}: {s.domain}, {s.language}, {s.pairs} pairs, "
-                      f"{len(s.examples)} examples")
+    for s in load_seeds(paths):
+        console.print(f"[green]ok[/] {esc(s.id)}: {esc(s.domain)}, {s.language}, {s.pairs} "
+                      f"pairs, {len(s.examples)} examples")
 
 
 @seeds_app.command("import")
@@ -228,20 +239,27 @@ def seeds_import(
     seed_id: Annotated[str | None, typer.Option("--id", help="Seed id.")] = None,
     domain: Annotated[str, typer.Option(help="Domain of the seed.")] = "general",
     language: Annotated[str, typer.Option(help="ISO 639-1 language code.")] = "en",
-    pairs: Annotated[int, typer.Option(help="Pairs wanted.")] = 100,
+    pairs: Annotated[int, typer.Option(min=1, help="Pairs wanted.")] = 100,
+    force: Annotated[bool, typer.Option("--force", help="Replace an existing YAML file.")
+                     ] = False,
 ) -> None:
     """Convert seed_tasks.jsonl into a YAML seed (bootstrap strategy); `run` takes either."""
-    from datagen.runfolder import write_text
-    from datagen.seedimport import import_tasks, seed_yaml
+    from datagen.files import write_text
+    from datagen.seeds.selfinstruct import import_tasks, seed_yaml
 
-    seed = import_tasks(file, seed_id=seed_id, domain=domain, language=language, pairs=pairs)
     target = out or file.with_suffix(".yaml")
+    if target.exists() and not force:
+        raise ConfigError(f"{target}: exists already", hint="pass --force to replace it, or "
+                          "--out to write elsewhere")
+    seed = import_tasks(file, seed_id=seed_id, domain=domain, language=language, pairs=pairs)
     write_text(target, seed_yaml(seed))
     tasks = len({ex.task_id for ex in seed.examples})
-    console.print(f"[green]ok[/] {target}: seed {seed.id}, {tasks} tasks, "
+    console.print(f"[green]ok[/] {esc(target)}: seed {esc(seed.id)}, {tasks} tasks, "
                   f"{len(seed.examples)} examples, "
                   f"{sum(ex.is_classification for ex in seed.examples)} classification")
 
+
+# ---- exports ---------------------------------------------------------------------------------
 
 @app.command()
 def validate(
@@ -250,23 +268,23 @@ def validate(
         "--model", "-m", help="Target model to price (repeatable).")] = None,
     config: Annotated[Path | None, typer.Option(help="Run config YAML (prices).")] = None,
 ) -> None:
-    """Pre-flight check of OpenAI fine-tuning files: format errors, tokens, epochs, cost."""
+    """Pre-flight check of OpenAI fine-tuning files: format errors, too few examples, tokens,
+    epochs, cost. Exits 5 when OpenAI would reject a file."""
     from datagen.errors import ExportError
     from datagen.export.validate import tables, validate_file
 
     export = (load_config(config) if config else RunConfig()).export
     failed = []
     for path in files:
-        if not path.is_file():
-            raise DatagenError(f"{path}: no such file", hint="check the path")
-        report = validate_file(path, model or export.target_models, export.prices)
+        report = validate_file(path, model or export.target_models, export.prices,
+                               strict=True)
         for table in tables(report):
             console.print(table)
         if not report["passed"]:
             failed.append(path.name)
     if failed:
-        raise ExportError(f"format errors in {', '.join(failed)}",
-                          hint="fix the lines listed above; OpenAI would reject the file")
+        raise ExportError(f"OpenAI would reject {', '.join(failed)}",
+                          hint="fix what is listed above")
 
 
 @app.command()
@@ -279,19 +297,29 @@ def push(
     """Upload a run's dataset to the Hugging Face Hub (private unless --public).
     The token comes from HF_TOKEN or `hf auth login`."""
     from datagen.export.hub import push_run
+    from datagen.files import locked
+    from datagen.run.folder import RunFolder, is_run_folder
 
-    plan = push_run(run_dir, repo_id, private=not public, dry_run=dry_run)
-    table = Table(title=f"{'would upload' if dry_run else 'uploaded'} to {plan.repo_id} "
+    if not is_run_folder(run_dir):
+        raise ConfigError(f"{run_dir}: not a datagen run folder",
+                          hint="pass a folder written by `datagen run`")
+    folder = RunFolder(run_dir)
+    with locked(folder.root, "push"):
+        plan = push_run(folder.hf, folder.manifest, repo_id, private=not public,
+                        dry_run=dry_run)
+    table = Table(title=f"{'would upload' if dry_run else 'uploaded'} to {esc(plan.repo_id)} "
                         f"({'private' if plan.private else 'public'} dataset)")
     table.add_column("file")
     table.add_column("bytes", justify="right")
     for name, size in plan.files:
-        table.add_row(name, f"{size:,}")
+        table.add_row(esc(name), f"{size:,}")
     table.add_row("[bold]total[/]", f"[bold]{plan.total_bytes:,}[/]")
     console.print(table)
     if plan.commit:
-        console.print(f"commit {plan.commit}")
+        console.print(f"commit {esc(plan.commit)}")
 
+
+# ---- scheduling ------------------------------------------------------------------------------
 
 @app.command()
 def schedule(
@@ -304,59 +332,89 @@ def schedule(
 ) -> None:
     """Serve the flow on a cron schedule until stopped (Ctrl-C). Runs show in the Prefect UI
     of the server $PREFECT_API_URL points at; trigger one now with `prefect deployment run`."""
-    cfg = load_config(config)
-    if append_to:
-        cfg = cfg.model_copy(update={"append_to": str(append_to)})
+    from flows.prefect_bits import check_cron
+
+    cfg = build_config(None, config, append_to=append_to)
     if not cfg.seeds:
-        raise DatagenError(f"{config}: no seeds", hint="add `seeds: [seeds/...yaml]`")
+        raise ConfigError(f"{config}: no seeds", hint="add `seeds: [seeds/...yaml]`")
+    check_cron(cron)
     _prefect_env()
     from flows.schedule import serve
 
     serve(cfg, cron=cron, name=name)
 
 
+# ---- curation --------------------------------------------------------------------------------
+
 @app.command()
 def curate(
     run_dir: Annotated[Path, typer.Argument(help="A finished run folder.")],
     config: Annotated[Path | None, typer.Option(
         help="Run config YAML whose `curation` section replaces the run's.")] = None,
-) -> None:
-    """Re-curate a finished run (new thresholds, filters, eval sets) with no LLM call, then
-    rewrite its split and exports."""
-    from datagen.recurate import recurate
+) -> Any:
+    """Re-curate a finished run (new thresholds, checks, eval sets) with no LLM call, then
+    rewrite its split and exports as a new generation."""
+    from datagen.run import recurate
+    from datagen.run.folder import RunFolder, is_run_folder
+    from datagen.run.plan import plan_from_folder
 
+    if not is_run_folder(run_dir):
+        raise ConfigError(f"{run_dir}: not a datagen run folder",
+                          hint="pass a folder written by `datagen run`")
     started = time.perf_counter()
-    manifest = recurate(run_dir, load_config(config).curation if config else None)
-    _print_summary({"out": str(run_dir), "counts": manifest["counts"],
-                    "per_seed": manifest["per_seed"]}, time.perf_counter() - started)
+    curation = load_config(config).curation if config else None
+    result = asyncio.run(recurate(run_dir, curation))
+    cfg = plan_from_folder(RunFolder(run_dir)).config
+    return report_run(result, cfg.model_copy(update={"allow_empty": True, "allow_short": True}),
+                      time.perf_counter() - started)
+
 
 @app.command()
 def rejected(
     run_dir: Annotated[Path, typer.Argument(help="A run folder.")],
-    examples: Annotated[int, typer.Option(help="Examples shown per reason.")] = 2,
+    examples: Annotated[int, typer.Option(min=0, help="Examples shown per reason.")] = 2,
 ) -> None:
     """Why records were dropped: counts per stage, reason and seed, with examples."""
-    from datagen.ledger import load_records, stage_of, summary
+    from datagen.curate.ledger import summary
+    from datagen.curate.reasons import stage_of
+    from datagen.files import read_parquet
+    from datagen.run.folder import RunFolder
 
-    s = summary(load_records(run_dir), examples=examples)
+    folder = RunFolder(run_dir)
+    s = summary(read_parquet(folder.records, fix="pass a run folder written by `datagen run`"),
+                examples=examples)
     console.print(f"{s['records']} records: {s['kept']} kept, {s['dropped']} dropped")
-    table = Table(title=f"rejected in {run_dir}")
+    table = Table(title=f"rejected in {esc(run_dir)}")
     for col in ("stage", "reason", "records", "examples"):
         table.add_column(col, justify="right" if col == "records" else "left")
     for reason, n in s["by_reason"].items():
-        table.add_row(stage_of(reason), reason, str(n), "\n".join(s["examples"][reason]))
+        table.add_row(stage_of(reason), esc(reason), str(n),
+                      esc("\n".join(s["examples"][reason])))
     console.print(table)
     for seed_id, counts in s["by_seed"].items():
-        console.print(f"  {seed_id}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+        console.print(f"  {esc(seed_id)}: " + ", ".join(f"{esc(k)} {v}"
+                                                       for k, v in counts.items()))
 
-def main() -> None:
+
+def main(argv: list[str] | None = None) -> None:
+    """The console script: run the command, then exit with the code its outcome means."""
     try:
-        app()
+        code = app(args=argv, prog_name="datagen", standalone_mode=False)
     except DatagenError as exc:
-        console.print(f"[red]error:[/] {exc.message}", highlight=False)
-        if exc.hint:
-            console.print(f"  [bold]fix:[/] {exc.hint}", highlight=False)
-        sys.exit(exc.exit_code)
+        error(exc.message, exc.hint)
+        code = exc.exit_code
+    except typer.Abort:
+        console.print("[yellow]interrupted[/]")
+        code = INTERRUPTED
+    except typer.Exit as exc:
+        code = exc.exit_code
+    except typer.TyperException as exc:  # a usage error: bad flag, missing argument
+        exc.show()  # type: ignore[attr-defined]
+        code = getattr(exc, "exit_code", 2)
+    except KeyboardInterrupt:
+        console.print("[yellow]interrupted[/]: rerun the same command to resume")
+        code = INTERRUPTED
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 if __name__ == "__main__":

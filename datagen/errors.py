@@ -1,13 +1,17 @@
 """Errors a user can act on.
 
     DatagenError            every error datagen raises on purpose; the CLI prints it, exit 1
-    ├── SeedError           a seed file is malformed (names the file, the field and the fix)
-    ├── ConfigError         a run config or a flag is wrong
-    ├── EndpointError       the LLM endpoint cannot be used (unreachable, bad key, bad model)
-    ├── BudgetExceeded      the run stopped before spending past max_cost_usd
-    └── ExportError         an export is invalid (format errors in a JSONL file, ...)
+    ├── SeedError           a seed file is malformed (names the file, the field and the fix)  2
+    ├── ConfigError         a run config, a flag or an input file is wrong                    2
+    ├── EndpointError       the LLM endpoint cannot be used (unreachable, bad key, model)     3
+    ├── BudgetExceeded      one request would pass max_cost_usd (stages turn it into a stop)  4
+    ├── ExportError         an export is invalid (format errors in a JSONL file, ...)         5
+    └── FolderBusy          another datagen process holds the run folder's lock               9
 
-Messages say what to do. They never contain API keys or tokens.
+How a run ended (budget, failed calls, nothing kept, short of target) is not an exception
+but a field of `datagen.run.RunResult`; `datagen.cli.main` turns both into the exit codes
+listed in the README, in one place. Messages say what to do. They never contain API keys,
+tokens or passwords.
 """
 
 from __future__ import annotations
@@ -34,7 +38,7 @@ class SeedError(DatagenError):
 
 
 class ConfigError(DatagenError):
-    """A run config or command-line value cannot be used."""
+    """A run config, a command-line value or an input file cannot be used."""
 
     exit_code = 2
 
@@ -55,6 +59,12 @@ class ExportError(DatagenError):
     """An exported file does not pass its checks."""
 
     exit_code = 5
+
+
+class FolderBusy(DatagenError):
+    """Another datagen process is working in this folder."""
+
+    exit_code = 9
 
 
 def _rebuild(cls: type[DatagenError], message: str, hint: str | None) -> DatagenError:

@@ -5,10 +5,9 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-console = Console(stderr=True)
+from datagen.console import console, esc
 
 
 class StageProgress:
@@ -29,7 +28,7 @@ class StageProgress:
                 transient=False,
             )
             self._progress.start()
-            self._task = self._progress.add_task(self.label, total=self.total, stats="")
+            self._task = self._progress.add_task(esc(self.label), total=self.total, stats="")
         return self.tick
 
     def tick(self, n: int = 1) -> None:

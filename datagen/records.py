@@ -1,13 +1,12 @@
 """The record: one instruction/response pair, one row of a pandas DataFrame.
 
 Column names are the contract between stages. Stages add verdicts (`keep`, `drop_reason`,
-scores); nothing is deleted, so every paid-for record stays in the run folder.
+`lost_to`, scores); nothing is deleted, so every paid-for record stays in the run folder.
 """
 
 from __future__ import annotations
 
 import json
-from enum import StrEnum
 from typing import Any
 
 import pandas as pd
@@ -31,46 +30,11 @@ COLUMNS: dict[str, str] = {
     "language_score": "Float64",
     "dup_cluster": "string",
     "keep": "boolean",
-    "drop_reason": "string",
+    "drop_reason": "string",  # one of datagen.curate.reasons.DropReason
+    "lost_to": "string",  # a dropped copy: the id of the record (or reference) it lost to
     "scores": "string",  # JSON: heuristic and judge scores
     "metadata": "string",  # JSON: strategy, round, source call, ...
 }
-
-
-class DropReason(StrEnum):
-    """Why a record was dropped. Short, stable, defined once."""
-
-    UNPARSEABLE = "unparseable"
-    LLM_ERROR = "llm_error"
-    EMPTY = "empty"
-    TOO_SHORT = "too_short"
-    TOO_LONG = "too_long"
-    TRUNCATED = "truncated"
-    REFUSAL = "refusal"
-    BLACKLIST = "blacklist_keyword"
-    BAD_START = "bad_start"
-    ECHO = "echo"
-    PLACEHOLDER = "placeholder"
-    REPETITION = "repetition"
-    WRONG_LANGUAGE = "wrong_language"
-    EXACT_DUPLICATE = "exact_duplicate"
-    NEAR_DUPLICATE = "near_duplicate"
-    SEED_OVERLAP = "seed_overlap"
-    SURPLUS = "surplus"
-    # verdicts of the generation strategies (set at generation time, kept in metadata)
-    NOT_NOVEL = "not_novel"
-    EVOL_UNCHANGED = "evol_unchanged"
-    EVOL_UNANSWERABLE = "evol_unanswerable"
-    EVOL_PROMPT_COPY = "evol_prompt_copy"
-    PUBLISHED_DUPLICATE = "published_duplicate"  # already in the dataset appended to
-    # curation at scale (bad input, repetition, PII, references, judge)
-    MISSING_FIELD = "missing_field"
-    NOT_TEXT = "not_text"
-    INVALID_UNICODE = "invalid_unicode"
-    PII = "pii"
-    REFERENCE_DUPLICATE = "reference_duplicate"  # in a reference dataset given to curation
-    EVAL_CONTAMINATION = "eval_contamination"  # overlaps a user eval set
-    JUDGE_LOW_SCORE = "judge_low_score"
 
 
 def record_id(*parts: Any) -> str:
@@ -97,17 +61,6 @@ def _as_json(value: Any) -> str:
     if isinstance(value, str):
         return value
     return json.dumps(value, sort_keys=True, ensure_ascii=False)
-
-
-def drop(df: pd.DataFrame, mask: pd.Series, reason: str) -> int:
-    """Mark rows in `mask` that are still kept as dropped for `reason`; return how many.
-
-    The first reason wins, so the funnel reads in stage order.
-    """
-    hit = mask.fillna(False).astype(bool) & df["keep"].fillna(False).astype(bool)
-    df.loc[hit, "keep"] = False
-    df.loc[hit, "drop_reason"] = str(reason)
-    return int(hit.sum())
 
 
 def add_score(df: pd.DataFrame, name: str, values: pd.Series) -> None:

@@ -11,6 +11,8 @@ import re
 import string
 import unicodedata
 
+import pandas as pd
+
 _PUNCT = re.compile(r"[^\w\s]", re.UNICODE)
 _SPACE = re.compile(r"\s+")
 # ASCII punctuation -> space: the same characters `[^\w\s]` matches in ASCII ("_" is a word char)
@@ -34,8 +36,22 @@ def token_sort(text: str | None) -> str:
     return " ".join(sorted(normalize(text).split()))
 
 
+# Chinese, Japanese and Korean write no spaces between words: each such character counts as a
+# word (a Chinese word is one or two characters), so length rules work across languages.
+_CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff"
+_WORDS = re.compile(rf"[^\s{_CJK}]+|[{_CJK}]")
+
+
 def word_count(text: str | None) -> int:
-    return len(text.split()) if isinstance(text, str) else 0
+    """Words: runs of non-space characters, and each CJK character on its own."""
+    if not isinstance(text, str):
+        return 0
+    return len(text.split()) if text.isascii() else len(_WORDS.findall(text))
+
+
+def word_counts(texts: pd.Series) -> pd.Series:
+    """`word_count` of every text of a string Series."""
+    return pd.Series([word_count(t) for t in texts], index=texts.index, dtype=int)
 
 
 def word_ngrams(words: list[str], n: int) -> set[str]:

@@ -1,1 +1,3 @@
-"""Prefect flows over datagen's stages. No logic lives here: see `datagen.pipeline`."""
+"""Prefect flows over datagen's run: `generate_dataset` (the run with Prefect as its fan-out),
+`schedule` (serving it on a cron), `artifacts` and `prefect_bits` (Prefect-only pieces). The
+run itself is `datagen.run`."""

@@ -6,8 +6,8 @@ executes each one in a subprocess. `flows/prefect.yaml` is the same deployment f
 from __future__ import annotations
 
 from datagen.config import RunConfig
-from datagen.orchestration import seed_set
 from flows.generate_dataset import generate_dataset
+from flows.prefect_bits import seed_set
 
 
 def deployment_name(config: RunConfig) -> str:

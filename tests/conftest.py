@@ -16,6 +16,7 @@ os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
 os.environ["PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"] = "120"
 os.environ.pop("PREFECT_API_URL", None)
 os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["COLUMNS"] = "250"  # rich wraps at 80 otherwise: messages stay on one line
 os.environ["HF_DATASETS_OFFLINE"] = "1"
 for var in ("OPENAI_BASE_URL", "OPENAI_API_KEY"):
     os.environ.pop(var, None)

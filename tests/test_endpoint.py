@@ -42,12 +42,12 @@ def test_wrong_model_name_lists_served_models() -> None:
 
 
 def test_missing_key_for_remote_endpoint(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("MY_KEY", raising=False)
-    cfg = LLMConfig(base_url="https://llm.example.com/v1", model="m", api_key_env="MY_KEY")
-    with pytest.raises(EndpointError, match=r"\$MY_KEY is not set") as info:
+    monkeypatch.delenv("MY_API_KEY", raising=False)
+    cfg = LLMConfig(base_url="https://llm.example.com/v1", model="m", api_key_env="MY_API_KEY")
+    with pytest.raises(EndpointError, match=r"\$MY_API_KEY is not set") as info:
         with open_endpoint(cfg):
             pass
-    assert "export MY_KEY=" in str(info.value)
+    assert "export MY_API_KEY=" in str(info.value)
 
 
 def test_rejected_key_never_echoed(monkeypatch: pytest.MonkeyPatch) -> None:

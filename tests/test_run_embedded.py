@@ -3,7 +3,6 @@ flow, real `datasets` round trip. The model is tiny: these tests check structure
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import subprocess
@@ -18,6 +17,7 @@ from datagen.config import RunConfig
 from datagen.llm.cache import ResponseCache
 from datagen.records import COLUMNS
 from tests.conftest import NDA_SEED, REPO
+from tests.runs import flow_summary
 
 pytestmark = pytest.mark.embedded
 STOP_REASONS = {"target_met", "stalled", "attempt_limit", "max_rounds"}
@@ -85,11 +85,10 @@ def check_run_folder(out: Path) -> dict:
 
 
 def test_flow_run_then_rerun_makes_no_calls(tmp_path: Path, embedded, prefect_harness) -> None:
-    from flows.generate_dataset import generate_dataset
-
     out = tmp_path / "run"
     cfg = _config(out, embedded.base_url)
-    first = asyncio.run(generate_dataset(cfg))
+    first = flow_summary(cfg)
+    assert first["outcome"] in ("complete", "short", "empty")
     manifest = check_run_folder(out)
     assert first["counts"]["kept"] == manifest["counts"]["kept"]
     assert manifest["llm"]["requests"] > 0
@@ -98,7 +97,7 @@ def test_flow_run_then_rerun_makes_no_calls(tmp_path: Path, embedded, prefect_ha
     answers = len(ResponseCache(out / "cache.sqlite"))
     assert answers == manifest["llm"]["requests"]  # every answer was cached as it arrived
 
-    asyncio.run(generate_dataset(cfg))
+    assert flow_summary(cfg)["outcome"] == first["outcome"]
     again = check_run_folder(out)
     # no new call: the cache holds exactly the answers of the first run (stages come back
     # from Prefect's persisted results, or from the response cache when those are gone)
@@ -116,7 +115,8 @@ def test_cli_run(tmp_path: Path, embedded) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("OPENAI_")}
     proc = subprocess.run(
         [sys.executable, "-m", "datagen.cli", "run", str(NDA_SEED), "--pairs", "2",
-         "--out", str(out), "--base-url", embedded.base_url, "--config", str(config)],
+         "--out", str(out), "--base-url", embedded.base_url, "--config", str(config),
+         "--allow-short", "--allow-empty"],  # the tiny model's yield varies by build
         capture_output=True, text=True, timeout=600, cwd=REPO, env=env,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]

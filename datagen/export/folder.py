@@ -14,14 +14,14 @@ import pandas as pd
 from datagen.config import RunConfig
 from datagen.errors import ExportError
 from datagen.export import plots
+from datagen.export.card import card_body
 from datagen.export.hf import write_hf
 from datagen.export.openai import chat_rows, write_chat_jsonl, write_format
+from datagen.export.split import SPLITS
 from datagen.export.validate import markdown, token_lengths, validate_file
+from datagen.files import write_text
 from datagen.llm.tokens import encoding_name
 from datagen.records import kept
-from datagen.report import card_body
-from datagen.runfolder import RunFolder, write_text
-from datagen.split import SPLITS
 
 PLOTS = {"token_lengths": "token_lengths.png", "seed_yield": "seed_yield.png",
          "languages": "languages.png"}
@@ -45,21 +45,21 @@ def _plot_all(records: pd.DataFrame, splits: dict[str, pd.DataFrame], cfg: RunCo
     plots.languages(kept(records), folder / PLOTS["languages"])
 
 
-def export_run(folder: RunFolder, records: pd.DataFrame, labels: pd.Series,
+def export_run(root: Path, records: pd.DataFrame, labels: pd.Series,
                manifest: dict[str, Any], cfg: RunConfig,
                seeds: list[dict[str, Any]]) -> dict[str, Any]:
-    """Write all exports; add `validate` (pre-flight report per split) and `exports` (files)
-    to `manifest`, and return it."""
+    """Write all exports under `root` (a generation being staged); add `validate` (pre-flight
+    report per split) and `exports` (files) to `manifest`, and return it."""
     ex = cfg.export
     splits = split_frames(records, labels)
     reports, files = {}, []
     for name, df in splits.items():
-        path = folder.openai / f"{name}.jsonl"
+        path = root / "openai" / f"{name}.jsonl"
         write_chat_jsonl(df, path, system_message=ex.system_message, weight=ex.weight)
         reports[name] = validate_file(path, ex.target_models, ex.prices)
         files.append(path)
         for fmt in ex.formats:
-            out = folder.root / fmt / f"{name}.jsonl"
+            out = root / fmt / f"{name}.jsonl"
             write_format(df, out, fmt, system_message=ex.system_message)
             files.append(out)
     manifest["validate"] = reports
@@ -67,18 +67,18 @@ def export_run(folder: RunFolder, records: pd.DataFrame, labels: pd.Series,
     names = {k: f"plots/{v}" for k, v in PLOTS.items()}
     languages = sorted({str(s["language"]).split("-")[0] for s in seeds}) or ["en"]
     domains = sorted({str(s["domain"]) for s in seeds})
-    write_hf(splits, folder.hf,
+    write_hf(splits, root / "hf",
              card_body=card_body(manifest, splits, seeds, plots=names, preflight=preflight),
              card_meta={"language": languages, "license": ex.license,
                         "pretty_name": manifest["name"],
                         "tags": ["synthetic", "datagen", *domains]},
              system_message=ex.system_message, weight=ex.weight,
              assets=lambda tmp: _plot_all(records, splits, cfg, tmp / "plots"))
-    files.append(folder.hf)
-    manifest["exports"] = [str(Path(f).relative_to(folder.root)) for f in files]
+    files.append(root / "hf")
+    manifest["exports"] = [str(Path(f).relative_to(root)) for f in files]
     report = card_body(manifest, splits, seeds, plots={k: f"hf/{v}" for k, v in names.items()},
                        preflight="\n\n".join(markdown(r) for r in reports.values()))
-    write_text(folder.report, report.replace(f"# {manifest['name']}",
+    write_text(root / "report.md", report.replace(f"# {manifest['name']}",
                                              f"# Run {manifest.get('run_id', '')}: "
                                              f"{manifest['name']}", 1) + "\n")
     return manifest

@@ -25,8 +25,9 @@ from datasets.info import DatasetInfosDict
 from huggingface_hub import DatasetCard, DatasetCardData
 
 from datagen.export.openai import Weighting, messages
-from datagen.runfolder import atomic_dir
+from datagen.files import atomic_dir
 
+GENERATION_FILE = ".generation"  # the run folder generation this export belongs to
 COLUMNS = ("id", "messages", "instruction", "response", "seed_id", "domain", "language")
 
 

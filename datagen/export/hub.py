@@ -22,7 +22,8 @@ from typing import Any
 from huggingface_hub import HfApi, get_token
 
 from datagen.errors import ConfigError, ExportError
-from datagen.runfolder import RunFolder, write_json
+from datagen.export.hf import GENERATION_FILE
+from datagen.files import read_json, write_json
 
 _REPO_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 
@@ -43,15 +44,28 @@ class PushPlan:
         return sum(size for _, size in self.files)
 
 
-def plan_push(run_dir: str | Path, repo_id: str, *, private: bool = True) -> PushPlan:
-    """Check the run folder and the repo id; list the files that would be uploaded."""
+def plan_push(hf: Path, manifest: Path, repo_id: str, *, private: bool = True) -> PushPlan:
+    """Check the export and the repo id; list the files that would be uploaded. The HF
+    folder must be the one the manifest describes (same generation) and pass its checks."""
     if not _REPO_ID.match(repo_id):
         raise ConfigError(f"{repo_id!r} is not a Hub repo id",
                           hint="write it as ORG/NAME, e.g. my-org/nda-clauses")
-    hf = RunFolder(run_dir).hf
     if not (hf / "README.md").is_file() or not (hf / "data").is_dir():
         raise ExportError(f"{hf} is not an exported dataset folder (no README.md or data/)",
                           hint="run `datagen run` first, or point at a run folder")
+    meta = read_json(manifest, what="manifest", fix="run `datagen run` first")
+    try:
+        generation = (hf / GENERATION_FILE).read_text(encoding="utf-8").strip()
+    except OSError:
+        generation = None
+    if meta.get("generation_id") and generation != meta.get("generation_id"):
+        raise ExportError(f"{hf} is generation {generation}, the manifest describes "
+                          f"{meta.get('generation_id')}: the export is not whole",
+                          hint="rerun `datagen run` (or `datagen curate`) on the run folder")
+    bad = [name for name, r in (meta.get("validate") or {}).items() if not r.get("passed", True)]
+    if bad:
+        raise ExportError(f"the export failed its format checks ({', '.join(bad)})",
+                          hint="see `validate` in the manifest; fix and export again")
     files = sorted((p.relative_to(hf).as_posix(), p.stat().st_size)
                    for p in hf.rglob("*") if p.is_file() and not p.name.startswith("."))
     return PushPlan(repo_id=repo_id, private=private, folder=str(hf), files=files)
@@ -82,12 +96,13 @@ def _holds_token(folder: Path, token: str, chunk: int = 1 << 20) -> str | None:
     return None
 
 
-def push_run(run_dir: str | Path, repo_id: str, *, private: bool = True, dry_run: bool = False,
-             api_factory: Callable[..., Any] = HfApi,
+def push_run(hf: Path, manifest: Path, repo_id: str, *, private: bool = True,
+             dry_run: bool = False, api_factory: Callable[..., Any] = HfApi,
              commit_message: str | None = None) -> PushPlan:
-    """Create the dataset repo (if needed) and upload `hf/`. `dry_run` only lists the files.
-    `api_factory` builds the Hub client from a token; tests substitute it."""
-    plan = plan_push(run_dir, repo_id, private=private)
+    """Create the dataset repo (if needed) and upload `hf`; record the push in `manifest`.
+    `dry_run` only lists the files. `api_factory` builds the Hub client from a token; tests
+    substitute it."""
+    plan = plan_push(hf, manifest, repo_id, private=private)
     if dry_run:
         return plan
     token = resolve_token()
@@ -108,13 +123,12 @@ def push_run(run_dir: str | Path, repo_id: str, *, private: bool = True, dry_run
                                "HF_HUB_OFFLINE is not set") from None
     plan.url = str(getattr(repo, "url", repo) or "") or None
     plan.commit = getattr(info, "oid", None) or getattr(info, "commit_url", None)
-    _record(run_dir, plan)
+    _record(manifest, plan)
     return plan
 
 
-def _record(run_dir: str | Path, plan: PushPlan) -> None:
+def _record(path: Path, plan: PushPlan) -> None:
     """Append the push to the run's manifest (repo, visibility, commit; no token)."""
-    path = RunFolder(run_dir).manifest
     if not path.is_file():
         return
     manifest = json.loads(path.read_text(encoding="utf-8"))
@@ -122,4 +136,4 @@ def _record(run_dir: str | Path, plan: PushPlan) -> None:
     entry["files"] = len(plan.files)
     entry["pushed"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     manifest.setdefault("pushes", []).append(entry)
-    write_json(path, manifest)
+    write_json(path.resolve(), manifest)  # the generation's own file, not the link to it

@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 import pandas as pd
 
-from datagen.runfolder import write_jsonl
+from datagen.files import write_jsonl
 
 Weighting = Literal["none", "all", "last"]
 _SHAREGPT_ROLE = {"system": "system", "user": "human", "assistant": "gpt"}

@@ -12,7 +12,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from datagen.runfolder import atomic_path
+from datagen.files import atomic_path
 
 _DPI = 110
 

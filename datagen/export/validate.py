@@ -19,10 +19,11 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from rich.markup import escape
 from rich.table import Table
 
 from datagen.config import FineTunePrice
-from datagen.errors import ConfigError
+from datagen.errors import ConfigError, ExportError
 from datagen.llm.tokens import count_chat_tokens, count_tokens, encoding_name, is_exact
 
 ERROR_CLASSES = (
@@ -33,6 +34,7 @@ ERROR_CLASSES = (
 ALLOWED_KEYS = ("role", "content", "name", "function_call", "weight")
 ROLES = ("system", "user", "assistant", "function")
 LINES_SHOWN = 5
+MIN_EXAMPLES = 10  # OpenAI refuses a training file with fewer examples
 
 # The cookbook's epoch heuristic (what the API picks when n_epochs is left to it).
 TARGET_EPOCHS = 3
@@ -87,17 +89,33 @@ def example_errors(example: Any) -> list[str]:
 
 
 def read_jsonl(path: str | Path) -> list[tuple[int, Any]]:
-    """(line number, parsed value) per non-blank line; a line that is not JSON gives None and
-    is reported as `invalid_json`."""
+    """(line number, parsed value) per non-blank line; a line that is not JSON (or nested too
+    deep to parse) is reported as `invalid_json`. A file that is not UTF-8 text is an
+    ExportError naming the line."""
+    path = Path(path)
+    if path.is_dir():
+        raise ExportError(f"{path}: is a directory", hint="pass the .jsonl file itself")
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise ExportError(f"{path}: no such file", hint="check the path") from None
+    except OSError as exc:
+        raise ExportError(f"{path}: cannot read it: {exc.strerror}",
+                          hint="check the file's permissions") from None
     out: list[tuple[int, Any]] = []
-    with open(path, encoding="utf-8") as fh:
-        for n, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                out.append((n, json.loads(line)))
-            except json.JSONDecodeError:
-                out.append((n, _INVALID))
+    for n, line in enumerate(raw.split(b"\n"), 1):
+        try:
+            text = line.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            kind = "binary data" if b"\x00" in line else "not UTF-8 text"
+            raise ExportError(f"{path}:{n}: {kind} (byte {exc.start + 1} of the line)",
+                              hint="OpenAI takes UTF-8 JSONL: one JSON object per line") from None
+        if not text.strip():
+            continue
+        try:
+            out.append((n, json.loads(text)))
+        except (json.JSONDecodeError, RecursionError):
+            out.append((n, _INVALID))
     return out
 
 
@@ -169,7 +187,11 @@ def check_examples(examples: Iterable[tuple[int, Any]], models: list[str],
         "format_errors": {c: {"count": len(errors[c]), "lines": errors[c][:LINES_SHOWN]}
                           for c in ERROR_CLASSES if c in errors},
         "warnings": {"missing_system_message": no_system, "missing_user_message": no_user},
-        "passed": n_lines == 0, "models": {},
+        "passed": n_lines == 0, "models": {}, "min_examples": MIN_EXAMPLES,
+        "file_errors": ({"empty_file": "no examples"} if not valid and not n_lines else
+                        {"too_few_examples": f"{len(valid)} valid examples, OpenAI needs at "
+                                             f"least {MIN_EXAMPLES}"}
+                        if len(valid) < MIN_EXAMPLES else {}),
     }
     counted: dict[str, tuple[list[int], list[int]]] = {}
     for model in models:
@@ -200,9 +222,15 @@ def check_examples(examples: Iterable[tuple[int, Any]], models: list[str],
 
 
 def validate_file(path: str | Path, models: list[str],
-                  prices: Mapping[str, FineTunePrice] | None = None) -> dict[str, Any]:
-    """The pre-flight report of one JSONL file (see `check_examples`)."""
-    return check_examples(read_jsonl(path), models, prices, name=Path(path).name)
+                  prices: Mapping[str, FineTunePrice] | None = None, *,
+                  strict: bool = False) -> dict[str, Any]:
+    """The pre-flight report of one JSONL file (see `check_examples`). `strict` (the
+    `validate` command) also fails a file OpenAI would refuse as a whole: empty, or fewer
+    than `MIN_EXAMPLES` examples; an export only notes it (a small run is still a run)."""
+    report = check_examples(read_jsonl(path), models, prices, name=Path(path).name)
+    if strict and report["file_errors"]:
+        report["passed"] = False
+    return report
 
 
 def token_lengths(rows: Iterable[dict[str, Any]], model: str) -> list[int]:
@@ -212,7 +240,7 @@ def token_lengths(rows: Iterable[dict[str, Any]], model: str) -> list[int]:
 
 def tables(report: dict[str, Any]) -> list[Table]:
     """The report as rich tables: format errors and warnings, tokens, and per target model."""
-    title = f"{report['file']}: {report['valid']} of {report['examples']} examples valid"
+    title = f"{escape(report['file'])}: {report['valid']} of {report['examples']} examples valid"
     checks = Table(title=title, title_justify="left")
     checks.add_column("check")
     checks.add_column("examples", justify="right")
@@ -221,6 +249,8 @@ def tables(report: dict[str, Any]) -> list[Table]:
         checks.add_row(f"[red]{cls}[/]", str(hit["count"]), ", ".join(map(str, hit["lines"])))
     if not report["format_errors"]:
         checks.add_row(f"[green]format: all {len(ERROR_CLASSES)} error classes clear[/]", "0", "")
+    for name, detail in report.get("file_errors", {}).items():
+        checks.add_row(f"[red]{name}[/]: {detail}", str(report["valid"]), "")
     for warning, n in report["warnings"].items():
         checks.add_row(f"[yellow]warn[/] {warning}" if n else f"warn {warning}", str(n), "")
     out = [checks]
@@ -243,7 +273,7 @@ def tables(report: dict[str, Any]) -> list[Table]:
             cost.add_column(col, justify="left" if col == "target model" else "right")
         for model, m in report["models"].items():
             over = f"[red]{m['over_limit']}[/]" if m["over_limit"] else "0"
-            cost.add_row(model, f"{m['context_limit']:,}", over, str(m["epochs"]),
+            cost.add_row(escape(model), f"{m['context_limit']:,}", over, str(m["epochs"]),
                          f"{m['billed_tokens']:,}", f"{m['usd_per_1m_tokens']:.2f}",
                          f"{m['cost_usd']:.4f}")
         out.append(cost)
@@ -252,7 +282,7 @@ def tables(report: dict[str, Any]) -> list[Table]:
 
 def markdown(report: dict[str, Any]) -> str:
     """A short markdown summary for the run report and the dataset card."""
-    from datagen.report import markdown_table
+    from datagen.export.card import markdown_table
 
     tok = report.get("tokens", {})
     rows = [[model, m["epochs"], f"{m['billed_tokens']:,}", m["over_limit"],

@@ -6,7 +6,7 @@
     topics.py    topic trees (depth x degree), saved in the run folder
     personas.py  who is asking: given or generated personas
     evolve.py    Evol-Instruct's eliminator
-    work.py      what a round asks for, when a seed stops, strategy verdicts
+    work.py      what a round asks for, and when a seed stops
     expand.py    the expansion stage
     respond.py   answers, and the optional follow-up turn
 """
@@ -20,11 +20,11 @@ from datagen.generate.expand import (
 from datagen.generate.parse import parse_list, response_format, structured_mode
 from datagen.generate.requests import EXPAND_PROMPT, LANGUAGE_NAMES
 from datagen.generate.respond import follow_up, respond, respond_messages
-from datagen.generate.work import Call, ExpandWork, apply_verdicts, plan_expansion, seed_state
+from datagen.generate.work import Call, ExpandWork, plan_expansion, seed_state
 
 __all__ = [
     "EXPAND_PROMPT", "LANGUAGE_NAMES", "MAX_INSTRUCTION_CHARS", "Call", "ExpandWork",
-    "apply_verdicts", "expand", "expand_calls_needed", "expand_request", "follow_up",
+    "expand", "expand_calls_needed", "expand_request", "follow_up",
     "parse_list", "plan_expansion", "respond", "respond_messages", "response_format",
     "seed_state", "structured_mode",
 ]

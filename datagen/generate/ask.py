@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from datagen.generate.parse import format_line, parse_list
-from datagen.llm.client import Completion, LLMCallError, LLMClient
+from datagen.llm.client import LLMClient
+from datagen.llm.wire import Completion, LLMCallError
 from datagen.prompts import render
 
 REPAIR_PROMPT = "repair.v1"

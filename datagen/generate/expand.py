@@ -21,7 +21,8 @@ from typing import Any
 import pandas as pd
 
 from datagen.config import GenerationConfig
-from datagen.dedup import near_pairs
+from datagen.curate.dedup import near_pairs
+from datagen.curate.reasons import DropReason
 from datagen.errors import BudgetExceeded
 from datagen.generate import evolve
 from datagen.generate.ask import ask_list
@@ -37,8 +38,9 @@ from datagen.generate.requests import (
 )
 from datagen.generate.topics import build_tree, leaves, order_leaves, save_tree
 from datagen.generate.work import Call, ExpandWork
-from datagen.llm.client import LLMCallError, LLMClient
-from datagen.records import DropReason, new_records, record_id
+from datagen.llm.client import LLMClient
+from datagen.llm.wire import LLMCallError
+from datagen.records import new_records, record_id
 from datagen.seeds import SeedTask
 
 MAX_INSTRUCTION_CHARS = 400

@@ -18,7 +18,8 @@ MAX_ITEM_CHARS = 300
 JSON_MODES = ("json_schema", "json_object")
 
 _NUMBER_PREFIX = re.compile(r"^(?:\d{1,3}\s*[.):\-]\s*)+")
-_NUMBERED = re.compile(r"^\s*\d{1,3}\s*[.):\-]\s+(.+?)\s*$")
+_MARKER = re.compile(r"^\s*\d{1,3}\s*[.):\-](?:\s+(.*?))?\s*$")
+_COUNT = re.compile(r"\d{1,3}[.)]?")
 _BULLET = re.compile(r"^\s*(?:\d{1,3}\s*[.):\-]|[-*\u2022]|#{1,6})\s+(.+?)\s*$")
 _QUOTED = re.compile(r'"((?:[^"\\]|\\.){3,})"')
 _LABEL = re.compile(r"^(?:new|rewritten|evolved|final)?\s*(?:request|instruction|prompt|"
@@ -96,8 +97,28 @@ def _strict_json(text: str, key: str) -> tuple[list[str] | None, str]:
 
 
 def _strict_list(text: str) -> tuple[list[str] | None, str]:
-    items = [_clean(m.group(1)) for line in text.splitlines() if (m := _NUMBERED.match(line))]
-    items = [x for x in items if x]
+    """Numbered items. Two shapes SmolLM2 writes are read too: the number alone on its line
+    with the item on the next line(s) ("1.\nDraft ..."), and its own running count after the
+    number ("1. 2\nDraft ..."): the item is then the text block that follows, up to a blank
+    line or the next number."""
+    items: list[str] = []
+    current: list[str] | None = None
+    waiting = False  # a number without its text yet
+    for line in text.splitlines():
+        m = _MARKER.match(line)
+        if m:
+            if current is not None:
+                items.append(" ".join(current))
+            rest = m.group(1).strip()
+            waiting = not rest or bool(_COUNT.fullmatch(rest))
+            current = [] if waiting else [rest]
+        elif current is not None and waiting and line.strip():
+            current.append(line.strip())
+        elif current is not None and waiting and current:  # a blank line ends the block
+            waiting = False
+    if current is not None:
+        items.append(" ".join(current))
+    items = [x for x in (_clean(i) for i in items) if x]
     return (items, "") if items else (None, "no numbered list (1. 2. 3.) found")
 
 

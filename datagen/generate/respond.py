@@ -18,12 +18,13 @@ from typing import Any
 import pandas as pd
 
 from datagen.config import GenerationConfig
+from datagen.curate.reasons import DropReason
 from datagen.errors import BudgetExceeded
 from datagen.generate.evolve import unanswerable
 from datagen.generate.requests import LANGUAGE_NAMES
-from datagen.llm.client import LLMCallError, LLMClient
+from datagen.llm.client import LLMClient
+from datagen.llm.wire import LLMCallError
 from datagen.prompts import render
-from datagen.records import DropReason
 from datagen.seeds import SeedTask
 
 FOLLOWUP_PROMPT = "followup.v1"

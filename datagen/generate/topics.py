@@ -13,12 +13,13 @@ from pathlib import Path
 from typing import Any
 
 from datagen.config import GenerationConfig
+from datagen.files import write_json
 from datagen.generate.ask import ask_list
 from datagen.generate.parse import format_line
 from datagen.generate.requests import params_for
-from datagen.llm.client import LLMCallError, LLMClient
+from datagen.llm.client import LLMClient
+from datagen.llm.wire import LLMCallError
 from datagen.prompts import render
-from datagen.runfolder import write_json
 from datagen.seeds import SeedTask, TopicsStrategy
 from datagen.text import normalize
 

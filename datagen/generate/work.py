@@ -16,8 +16,8 @@ from typing import Any
 import pandas as pd
 
 from datagen.config import GenerationConfig
+from datagen.curate.reasons import DropReason
 from datagen.generate.requests import example_text
-from datagen.records import DropReason, drop
 from datagen.seeds import EvolveStrategy, SeedTask
 
 
@@ -150,17 +150,3 @@ def seed_state(seed: SeedTask, records: pd.DataFrame, target: int,
             stop = "stalled"
     return {"target": target, "kept": have, "missing": missing, "calls": calls,
             "rounds": len(set(rounds)), "stop": stop}
-
-
-def apply_verdicts(df: pd.DataFrame) -> pd.DataFrame:
-    """Drop kept records whose strategy gave a verdict when they were made (`metadata.verdict`:
-    not novel, an evolution the eliminator rejected). Pure: safe to repeat after a reset."""
-    out = df.copy()
-    has = out["metadata"].fillna("").str.contains('"verdict"', regex=False)
-    reasons = pd.Series(
-        [json.loads(m).get("verdict") if h else None for m, h in zip(out["metadata"], has,
-                                                                     strict=True)],
-        index=out.index, dtype="object")
-    for reason in sorted({r for r in reasons if r}):
-        drop(out, reasons == reason, reason)
-    return out

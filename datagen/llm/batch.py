@@ -28,11 +28,13 @@ from typing import Any
 
 import openai
 
+from datagen.console import console
 from datagen.errors import EndpointError
 from datagen.llm.cache import ResponseCache
-from datagen.llm.endpoint import Endpoint, redact_url
+from datagen.llm.endpoint import Endpoint
 from datagen.llm.pricing import Price
-from datagen.progress import console
+from datagen.llm.wire import LLMCallError, completion_fields
+from datagen.secrets import redact_url, scrub
 
 MAX_REQUESTS = 50_000
 MAX_BYTES = 200 * 1024 * 1024
@@ -297,15 +299,11 @@ class BatchQueue:
         fut.set_result((hit, self.price.cost(hit["prompt_tokens"], hit["completion_tokens"])))
 
     def _fail(self, key: str, reason: str) -> None:
-        from datagen.llm.client import LLMCallError
-
         fut = self._waiting.pop(key, None)
         if fut is not None and not fut.done():
             fut.set_exception(LLMCallError(reason))
 
     def _endpoint_error(self, exc: openai.APIStatusError) -> EndpointError:
-        from datagen.llm.client import scrub
-
         where = redact_url(self.endpoint.base_url)
         said = scrub(str(getattr(exc, "message", "") or exc), self.endpoint.api_key)[:300]
         hint = ("this endpoint has no Batch API (/v1/files, /v1/batches): run without --batch"
@@ -322,8 +320,6 @@ class BatchQueue:
 
 
 def _fields(body: dict[str, Any], model: str) -> dict[str, Any]:
-    from datagen.llm.client import completion_fields
-
     choices = [SimpleNamespace(message=SimpleNamespace(content=c["message"].get("content")),
                                finish_reason=c.get("finish_reason"))
                for c in body["choices"]]

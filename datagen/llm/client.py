@@ -27,38 +27,21 @@ import openai
 
 from datagen.errors import BudgetExceeded, EndpointError
 from datagen.llm import interrupt, limits
+from datagen.llm.batch import BatchQueue
 from datagen.llm.cache import ResponseCache, cache_key
-from datagen.llm.endpoint import Endpoint, redact_url
+from datagen.llm.endpoint import Endpoint
 from datagen.llm.pricing import Price, price_for
 from datagen.llm.tokens import count_chat_tokens
+from datagen.llm.wire import Completion, LLMCallError, completion_fields
+from datagen.secrets import redact_url, scrub
 
 if TYPE_CHECKING:
     from datagen.config import LLMConfig
-    from datagen.llm.batch import BatchQueue
 
 RETRY_STATUS = {408, 409, 429}
 FATAL_STATUS = {401, 403, 404}
 MAX_RETRY_AFTER_S = 3600.0  # a longer wait than this is a server bug: wait an hour, then retry
 DEFAULT_MAX_TOKENS = 1024  # the worst case assumed when a request names no max_tokens
-
-
-class LLMCallError(Exception):
-    """One request failed for good (a 400, or retries exhausted). The run goes on without it."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-
-
-@dataclass
-class Completion:
-    key: str
-    text: str | None
-    finish_reason: str | None
-    prompt_tokens: int
-    completion_tokens: int
-    model: str
-    cached: bool
 
 
 @dataclass
@@ -109,13 +92,6 @@ def retry_after_s(headers: Any) -> float | None:
     except (TypeError, ValueError):
         return None
     return min(MAX_RETRY_AFTER_S, max(0.0, parsed.timestamp() - time.time()))
-
-
-def scrub(text: str, secret: str) -> str:
-    """Remove a secret (and its usual masked prefixes) from text that will be shown."""
-    if secret and len(secret) >= 8:
-        text = text.replace(secret, "***").replace(secret[:8], "***")
-    return text
 
 
 class LLMClient:
@@ -171,8 +147,6 @@ class LLMClient:
         if llm.batch:
             if cache is None:
                 raise ValueError("Batch API mode needs a response cache for its results")
-            from datagen.llm.batch import BatchQueue
-
             batch = BatchQueue(endpoint, cache, price, poll_s=llm.batch_poll_s,
                                max_resubmits=llm.max_retries)
         return cls(
@@ -369,16 +343,3 @@ class LLMClient:
         if self.batch is not None:
             await self.batch.aclose()
         await self._client.close()
-
-
-def completion_fields(resp: Any, model: str) -> dict[str, Any]:
-    """The columns datagen keeps from a chat completion (an SDK object or a Batch API line)."""
-    choice = resp.choices[0]
-    usage = resp.usage
-    return {
-        "text": choice.message.content,
-        "finish_reason": choice.finish_reason,
-        "prompt_tokens": int(getattr(usage, "prompt_tokens", 0) or 0),
-        "completion_tokens": int(getattr(usage, "completion_tokens", 0) or 0),
-        "model": resp.model or model,
-    }

@@ -8,12 +8,15 @@ import time
 from typing import Any
 
 from datagen.config import LLMConfig
+from datagen.errors import EndpointError
 from datagen.llm.client import LLMClient
-from datagen.llm.endpoint import open_endpoint, redact_url
+from datagen.llm.endpoint import configured_base_url, open_endpoint
+from datagen.llm.wire import LLMCallError
+from datagen.secrets import redact_url
 
 
 def check(llm: LLMConfig) -> dict[str, Any]:
-    configured = llm.base_url or os.environ.get("OPENAI_BASE_URL")
+    configured = configured_base_url(llm)
     report: dict[str, Any] = {
         "endpoint": redact_url(configured) if configured else "embedded (no endpoint configured)",
         "key": f"${llm.api_key_env} is set" if os.environ.get(llm.api_key_env)
@@ -32,7 +35,13 @@ def check(llm: LLMConfig) -> dict[str, Any]:
             finally:
                 await client.aclose()
 
-        done = asyncio.run(ping())
+        try:
+            done = asyncio.run(ping())
+        except LLMCallError as exc:
+            raise EndpointError(f"{report['endpoint']} did not answer a chat request: "
+                                f"{exc.reason}",
+                                hint="check the server's log; the model may not be loaded") \
+                from None
     report["round trip"] = (f"ok in {time.perf_counter() - started:.2f} s, "
                             f"{done.completion_tokens} tokens: {(done.text or '').strip()[:40]!r}")
     return report

@@ -12,13 +12,14 @@ import hashlib
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import openai
 
 from datagen.config import LLMConfig
 from datagen.errors import EndpointError
 from datagen.llm import embedded
+from datagen.secrets import redact_url, remember, reveal
 
 _LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1", "0.0.0.0"}
 _NO_KEY = "sk-no-key-needed"
@@ -40,15 +41,6 @@ class Endpoint:
         if self.kind == "openai":
             out["base_url"] = self.base_url
         return out
-
-
-def redact_url(url: str) -> str:
-    """Drop user:password@ and query strings from a URL before it is shown anywhere."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    if parts.port:
-        host = f"{host}:{parts.port}"
-    return urlunsplit((parts.scheme, host, parts.path, "", ""))
 
 
 def endpoint_kind(base_url: str) -> str:
@@ -89,6 +81,7 @@ def resolve(cfg: LLMConfig, base_url: str, *, check: bool = True) -> Endpoint:
     """Check an endpoint that is already running and pick its model."""
     kind = endpoint_kind(base_url)
     key = os.environ.get(cfg.api_key_env) or None
+    remember(key)
     if key is None and kind in ("openai", "remote"):
         raise EndpointError(
             f"no API key for {redact_url(base_url)}: ${cfg.api_key_env} is not set",
@@ -117,8 +110,13 @@ def resolve(cfg: LLMConfig, base_url: str, *, check: bool = True) -> Endpoint:
 
 
 def configured_base_url(cfg: LLMConfig) -> str | None:
-    """The endpoint a run will use, or None for the embedded model."""
-    return cfg.base_url or os.environ.get("OPENAI_BASE_URL") or None
+    """The endpoint a run will use (with the secret parts the CLI or the environment gave),
+    or None for the embedded model."""
+    url = reveal(cfg.base_url) if cfg.base_url else os.environ.get("OPENAI_BASE_URL") or None
+    if url:
+        remember(urlsplit(url).password)
+        remember(urlsplit(url).query)
+    return url
 
 
 @contextlib.contextmanager

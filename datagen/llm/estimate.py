@@ -79,7 +79,7 @@ def _mean_tokens(texts: list[str], model: str, default: float) -> float:
 
 def _seed_lines(seed: SeedTask, pairs: int, cfg: RunConfig, model: str, kind: str,
                 mode: str) -> list[Line]:
-    from datagen.filters.judge import judge_enabled, judge_messages
+    from datagen.curate.judge import judge_enabled, judge_messages
     from datagen.generate import expand_calls_needed, expand_request, respond_messages
 
     gen = cfg.generation

@@ -3,9 +3,10 @@
 Prefect's thread task runner runs each stage task on its own event loop in a worker thread,
 and the flow waits on those tasks with a blocking call. asyncio's own Ctrl-C handling only
 cancels the main thread's task, so requests in worker threads would run on, and be paid for,
-until they finished. Every request in flight registers here; `cancel_on_sigint()` turns
+until they finished. Every request in flight registers here; `cancel_on_signals()` turns
 Ctrl-C into: cancel every registered request on its own loop, refuse new ones, then raise
-KeyboardInterrupt in the main thread as usual. What completed is already in the cache.
+KeyboardInterrupt in the main thread as usual. SIGTERM does the same. What completed is
+already in the cache.
 """
 
 from __future__ import annotations
@@ -56,19 +57,21 @@ def cancel_all() -> int:
 
 
 @contextlib.contextmanager
-def cancel_on_sigint() -> Iterator[None]:
-    """Within the block, Ctrl-C cancels in-flight requests, then raises KeyboardInterrupt."""
+def cancel_on_signals() -> Iterator[None]:
+    """Within the block, Ctrl-C (SIGINT) and SIGTERM cancel in-flight requests, then raise
+    KeyboardInterrupt: a scheduler's stop is handled like a user's Ctrl-C."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
 
     def handler(signum: int, frame: FrameType | None) -> None:
         cancel_all()
-        signal.default_int_handler(signum, frame)
+        raise KeyboardInterrupt
 
-    previous = signal.signal(signal.SIGINT, handler)
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for sig, old in previous.items():
+            signal.signal(sig, old)
         _STOPPING.clear()

@@ -13,11 +13,11 @@ from datasets import load_dataset
 from huggingface_hub import DatasetCard
 
 from datagen.config import RunConfig
+from datagen.curate.reasons import DropReason
+from datagen.export.card import funnel, per_seed
 from datagen.export.folder import export_run, raise_on_format_errors
-from datagen.records import DropReason
-from datagen.report import funnel, per_seed
-from datagen.runfolder import RunFolder
-from datagen.split import leakage_check, realised_ratios, split
+from datagen.export.split import leakage_check, realised_ratios, split
+from datagen.run.folder import RunFolder
 
 PRIVATE_URL = "http://gpu-box.internal:8000/v1"
 SEEDS = [{"id": "nda", "domain": "legal", "language": "en", "task": "Draft NDA clauses."},
@@ -37,7 +37,7 @@ def run_export(tmp_path: Path, records: pd.DataFrame, **export: Any) -> tuple[Ru
         "llm": {"requests": 7, "cache_hits": 2, "prompt_tokens": 100, "completion_tokens": 50},
     }
     folder = RunFolder(tmp_path).ensure()
-    return folder, export_run(folder, records, labels, manifest, cfg, SEEDS)
+    return folder, export_run(folder.root, records, labels, manifest, cfg, SEEDS)
 
 
 @pytest.fixture

@@ -59,7 +59,8 @@ def no_login(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 def test_push_arguments(run_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HF_TOKEN", TOKEN)
     RecordingHub.instances.clear()
-    plan = push_run(run_dir, "my-org/nda-clauses", api_factory=RecordingHub)
+    plan = push_run(run_dir / "hf", run_dir / "manifest.json",
+                    "my-org/nda-clauses", api_factory=RecordingHub)
     (hub,) = RecordingHub.instances
     assert hub.init == {"token": TOKEN}
     (create, c_args), (upload, u_args) = hub.calls
@@ -80,19 +81,21 @@ def test_push_arguments(run_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 def test_public_only_when_asked(run_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HF_TOKEN", TOKEN)
     RecordingHub.instances.clear()
-    push_run(run_dir, "my-org/x", private=False, api_factory=RecordingHub)
+    push_run(run_dir / "hf", run_dir / "manifest.json",
+             "my-org/x", private=False, api_factory=RecordingHub)
     assert RecordingHub.instances[0].calls[0][1]["private"] is False
 
 
 def test_dry_run_lists_files_and_calls_nothing(run_dir: Path, no_login: None) -> None:
     RecordingHub.instances.clear()
-    plan = push_run(run_dir, "my-org/x", dry_run=True, api_factory=RecordingHub)
+    plan = push_run(run_dir / "hf", run_dir / "manifest.json",
+                    "my-org/x", dry_run=True, api_factory=RecordingHub)
     assert RecordingHub.instances == [] and len(plan.files) == 3 and plan.total_bytes == 30 + 40 + 4
 
 
 def test_no_token_says_what_to_do(run_dir: Path, no_login: None) -> None:
     with pytest.raises(ExportError, match="no Hugging Face token") as exc:
-        push_run(run_dir, "my-org/x", api_factory=RecordingHub)
+        push_run(run_dir / "hf", run_dir / "manifest.json", "my-org/x", api_factory=RecordingHub)
     assert "hf auth login" in (exc.value.hint or "") and "HF_TOKEN" in exc.value.hint
 
 
@@ -102,15 +105,16 @@ def test_refuses_a_folder_that_holds_the_token(run_dir: Path,
     (run_dir / "hf" / "README.md").write_text(f"oops {TOKEN}")
     RecordingHub.instances.clear()
     with pytest.raises(ExportError) as exc:
-        push_run(run_dir, "my-org/x", api_factory=RecordingHub)
+        push_run(run_dir / "hf", run_dir / "manifest.json", "my-org/x", api_factory=RecordingHub)
     assert TOKEN not in str(exc.value) and RecordingHub.instances == []
 
 
 def test_bad_repo_id_and_missing_export(run_dir: Path, tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="ORG/NAME"):
-        push_run(run_dir, "just-a-name", dry_run=True)
+        push_run(run_dir / "hf", run_dir / "manifest.json", "just-a-name", dry_run=True)
     with pytest.raises(ExportError, match="not an exported dataset"):
-        push_run(tmp_path / "empty", "my-org/x", dry_run=True)
+        push_run(tmp_path / "empty" / "hf", tmp_path / "empty" / "manifest.json", "my-org/x",
+                 dry_run=True)
 
 
 def test_hub_errors_name_the_repo_and_hide_the_token(run_dir: Path,
@@ -121,5 +125,5 @@ def test_hub_errors_name_the_repo_and_hide_the_token(run_dir: Path,
 
     monkeypatch.setenv("HF_TOKEN", TOKEN)
     with pytest.raises(ExportError, match="push to my-org/x failed") as exc:
-        push_run(run_dir, "my-org/x", api_factory=Refusing)
+        push_run(run_dir / "hf", run_dir / "manifest.json", "my-org/x", api_factory=Refusing)
     assert TOKEN not in str(exc.value) and "403" in str(exc.value)

@@ -7,8 +7,8 @@ import random
 import pandas as pd
 import pytest
 
+from datagen.export.split import leakage_check, realised_ratios, split
 from datagen.records import new_records
-from datagen.split import leakage_check, realised_ratios, split
 
 
 def test_same_seed_same_labels_whatever_the_row_order(corpus: pd.DataFrame) -> None:

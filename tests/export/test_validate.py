@@ -4,12 +4,10 @@ token / epoch / cost numbers of a hand-computed file."""
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import pytest
 
-from datagen.cli import main
 from datagen.config import FineTunePrice
 from datagen.errors import ConfigError
 from datagen.export.validate import (
@@ -19,6 +17,7 @@ from datagen.export.validate import (
     example_errors,
     validate_file,
 )
+from tests.cli import cli
 
 MINI = "gpt-4o-mini-2024-07-18"
 OK = {"messages": [{"role": "system", "content": "You are a lawyer."},
@@ -107,14 +106,39 @@ def test_unknown_target_model_says_how_to_price_it(tmp_path: Path) -> None:
         validate_file(path, ["my-model"])
 
 
-def test_cli_exit_code_and_table(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                 capsys: pytest.CaptureFixture[str]) -> None:
-    good = write(tmp_path / "good.jsonl", [json.dumps(OK)] * 3)
-    bad = write(tmp_path / "bad.jsonl", [json.dumps(OK), BAD_LINES[7][0]])
-    for path, code in ((good, 0), (bad, 5)):
-        monkeypatch.setattr(sys, "argv", ["datagen", "validate", str(path)])
-        with pytest.raises(SystemExit) as exc:
-            main()
-        assert (exc.value.code or 0) == code
-    err = capsys.readouterr().err  # datagen's console writes to stderr
-    assert "missing_content" in err and "cost $" in err and "error:" in err
+def test_cli_exit_code_and_table(tmp_path: Path) -> None:
+    good = write(tmp_path / "good.jsonl", [json.dumps(OK)] * 10)
+    bad = write(tmp_path / "bad.jsonl", [json.dumps(OK)] * 9 + [BAD_LINES[7][0]])
+    assert cli("validate", good)[0] == 0
+    code, out = cli("validate", bad)
+    assert code == 5
+    assert "missing_content" in out and "cost $" in out and "error:" in out
+
+
+@pytest.mark.parametrize(("lines", "said"), [
+    ([], "empty_file"),
+    ([json.dumps(OK)], "too_few_examples"),  # OpenAI needs at least 10
+    ([json.dumps(OK)] * 9, "too_few_examples"),
+])
+def test_files_openai_refuses_whole_fail(tmp_path: Path, lines: list[str], said: str) -> None:
+    code, out = cli("validate", write(tmp_path / "f.jsonl", lines))
+    assert code == 5 and said in out and "Traceback" not in out
+
+
+def test_unreadable_files_get_the_line_not_a_traceback(tmp_path: Path) -> None:
+    code, out = cli("validate", tmp_path)
+    assert code == 5 and "is a directory" in out
+    binary = tmp_path / "model.bin"
+    junk = b"\x00\x01" + bytes(range(128, 256))
+    binary.write_bytes(json.dumps(OK).encode() + b"\n" + junk + b"\n")
+    code, out = cli("validate", binary)
+    assert code == 5 and "model.bin:2: binary data" in out
+    latin = tmp_path / "latin1.jsonl"
+    latin.write_bytes((json.dumps(OK) + "\n").encode() * 3 + '{"x": "café"}'.encode("latin-1"))
+    code, out = cli("validate", latin)
+    assert code == 5 and "latin1.jsonl:4: not UTF-8" in out
+    deep = write(tmp_path / "deep.jsonl", [json.dumps(OK)] * 10 + ["[" * 100_000 + "]" * 100_000])
+    code, out = cli("validate", deep)
+    assert code == 5 and "invalid_json" in out and "Traceback" not in out
+    code, out = cli("validate", tmp_path / "missing.jsonl")
+    assert code == 5 and "no such file" in out

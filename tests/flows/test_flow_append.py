@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from datagen.dedup import exact_key, near_pairs
-from datagen.incremental import Published, assign_splits, bucket
+from datagen.curate.dedup import exact_key, near_pairs
+from datagen.export.append import Published, assign_splits, bucket
 from datagen.records import new_records
 from flows.generate_dataset import generate_dataset
 
@@ -44,7 +44,7 @@ def test_nightly_appends_without_duplicates_or_split_churn(prefect_harness, make
     # no duplicates: neither exact nor near (at the dedup threshold) anywhere in the dataset
     keys = [exact_key(t) for t in everything["instruction"]]
     assert len(set(keys)) == len(keys)
-    threshold = config.curation.near_duplicate_threshold
+    threshold = config.curation.dedup.near_threshold
     assert near_pairs(everything["instruction"].tolist(), threshold) == []
 
     # no split churn: every night-1 record is still there, in the same split

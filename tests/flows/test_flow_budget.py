@@ -10,6 +10,7 @@ from pathlib import Path
 
 from datagen.llm.cache import ResponseCache
 from flows.generate_dataset import generate_dataset
+from tests.runs import flow_summary
 
 # $100 per 1M tokens: a call here costs about $0.004, its worst case (max_tokens) up to $0.08.
 PRICES = {"test-model": {"input": 100.0, "output": 100.0}}
@@ -24,13 +25,13 @@ def test_budget_stops_generation_exports_what_was_kept_and_resumes(
                                          "prices": PRICES, "max_cost_usd": cap})
 
     low = config(0.1)
-    first = asyncio.run(generate_dataset(low))
+    first = flow_summary(low)
     out = Path(low.out)
-    assert first["stopped"] is not None
-    assert "max_cost_usd" in first["stopped"]["message"]
-    assert "rerun the same command" in first["stopped"]["hint"]
+    assert first["outcome"] == "budget" and first["exit_code"] == 4
+    assert "max_cost_usd" in first["message"]
+    assert "rerun the same command" in first["hint"]
     manifest = json.loads((out / "manifest.json").read_text())
-    assert manifest["counts"]["by_stage"]["stopped_on_budget"] == 1
+    assert first["result"].budget_refused > 0
     assert manifest["llm"]["cost_usd"] <= 0.1
     assert 0 < manifest["counts"]["kept"] < 8  # some pairs, exported; the rest not paid for
     assert len((out / "openai" / "train.jsonl").read_text().splitlines()) >= 1
@@ -38,7 +39,7 @@ def test_budget_stops_generation_exports_what_was_kept_and_resumes(
     assert paid == len(ResponseCache(out / "cache.sqlite"))
 
     second = asyncio.run(generate_dataset(config(10.0)))
-    assert second["stopped"] is None
+    assert second["outcome"] == "complete"
     assert second["counts"]["kept"] == 8
     asked = [json.dumps(r, sort_keys=True) for r in world.requests]
     assert len(asked) == len(set(asked))  # no call was paid for twice
@@ -65,6 +66,6 @@ def test_cli_exits_4_after_exporting_on_budget(world, tmp_path: Path) -> None:
         env={k: v for k, v in os.environ.items() if not k.startswith("OPENAI_")},
     )
     assert proc.returncode == 4, proc.stderr[-2000:]
-    assert "budget reached" in proc.stderr and "raise llm.max_cost_usd" in proc.stderr
+    assert "budget:" in proc.stderr and "raise llm.max_cost_usd" in proc.stderr
     assert (out / "manifest.json").is_file() and (out / "hf" / "README.md").is_file()
     assert "Traceback" not in proc.stderr

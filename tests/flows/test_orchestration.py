@@ -9,8 +9,9 @@ import pandas as pd
 from prefect.cache_policies import CompoundCachePolicy
 
 from datagen.config import RunConfig
-from datagen.orchestration import STAGE_CACHE, ContentInputs, run_name
+from datagen.llm.endpoint import Endpoint
 from datagen.records import new_records
+from flows.prefect_bits import STAGE_CACHE, ContentInputs, run_name
 
 
 def _key(**inputs: object) -> str | None:
@@ -20,15 +21,20 @@ def _key(**inputs: object) -> str | None:
 def test_content_inputs_survive_in_the_compound_policy():
     # A compound policy silently swaps any `Inputs` subclass for a plain `Inputs`.
     assert isinstance(STAGE_CACHE, CompoundCachePolicy)
-    assert any(isinstance(p, ContentInputs) and p.exclude == ["endpoint"]
-               for p in STAGE_CACHE.policies)
+    assert any(isinstance(p, ContentInputs) for p in STAGE_CACHE.policies)
 
 
-def test_frame_key_is_its_content_and_ignores_the_endpoint():
+def test_frame_key_is_its_content_and_an_endpoint_is_its_identity():
     df = new_records([{"id": "a", "instruction": "Draft a clause.", "seed_id": "s"}])
     loaded = pickle.loads(pickle.dumps(df))
-    assert _key(records=df, endpoint="http://127.0.0.1:1") == _key(records=loaded,
-                                                                   endpoint="http://x:2")
+    here = Endpoint(base_url="http://127.0.0.1:1/v1", model="m", kind="embedded",
+                    identity="embedded:x", api_key="sk-secret-one")
+    moved = Endpoint(base_url="http://127.0.0.1:2/v1", model="m", kind="embedded",
+                     identity="embedded:x", api_key="sk-secret-two")
+    assert _key(records=df, endpoint=here) == _key(records=loaded, endpoint=moved)
+    other = Endpoint(base_url="http://127.0.0.1:1/v1", model="other", kind="embedded",
+                     identity="embedded:x")
+    assert _key(records=df, endpoint=here) != _key(records=df, endpoint=other)
     changed = df.copy()
     changed.loc[0, "instruction"] = "Draft another clause."
     assert _key(records=df) != _key(records=changed)

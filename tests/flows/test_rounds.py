@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from datagen.pipeline import merge
 from datagen.records import new_records
+from datagen.run.rounds import merge
 
 
 def test_merge_batches_with_a_failed_call_after_row_zero():

@@ -9,6 +9,8 @@ import re
 from pathlib import Path
 from typing import Any
 
+from datagen.config import CurationConfig
+from datagen.curate import curate, strategy
 from datagen.llm.client import LLMClient
 from datagen.llm.endpoint import Endpoint
 from datagen.seeds import SeedTask
@@ -94,3 +96,8 @@ def check_golden(name: str, data: Any) -> None:
 
 def squash(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip()
+
+
+def apply_verdicts(df: Any) -> Any:
+    """The strategies' recorded verdicts applied, through the curation runner alone."""
+    return curate(df, CurationConfig(), checks=(strategy.CHECK,))

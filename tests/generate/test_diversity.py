@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from datagen.diversity import distinct_n, first_words, metrics, pairwise
+from datagen.generate.diversity import distinct_n, first_words, metrics, pairwise
 from datagen.records import new_records
 
 

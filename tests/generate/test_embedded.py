@@ -3,7 +3,6 @@ The model is weak: structure is checked, never content."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 from pathlib import Path
 
@@ -12,8 +11,8 @@ import pytest
 import yaml
 
 from datagen.config import RunConfig
-from flows.generate_dataset import generate_dataset
 from tests.conftest import NDA_SEED
+from tests.runs import flow_summary
 
 pytestmark = pytest.mark.embedded
 
@@ -34,7 +33,7 @@ def test_each_strategy_completes_on_the_embedded_model(prefect_harness, embedded
         "generation": {"instructions_per_call": 2, "expand_max_tokens": 80,
                        "respond_max_tokens": 32, "max_rounds": 1},
     })
-    asyncio.run(generate_dataset(config))
+    assert flow_summary(config)["outcome"] in ("complete", "short", "empty")
     manifest = json.loads((out / "manifest.json").read_text())
     gen = manifest["generation"]["legal-nda-clauses"]
     assert set(gen["by_strategy"]) == set(STRATEGIES)

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from datagen.errors import SeedError
-from datagen.seedimport import import_tasks, seed_yaml, to_seed_tasks
 from datagen.seeds import load_seed, load_seeds
+from datagen.seeds.selfinstruct import import_tasks, seed_yaml, to_seed_tasks
 from tests.conftest import REPO
 
 TASKS = Path(__file__).parent / "data" / "seed_tasks.jsonl"

@@ -13,10 +13,16 @@ import pytest
 
 from datagen.config import GenerationConfig
 from datagen.generate import expand, follow_up, plan_expansion, respond
-from datagen.generate.work import apply_verdicts
 from datagen.records import new_records
 from datagen.seeds import SeedTask
-from tests.generate.helpers import by_prompt, check_golden, client_for, prompts_of, tiny_seed
+from tests.generate.helpers import (
+    apply_verdicts,
+    by_prompt,
+    check_golden,
+    client_for,
+    prompts_of,
+    tiny_seed,
+)
 from tests.scripted_server import Reply, ScriptedServer
 
 GEN = GenerationConfig(instructions_per_call=5, few_shot=2)

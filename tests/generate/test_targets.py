@@ -3,7 +3,6 @@ a weak model (only duplicates, or nothing parseable) must not be asked forever."
 
 from __future__ import annotations
 
-import asyncio
 import json
 from pathlib import Path
 from typing import Any
@@ -13,8 +12,8 @@ import pandas as pd
 from datagen.config import GenerationConfig, RunConfig
 from datagen.generate import plan_expansion, seed_state
 from datagen.records import new_records
-from flows.generate_dataset import generate_dataset
 from tests.generate.helpers import tiny_seed
+from tests.runs import flow_summary
 from tests.scripted_server import Reply, ScriptedServer
 
 ANSWER = ("The Recipient shall keep the Confidential Information secret and use it only for "
@@ -29,7 +28,8 @@ def _run(tmp_path: Path, server: ScriptedServer, **generation: Any) -> dict[str,
         "llm": {"base_url": server.base_url, "model": "test-model", "max_retries": 0},
         "generation": {"max_rounds": 20, **generation},
     })
-    asyncio.run(generate_dataset(config))
+    summary = flow_summary(config)
+    assert summary["outcome"] in ("complete", "short", "empty")  # a stop, never a crash
     return json.loads((tmp_path / "run" / "manifest.json").read_text())
 
 

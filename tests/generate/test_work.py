@@ -10,10 +10,9 @@ from datagen.config import GenerationConfig
 from datagen.errors import SeedError
 from datagen.generate import plan_expansion
 from datagen.generate.topics import order_leaves
-from datagen.generate.work import apply_verdicts
 from datagen.records import new_records
 from datagen.seeds import load_seed
-from tests.generate.helpers import tiny_seed
+from tests.generate.helpers import apply_verdicts, tiny_seed
 
 
 def test_weights_split_the_calls_and_later_rounds_continue() -> None:
@@ -40,13 +39,13 @@ def test_uncovered_leaves_come_first() -> None:
     assert [leaf["topic"] for leaf in order] == ["b", "c", "a"]
 
 
-def test_verdicts_are_applied_only_to_kept_records() -> None:
+def test_verdicts_are_applied_to_every_record_but_generation_failures() -> None:
     rows = [{"id": "1", "instruction": "x", "keep": True, "metadata": {"verdict": "not_novel"}},
-            {"id": "2", "instruction": "y", "keep": False, "drop_reason": "near_duplicate",
+            {"id": "2", "instruction": "y", "keep": False, "drop_reason": "llm_error",
              "metadata": {"verdict": "not_novel"}},
             {"id": "3", "instruction": "z", "keep": True, "metadata": {}}]
     out = apply_verdicts(new_records(rows))
-    assert out["drop_reason"].fillna("").tolist() == ["not_novel", "near_duplicate", ""]
+    assert out["drop_reason"].fillna("").tolist() == ["not_novel", "llm_error", ""]
     assert out["keep"].tolist() == [False, False, True]
 
 

@@ -11,7 +11,8 @@ import pytest
 from datagen.config import LLMConfig, ModelPrice
 from datagen.llm.batch import BatchStore, request_line, split_files
 from datagen.llm.cache import ResponseCache
-from datagen.llm.client import Completion, LLMCallError, LLMClient
+from datagen.llm.client import LLMClient
+from datagen.llm.wire import Completion, LLMCallError
 from tests.llm.helpers import PARAMS, ask, endpoint_for
 from tests.scripted_server import BatchScript, Reply, ScriptedServer
 

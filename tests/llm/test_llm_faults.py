@@ -14,7 +14,8 @@ from typing import Any
 import pytest
 
 from datagen.errors import EndpointError
-from datagen.llm.client import MAX_RETRY_AFTER_S, LLMCallError, retry_after_s
+from datagen.llm.client import MAX_RETRY_AFTER_S, retry_after_s
+from datagen.llm.wire import LLMCallError
 from tests.llm.helpers import PARAMS, ask, make_client
 from tests.scripted_server import Reply, ScriptedServer
 
@@ -268,7 +269,7 @@ def test_ctrl_c_cancels_requests_in_worker_threads(tmp_path: Path) -> None:
     import os
     import signal
 
-    from datagen.llm.interrupt import cancel_on_sigint
+    from datagen.llm.interrupt import cancel_on_signals
 
     with ScriptedServer(script(Reply("slow", delay_s=8.0))) as server:
         client = make_client(server.base_url, tmp_path / "c.sqlite")
@@ -282,7 +283,7 @@ def test_ctrl_c_cancels_requests_in_worker_threads(tmp_path: Path) -> None:
                 await client.aclose()
 
         started = time.perf_counter()
-        with pytest.raises(KeyboardInterrupt), cancel_on_sigint():
+        with pytest.raises(KeyboardInterrupt), cancel_on_signals():
             thread = _in_thread(work, results)
             while len(server.requests) < 3:
                 time.sleep(0.02)

@@ -159,7 +159,7 @@ def test_errors_never_show_the_key(tmp_path: Path, status: int) -> None:
     import asyncio
 
     from datagen.errors import EndpointError
-    from datagen.llm.client import LLMCallError
+    from datagen.llm.wire import LLMCallError
     from tests.llm.helpers import PARAMS, ask, endpoint_for, make_client
 
     echo = Reply(f"Incorrect API key provided: {SECRET}", status=status)

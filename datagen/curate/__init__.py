@@ -1,0 +1,22 @@
+"""Curation: every record is marked `keep` or dropped with one `drop_reason`; nothing is
+deleted.
+
+    check.py      the verdict contract (Check, Context, Verdicts) and the shared text views
+    runner.py     the one runner and the declared order of the checks
+    reasons.py    every drop reason, its stage and meaning, defined once
+    shape.py      what answer an instruction expects (label, short, code, document, long)
+    quality.py    which member of a duplicate cluster is the best
+    references.py the one reference matcher (seed examples, reference and eval sets,
+                  published data) and its checks
+    ledger.py     why each dropped record was dropped, for `datagen rejected` and the report
+    one module per check: badinput, length, keywords, debris, strategy, pii, truncation,
+    refusal, leak, placeholder, echo, repetition, language (+ langid engines), judge, dedup
+    (+ minhash), surplus
+"""
+
+from datagen.curate.check import Check, Context, Texts, Verdicts
+from datagen.curate.references import References
+from datagen.curate.runner import CHECK_NAMES, CHECKS, curate, reset
+
+__all__ = ["CHECKS", "CHECK_NAMES", "Check", "Context", "References", "Texts", "Verdicts",
+           "curate", "reset"]

@@ -1,0 +1,183 @@
+"""LLM-as-judge: a rubric per seed domain scores each pair 1-10 on correctness,
+instruction-following and domain fit, with a short rationale.
+
+Heuristics cannot tell a wrong answer from a right one; a strong model can. The judge asks for
+a bounded JSON object and parses it strictly (exact keys, integers in range, a short string):
+a reply that does not fit is recorded as `judge_error` and the pair is not scored, never
+guessed. Scores live in `scores` (`judge`, the lowest of the three, plus each criterion and
+the rationale), and the threshold is applied by the `judge` check from the stored score, so changing
+it re-curates a run without a single new call. Calls go through `LLMClient`: the same cache,
+limits and cost accounting as generation.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable
+from typing import Any
+
+import pandas as pd
+
+from datagen.config import JudgeConfig
+from datagen.curate.check import Check, Context, Verdicts
+from datagen.curate.reasons import DropReason
+from datagen.errors import BudgetExceeded
+from datagen.llm.client import LLMClient
+from datagen.llm.wire import LLMCallError
+from datagen.records import add_score
+
+PROMPT_VERSION = "judge.v1"
+CRITERIA = ("correctness", "instruction_following", "domain_fit")
+MAX_RATIONALE = 300
+RUBRICS = {
+    "legal": "Legal accuracy (no invented statutes or case law), precise drafting language, "
+             "sensible caveats about jurisdiction; no advice that would mislead a non-lawyer.",
+    "healthcare": "Medically sound and current, safe (urges a clinician where it should), "
+                  "plain language for patients; no dosing or diagnosis it cannot support.",
+    "finance": "Correct arithmetic and concepts, risks stated, no promises of returns; "
+               "suitable for a private person.",
+    "code": "Code that runs and does what was asked, idiomatic, secure defaults, a brief "
+            "explanation of the approach.",
+    "education": "Correct solution steps, explains the why at the learner's level, no skipped "
+                 "reasoning, encourages the learner.",
+    "ecommerce": "Polite, resolves the customer's issue, consistent with usual store policy, "
+                 "no invented order details or promises.",
+}
+GENERIC = "Accurate, complete for what was asked, clear and well organised, on topic."
+
+SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        **{c: {"type": "integer", "minimum": 1, "maximum": 10} for c in CRITERIA},
+        "rationale": {"type": "string", "maxLength": MAX_RATIONALE},
+    },
+    "required": [*CRITERIA, "rationale"],
+    "additionalProperties": False,
+}
+
+
+class JudgeParseError(ValueError):
+    """The judge's reply is not exactly the object the schema describes."""
+
+
+def rubric(domain: str) -> str:
+    return RUBRICS.get((domain or "").split("/")[0].strip().lower(), GENERIC)
+
+
+def judge_messages(domain: str, instruction: str, response: str) -> list[dict[str, str]]:
+    system = ("You are a strict reviewer of training data for a fine-tuned assistant. "
+              "Score the assistant's answer; reply with JSON only.")
+    user = (
+        f"Domain: {domain or 'general'}\nWhat a good answer looks like here: {rubric(domain)}\n\n"
+        f"Instruction:\n{instruction}\n\nAnswer:\n{response}\n\n"
+        "Score each criterion from 1 (bad) to 10 (excellent): correctness, "
+        "instruction_following (does it do exactly what was asked), domain_fit (does it meet "
+        "the domain standard above). Give a rationale of at most two sentences.\n"
+        'Reply with JSON only: {"correctness": n, "instruction_following": n, '
+        '"domain_fit": n, "rationale": "..."}'
+    )
+    return [{"role": "system", "content": system}, {"role": "user", "content": user}]
+
+
+def response_format(structured: str, endpoint_kind: str) -> dict[str, Any] | None:
+    """OpenAI takes `json_schema`; llama.cpp-style servers take `json_object` with a schema."""
+    mode = structured
+    if mode == "auto":
+        mode = "json_schema" if endpoint_kind == "openai" else "json_object"
+    if mode == "json_schema":
+        return {"type": "json_schema",
+                "json_schema": {"name": "verdict", "schema": SCHEMA, "strict": True}}
+    if mode == "json_object":
+        return {"type": "json_object", "schema": SCHEMA}
+    return None
+
+
+def parse_verdict(text: str | None) -> dict[str, Any]:
+    """The verdict as a dict, or JudgeParseError: no fences, no extra keys, no floats."""
+    if not isinstance(text, str):
+        raise JudgeParseError("empty reply")
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise JudgeParseError(f"not JSON: {exc.msg}") from None
+    if not isinstance(data, dict) or set(data) != {*CRITERIA, "rationale"}:
+        got = sorted(data) if isinstance(data, dict) else type(data).__name__
+        raise JudgeParseError(f"expected keys {[*CRITERIA, 'rationale']}, got {got}")
+    for c in CRITERIA:
+        v = data[c]
+        if isinstance(v, bool) or not isinstance(v, int) or not 1 <= v <= 10:
+            raise JudgeParseError(f"{c} must be an integer 1-10, got {v!r}")
+    r = data["rationale"]
+    if not isinstance(r, str) or len(r) > MAX_RATIONALE:
+        raise JudgeParseError(f"rationale must be a string of at most {MAX_RATIONALE} chars")
+    return {**{c: data[c] for c in CRITERIA}, "rationale": r.strip()}
+
+
+def judge_enabled(cfg: JudgeConfig, endpoint_kind: str) -> bool:
+    """auto: on for a real endpoint, off for the embedded model (too weak to judge)."""
+    return cfg.enabled == "on" or (cfg.enabled == "auto" and endpoint_kind != "embedded")
+
+
+def to_judge(df: pd.DataFrame) -> pd.Index:
+    """Kept, answered records without a judge score yet."""
+    live = df["keep"].fillna(False).astype(bool) & df["response"].notna()
+    scored = df["scores"].fillna("{}").map(lambda s: "judge" in json.loads(s or "{}"))
+    return df.index[live & ~scored]
+
+
+async def judge_records(df: pd.DataFrame, client: LLMClient, cfg: JudgeConfig, *,
+                        response_fmt: dict[str, Any] | None,
+                        progress: Callable[[int], None] | None = None) -> pd.DataFrame:
+    """A copy of `df` with judge scores (or `judge_error`) on every kept, answered, unscored
+    record. Verdicts are not applied here (see `low_score`)."""
+    out = df.copy()
+    idx = to_judge(out)
+    params: dict[str, Any] = {"temperature": cfg.temperature, "max_tokens": cfg.max_tokens}
+    if response_fmt is not None:
+        params["response_format"] = response_fmt
+
+    async def one(i: Any) -> dict[str, Any]:
+        row = out.loc[i]
+        msgs = judge_messages(str(row["domain"] or ""), str(row["instruction"]),
+                              str(row["response"]))
+        try:
+            done = await client.chat(msgs, params=params)
+        except BudgetExceeded:  # not asked: a rerun with a higher cap asks it
+            return {}
+        except LLMCallError as exc:
+            return {"judge_error": exc.reason[:200]}
+        finally:
+            if progress:
+                progress(1)
+        try:
+            verdict = parse_verdict(done.text)
+        except JudgeParseError as exc:
+            return {"judge_error": str(exc)[:200]}
+        return {"judge": min(verdict[c] for c in CRITERIA),
+                **{f"judge_{c}": verdict[c] for c in CRITERIA},
+                "judge_rationale": verdict["rationale"], "judge_prompt": PROMPT_VERSION}
+
+    results = await asyncio.gather(*(one(i) for i in idx))
+    part = out.loc[idx].copy()
+    names = sorted({k for r in results for k in r})
+    for name in names:
+        add_score(part, name, pd.Series([r.get(name) for r in results], index=idx,
+                                        dtype=object))
+    out.loc[idx, "scores"] = part["scores"]
+    return out
+
+
+def _low_score(ctx: Context) -> Verdicts:
+    """Records whose stored judge score is below the threshold (unscored ones pass)."""
+    threshold = ctx.cfg.judge.threshold
+    low = [isinstance(sc.get("judge"), int | float) and float(sc["judge"]) < threshold
+           for sc in ctx.scores]
+    return Verdicts.where(pd.Series(low, index=ctx.frame.index, dtype=bool),
+                          DropReason.JUDGE_LOW_SCORE)
+
+
+CHECK = Check(
+    name="judge", reasons=(DropReason.JUDGE_LOW_SCORE,), inputs=("scores",), section="judge",
+    level="pair", run=_low_score,
+)

@@ -1,0 +1,73 @@
+"""Instructions a text model cannot carry out, and instructions that start badly
+(`curation.keywords`).
+
+Self-Instruct drops any instruction that mentions an image, a graph, a file, a map, a video...
+On real data that drops good tasks: "summarise the plot of Hamlet", "write a function that
+reads a file", "what music did Bach write". Here a listed word counts only where the task asks
+to make, show or perceive that medium: a making or perceiving verb shortly before it ("draw a
+map", "create an image of", "watch the video", "upload the file"), or a reference to media the
+text does not contain ("this image", "the attached file", "the chart below"); and "go to",
+"visit", "click" only with a website, a link or a page.
+
+`bad_start`: starts with punctuation (an opening quote or bracket is fine), or, for English
+seeds, with a non-ASCII character.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+
+import pandas as pd
+
+from datagen.curate.check import Check, Context, Verdicts
+from datagen.curate.reasons import DropReason
+
+_MAKE = (r"(?:draw|paint|sketch|illustrate|create|generate|make|design|produce|render|show|"
+         r"display|plot|upload|attach|send|open|download|record|play|listen to|watch|look at|"
+         r"see|view|take|insert|edit|crop|animate|film|compose an?)")
+_SOURCE = r"(?:this|these|the attached|attached|the following|the given|the above|the below)"
+_WEB = re.compile(r"\b(?:go to|visit|click(?: on)?|open|browse)\s+(?:the\s+|this\s+|a\s+|our\s+)?"
+                  r"(?:website|web ?site|link|url|page|web page|site)\b")
+
+
+@functools.lru_cache(maxsize=8)
+def _pattern(words: tuple[str, ...]) -> re.Pattern[str]:
+    media = "|".join(re.escape(w.lower()) for w in words if w.strip())
+    noun = rf"(?:{media})s?"
+    return re.compile(
+        rf"\b{_MAKE}\b(?:\s+\S+){{0,4}}?\s+{noun}\b"     # make/perceive ... medium
+        rf"|\b{_SOURCE}\s+(?:\S+\s+)?{noun}\b"            # media the text does not hold
+        rf"|\b{noun}\s+(?:below|above|attached)\b")
+
+
+def _blacklisted(ctx: Context) -> pd.Series:
+    words = tuple(ctx.cfg.keywords.blacklist)
+    if not words:
+        return pd.Series(False, index=ctx.frame.index)
+    pattern = _pattern(words)
+    # the task only: an input it carries may mention anything
+    heads = [t.split("\n\ninput:", 1)[0] for t in ctx.texts.instruction_lc]
+    return pd.Series([pattern.search(h) is not None or _WEB.search(h) is not None
+                      for h in heads], index=ctx.frame.index, dtype=bool)
+
+
+def _bad_start(ctx: Context) -> pd.Series:
+    first = ctx.texts.instruction.str.lstrip().str[:1].fillna("")
+    punct = first.str.match(r"[^\w\s]") & ~first.str.match(r"[\"'(\[¿¡«“‘]")
+    english = ctx.frame["language"].fillna("") == "en"
+    non_ascii = english & pd.Series([bool(c) and not c.isascii() and not c.isalpha()
+                                     for c in first], index=first.index, dtype=bool)
+    return punct | non_ascii
+
+
+def _keywords(ctx: Context) -> Verdicts:
+    return Verdicts.first_of(ctx.frame.index, [(DropReason.BLACKLIST, _blacklisted(ctx)),
+                                               (DropReason.BAD_START, _bad_start(ctx))])
+
+
+CHECK = Check(
+    name="keywords", reasons=(DropReason.BLACKLIST, DropReason.BAD_START),
+    inputs=("instruction", "language"), section="keywords", level="instruction",
+    run=_keywords,
+)

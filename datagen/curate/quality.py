@@ -1,0 +1,72 @@
+"""Which member of a duplicate cluster is the best: the order dedup keeps records in.
+
+Records are ranked by, in this order:
+
+1. answered before unanswered (an answer already paid for is never thrown away for a copy);
+2. the judge score, when the record has one (unscored records rank below scored ones);
+3. the heuristic quality score below, in [0, 1];
+4. the lowest id (ids are hashes: a stable, order-independent tie-break).
+
+Heuristic quality, a weighted sum:
+
+    0.35  the answer ended by itself (`finish_reason` stop; unknown counts half)
+    0.35  its length fits the task (`datagen.curate.shape`): for labels and short answers,
+          concise is best (full marks up to 40 words, falling to 0 at 400); for other tasks,
+          fuller is best (rising to full marks at 150 words, falling again past 1,500)
+    0.15  the language detector's confidence in the target language (unknown counts half)
+    0.15  no flags from other checks (PII, placeholders: each costs half of this part)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from datagen.curate.check import Texts
+from datagen.curate.placeholder import has_placeholder
+
+
+
+def length_fit(shape: str, words: int) -> float:
+    if words <= 0:
+        return 0.0
+    if shape in ("label", "short"):
+        return 1.0 if words <= 40 else max(0.0, 1.0 - (words - 40) / 360)
+    if words <= 150:
+        return words / 150
+    return 1.0 if words <= 1500 else max(0.0, 1.0 - (words - 1500) / 3000)
+
+
+def heuristic(frame: pd.DataFrame, texts: Texts,
+              scores: pd.Series | None = None) -> pd.Series:
+    """The heuristic quality score per row (see the module docstring)."""
+    finish = frame["finish_reason"].fillna("").astype(str)
+    stop = np.array([1.0 if f == "stop" else 0.5 if f == "" else 0.0 for f in finish])
+    fit = np.array([length_fit(str(s), int(w))
+                    for s, w in zip(texts.shape, texts.response_words, strict=True)])
+    lang = frame["language_score"].astype("Float64").fillna(0.5).to_numpy(dtype=float)
+    flags = np.zeros(len(frame))
+    if scores is not None:
+        flags += np.array([0.5 if s.get("pii") else 0.0 for s in scores])
+    flags += np.array([0.5 if has_placeholder(r) else 0.0 for r in texts.response])
+    return pd.Series(0.35 * stop + 0.35 * fit + 0.15 * lang + 0.15 * (1 - np.minimum(flags, 1)),
+                     index=frame.index)
+
+
+def judge_score(scores: pd.Series | None, index: pd.Index) -> np.ndarray:
+    if scores is None:
+        return np.full(len(index), -1.0)
+    values: list[Any] = [s.get("judge") for s in scores]
+    return np.array([float(v) if isinstance(v, int | float) else -1.0 for v in values])
+
+
+def best_first(frame: pd.DataFrame, texts: Texts, scores: pd.Series | None = None) -> np.ndarray:
+    """Row positions of `frame`, best record first (see the module docstring)."""
+    answered = frame["response"].notna().to_numpy()
+    q = heuristic(frame, texts, scores).to_numpy()
+    judge = judge_score(scores, frame.index)
+    ids = frame["id"].astype(str).to_numpy()
+    # np.lexsort sorts by the last key first; negate what ranks high
+    return np.lexsort((ids, -q, -judge, ~answered))

@@ -1,0 +1,143 @@
+"""The one curation runner: every verdict from scratch, check by check, in the declared order.
+
+Input columns: id, seed_id, language, instruction, response, finish_reason, metadata, scores,
+keep and drop_reason (generation failures, which stay).
+Output columns: keep, drop_reason, lost_to, dup_cluster, detected_language, language_score,
+scores (each check's named scores; stored judge scores are kept), and, with
+`curation.pii.mode: mask`, masked instruction/response.
+
+Verdicts are derived from the records alone (plus the outside texts in `References` and the
+judge scores already stored), so curation gives the same answer after each generation round,
+on resume, and on a finished run with a new config (`datagen curate`). The generation rounds,
+the final pass of a run and `datagen curate` all call `curate` here, and nothing else marks a
+record.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pandas as pd
+
+from datagen.config import CurationConfig
+from datagen.curate import (
+    badinput,
+    debris,
+    dedup,
+    echo,
+    judge,
+    keywords,
+    language,
+    leak,
+    length,
+    pii,
+    placeholder,
+    references,
+    refusal,
+    repetition,
+    strategy,
+    surplus,
+    truncation,
+)
+from datagen.curate.check import Check, Context, Texts, Verdicts
+from datagen.curate.reasons import GENERATION
+from datagen.curate.references import References
+
+# The declared order: the first reason that applies is the one a record is dropped for, so
+# cheap instruction checks run before anything that needs an answer, and dedup runs once the
+# other checks have spoken, so that the best surviving member of each cluster is kept.
+CHECKS: tuple[Check, ...] = (
+    badinput.CHECK,             # missing_field, not_text, invalid_unicode
+    length.INSTRUCTION,         # empty, too_short, too_long
+    keywords.CHECK,             # blacklist_keyword, bad_start
+    debris.CHECK,               # prompt_debris
+    strategy.CHECK,             # not_novel, evol_*
+    references.SEED_OVERLAP,    # seed_overlap
+    references.REFERENCE_SETS,  # reference_duplicate
+    references.EVAL_SETS,       # eval_contamination
+    pii.CHECK,                  # pii (flag, mask or drop)
+    length.RESPONSE,            # empty, too_long, too_short (for the task's shape)
+    truncation.CHECK,           # truncated
+    refusal.CHECK,              # refusal
+    leak.CHECK,                 # chat_leak
+    placeholder.CHECK,          # placeholder
+    echo.CHECK,                 # echo
+    repetition.CHECK,           # repetition
+    language.CHECK,             # wrong_language
+    judge.CHECK,                # judge_low_score
+    dedup.CHECK,                # exact_duplicate, near_duplicate (best of cluster kept)
+    references.PUBLISHED,       # published_duplicate
+    surplus.CHECK,              # surplus (final pass only)
+)
+CHECK_NAMES = tuple(c.name for c in CHECKS)
+
+KEPT_SCORES = ("judge",)  # score keys written by the (paid) judge stage survive a reset
+
+
+def _scores(raw: Any) -> dict[str, Any]:
+    if not isinstance(raw, str) or raw in ("", "{}"):
+        return {}
+    data = json.loads(raw)
+    return {k: v for k, v in data.items() if k.startswith(KEPT_SCORES)}
+
+
+def reset(records: pd.DataFrame) -> pd.DataFrame:
+    """A copy with every curation verdict cleared; generation failures stay dropped."""
+    out = records.copy()
+    generated = ~out["drop_reason"].isin(list(GENERATION)).fillna(False).astype(bool)
+    out.loc[generated, "keep"] = True
+    out.loc[generated, "drop_reason"] = pd.NA
+    for col in ("dup_cluster", "lost_to", "detected_language", "language_score"):
+        out[col] = pd.NA
+    return out.astype(records.dtypes.to_dict())
+
+
+def _apply(out: pd.DataFrame, scores: pd.Series, v: Verdicts) -> bool:
+    """Write one check's verdicts; True when it changed a text column."""
+    hit = v.reason.dropna()
+    if len(hit):
+        out.loc[hit.index, "keep"] = False
+        out.loc[hit.index, "drop_reason"] = hit.astype(str).to_numpy()
+        if v.lost_to is not None:
+            out.loc[hit.index, "lost_to"] = v.lost_to.loc[hit.index].to_numpy()
+    for col, values in v.columns.items():
+        if len(values):
+            out.loc[values.index, col] = values.to_numpy()
+    for name, values in v.scores.items():
+        for idx, value in values.items():
+            if value is not None and not (isinstance(value, float) and pd.isna(value)):
+                scores.at[idx] = {**scores.at[idx], name: value}
+    return bool({"instruction", "response"} & set(v.columns))
+
+
+def curate(records: pd.DataFrame, cfg: CurationConfig, *, refs: References | None = None,
+           targets: dict[str, int] | None = None, seed: int = 0,
+           checks: tuple[Check, ...] | None = None) -> pd.DataFrame:
+    """All verdicts, from scratch. `targets` (the final pass) turns the surplus check on;
+    between generation rounds it stays off, as more pairs may still come."""
+    out = reset(records)
+    if out.empty:
+        return out
+    refs = refs or References()
+    scores = pd.Series([_scores(s) for s in out["scores"]], index=out.index, dtype=object)
+    texts = Texts(out)
+    for check in checks or CHECKS:
+        if check.name in cfg.skip:
+            continue
+        live = out["keep"].fillna(False).astype(bool)
+        if check.level == "pair":
+            live &= out["response"].notna()
+        idx = out.index[live]
+        if len(idx) == 0:
+            continue
+        ctx = Context(frame=out.loc[idx], texts=texts.take(idx), cfg=cfg, refs=refs,
+                      scores=scores.loc[idx], seed=seed, targets=targets)
+        if not check.active(ctx):
+            continue
+        if _apply(out, scores, check.run(ctx)):
+            texts = Texts(out)
+    out["dup_cluster"] = out["dup_cluster"].fillna(out["id"])
+    out["scores"] = pd.array([json.dumps(s, sort_keys=True, ensure_ascii=False)
+                              for s in scores], dtype="string")
+    return out

@@ -1,0 +1,90 @@
+"""What shape of answer an instruction expects, so that checks judge an answer by its task.
+
+A label is a right answer to "classify this", a name to "suggest a name", a template with
+`[Company Name]` to "write a cover-letter template"; a one-line reply to "write an essay" is
+not. The shape comes from a hint when the record carries one (the seed's `answer` field, or
+Self-Instruct's `is_classification`, in `metadata.answer`), else from the instruction:
+
+    label     classify, choose, extract, yes/no, true/false, a single word or option
+    short     a name, a title, a translation, a calculation, a one-sentence request
+    code      write or fix a function, program, query, script
+    document  a letter, email, template, form, contract clause, resume, post: placeholders
+              for names and dates the user did not give are what a good answer holds
+    long      explain, describe, compare, an essay, a story, a plan, a guide
+    any       none of the above
+
+Checks use it as follows: a too-short answer is judged against the shape (one word answers a
+label task); placeholders are allowed in documents; repetition is judged only on long text.
+`bench/quality.py` reports each rule's false positives on the hand-labelled dev set.
+"""
+
+from __future__ import annotations
+
+import re
+
+SHAPES = ("label", "short", "code", "document", "long", "any")
+HINTS = {"label": "label", "classification": "label", "short": "short", "long": "long",
+         "code": "code", "document": "document"}
+
+_BRIEF = re.compile(
+    r"\b(?:in (?:one|a single|1|two|2|three|3|a few|\d{1,2}) (?:words?|sentences?|lines?)"
+    r"|one[- ]word|single word|one sentence|briefly|short answer|in short|yes or no"
+    r"|true or false|under \d+ words|at most \d+ words|no more than \d+ words)\b")
+_LABEL = re.compile(
+    r"\b(?:classify|classification|categori[sz]e|which (?:of the following|one|category|"
+    r"option|word|type|kind)|is (?:this|the following|it|that) (?:a|an|sentence|statement|"
+    r"text|review|tweet|email)?\b|true or false|yes or no|label|tag (?:the|each)|choose|"
+    r"select (?:the|one)|pick (?:the|one)|identify (?:the|whether|if|which)|determine "
+    r"(?:whether|if|the)|detect|sentiment|spam|extract|find the|part of speech|fill in the "
+    r"blank|what (?:is|was|are) the (?:name|capital|answer|result|sum|product|value|main|"
+    r"subject|verb|tense)|odd one out|rate (?:the|this)|is the following)\b")
+_CODE = re.compile(
+    r"\b(?:write|implement|create|generate|complete|fix|debug|refactor|optimi[sz]e|translate|"
+    r"convert)\b.{0,60}\b(?:function|program|script|code|class|method|query|regex|regular "
+    r"expression|sql|python|javascript|typescript|java|c\+\+|c#|golang|rust|bash|shell|html|"
+    r"css|algorithm|snippet|api|endpoint|unit tests?)\b|```")
+_DOCUMENT = re.compile(
+    r"\b(?:templates?|forms?|fill[- ]in|placeholders?|boilerplate|letters?|e-?mails?|memo|"
+    r"invitations?|notices?|announcements?|resume|cv|bio|biography|profile|press release|"
+    r"agreements?|contracts?|clauses?|polic(?:y|ies)|terms|proposals?|speech|toast|"
+    r"advertisements?|ads?|posts?|newsletters?|job (?:description|posting|ad)|offer|"
+    r"certificates?|cards?|messages?|scripts?|summary for linkedin|linkedin|cover)\b")
+_WRITE = re.compile(r"\b(?:write|draft|create|compose|prepare|generate|make|design|produce|"
+                    r"give me|provide|come up with|put together)\b")
+_LONG = re.compile(
+    r"\b(?:explain|describe|discuss|compare|contrast|analy[sz]e|essay|story|stories|article|"
+    r"blog|report|summari[sz]e|summary|outline|plan|guide|tutorial|steps|step-by-step|"
+    r"how (?:do|does|can|to|should|would)|why|elaborate|argue|review|critique|poem|lyrics|"
+    r"dialogue|conversation|itinerary|recipe|lesson|overview|advice|tips|pros and cons|"
+    r"in detail|detailed|paragraph)\b")
+_SHORT = re.compile(
+    r"\b(?:name|title|suggest|recommend|translate|rephrase|rewrite|paraphrase|correct|"
+    r"proofread|synonyms?|antonyms?|abbreviation|acronym|convert|calculate|compute|solve|"
+    r"how many|how much|when (?:did|was|is)|who (?:is|was|wrote|invented)|where (?:is|was)|"
+    r"what (?:year|is|are|was|does)|emoji|hashtags?|slogan|tagline|headline|caption|define|"
+    r"definition|list|give (?:me )?(?:an? )?example|spell|guess|riddle|joke)\b")
+
+
+def expected_shape(instruction: str, hint: str | None = None) -> str:
+    """The shape one instruction expects (`any` when nothing says)."""
+    if hint and str(hint).lower() in HINTS:
+        return HINTS[str(hint).lower()]
+    text = (instruction or "").lower()
+    head = text.split("\n\ninput:", 1)[0][:600]  # the task, not its input
+    if _BRIEF.search(head):
+        return "label" if _LABEL.search(head) else "short"
+    if _LABEL.search(head):
+        return "label"
+    if _CODE.search(head):
+        return "code"
+    if _WRITE.search(head) and _DOCUMENT.search(head):
+        return "document"
+    if _LONG.search(head):
+        return "long"
+    if _SHORT.search(head):
+        return "short"
+    return "any"
+
+
+def expected_shapes(instructions: list[str], hints: list[str | None]) -> list[str]:
+    return [expected_shape(t, h) for t, h in zip(instructions, hints, strict=True)]

@@ -1,0 +1,22 @@
+"""Surplus over a seed's target, in the final pass only: at most `target` answered pairs per
+seed stay kept, in generation order; instructions still unanswered when the target was met
+are surplus too. They stay in the run folder: a later run with a larger target keeps them."""
+
+from __future__ import annotations
+
+from datagen.curate.check import Check, Context, Verdicts
+from datagen.curate.reasons import DropReason
+
+
+def _surplus(ctx: Context) -> Verdicts:
+    frame, targets = ctx.frame, ctx.targets or {}
+    answered = frame["response"].notna()
+    rank = answered.astype(int).groupby(frame["seed_id"]).cumsum()
+    target = frame["seed_id"].map(targets).fillna(0)
+    return Verdicts.where((answered & (rank > target)) | ~answered, DropReason.SURPLUS)
+
+
+CHECK = Check(
+    name="surplus", reasons=(DropReason.SURPLUS,), inputs=("seed_id", "response"),
+    section=None, level="instruction", run=_surplus, active=lambda ctx: ctx.targets is not None,
+)

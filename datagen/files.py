@@ -1,0 +1,146 @@
+"""Atomic writes, folder locks, and reads that fail with a message naming the file.
+
+Every file is written to a temporary sibling and renamed into place; folders are built beside
+their destination and swapped in, so a crash never leaves a half-written file behind. A file
+datagen reads back (a manifest, a config, records) that is missing or corrupt gives a
+`DatagenError` saying which file and what to do, never a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from filelock import FileLock, Timeout
+
+from datagen.errors import DatagenError, FolderBusy
+
+_UMASK = os.umask(0)
+os.umask(_UMASK)
+
+
+@contextmanager
+def atomic_path(path: str | Path) -> Iterator[Path]:
+    """Yield a temporary path next to `path`; rename it into place on success. A symlink is
+    written through (the run folder's entries link into its current generation)."""
+    path = Path(path)
+    if path.is_symlink():
+        path = path.resolve()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    os.close(fd)
+    os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; published files follow the umask
+    try:
+        yield Path(tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def write_text(path: str | Path, text: str) -> None:
+    with atomic_path(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+
+
+def write_json(path: str | Path, data: Any) -> None:
+    write_text(path, json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
+
+
+def write_jsonl(path: str | Path, rows: list[dict[str, Any]]) -> None:
+    write_text(path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
+
+
+def write_parquet(path: str | Path, df: pd.DataFrame) -> None:
+    with atomic_path(path) as tmp:
+        df.to_parquet(tmp, index=False)
+
+
+@contextmanager
+def atomic_dir(path: str | Path) -> Iterator[Path]:
+    """Yield a fresh temporary folder; it replaces `path` whole on success."""
+    path = Path(path)
+    if path.is_symlink():
+        path = path.resolve()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
+    os.chmod(tmp, 0o777 & ~_UMASK)
+    try:
+        yield tmp
+        old = None
+        if path.exists():
+            old = path.with_name(f".{path.name}.old")
+            shutil.rmtree(old, ignore_errors=True)
+            os.replace(path, old)
+        os.replace(tmp, path)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def read_json(path: str | Path, *, what: str = "file", fix: str = "") -> Any:
+    """A JSON file's content; missing, unreadable or corrupt: a DatagenError naming it."""
+    path = Path(path)
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise DatagenError(f"{path}: missing {what}", hint=fix or "check the path") from None
+    except IsADirectoryError:
+        raise DatagenError(f"{path}: is a folder, not a {what}", hint=fix or "check the path") \
+            from None
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        raise DatagenError(f"{path}: corrupt {what} ({type(exc).__name__})",
+                           hint=fix or "restore or delete the file") from None
+    except OSError as exc:
+        raise DatagenError(f"{path}: cannot read the {what}: {exc.strerror}",
+                           hint=fix or "check the file's permissions") from None
+
+
+def read_parquet(path: str | Path, *, what: str = "records", fix: str = "") -> pd.DataFrame:
+    """A Parquet file as a frame; missing or corrupt: a DatagenError naming it."""
+    path = Path(path)
+    if not path.is_file():
+        raise DatagenError(f"{path}: missing {what}", hint=fix or "check the path")
+    try:
+        return pd.read_parquet(path)
+    except (OSError, ValueError) as exc:  # pyarrow's ArrowInvalid is a ValueError
+        raise DatagenError(f"{path}: corrupt {what} ({type(exc).__name__}: "
+                           f"{str(exc)[:120]})", hint=fix or "restore or delete the file") from None
+
+
+@contextmanager
+def locked(root: str | Path, command: str) -> Iterator[None]:
+    """Hold the folder's exclusive lock for the block; FolderBusy if another process has it."""
+    root = Path(root)
+    root.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(str(root / ".datagen.lock"), thread_local=False)
+    info = root / ".datagen.lock.json"
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        try:
+            holder = json.loads(info.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            holder = {}
+        who = f"pid {holder.get('pid', '?')} (`datagen {holder.get('command', '?')}`, since " \
+              f"{holder.get('since', '?')})"
+        raise FolderBusy(f"{root} is in use by {who}",
+                         hint="wait for that process to finish, or stop it; a process that "
+                              "died leaves no lock behind") from None
+    try:
+        write_json(info, {"pid": os.getpid(), "host": socket.gethostname(), "command": command,
+                          "since": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())})
+        yield
+    finally:
+        info.unlink(missing_ok=True)
+        lock.release()

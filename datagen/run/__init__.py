@@ -1,0 +1,123 @@
+"""The one orchestrator: plan -> rounds (expand, respond, judge, curate) -> final curation ->
+split -> export -> publish -> push, for the CLI, the library and the Prefect flow alike.
+
+    run(config, fanout) -> RunResult      a whole run; `fanout` says where stages execute
+    recurate(run_dir, curation)           new verdicts, split and exports, no LLM call
+
+    folder.py    the run folder: marker, lock, generations        plan.py    RunPlan
+    stages.py    the stage functions a fan-out runs                fanout.py  LocalFanout
+    rounds.py    the generation rounds                             result.py  outcomes
+    manifest.py  the manifest and one generation of exports        reaper.py  no orphans
+
+Use from Python (no Prefect, no server):
+
+    import asyncio
+    from datagen.config import RunConfig
+    from datagen.run import run
+    result = asyncio.run(run(RunConfig(seeds=["seeds/legal/nda_clauses.yaml"], pairs=8,
+                                       out="outputs/nda")))
+    print(result.outcome().name, result.counts["kept"])
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from datagen.config import CurationConfig, RunConfig
+from datagen.errors import ConfigError
+from datagen.export import append
+from datagen.files import read_parquet
+from datagen.llm.endpoint import open_endpoint
+from datagen.records import COLUMNS, kept
+from datagen.run import rounds
+from datagen.run.fanout import Fanout, LocalFanout
+from datagen.files import locked
+from datagen.run.folder import RunFolder, check_out
+from datagen.run.plan import RunPlan, plan_from_folder, plan_run
+from datagen.run.result import Outcome, RunResult, error_samples, llm_errors
+
+__all__ = ["Outcome", "RunPlan", "RunResult", "recurate", "run"]
+
+
+async def run(config: RunConfig, fanout: Fanout | None = None, *,
+              command: str = "run") -> RunResult:
+    """A whole run into `config.out`, holding its lock; see the module docstring."""
+    fanout = fanout or LocalFanout()
+    out = check_out(config.out)
+    config = config.model_copy(update={"out": str(out)})
+    if config.append_to:
+        config = config.model_copy(update={"append_to": str(append.check_target(
+            config.append_to))})
+    config = append.prepare(config)
+    with locked(out, command):
+        plan = plan_run(config)
+        published = append.Published(config.append_to).records() if config.append_to else None
+        timings: dict[str, float] = {}
+        started = time.perf_counter()
+        with open_endpoint(config.llm) as endpoint:
+            timings["endpoint"] = round(time.perf_counter() - started, 3)
+            t = time.perf_counter()
+            made = await rounds.generate(plan, fanout, endpoint, published)
+            timings["generate"] = round(time.perf_counter() - t, 3)
+            public = endpoint.public
+        return await finish(plan, fanout, made.records, published, public, made.usage,
+                            timings, {**made.counts}, budget_refused=made.budget_refused)
+
+
+async def finish(plan: RunPlan, fanout: Fanout, records: pd.DataFrame,
+                 published: pd.DataFrame | None, endpoint: dict[str, str],
+                 usage: dict[str, Any], timings: dict[str, float], counts: dict[str, Any], *,
+                 budget_refused: int = 0, push: bool = True) -> RunResult:
+    """Final curation, split, export, publish and push; the result."""
+    config = plan.config
+    t = time.perf_counter()
+    records = await fanout.call("curate", plan, records, published, True)
+    timings["curate"] = round(time.perf_counter() - t, 3)
+    counts["kept"] = int(len(kept(records)))
+    t = time.perf_counter()
+    labels, split_info = await fanout.call("split", plan, records, published)
+    timings["split"] = round(time.perf_counter() - t, 3)
+    manifest = await fanout.call("export", plan, records, labels, split_info, endpoint, usage,
+                                 timings, counts)
+    result = RunResult(out=config.out, run_id=plan.run_id, manifest=manifest,
+                       budget_refused=budget_refused, budget_cap=config.llm.max_cost_usd,
+                       errors=llm_errors(records), error_sample=error_samples(records))
+    if config.append_to:
+        result.published = await fanout.call("publish", plan, records, labels)
+    failed = result.outcome(max_failed_share=config.llm.max_failed_share,
+                            allow_empty=True, allow_short=True).name == "llm_failed"
+    if push and config.export.push_to and counts["kept"] and not failed:
+        result.hub_url = await fanout.call("push", config.out, config.export.push_to,
+                                           config.export.push_private)
+    return result
+
+
+async def recurate(run_dir: str | Path, curation: CurationConfig | None = None,
+                   fanout: Fanout | None = None) -> RunResult:
+    """Recompute the verdicts, split and exports of a finished run with a new `curation`
+    section (thresholds, checks, eval sets), without a single LLM call: every record it paid
+    for is in `records.parquet`, judge scores included. A new generation is written."""
+    folder = RunFolder(check_out(run_dir, flag="RUN_DIR"))
+    with locked(folder.root, "curate"):
+        plan = plan_from_folder(folder)
+        if curation is not None:
+            plan.config = plan.config.model_copy(update={"curation": curation})
+        if plan.config.append_to:
+            raise ConfigError("this run appended to a published dataset",
+                              hint="re-curate the published dataset's own run instead")
+        fix = "the run did not finish exporting: rerun `datagen run` with the same arguments"
+        records = read_parquet(folder.records, fix=fix)
+        missing = [c for c in COLUMNS if c not in records.columns]
+        if missing:
+            raise ConfigError(f"{folder.records}: not datagen records (no {missing[:3]})",
+                              hint=fix)
+        old = append.read_manifest(folder.manifest)
+        return await finish(plan, fanout or LocalFanout(),
+                            records[list(COLUMNS)].astype(COLUMNS), None,
+                            old.get("endpoint", {}), old.get("llm", {}),
+                            {**old.get("timings_s", {})},
+                            old.get("counts", {}).get("by_stage", {}), push=False)

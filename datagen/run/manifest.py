@@ -1,0 +1,98 @@
+"""The manifest of a run, and writing one generation of the run folder around it.
+
+The manifest holds versions, counts per stage, per seed and per drop reason, LLM requests,
+tokens and cost, timings, the split check, generation and diversity sections, the OpenAI
+pre-flight report per split, and the generation id every part of the export carries.
+"""
+
+from __future__ import annotations
+
+import platform
+import time
+from importlib import metadata
+from typing import Any
+
+import pandas as pd
+
+from datagen import __version__
+from datagen.curate.ledger import rejected_rows, summary
+from datagen.export.card import funnel, per_seed
+from datagen.export.folder import export_run, raise_on_format_errors
+from datagen.files import write_json, write_jsonl, write_parquet
+from datagen.generate.diversity import generation_sections
+from datagen.llm.pricing import price_for
+from datagen.run.folder import Staging
+from datagen.run.plan import RunPlan
+
+PACKAGES = ("datagen", "openai", "datasets", "huggingface-hub", "pandas", "pyarrow",
+            "rapidfuzz", "langdetect", "prefect", "pydantic", "llama-cpp-python")
+
+
+def versions() -> dict[str, str]:
+    out = {"python": platform.python_version()}
+    for pkg in PACKAGES:
+        try:
+            out[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            continue
+    return out
+
+
+def llm_price(endpoint: dict[str, str], plan: RunPlan) -> dict[str, Any]:
+    """The prices the run's cost was computed with, and where they came from."""
+    cfg = plan.config.llm
+    p = price_for(endpoint.get("model", ""), endpoint.get("kind", "remote"), cfg.prices,
+                  batch=cfg.batch)
+    return {"model": p.model, "usd_per_1m_input": p.input, "usd_per_1m_output": p.output,
+            "batch_discount": p.batch, "note": p.note}
+
+
+def build(plan: RunPlan, records: pd.DataFrame, labels: pd.Series, split_info: dict[str, Any],
+          endpoint: dict[str, str], usage: dict[str, Any], timings: dict[str, float],
+          stage_counts: dict[str, Any], generation: str) -> dict[str, Any]:
+    cfg = plan.config
+    counts = funnel(records)
+    counts.update({name: int((labels == name).sum()) for name in ("train", "validation")})
+    if (labels == "test").any():
+        counts["test"] = int((labels == "test").sum())
+    counts["by_stage"] = stage_counts
+    counts["dropped_by_stage"] = summary(records, examples=0)["by_stage"]
+    manifest: dict[str, Any] = {
+        "name": f"datagen-{'-'.join(s.id for s in plan.seeds)[:60]}",
+        "run_id": plan.run_id,
+        "generation_id": generation,
+        "datagen_version": __version__,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "endpoint": endpoint,
+        "config": cfg.model_dump(mode="json"),
+        "seeds": [s.id for s in plan.seeds],
+        "versions": versions(),
+        "counts": counts,
+        "per_seed": per_seed(records, labels, plan.targets),
+        "split": split_info,
+        "llm": usage,
+        "llm_price": llm_price(endpoint, plan),
+        "timings_s": dict(timings),
+    }
+    manifest.update(generation_sections(records, plan.seeds, plan.targets, cfg.generation,
+                                        plan.folder.root, seed=cfg.seed))
+    return manifest
+
+
+def write_generation(plan: RunPlan, records: pd.DataFrame, labels: pd.Series,
+                     split_info: dict[str, Any], endpoint: dict[str, str],
+                     usage: dict[str, Any], timings: dict[str, float],
+                     stage_counts: dict[str, Any]) -> dict[str, Any]:
+    """Write records, rejections, every export, the manifest and the report into a staging
+    folder, then make it the current generation. Format errors in the OpenAI files raise
+    ExportError after the swap, so their report is there to read."""
+    with Staging(plan.folder) as stage:
+        manifest = build(plan, records, labels, split_info, endpoint, usage, timings,
+                         stage_counts, stage.generation)
+        write_parquet(stage.path("records.parquet"), records)
+        write_jsonl(stage.path("rejected.jsonl"), rejected_rows(records))
+        seeds = [s.model_dump(mode="json") for s in plan.seeds]
+        export_run(stage.root, records, labels, manifest, plan.config, seeds)
+        write_json(stage.path("manifest.json"), manifest)
+    raise_on_format_errors(manifest)
+    return manifest

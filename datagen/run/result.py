@@ -1,0 +1,177 @@
+"""How a run ended, as a value: what it made, and which outcome that is.
+
+`RunResult.outcome()` names one outcome, the first that applies:
+
+    budget      the budget cap stopped generation; what was kept is exported       exit 4
+    llm_failed  more than `llm.max_failed_share` of the LLM calls failed for good  exit 6
+    empty       no pair was kept (unless allowed)                                  exit 7
+    short       a seed ended short of its target (unless allowed)                  exit 8
+    complete    every seed met its target                                          exit 0
+
+Each comes with a message and a hint naming the real cause. `datagen.cli.main` turns it
+into the exit code, and the Prefect flow into its final state (Failed with `RunIncomplete`).
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from datagen.curate.reasons import DropReason
+from datagen.errors import DatagenError
+
+EXIT_CODES = {"complete": 0, "budget": 4, "llm_failed": 6, "empty": 7, "short": 8}
+
+
+@dataclass
+class Outcome:
+    name: str
+    message: str
+    hint: str | None = None
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_CODES[self.name]
+
+    @property
+    def ok(self) -> bool:
+        return self.name == "complete"
+
+
+def llm_errors(records: pd.DataFrame) -> dict[str, int]:
+    """Calls that failed for good, by their error ("http_500", "timeout", ...)."""
+    failed = records[records["drop_reason"] == str(DropReason.LLM_ERROR)]
+    reasons = []
+    for meta in failed["metadata"]:
+        try:
+            error = json.loads(meta).get("error", "unknown")
+        except (TypeError, ValueError):
+            error = "unknown"
+        reasons.append(str(error).split(":", 1)[0])
+    for raw in records["scores"].dropna():
+        if '"judge_error"' in raw:
+            reasons.append("judge_" + str(json.loads(raw)["judge_error"]).split(":", 1)[0])
+    return dict(Counter(reasons).most_common())
+
+
+def error_samples(records: pd.DataFrame, n: int = 1) -> list[str]:
+    failed = records[records["drop_reason"] == str(DropReason.LLM_ERROR)]
+    out = []
+    for meta in failed["metadata"].head(n):
+        try:
+            out.append(str(json.loads(meta).get("error", ""))[:200])
+        except (TypeError, ValueError):
+            continue
+    return out
+
+
+class RunIncomplete(DatagenError):
+    """A run that ended with another outcome than `complete`: what the Prefect flow fails
+    with, carrying the run's summary (its exit code is the outcome's)."""
+
+    def __init__(self, outcome: Outcome, summary: dict[str, Any] | None = None) -> None:
+        super().__init__(outcome.message, hint=outcome.hint)
+        self.outcome = outcome
+        self.summary = summary or {}
+        self.exit_code = outcome.exit_code
+
+    def __reduce__(self):  # across processes the outcome travels, the summary does not
+        return (RunIncomplete, (self.outcome,))
+
+
+@dataclass
+class RunResult:
+    """Everything a caller needs to know about a finished run."""
+
+    out: str
+    run_id: str
+    manifest: dict[str, Any]
+    budget_refused: int = 0
+    budget_cap: float | None = None
+    errors: dict[str, int] = field(default_factory=dict)
+    error_sample: list[str] = field(default_factory=list)
+    published: dict[str, Any] | None = None
+    hub_url: str | None = None
+
+    @property
+    def counts(self) -> dict[str, Any]:
+        return self.manifest["counts"]
+
+    @property
+    def per_seed(self) -> dict[str, Any]:
+        return self.manifest["per_seed"]
+
+    @property
+    def generation(self) -> str:
+        return str(self.manifest.get("generation_id", ""))
+
+    @property
+    def shortfall(self) -> dict[str, int]:
+        return {sid: s["shortfall"] for sid, s in self.per_seed.items() if s["shortfall"]}
+
+    @property
+    def calls(self) -> int:
+        llm = self.manifest.get("llm", {})
+        return int(llm.get("requests", 0) + llm.get("failures", 0) + llm.get("cache_hits", 0))
+
+    @property
+    def failed_share(self) -> float:
+        failed = int(self.manifest.get("llm", {}).get("failures", 0))
+        return failed / self.calls if self.calls else 0.0
+
+    def outcome(self, *, max_failed_share: float = 0.2, allow_empty: bool = False,
+                allow_short: bool = False) -> Outcome:
+        gen = self.manifest.get("generation") or {}
+        if self.budget_refused:
+            return Outcome(
+                "budget",
+                f"stopped before passing llm.max_cost_usd = ${self.budget_cap or 0:.4f}: "
+                f"{self.budget_refused} calls were not made; what was kept is exported",
+                "raise llm.max_cost_usd (or --max-cost-usd) and rerun the same command: "
+                "every answer so far is in the run folder's cache and is not paid for again")
+        failures = int(self.manifest.get("llm", {}).get("failures", 0))
+        if failures and self.failed_share > max_failed_share:
+            top = ", ".join(f"{k} x{v}" for k, v in self.errors.items()) or "see the records"
+            sample = f" (e.g. {self.error_sample[0]})" if self.error_sample else ""
+            return Outcome(
+                "llm_failed",
+                f"{failures} of {self.calls} LLM calls failed ({self.failed_share:.0%}, more "
+                f"than llm.max_failed_share {max_failed_share:.0%}): {top}{sample}",
+                "check the endpoint (`datagen doctor`) and its logs; rerun the same command "
+                "once it answers: completed calls are cached")
+        if self.counts["kept"] == 0 and not allow_empty:
+            return Outcome("empty", "no pair was kept", _why_short(gen) or
+                           "see `datagen rejected " + self.out + "`; pass --allow-empty "
+                           "to accept an empty run")
+        if self.shortfall and not allow_short:
+            parts = [f"{sid} {s['kept']}/{s['target']} ({_stop(gen.get(sid, {}))})"
+                     for sid, s in self.per_seed.items() if s["shortfall"]]
+            return Outcome("short", "short of target: " + ", ".join(parts),
+                           (_why_short(gen) or "") + " Pass --allow-short to accept a partial "
+                           "dataset (exit 0).")
+        return Outcome("complete", f"kept {self.counts['kept']} pairs")
+
+
+def _stop(seed_gen: dict[str, Any]) -> str:
+    return str(seed_gen.get("stop", "?"))
+
+
+_HINTS = {
+    "stalled": "the seed's last rounds kept nothing new: look at `datagen rejected` for why "
+               "(duplicates point to a saturated seed: add topics, personas or evolve; parse "
+               "failures to a model that cannot follow the list format)",
+    "attempt_limit": "the seed reached generation.max_calls_per_seed: raise it",
+    "max_rounds": "the run used all generation.max_rounds: raise it, or generation.patience",
+    "saturated": "the seed is saturated (most new instructions are duplicates): switch on "
+                 "more diversity (topics, personas, evolve) or generation.on_saturation: "
+                 "diversify",
+}
+
+
+def _why_short(gen: dict[str, Any]) -> str:
+    stops = sorted({_stop(g) for g in gen.values() if g.get("shortfall")})
+    return "; ".join(_HINTS[s] for s in stops if s in _HINTS)

@@ -1,0 +1,142 @@
+"""The stages of a run as plain, picklable functions: the unit a fan-out runs.
+
+Each takes the plan and records (see `datagen.records`) and returns new records or a result;
+none holds state between calls. `STAGES` names them: the orchestrator (`datagen.run.run`)
+asks its fan-out to run a stage by name, and the fan-out decides where: on this event loop
+(`LocalFanout`), or as Prefect tasks on threads or a Dask cluster (`flows/`). LLM stages
+return `(records, usage)`; every answer goes through the run folder's response cache first,
+so a rerun or a resume repeats no completed call. A call the budget refused is counted in
+`usage["by_status"]["budget_refused"]` and left undone, never raised.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pandas as pd
+
+from datagen.curate import curate
+from datagen.curate.judge import judge_records, response_format
+from datagen.export import append
+from datagen.export.hub import push_run
+from datagen.export.split import leakage_check, realised_ratios, split
+from datagen.generate import ExpandWork, expand, follow_up, respond, structured_mode
+from datagen.llm.cache import ResponseCache
+from datagen.llm.client import LLMClient
+from datagen.llm.endpoint import Endpoint
+from datagen.progress import StageProgress
+from datagen.run.folder import RunFolder
+from datagen.run.manifest import write_generation
+from datagen.run.plan import RunPlan
+from datagen.seeds import SeedTask
+
+EMBEDDED_CONCURRENCY = 2  # llama.cpp answers one request at a time: queue one, run one
+Result = tuple[pd.DataFrame, dict[str, Any]]
+
+
+def client_for(plan: RunPlan, endpoint: Endpoint) -> LLMClient:
+    llm = plan.config.llm
+    concurrency = llm.max_concurrency
+    if endpoint.kind == "embedded":
+        concurrency = min(concurrency, EMBEDDED_CONCURRENCY)
+    return LLMClient.for_run(endpoint, ResponseCache(plan.folder.cache), llm,
+                             max_concurrency=concurrency)
+
+
+async def expand_stage(plan: RunPlan, seed: SeedTask, endpoint: Endpoint, work: ExpandWork,
+                       round_no: int) -> Result:
+    """New instructions of one seed for one round."""
+    client = client_for(plan, endpoint)
+    mode = structured_mode(plan.config.llm, endpoint.kind)
+    try:
+        with StageProgress(f"expand {seed.id}", len(work), stats=client.usage.line) as tick:
+            df = await expand(seed, client, plan.config.generation, mode=mode, samples=work,
+                              run_id=plan.run_id, rng_seed=plan.config.seed, round_no=round_no,
+                              progress=tick, folder=plan.folder.root)
+    finally:
+        await client.aclose()
+    return df, client.usage.as_dict()
+
+
+async def respond_stage(plan: RunPlan, batch: pd.DataFrame, endpoint: Endpoint) -> Result:
+    """Answers for a batch of kept instructions (and follow-up turns for multi-turn seeds)."""
+    client = client_for(plan, endpoint)
+    todo = int((batch["keep"].fillna(False).astype(bool) & batch["response"].isna()).sum())
+    try:
+        with StageProgress("respond", todo, stats=client.usage.line) as tick:
+            df = await respond(batch, client, plan.config.generation, progress=tick)
+        if any(s.multi_turn for s in plan.seeds):
+            df = await follow_up(df, client, plan.config.generation,
+                                 {s.id: s for s in plan.seeds})
+    finally:
+        await client.aclose()
+    return df, client.usage.as_dict()
+
+
+async def judge_stage(plan: RunPlan, batch: pd.DataFrame, endpoint: Endpoint) -> Result:
+    """LLM-as-judge scores for a batch of answered pairs (stored in `scores`; the `judge`
+    check applies the threshold)."""
+    client = client_for(plan, endpoint)
+    fmt = response_format(plan.config.llm.structured, endpoint.kind)
+    try:
+        with StageProgress("judge", len(batch), stats=client.usage.line) as tick:
+            df = await judge_records(batch, client, plan.config.curation.judge,
+                                     response_fmt=fmt, progress=tick)
+    finally:
+        await client.aclose()
+    return df, client.usage.as_dict()
+
+
+def curate_stage(plan: RunPlan, records: pd.DataFrame, published: pd.DataFrame | None,
+                 final: bool) -> pd.DataFrame:
+    """Every verdict from scratch; `final` adds the surplus cut over each seed's target."""
+    return curate(records, plan.config.curation, refs=plan.references(published),
+                  targets=plan.targets if final else None, seed=plan.config.seed)
+
+
+def split_stage(plan: RunPlan, records: pd.DataFrame,
+                published: pd.DataFrame | None) -> tuple[pd.Series, dict[str, Any]]:
+    """Train/validation(/test) labels of the kept records, and the split check."""
+    cfg = plan.config.split
+    if published is not None:  # appending: published records never change split
+        labels = append.assign_splits(records, published, cfg.validation, cfg.test,
+                                      cfg.group_threshold)
+        extra = {"stable": True}
+    else:
+        labels = split(records, cfg.validation, cfg.test, seed=plan.config.seed,
+                       threshold=cfg.group_threshold)
+        extra = {}
+    return labels, {"leakage": leakage_check(records, labels, cfg.leakage_threshold),
+                    "ratios": realised_ratios(records, labels), **extra}
+
+
+def export_stage(plan: RunPlan, records: pd.DataFrame, labels: pd.Series,
+                 split_info: dict[str, Any], endpoint: dict[str, str], usage: dict[str, Any],
+                 timings: dict[str, float], counts: dict[str, Any]) -> dict[str, Any]:
+    """Write one generation of the run folder (records, rejections, OpenAI JSONL, the HF
+    folder, the manifest and the report) and make it current; returns the manifest."""
+    started = time.perf_counter()
+    manifest = write_generation(plan, records, labels, split_info, endpoint, usage, timings,
+                                counts)
+    plan.folder.partial.unlink(missing_ok=True)
+    manifest["timings_s"]["export"] = round(time.perf_counter() - started, 3)
+    return manifest
+
+
+def publish_stage(plan: RunPlan, records: pd.DataFrame, labels: pd.Series) -> dict[str, Any]:
+    """Append this run's kept pairs to the dataset folder `append_to`."""
+    return append.publish(plan.config, plan.run_id, records, labels)
+
+
+def push_stage(out: str, repo_id: str, private: bool) -> str | None:
+    """Upload `hf/` to the Hub (`datagen push` as a run step); the dataset's URL."""
+    folder = RunFolder(out)
+    return push_run(folder.hf, folder.manifest, repo_id, private=private).url
+
+
+STAGES = {
+    "expand": expand_stage, "respond": respond_stage, "judge": judge_stage,
+    "curate": curate_stage, "split": split_stage, "export": export_stage,
+    "publish": publish_stage, "push": push_stage,
+}

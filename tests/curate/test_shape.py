@@ -1,0 +1,32 @@
+"""`shape`: the answer an instruction expects, from a hint or from its wording."""
+
+from __future__ import annotations
+
+import pytest
+
+from datagen.curate.shape import expected_shape
+
+
+@pytest.mark.parametrize(("instruction", "shape"), [
+    ("Classify the sentiment of this tweet: 'I love Mondays'.", "label"),
+    ("Which of the following is a mammal? A) shark B) dolphin", "label"),
+    ("Is this sentence grammatical? 'Him go store.'", "label"),
+    ("Extract the dates from the text below.\n\nInput: Signed on 3 May, due 1 June.", "label"),
+    ("Explain photosynthesis in one sentence.", "short"),
+    ("Suggest a name for a coffee shop.", "short"),
+    ("Translate 'thank you' into German.", "short"),
+    ("Write a Python function that reverses a string.", "code"),
+    ("Write a cover letter template for a junior designer.", "document"),
+    ("Draft an NDA clause on data privacy.", "document"),
+    ("Explain how vaccines train the immune system.", "long"),
+    ("Write a short story about a lighthouse keeper.", "long"),
+    ("Hello there", "any"),
+])
+def test_shape_from_the_wording(instruction: str, shape: str) -> None:
+    assert expected_shape(instruction) == shape
+
+
+def test_a_hint_wins() -> None:
+    assert expected_shape("Explain how vaccines work.", "label") == "label"
+    assert expected_shape("Explain how vaccines work.", "classification") == "label"
+    assert expected_shape("Explain how vaccines work.", "unknown-hint") == "long"

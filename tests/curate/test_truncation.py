@@ -1,0 +1,11 @@
+"""`truncation`: an answer cut off by the token limit is dropped."""
+
+from __future__ import annotations
+
+from tests.curate.helpers import reason_of
+
+
+def test_cut_off_answers_are_dropped_and_finished_ones_kept() -> None:
+    assert reason_of(finish_reason="length") == "truncated"
+    assert reason_of(finish_reason="stop") is None
+    assert reason_of(finish_reason=None) is None  # unknown (imported data): not judged
