@@ -137,7 +137,8 @@ class LengthConfig(_Section):
     its task asks for (`datagen.curate.shape`): one word answers a classification."""
 
     min_instruction_words: int = Field(default=2, ge=1)
-    max_instruction_words: int = Field(default=400, ge=1)
+    max_instruction_words: int = Field(
+        default=1500, ge=1, description="Instructions may carry a whole passage to work on.")
     min_response_words: int = Field(
         default=1, ge=1, description="For labels, names, numbers and other short tasks.")
     min_long_response_words: int = Field(
@@ -152,7 +153,7 @@ class KeywordsConfig(_Section):
     blacklist: list[str] = Field(
         default_factory=lambda: [
             "image", "graph", "picture", "photo", "file", "map", "drawing", "painting", "plot",
-            "video", "audio", "music", "sound", "recording", "flowchart", "diagram", "chart",
+            "video", "audio", "music", "sound", "recording", "flowchart", "diagram",
         ],
         description="Media words; they count only next to a making or perceiving verb.")
 
@@ -166,16 +167,18 @@ class PlaceholderConfig(_Section):
 
 
 class RepetitionConfig(_Section):
-    """`repetition`: Gopher's repeated n-gram rules, on long responses only."""
+    """`repetition`: loops, measured as repeated n-grams (long responses) and repeated list
+    items (any response); defaults from the dev-set sweep (`bench/quality.py --sweep`)."""
 
-    min_words: int = Field(default=50, ge=1, description="Shorter responses are not judged.")
-    max_top_ngram_fraction: float = Field(
-        default=0.20, gt=0, le=1,
-        description="Share of characters in the most frequent word 2-gram (3-gram: -0.02, "
-        "4-gram: -0.04).")
-    max_duplicate_ngram_fraction: float = Field(
-        default=0.15, gt=0, le=1,
-        description="Share of characters in repeated word 5-grams (6..10: -0.01 each).")
+    min_words: int = Field(default=50, ge=1, description="Shorter responses: n-gram rules off.")
+    max_repeated_8gram_share: float = Field(
+        default=0.45, gt=0, le=1,
+        description="Share of characters inside word 8-grams that occur more than once.")
+    max_top_2gram_share: float = Field(
+        default=0.35, gt=0, le=1, description="Share of characters in the most frequent 2-gram.")
+    min_list_items: int = Field(default=8, ge=2, description="Lists this long are checked.")
+    max_duplicate_item_share: float = Field(
+        default=0.30, ge=0, le=1, description="Share of a list's items that repeat another.")
 
 
 class DedupConfig(_Section):

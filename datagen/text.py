@@ -36,17 +36,21 @@ def token_sort(text: str | None) -> str:
     return " ".join(sorted(normalize(text).split()))
 
 
-# Chinese, Japanese and Korean write no spaces between words: each such character counts as a
+# Chinese, Japanese and Korean write no spaces between words: two such characters count as a
 # word (a Chinese word is one or two characters), so length rules work across languages.
-_CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff"
-_WORDS = re.compile(rf"[^\s{_CJK}]+|[{_CJK}]")
+CJK_CHARS = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff"
+CJK = re.compile(f"[{CJK_CHARS}]")
+_NON_CJK_WORDS = re.compile(rf"[^\s{CJK_CHARS}]+")
 
 
 def word_count(text: str | None) -> int:
-    """Words: runs of non-space characters, and each CJK character on its own."""
+    """Words: runs of non-space, non-CJK characters, plus half the CJK characters."""
     if not isinstance(text, str):
         return 0
-    return len(text.split()) if text.isascii() else len(_WORDS.findall(text))
+    if text.isascii():
+        return len(text.split())
+    cjk = len(CJK.findall(text))
+    return len(_NON_CJK_WORDS.findall(text)) + (cjk + 1) // 2
 
 
 def word_counts(texts: pd.Series) -> pd.Series:
@@ -59,3 +63,54 @@ def word_ngrams(words: list[str], n: int) -> set[str]:
     if len(words) < n:
         return {" ".join(words)} if words else set()
     return {" ".join(words[i:i + n]) for i in range(len(words) - n + 1)}
+
+
+_FENCE = re.compile(r"```.*?(?:```|$)", re.DOTALL)
+_INLINE = re.compile(r"`[^`\n]+`")
+_CODE_LINE = re.compile(
+    r"^\s*(?:def |class |import |from \S+ import |return\b|for .+:|while .+:|if .+:|elif |else:|"
+    r"try:|except|#include|public |private |static |function |const |let |var |func |fn |"
+    r"SELECT |INSERT |UPDATE |DELETE |CREATE |<\w+[ >/]|[{}\]);]+$|[\w.]+\s*=\s*\S|"
+    r"[\w.]+\(.*\)\s*;?(?:\s*//.*)?$|"
+    r"//|#!|\$ )", re.IGNORECASE)
+_INPUT = re.compile(r"\n\s*\n\s*input\s*:", re.IGNORECASE)
+
+
+def task_part(instruction: str) -> str:
+    """The task of an instruction, without the input it carries ("...\\n\\nInput: ...")."""
+    m = _INPUT.search(instruction or "")
+    return (instruction or "")[:m.start()] if m else (instruction or "")
+
+
+def prose(text: str) -> str:
+    """Text with fenced code, inline code and lines that read as code removed."""
+    text = _INLINE.sub(" ", _FENCE.sub(" ", text or ""))
+    return "\n".join(line for line in text.splitlines() if not _CODE_LINE.match(line))
+
+
+_SQL = re.compile(r"^\s*(?:FROM|WHERE|GROUP BY|ORDER BY|JOIN|LEFT JOIN|LIMIT|HAVING|VALUES|SET|"
+                  r"AND|OR)\b")
+_SYMBOLS = set("{}[]();=<>$^*\\|&%#:'\"")
+
+
+def code_line(line: str) -> bool:
+    """A line that reads as code: a statement form, SQL, or dense with code symbols."""
+    stripped = line.strip()
+    if len(stripped) < 2:
+        return False
+    if _CODE_LINE.match(line) or _SQL.match(line):
+        return True
+    symbols = sum(c in _SYMBOLS for c in stripped)
+    return len(stripped) >= 4 and symbols / len(stripped) >= 0.12 and symbols >= 3
+
+
+def looks_like_code(text: str) -> bool:
+    """A fenced block; or one code line in a text of one or two lines; or two, and a quarter
+    of all lines, in a longer one."""
+    if "```" in (text or ""):
+        return True
+    lines = [line for line in (text or "").splitlines() if line.strip()]
+    hits = sum(code_line(line) for line in lines)
+    if len(lines) <= 2:
+        return hits >= 1
+    return hits >= 2 and hits / len(lines) >= 0.25

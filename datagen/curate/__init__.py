@@ -10,8 +10,8 @@ deleted.
                   published data) and its checks
     ledger.py     why each dropped record was dropped, for `datagen rejected` and the report
     one module per check: badinput, length, keywords, debris, strategy, pii, truncation,
-    refusal, leak, placeholder, echo, repetition, language (+ langid engines), judge, dedup
-    (+ minhash), surplus
+    refusal, leak, garbled, nocode, placeholder, echo, repetition, language (+ langid
+    engines), judge, dedup (+ minhash), surplus
 """
 
 from datagen.curate.check import Check, Context, Texts, Verdicts

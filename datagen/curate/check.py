@@ -21,7 +21,7 @@ import pandas as pd
 
 from datagen.config import CurationConfig
 from datagen.curate.shape import expected_shapes
-from datagen.text import word_counts
+from datagen.text import looks_like_code, prose, task_part, word_counts
 
 if TYPE_CHECKING:
     from datagen.curate.references import References
@@ -59,6 +59,23 @@ class Texts:
     @functools.cached_property
     def response_words(self) -> pd.Series:
         return word_counts(self.response)
+
+    @functools.cached_property
+    def task(self) -> pd.Series:
+        """The instruction without the input it carries."""
+        return pd.Series([task_part(t) for t in self.instruction], index=self.frame.index,
+                         dtype=object)
+
+    @functools.cached_property
+    def response_prose(self) -> pd.Series:
+        """The response with its code taken out."""
+        return pd.Series([prose(t) for t in self.response], index=self.frame.index,
+                         dtype=object)
+
+    @functools.cached_property
+    def response_has_code(self) -> pd.Series:
+        return pd.Series([looks_like_code(t) for t in self.response], index=self.frame.index,
+                         dtype=bool)
 
     @functools.cached_property
     def metadata(self) -> list[dict[str, Any]]:

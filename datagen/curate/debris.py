@@ -8,7 +8,8 @@ tasks. An instruction is debris (`prompt_debris`) when any of these hold:
 - it copies one of the prompts that make instructions (`PROMPTS`): a word 6-gram in common,
   or two distinct 4-grams (n-grams of stop words only do not count);
 - it talks about the generation itself: "another detail", "new request(s)", "the examples
-  above", "one-to-one", "provide 20 requests";
+  above", "one-to-one", "provide 20 requests", "here is another example of the request",
+  "must be written in English", or starts like an answer key ("The correct answer would be");
 - it is the seed's task description itself (a near copy, at the dedup threshold);
 - it starts with a bare number followed by a parenthesis, or is only a label ("Request 3:").
 
@@ -44,6 +45,11 @@ _META = re.compile(
     r"|\bone-to-one\b"
     r"|\b(?:provide|write|give|generate|create|make|list)\s+\d+\s+(?:new\s+|more\s+)?"
     r"(?:requests|instructions|tasks|prompts)\b"
+    r"|\b\d+\s+new\s+examples\b"
+    r"|\bhere(?:'s| is| are)\s+(?:another|one more|the next|a new)\s+(?:example|question|"
+    r"request|task)s?\b"
+    r"|^\W*the correct answer (?:would be|is)\b"
+    r"|\bmust (?:not )?be (?:written|made available)\b"
     r"|\b(?:of this kind|such requests|answerable in writing)\b")
 _NUMBER_PAREN = re.compile(r"^\s*\d{1,3}\s*\(")
 _LABEL_ONLY = re.compile(r"^\s*(?:new\s+)?(?:request|instruction|task|prompt|question|example)"

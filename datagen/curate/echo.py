@@ -1,4 +1,5 @@
-"""A response that only repeats the instruction (Alpaca: output equals input)."""
+"""A response that only repeats the instruction (Alpaca: output equals input), or copies a
+passage of it word for word, such as the example answer the instruction carries."""
 
 from __future__ import annotations
 
@@ -10,13 +11,24 @@ from datagen.curate.reasons import DropReason
 from datagen.text import normalize
 
 SIMILAR = 90
+MIN_NEW_WORDS = 0.2  # an answer that fills in a template it was given adds words of its own
+COPY = 97  # partial ratio: the answer is a passage of the instruction
+MIN_COPY_WORDS = 20
 
 
 def _echo(ctx: Context) -> Verdicts:
     out = []
     for ins, res in zip(ctx.texts.instruction, ctx.texts.response, strict=True):
         a, b = normalize(ins), normalize(res)
-        out.append(bool(b) and (a == b or fuzz.ratio(a, b) >= SIMILAR))
+        if not b:
+            out.append(False)
+            continue
+        asked = set(a.split())
+        words = b.split()
+        new = sum(w not in asked for w in words) / len(words)
+        copied = len(words) >= MIN_COPY_WORDS and new < MIN_NEW_WORDS / 4 and \
+            fuzz.partial_ratio(b, a) >= COPY
+        out.append(a == b or (fuzz.ratio(a, b) >= SIMILAR and new < MIN_NEW_WORDS) or copied)
     return Verdicts.where(pd.Series(out, index=ctx.frame.index), DropReason.ECHO)
 
 

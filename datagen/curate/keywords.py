@@ -27,6 +27,7 @@ _MAKE = (r"(?:draw|paint|sketch|illustrate|create|generate|make|design|produce|r
          r"display|plot|upload|attach|send|open|download|record|play|listen to|watch|look at|"
          r"see|view|take|insert|edit|crop|animate|film|compose an?)")
 _SOURCE = r"(?:this|these|the attached|attached|the following|the given|the above|the below)"
+HEAD_CHARS = 250
 _WEB = re.compile(r"\b(?:go to|visit|click(?: on)?|open|browse)\s+(?:the\s+|this\s+|a\s+|our\s+)?"
                   r"(?:website|web ?site|link|url|page|web page|site)\b")
 
@@ -46,15 +47,16 @@ def _blacklisted(ctx: Context) -> pd.Series:
     if not words:
         return pd.Series(False, index=ctx.frame.index)
     pattern = _pattern(words)
-    # the task only: an input it carries may mention anything
-    heads = [t.split("\n\ninput:", 1)[0] for t in ctx.texts.instruction_lc]
+    # the task only, at its start: an input or a quoted passage may mention anything
+    heads = [t.lower()[:HEAD_CHARS] for t in ctx.texts.task]
     return pd.Series([pattern.search(h) is not None or _WEB.search(h) is not None
                       for h in heads], index=ctx.frame.index, dtype=bool)
 
 
 def _bad_start(ctx: Context) -> pd.Series:
     first = ctx.texts.instruction.str.lstrip().str[:1].fillna("")
-    punct = first.str.match(r"[^\w\s]") & ~first.str.match(r"[\"'(\[¿¡«“‘]")
+    punct = first.str.match(r"[^\w\s]") & ~first.str.match(r"[\"'(\[¿¡«“‘]") \
+        & ~ctx.texts.instruction.str.lstrip().str.match(r"[-*\u2022] \S")  # a bullet
     english = ctx.frame["language"].fillna("") == "en"
     non_ascii = english & pd.Series([bool(c) and not c.isascii() and not c.isalpha()
                                      for c in first], index=first.index, dtype=bool)

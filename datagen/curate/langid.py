@@ -39,7 +39,8 @@ def detect_langdetect(text: str, seed: int = 0) -> Result:
 
 def _missing(engine: str, package: str) -> ConfigError:
     return ConfigError(f"curation.language.engine: {engine} needs the package {package}",
-                       hint="pip install 'datagen[lang]', or use curation.language.engine: langdetect")
+                       hint="pip install 'datagen[lang]', or use curation.language.engine: "
+                            "langdetect")
 
 
 def detect_fast(texts: list[str]) -> list[Result]:

@@ -4,8 +4,11 @@ The engine is configurable (`curation.language.engine`, see `datagen.curate.lang
 langdetect is seeded, so a rerun gives the same verdicts. Every engine is flaky on short
 texts, so a field under `SHORT_WORDS` words is not judged alone: the pair is judged on its
 longer field(s), or on both fields joined when both are short, and not at all when even that is
-under `MIN_JOINED_WORDS` ("Calculate 17 times 23." / "391"). A code answer is not judged:
-only its request is.
+under `MIN_JOINED_WORDS` ("Calculate 17 times 23." / "391"). The instruction is judged on its
+task, not on the input it carries; the response on its prose, not its code; a translation's
+response not at all. Scripts decide first where they can: a Chinese target with a Latin-only
+answer fails, Han text passes for Chinese (detectors take short Chinese for Korean), and 20 or
+more CJK characters in an answer fail any other target.
 
 A field fails when its top language is not the target, scores at least `SURE`, and the
 target's probability is under `curation.language.threshold`.
@@ -13,38 +16,81 @@ target's probability is under `curation.language.threshold`.
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 
 from datagen.config import LanguageConfig
 from datagen.curate.check import Check, Context, Texts, Verdicts
 from datagen.curate.langid import detect_many
 from datagen.curate.reasons import DropReason
+from datagen.text import word_count
 
-SHORT_WORDS = 10
+SHORT_WORDS = 10  # a response judged alone has at least this many words
+SHORT_TASK_WORDS = 15  # an instruction judged alone has at least this many words
 MIN_JOINED_WORDS = 6  # under this, even both fields joined are too few words to judge
 SURE = 0.5  # a field is wrong-language only if some other language scores at least this
+CJK_LANGUAGES = {"zh": "han", "ja": "kana", "ko": "hangul"}
+CJK_IN_OTHER = 20  # CJK characters that make a non-CJK target's answer wrong-language
+_SCRIPTS = {"han": re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]"),
+            "kana": re.compile(r"[\u3040-\u30ff]"), "hangul": re.compile(r"[\uac00-\ud7af]")}
+_LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
+_TRANSLATE = re.compile(r"translat|traduis|traduc|traduz|übersetz|翻译|翻譯|訳|번역", re.IGNORECASE)
 
 
 def _base(code: str) -> str:
     return code.split("-")[0].lower() if code else "en"
 
 
+def script_verdict(text: str, target: str) -> bool | None:
+    """By script alone: True (wrong), False (right) or None (undecided, ask a detector).
+    Detectors confuse short Chinese with Korean or Japanese; scripts do not lie."""
+    if target in CJK_LANGUAGES:
+        own = len(_SCRIPTS["han"].findall(text)) + len(_SCRIPTS["kana"].findall(text)) \
+            + len(_SCRIPTS["hangul"].findall(text))
+        latin = len(_LATIN_WORD.findall(text))
+        if own == 0:
+            return True if latin >= 5 else None
+        if target == "zh" and len(_SCRIPTS["kana"].findall(text)) + len(
+                _SCRIPTS["hangul"].findall(text)) == 0:
+            return False if own >= latin else None
+        if target == "ja" and _SCRIPTS["kana"].search(text):
+            return False
+        if target == "ko" and _SCRIPTS["hangul"].search(text):
+            return False
+        return None
+    cjk = sum(len(p.findall(text)) for p in _SCRIPTS.values())
+    return True if cjk >= CJK_IN_OTHER else None
+
+
 def language_verdicts(t: Texts, cfg: LanguageConfig, seed: int = 0) -> pd.DataFrame:
-    """Per row: detected language, target-language probability, and whether it fails."""
+    """Per row: detected language, target-language probability, and whether it fails.
+
+    The instruction is judged on its task (not the input it carries), the response on its
+    prose (not its code); a translation task's response is not judged."""
     targets = [_base(x) for x in t.frame["language"].fillna("en")]
     plans: list[list[str]] = []
-    for ins, res, ins_n, res_n, shape in zip(t.instruction, t.response, t.instruction_words,
-                                             t.response_words, t.shape, strict=True):
-        if shape == "code":  # code is no language: judge the request alone
-            res, res_n = "", 0
-        texts = [x for x, n in ((ins, ins_n), (res, res_n)) if n >= SHORT_WORDS]
+    decided: list[bool | None] = []
+    for task, res, shape, target in zip(t.task, t.response_prose, t.shape, targets,
+                                        strict=True):
+        if shape == "code" or _TRANSLATE.search(task):
+            res = ""  # code is no language; a translation is in another language on purpose
+        by_script = [v for v in (script_verdict(task, target), script_verdict(res, target))
+                     if v is not None]
+        decided.append(True if True in by_script else False if by_script else None)
+        ins_n, res_n = word_count(task), word_count(res)
+        texts = [x for x, n, least in ((task, ins_n, SHORT_TASK_WORDS), (res, res_n, SHORT_WORDS))
+                 if n >= least]
         if not texts and ins_n + res_n >= MIN_JOINED_WORDS:
-            texts = [f"{ins} {res}".strip()]
-        plans.append(texts)
+            texts = [f"{task} {res}".strip()]
+        plans.append([] if decided[-1] is not None else texts)
     flat = [x for texts in plans for x in texts]
     found = iter(detect_many(flat, cfg.engine, seed=seed, targets=set(targets)))
     rows = []
-    for texts, target in zip(plans, targets, strict=True):
+    for texts, target, by_script in zip(plans, targets, decided, strict=True):
+        if by_script is not None:
+            rows.append(("" if by_script else target, 0.0 if by_script else 1.0, by_script))
+            continue
         if not texts:
             rows.append(("", None, False))
             continue

@@ -27,8 +27,19 @@ _PLACEHOLDER = re.compile(
     r"|<(?:insert|your|enter|add)\b[^>\n]{0,40}>"         # <insert date>
     r"|\{\{[^}\n]{0,40}\}\}"                              # {{company}}
     r"|\b(?:xxx+|_{5,})\b", re.IGNORECASE)
-_TITLED = re.compile(r"\[[A-Z][a-z]+(?: [A-Z][a-z]+){0,4}\](?!\()")  # [Candidate], [Job Title]
+# [Candidate], [Job Title], [CompanyName], [Product_Code]
+_TITLED = re.compile(r"\[[A-Z][a-z]+(?:(?: |_)?[A-Z][A-Za-z]+){0,4}\](?!\()")
+# the section marks of songs, scripts and transcripts are not placeholders
+_SECTIONS = re.compile(r"\[(?:intro|outro|verse|chorus|pre-chorus|bridge|hook|refrain|interlude|"
+                       r"beat drops|applause|laughter|music|pause|silence|inaudible|crosstalk|"
+                       r"sic|citation needed)(?: \d+)?\]", re.IGNORECASE)
 _LOREM = re.compile(r"lorem ipsum", re.IGNORECASE)
+# a task that mentions a document at all may get one back with blanks for its particulars
+_ASKS_DOCUMENT = re.compile(
+    r"\b(?:write|draft|create|compose|prepare|generate|design|make|find|give me|provide|"
+    r"suggest|structure|format|use)\b.{0,40}\b(?:templates?|forms?|letters?|e-?mails?|memos?|"
+    r"invitations?|resumes?|cv|contracts?|agreements?|clauses?|proposals?|announcements?|"
+    r"posts?|ads?|scripts?)\b", re.IGNORECASE)
 _FILLER_ASKED = re.compile(r"lorem|placeholder|dummy text|filler", re.IGNORECASE)
 
 
@@ -37,7 +48,7 @@ _MASKED = re.compile(r"\[(?:" + "|".join(kind for kind, _, _ in KINDS) + r")\]")
 
 def has_placeholder(text: str) -> bool:
     """Template text, not counting the `[EMAIL]`-style marks the PII check masks with."""
-    text = _MASKED.sub("", text)
+    text = _SECTIONS.sub("", _MASKED.sub("", text))
     return bool(_PLACEHOLDER.search(text) or _TITLED.search(text))
 
 
@@ -47,7 +58,8 @@ def _placeholder(ctx: Context) -> Verdicts:
     for ins, res, shape in zip(ctx.texts.instruction, ctx.texts.response, ctx.texts.shape,
                                strict=True):
         lorem = bool(_LOREM.search(res)) and not _FILLER_ASKED.search(ins)
-        template = has_placeholder(res) and not (allow and shape == "document")
+        template = has_placeholder(res) and not (allow and (shape == "document" or
+                                                            _ASKS_DOCUMENT.search(ins)))
         out.append(lorem or template)
     return Verdicts.where(pd.Series(out, index=ctx.frame.index), DropReason.PLACEHOLDER)
 

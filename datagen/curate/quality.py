@@ -10,9 +10,10 @@ Records are ranked by, in this order:
 Heuristic quality, a weighted sum:
 
     0.35  the answer ended by itself (`finish_reason` stop; unknown counts half)
-    0.35  its length fits the task (`datagen.curate.shape`): for labels and short answers,
-          concise is best (full marks up to 40 words, falling to 0 at 400); for other tasks,
-          fuller is best (rising to full marks at 150 words, falling again past 1,500)
+    0.35  its length fits the task (`datagen.curate.shape`): for labels, concise is best
+          (full marks up to 20 words, falling to 0 at 300); for every other task, fuller is
+          best (rising to full marks at 150 words, falling again past 1,500): among answers
+          to one question, the weak ones are most often the short ones
     0.15  the language detector's confidence in the target language (unknown counts half)
     0.15  no flags from other checks (PII, placeholders: each costs half of this part)
 """
@@ -28,12 +29,11 @@ from datagen.curate.check import Texts
 from datagen.curate.placeholder import has_placeholder
 
 
-
 def length_fit(shape: str, words: int) -> float:
     if words <= 0:
         return 0.0
-    if shape in ("label", "short"):
-        return 1.0 if words <= 40 else max(0.0, 1.0 - (words - 40) / 360)
+    if shape == "label":
+        return 1.0 if words <= 20 else max(0.0, 1.0 - (words - 20) / 280)
     if words <= 150:
         return words / 150
     return 1.0 if words <= 1500 else max(0.0, 1.0 - (words - 1500) / 3000)

@@ -35,6 +35,8 @@ class DropReason(StrEnum):
     TRUNCATED = "truncated"
     REFUSAL = "refusal"
     CHAT_LEAK = "chat_leak"
+    GARBLED = "garbled"
+    NO_CODE = "no_code"
     PLACEHOLDER = "placeholder"
     ECHO = "echo"
     REPETITION = "repetition"
@@ -62,8 +64,8 @@ STAGES: dict[str, tuple[DropReason, ...]] = {
     "human": (R.HUMAN_DROP,),
     "bad input": (R.MISSING_FIELD, R.NOT_TEXT, R.INVALID_UNICODE),
     "heuristics": (R.EMPTY, R.TOO_SHORT, R.TOO_LONG, R.BLACKLIST, R.BAD_START, R.PROMPT_DEBRIS,
-                   R.TRUNCATED, R.REFUSAL, R.CHAT_LEAK, R.PLACEHOLDER, R.ECHO, R.REPETITION,
-                   R.PII),
+                   R.TRUNCATED, R.REFUSAL, R.CHAT_LEAK, R.GARBLED, R.NO_CODE, R.PLACEHOLDER,
+                   R.ECHO, R.REPETITION, R.PII),
     "language": (R.WRONG_LANGUAGE,),
     "references": (R.SEED_OVERLAP, R.REFERENCE_DUPLICATE, R.EVAL_CONTAMINATION,
                    R.PUBLISHED_DUPLICATE),

@@ -18,6 +18,8 @@ REFUSALS = (
     "i can't fulfill", "i cannot provide", "i can't provide", "i don't have access to the internet",
     "i do not have access to the internet", "i cannot browse", "i'm sorry, but as an ai",
     "i apologize, but i cannot", "i apologize, but i can't", "i am not able to browse",
+    "i do not have enough information to", "i don't have enough information to",
+    "without seeing the full", "without more information, i cannot",
     # zh, fr, de, es
     "作为一个人工智能", "作为一个ai", "作为人工智能", "作为一个语言模型",
     "我无法提供", "我不能提供",

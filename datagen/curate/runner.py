@@ -26,11 +26,13 @@ from datagen.curate import (
     debris,
     dedup,
     echo,
+    garbled,
     judge,
     keywords,
     language,
     leak,
     length,
+    nocode,
     pii,
     placeholder,
     references,
@@ -61,6 +63,8 @@ CHECKS: tuple[Check, ...] = (
     truncation.CHECK,           # truncated
     refusal.CHECK,              # refusal
     leak.CHECK,                 # chat_leak
+    garbled.CHECK,              # garbled
+    nocode.CHECK,               # no_code
     placeholder.CHECK,          # placeholder
     echo.CHECK,                 # echo
     repetition.CHECK,           # repetition

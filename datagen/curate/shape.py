@@ -27,7 +27,8 @@ HINTS = {"label": "label", "classification": "label", "short": "short", "long": 
          "code": "code", "document": "document"}
 
 _BRIEF = re.compile(
-    r"\b(?:in (?:one|a single|1|two|2|three|3|a few|\d{1,2}) (?:words?|sentences?|lines?)"
+    r"\b(?:(?:signature|subject|tag) line|subject for|title for|headline for|one-liner|"
+    r"in (?:one|a single|1|two|2|three|3|a few|\d{1,2}) (?:words?|sentences?|lines?)"
     r"|one[- ]word|single word|one sentence|briefly|short answer|in short|yes or no"
     r"|true or false|under \d+ words|at most \d+ words|no more than \d+ words)\b")
 _LABEL = re.compile(
@@ -42,7 +43,12 @@ _CODE = re.compile(
     r"\b(?:write|implement|create|generate|complete|fix|debug|refactor|optimi[sz]e|translate|"
     r"convert)\b.{0,60}\b(?:function|program|script|code|class|method|query|regex|regular "
     r"expression|sql|python|javascript|typescript|java|c\+\+|c#|golang|rust|bash|shell|html|"
-    r"css|algorithm|snippet|api|endpoint|unit tests?)\b|```")
+    r"css|algorithm|snippet|api|endpoint|unit tests?|tests|framework|bot|plugin|extension|"
+    r"module|package|cypress|docker|react|django|flask|node\.?js|powershell|gdscript|luau?|"
+    r"swift|kotlin|php|ruby|scala|matlab)\b|```")
+_DOCUMENT_NOUN = re.compile(  # these words alone say a document is asked for
+    r"\b(?:templates?|questionnaires?|surveys?|cover letters?|letters? of (?:recommendation|"
+    r"intent|reference|resignation)|press releases?)\b")
 _DOCUMENT = re.compile(
     r"\b(?:templates?|forms?|fill[- ]in|placeholders?|boilerplate|letters?|e-?mails?|memo|"
     r"invitations?|notices?|announcements?|resume|cv|bio|biography|profile|press release|"
@@ -61,7 +67,7 @@ _SHORT = re.compile(
     r"\b(?:name|title|suggest|recommend|translate|rephrase|rewrite|paraphrase|correct|"
     r"proofread|synonyms?|antonyms?|abbreviation|acronym|convert|calculate|compute|solve|"
     r"how many|how much|when (?:did|was|is)|who (?:is|was|wrote|invented)|where (?:is|was)|"
-    r"what (?:year|is|are|was|does)|emoji|hashtags?|slogan|tagline|headline|caption|define|"
+    r"what year|emoji|hashtags?|slogan|tagline|headline|caption|define|"
     r"definition|list|give (?:me )?(?:an? )?example|spell|guess|riddle|joke)\b")
 
 
@@ -77,7 +83,7 @@ def expected_shape(instruction: str, hint: str | None = None) -> str:
         return "label"
     if _CODE.search(head):
         return "code"
-    if _WRITE.search(head) and _DOCUMENT.search(head):
+    if _DOCUMENT_NOUN.search(head) or (_WRITE.search(head) and _DOCUMENT.search(head)):
         return "document"
     if _LONG.search(head):
         return "long"

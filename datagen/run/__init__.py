@@ -30,12 +30,11 @@ import pandas as pd
 from datagen.config import CurationConfig, RunConfig
 from datagen.errors import ConfigError
 from datagen.export import append
-from datagen.files import read_parquet
+from datagen.files import locked, read_parquet
 from datagen.llm.endpoint import open_endpoint
 from datagen.records import COLUMNS, kept
 from datagen.run import rounds
 from datagen.run.fanout import Fanout, LocalFanout
-from datagen.files import locked
 from datagen.run.folder import RunFolder, check_out
 from datagen.run.plan import RunPlan, plan_from_folder, plan_run
 from datagen.run.result import Outcome, RunResult, error_samples, llm_errors

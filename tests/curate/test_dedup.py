@@ -144,8 +144,7 @@ def test_dedup_at_scale_through_curation_uses_minhash() -> None:
     sections = {"skip": ["echo"],  # these synthetic answers repeat their instructions
                 "keywords": {"blacklist": []}, "language": {"engine": engine},
                 "length": {"min_long_response_words": 1},
-                "repetition": {"max_duplicate_ngram_fraction": 1.0,
-                               "max_top_ngram_fraction": 1.0}}
+                "repetition": {"max_repeated_8gram_share": 1.0, "max_top_2gram_share": 1.0}}
     df = run(records(*rows), cfg(dedup={"allpairs_max": 100}, **sections))
     ref = run(records(*rows), cfg(dedup={"method": "allpairs"}, **sections))
     got = set(df.index[df["drop_reason"] == "near_duplicate"])

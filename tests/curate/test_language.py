@@ -72,3 +72,25 @@ def test_optional_engines_work_offline(engine: str, monkeypatch: pytest.MonkeyPa
     monkeypatch.setattr(socket.socket, "connect", refuse)
     monkeypatch.setattr(socket, "create_connection", refuse)
     assert detect_many([FR_RES], engine, targets={"en"})[0][0] == "fr"
+
+
+def test_scripts_decide_where_detectors_confuse_languages() -> None:
+    zh_ins = "描述由牛肉、辣椒和洋葱制成的菜肴的味道。"  # short Chinese: langdetect says Korean
+    zh_res = "这道菜鲜美多汁，辣中带甜，牛肉的浓郁与辣椒和洋葱完美结合。"
+    assert reason_of(language="zh", instruction=zh_ins, response=zh_res) is None
+    assert reason_of(language="zh", instruction="改变以下名词为复数形式：watch",
+                     response='The plural form of "watch" is "watches".') == "wrong_language"
+    mixed = GOOD_RESPONSE + " 确定这个小鼠是否是迷路了或者是否需要食物。另外，根据规定禁止携带。"
+    assert reason_of(response=mixed) == "wrong_language"  # switches to Chinese midway
+
+
+def test_translations_code_and_inputs_are_not_held_to_the_target() -> None:
+    assert reason_of(instruction="Translate the English sentence into Chinese.\n\nInput: She "
+                                 "went to school on Monday but found no other students.",
+                     response="她周一去了学校但是却发现没有其他的同学。") is None
+    assert reason_of(language="ja", instruction="次の python コードの補完を提案してください。",
+                     response="import json\n\ndef read_tasks(path):\n    with open(path) as f:\n"
+                              "        return [json.loads(line)['task'] for line in f]") is None
+    assert reason_of(language="ja", instruction="次のPython関数について説明してください。\n\n"
+                                                "Input: def greet(name):\n    return name",
+                     response="この関数は、与えられた名前を使ってあいさつを返します。") is None

@@ -10,7 +10,7 @@ from tests.curate.helpers import cfg, reason_of
 @pytest.mark.parametrize(("row", "reason"), [
     ({"instruction": "   "}, "empty"),
     ({"instruction": "Summarise."}, "too_short"),  # one word: below min_instruction_words
-    ({"instruction": " ".join(["word"] * 401)}, "too_long"),
+    ({"instruction": " ".join(["word"] * 1501)}, "too_long"),
     ({"response": ""}, "empty"),
     ({"response": "   "}, "empty"),
     ({"response": "x" * 30_001}, "too_long"),  # one huge word: long in characters

@@ -46,3 +46,9 @@ def test_documents_can_be_held_to_concrete_text() -> None:
                      response="Dear [Candidate], welcome to the team at our company; "
                               "your first day is Monday.") \
         == "placeholder"
+
+
+def test_song_sections_are_not_placeholders() -> None:
+    res = ("[Intro]\nYo, I had a dream where freedom rang\n[Verse 1]\nJudged by character, not "
+           "skin\n[Chorus]\nLet freedom ring")
+    assert reason_of(instruction="Turn the speech into a rap song.", response=res) is None

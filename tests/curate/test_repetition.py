@@ -26,6 +26,25 @@ def test_varied_long_answers_are_kept_and_thresholds_come_from_config() -> None:
     assert reason_of(response=varied) is None
     echoed = GOOD_RESPONSE + " Each party must return all copies when the agreement ends." * 3
     assert reason_of(response=echoed) == "repetition"
-    loose = cfg(repetition={"max_top_ngram_fraction": 0.5, "max_duplicate_ngram_fraction": 0.7})
+    loose = cfg(repetition={"max_top_2gram_share": 0.9, "max_repeated_8gram_share": 0.95})
     assert reason_of(loose, response=echoed) is None
     assert reason_of(cfg(repetition={"min_words": 500}), response=LOOP) is None
+
+
+def test_a_list_of_short_items_that_repeat_is_dropped() -> None:
+    ins = "Make a list of adjectives that describe a creative tech startup."
+    res = ("Here are some adjectives: innovative, cutting-edge, disruptive, visionary, "
+           "innovative, creative, experimental, innovative, disruptive, trailblazing, "
+           "experimental, disruptive, trailblazing.")
+    assert reason_of(instruction=ins, response=res) == "repetition"
+    varied = ("Here are some adjectives: innovative, cutting-edge, disruptive, visionary, "
+              "creative, experimental, bold, trailblazing, nimble.")
+    assert reason_of(instruction=ins, response=varied) is None
+
+
+def test_code_is_not_list_repetition() -> None:
+    code = ("public class UserData\n{\n    public string Name { get; set; }\n"
+            "    public string Email { get; set; }\n    public string Phone { get; set; }\n"
+            "    public string City { get; set; }\n}")
+    assert reason_of(instruction="Create a class in C# that stores user data.",
+                     response=code) is None

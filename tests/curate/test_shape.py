@@ -30,3 +30,13 @@ def test_a_hint_wins() -> None:
     assert expected_shape("Explain how vaccines work.", "label") == "label"
     assert expected_shape("Explain how vaccines work.", "classification") == "label"
     assert expected_shape("Explain how vaccines work.", "unknown-hint") == "long"
+
+
+@pytest.mark.parametrize(("instruction", "shape"), [
+    ("Create a signature line for the following email.", "short"),
+    ("Write a subject line for a newsletter about spring sales.", "short"),
+    ("Rearrange the words to form a valid sentence.\n\nInput: state the and issue firmly",
+     "any"),
+])
+def test_brief_objects_and_verbs_are_not_documents(instruction: str, shape: str) -> None:
+    assert expected_shape(instruction) == shape

@@ -1,0 +1,42 @@
+"""Garbled text: words run together ("burdenWorkload", "emotionsIn"), random capitals
+("eAcTicAtiOn"), and pipeline artefacts
+such as "[split]" left in a weak model's answer (`garbled`). Code is not judged: camelCase is
+how code is written."""
+
+from __future__ import annotations
+
+import re
+
+import pandas as pd
+
+from datagen.curate.check import Check, Context, Verdicts
+from datagen.curate.reasons import DropReason
+
+_JOINED = re.compile(r"\b[a-z]{3,}[A-Z][a-z]{2,}\b")
+_CASE_NOISE = re.compile(r"\b\w*(?:[a-z][A-Z]\w*){2,}[a-z]\w*\b")  # "eAcTicAtiOn", "DaVid"
+_ARTEFACT = re.compile(r"\[split\]|\[/?(?:unused\d+|pad|mask|sep|cls)\]|\ufffd{2,}",
+                       re.IGNORECASE)
+MIN_JOINED = 3
+MAX_JOINED_SHARE = 0.03
+
+
+def garbled(prose: str) -> bool:
+    if _ARTEFACT.search(prose):
+        return True
+    words = prose.split()
+    joined = len(_JOINED.findall(prose)) + len(_CASE_NOISE.findall(prose))
+    return joined >= MIN_JOINED and joined / max(1, len(words)) > MAX_JOINED_SHARE
+
+
+def _garbled(ctx: Context) -> Verdicts:
+    t = ctx.texts
+    hit = pd.Series([not code and garbled(p) for p, code in
+                     zip(t.response_prose, t.response_has_code, strict=True)],
+                    index=ctx.frame.index, dtype=bool)
+    return Verdicts.where(hit, DropReason.GARBLED)
+
+
+CHECK = Check(
+    name="garbled", reasons=(DropReason.GARBLED,), inputs=("response",), section=None,
+    level="pair", run=_garbled,
+)

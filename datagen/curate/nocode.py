@@ -1,0 +1,19 @@
+"""A code task answered without any code: "The testing framework has been created and is now
+available." (`no_code`). The task's shape (`datagen.curate.shape`) says code is wanted; the
+answer has no fenced block and no line that reads as code."""
+
+from __future__ import annotations
+
+from datagen.curate.check import Check, Context, Verdicts
+from datagen.curate.reasons import DropReason
+
+
+def _no_code(ctx: Context) -> Verdicts:
+    t = ctx.texts
+    return Verdicts.where((t.shape == "code") & ~t.response_has_code, DropReason.NO_CODE)
+
+
+CHECK = Check(
+    name="no_code", reasons=(DropReason.NO_CODE,), inputs=("instruction", "response"),
+    section=None, level="pair", run=_no_code,
+)
