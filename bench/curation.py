@@ -3,9 +3,9 @@
     python bench/curation.py 100000            # add --sample 10000 --rouge 400 to change
     python bench/curation.py 1000000 --near-only   # near dedup alone, its own peak RSS
 
-Prints, for N records: exact dedup, near dedup (MinHash LSH + rapidfuzz verification), the
-language filter with the fast engine (and langdetect's rate on a sample), the heuristic
-filters, and the whole curation stage; near-dup recall against planted duplicates and against
+Prints, for N records: dedup (exact, and near with MinHash LSH + rapidfuzz verification), the
+language check with the fast engine (and langdetect's rate on a sample), the record
+heuristics, and the whole curation stage; near-dup recall against planted duplicates and against
 brute-force all-pairs rapidfuzz on a sample (with the brute-force time extrapolated to N), and
 the time a Self-Instruct style ROUGE-L filter would take (measured on a small sample,
 extrapolated quadratically). Numbers are from one run on this machine; nothing is asserted.
@@ -25,17 +25,20 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from datagen.dedup import clusters, dedup_exact, dedup_near, prepared_pairs  # noqa: E402
-from datagen.filters import Texts  # noqa: E402
-from datagen.filters.langid import detect_many  # noqa: E402
-from datagen.filters.language import language_verdicts  # noqa: E402
-from datagen.filters.pii import mark_pii  # noqa: E402
-
 from bench.corpus import build  # noqa: E402
 from datagen.config import CurationConfig  # noqa: E402
-from datagen.curate import INSTRUCTION_FILTERS, PAIR_FILTERS, curate  # noqa: E402
-from datagen.records import DropReason, drop, new_records  # noqa: E402
+from datagen.curate import CHECKS, Texts, curate, dedup  # noqa: E402
+from datagen.curate.langid import detect_many  # noqa: E402
+from datagen.curate.language import language_verdicts  # noqa: E402
+from datagen.curate.similarity import clusters, prepared_pairs  # noqa: E402
+from datagen.records import new_records  # noqa: E402
 from datagen.text import token_sort  # noqa: E402
+
+# the record-level heuristics: everything but dedup, the language model, the judge and the
+# checks that need outside texts or targets
+HEURISTICS = tuple(c for c in CHECKS if c.name not in {
+    "dedup", "language", "judge", "surplus", "seed_overlap", "reference_sets", "eval_sets",
+    "published"})
 
 
 def rss_mb() -> float:
@@ -76,7 +79,7 @@ def near_child(path: str) -> None:
         texts = [line.rstrip("\n") for line in f]
     base = rss_mb()
     t = time.perf_counter()
-    roots = clusters(texts, 90.0, allpairs_max=CurationConfig().allpairs_max)
+    roots = clusters(texts, 90.0, allpairs_max=CurationConfig().dedup.allpairs_max)
     seconds = time.perf_counter() - t
     dropped = sum(r != i for i, r in enumerate(roots))
     Path(path + ".roots").write_text("\n".join(map(str, roots)), encoding="utf-8")
@@ -113,7 +116,7 @@ def main() -> None:
     if args.near_only:
         near_only(n)
         return
-    cfg = CurationConfig(language_engine="fast")
+    cfg = CurationConfig.model_validate({"language": {"engine": "fast"}})
     t0 = time.perf_counter()
     corpus = build(n)
     frame = corpus.frame.assign(domain="legal")
@@ -125,22 +128,15 @@ def main() -> None:
           f"{time.perf_counter() - t0:.1f} s; rss {rss_mb():.0f} MB")
     res: dict[str, float] = {}
 
-    work = df.copy()
     t = time.perf_counter()
-    dedup_exact(work, ("instruction",), DropReason.EXACT_DUPLICATE)
-    dedup_exact(work, ("instruction", "response"), DropReason.EXACT_DUPLICATE)
-    res["exact"] = time.perf_counter() - t
+    work = curate(df, cfg, checks=(dedup.CHECK,))
+    res["dedup"] = time.perf_counter() - t
     exact_hits = (work["drop_reason"] == "exact_duplicate").fillna(False).to_numpy(bool)
-    print(f"exact dedup (instructions + pairs): {res['exact']:.2f} s, "
-          f"{exact_hits.sum()} dropped; planted exact caught: "
-          f"{exact_hits[kind == 'exact'].mean():.3f}")
-
-    t = time.perf_counter()
-    dedup_near(work, "instruction", cfg.near_duplicate_threshold, allpairs_max=cfg.allpairs_max)
-    res["near"] = time.perf_counter() - t
     near_hits = (work["drop_reason"] == "near_duplicate").fillna(False).to_numpy(bool)
-    print(f"near dedup ({'minhash' if n > cfg.allpairs_max else 'all pairs'}): "
-          f"{res['near']:.1f} s, {near_hits.sum()} dropped; planted near caught: "
+    method = "minhash" if n > cfg.dedup.allpairs_max else "all pairs"
+    print(f"dedup (exact + near, {method}, best of each cluster kept): {res['dedup']:.1f} s, "
+          f"{exact_hits.sum()} exact and {near_hits.sum()} near dropped; planted exact caught: "
+          f"{(exact_hits | near_hits)[kind == 'exact'].mean():.3f}, planted near caught: "
           f"{(near_hits | exact_hits)[kind == 'near'].mean():.3f}; peak rss {rss_mb():.0f} MB")
 
     if not args.skip_brute:
@@ -158,11 +154,10 @@ def main() -> None:
               f"{lsh_s:.2f} s, recall {recall:.4f}, precision "
               f"{len(lsh & brute) / max(1, len(lsh)):.4f}")
         print(f"brute force extrapolated to {n}: {extrapolated:.0f} s = "
-              f"{extrapolated / res['near']:.0f}x the minhash near dedup")
+              f"{extrapolated / res['dedup']:.0f}x the minhash near dedup")
 
-    texts = Texts.of(df)
     t = time.perf_counter()
-    verdicts = language_verdicts(texts, cfg)
+    verdicts = language_verdicts(Texts(df), cfg.language)
     res["language"] = time.perf_counter() - t
     fail = verdicts["fail"].to_numpy(bool)
     print(f"language (fast engine): {res['language']:.1f} s; foreign caught "
@@ -178,18 +173,14 @@ def main() -> None:
         rate = len(sample) / (time.perf_counter() - t)
         print(f"{engine} (incl. model load): {rate:.0f} texts/s")
 
-    work = df.copy()
     t = time.perf_counter()
-    texts = Texts.of(work)
-    for f in (*INSTRUCTION_FILTERS, *PAIR_FILTERS):
-        drop(work, f.check(texts, cfg), f.reason)
-    mark_pii(work, cfg.pii)
+    work = curate(df, cfg, checks=HEURISTICS)
     res["heuristics"] = time.perf_counter() - t
-    print(f"heuristics (length, keywords, refusal, placeholder, echo, repetition, PII): "
-          f"{res['heuristics']:.1f} s")
+    print(f"record heuristics ({', '.join(c.name for c in HEURISTICS)}): "
+          f"{res['heuristics']:.1f} s, {int((~work['keep']).sum())} dropped")
 
     t = time.perf_counter()
-    out = curate(df, cfg, seed_examples=[], targets={"bench": n})
+    out = curate(df, cfg, targets={"bench": n})
     res["curate"] = time.perf_counter() - t
     print(f"whole curation stage (fast engine): {res['curate']:.1f} s, kept "
           f"{int(out['keep'].sum())}; peak rss {rss_mb():.0f} MB")
@@ -201,7 +192,7 @@ def main() -> None:
         per_pair = rs / max(1, comparisons)
         projected = per_pair * n * n / 2
         print(f"ROUGE-L filter on {args.rouge}: {rs:.1f} s ({per_pair * 1e6:.0f} us/pair); "
-              f"projected to {n}: {projected / 3600:.0f} h = {projected / res['near']:.0f}x "
+              f"projected to {n}: {projected / 3600:.0f} h = {projected / res['dedup']:.0f}x "
               f"the minhash near dedup")
 
 

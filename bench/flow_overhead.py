@@ -1,6 +1,6 @@
-"""What does Prefect cost? A run of N pairs through the `generate_dataset` flow against the same
-stages called as plain functions (`datagen.rounds.run_plain`), both talking to one loopback
-OpenAI-compatible server that answers every request after a fixed latency.
+"""What does Prefect cost? A run of N pairs through the `generate_dataset` flow against the
+same stages called as plain functions (`datagen.run.run` with its LocalFanout), both talking
+to one loopback OpenAI-compatible server that answers every request after a fixed latency.
 
 Each side runs in its own fresh process (no warm in-process caches carried over), on its own
 run folder (no LLM cache hits). The flow side starts Prefect's temporary server and runs one
@@ -88,13 +88,15 @@ def child(mode: str, config_json: str) -> None:
         asyncio.run(warm())
         server_s = time.perf_counter() - t
         t = time.perf_counter()
-        result = asyncio.run(generate_dataset(config))
-        counts = result["counts"]
+        state = asyncio.run(generate_dataset(config, return_state=True))
+        summary = state.result(raise_on_failure=False)
+        summary = getattr(summary, "summary", summary)  # a Failed run carries it on its error
+        counts = summary["result"].counts
     else:
-        from datagen.rounds import run_plain
+        from datagen.run import run
 
         t = time.perf_counter()
-        counts = asyncio.run(run_plain(config))["counts"]
+        counts = asyncio.run(run(config)).counts
     print(json.dumps({"wall_s": time.perf_counter() - t, "server_s": server_s,
                       "kept": counts["kept"], "generated": counts["generated"]}))
 

@@ -117,18 +117,27 @@ def preflight(cfg: RunConfig) -> RunConfig:
     """Fail fast, before Prefect starts, on bad seeds, a bad run folder or an unusable
     endpoint. Returns the config with its folders made absolute."""
     from datagen.curate import CHECK_NAMES
+    from datagen.curate.outside import load_texts
     from datagen.export.append import check_target
     from datagen.llm import embedded
+    from datagen.llm.cache import ResponseCache
     from datagen.llm.endpoint import configured_base_url, resolve
     from datagen.run.folder import check_out
     from datagen.seeds import load_seeds
 
     load_seeds(cfg.seeds)
+    refs = cfg.curation.references
+    for paths, answers in ((refs.sets, False), (refs.eval_sets, True)):
+        if paths:
+            load_texts(paths, answers=answers)  # a missing or unreadable file fails here
     unknown = [c for c in cfg.curation.skip if c not in CHECK_NAMES]
     if unknown:
         raise ConfigError(f"curation.skip: unknown checks {unknown}",
                           hint=f"use some of {', '.join(CHECK_NAMES)}")
-    update: dict[str, Any] = {"out": str(check_out(cfg.out))}
+    out = check_out(cfg.out)
+    update: dict[str, Any] = {"out": str(out)}
+    if (out / "cache.sqlite").exists():
+        ResponseCache(out / "cache.sqlite").close()  # unreadable: say so before any work
     if cfg.append_to:
         update["append_to"] = str(check_target(cfg.append_to))
     base_url = configured_base_url(cfg.llm)

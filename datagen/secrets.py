@@ -39,8 +39,11 @@ def parse_url(url: str) -> tuple[str, str, int | None]:
 
 
 def has_secret(url: str) -> bool:
-    parts = urlsplit(url)
-    return bool(parts.username or parts.password or parts.query)
+    try:
+        parts = urlsplit(url)
+        return bool(parts.username or parts.password or parts.query)
+    except ValueError:  # not a URL at all: validation says so
+        return False
 
 
 def redact_url(url: str) -> str:

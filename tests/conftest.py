@@ -1,11 +1,13 @@
-"""Shared fixtures: one embedded model server and one Prefect test harness per session."""
+"""Shared fixtures: one embedded model server and one Prefect test harness per session, and the
+deterministic scripted LLM (`tests/flows/world.py`) with run configs that use it."""
 
 from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -24,6 +26,10 @@ for var in ("OPENAI_BASE_URL", "OPENAI_API_KEY"):
 REPO = Path(__file__).resolve().parents[1]
 SEEDS = REPO / "seeds"
 NDA_SEED = SEEDS / "legal" / "nda_clauses.yaml"
+
+from datagen.config import RunConfig  # noqa: E402  (after the environment above)
+from tests.flows.world import handler  # noqa: E402
+from tests.scripted_server import ScriptedServer  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -54,3 +60,30 @@ def embedded_endpoint(embedded: object) -> object:
 
     return Endpoint(base_url=embedded.base_url, model=emb.MODEL_ALIAS, kind="embedded",  # type: ignore[attr-defined]
                     identity=emb.model_identity())
+
+
+@pytest.fixture
+def world() -> Iterator[ScriptedServer]:
+    with ScriptedServer(handler) as server:
+        yield server
+
+
+@pytest.fixture
+def make_config(tmp_path: Path, world: ScriptedServer) -> Callable[..., RunConfig]:
+    def make(**overrides: Any) -> RunConfig:
+        data: dict[str, Any] = {
+            "seeds": [str(NDA_SEED)], "out": str(tmp_path / "run"), "pairs": 8,
+            "llm": {"base_url": world.base_url, "model": "test-model", "max_retries": 0},
+        }
+        data.update(overrides)
+        return RunConfig.model_validate(data)
+
+    return make
+
+
+@pytest.fixture
+def api_url(prefect_harness: None) -> str:
+    """The session harness's API, for child processes (they then skip their own server)."""
+    from prefect.settings import PREFECT_API_URL
+
+    return str(PREFECT_API_URL.value())

@@ -15,7 +15,7 @@ deleted.
 """
 
 from datagen.curate.check import Check, Context, Texts, Verdicts
-from datagen.curate.references import References
+from datagen.curate.outside import References
 from datagen.curate.runner import CHECK_NAMES, CHECKS, curate, reset
 
 __all__ = ["CHECKS", "CHECK_NAMES", "Check", "Context", "References", "Texts", "Verdicts",

@@ -24,7 +24,7 @@ from datagen.curate.shape import expected_shapes
 from datagen.text import looks_like_code, prose, task_part, word_counts
 
 if TYPE_CHECKING:
-    from datagen.curate.references import References
+    from datagen.curate.outside import References
 
 Level = Literal["instruction", "pair"]
 

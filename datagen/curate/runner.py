@@ -43,8 +43,8 @@ from datagen.curate import (
     truncation,
 )
 from datagen.curate.check import Check, Context, Texts, Verdicts
+from datagen.curate.outside import References
 from datagen.curate.reasons import GENERATION
-from datagen.curate.references import References
 
 # The declared order: the first reason that applies is the one a record is dropped for, so
 # cheap instruction checks run before anything that needs an answer, and dedup runs once the

@@ -40,12 +40,18 @@ _LABEL = re.compile(
     r"blank|what (?:is|was|are) the (?:name|capital|answer|result|sum|product|value|main|"
     r"subject|verb|tense)|odd one out|rate (?:the|this)|is the following)\b")
 _CODE = re.compile(
-    r"\b(?:write|implement|create|generate|complete|fix|debug|refactor|optimi[sz]e|translate|"
-    r"convert)\b.{0,60}\b(?:function|program|script|code|class|method|query|regex|regular "
-    r"expression|sql|python|javascript|typescript|java|c\+\+|c#|golang|rust|bash|shell|html|"
+    r"\b(?:write|implement|create|generate|complete (?:the|this|my|following)|fix|debug|"
+    r"refactor|optimi[sz]e|translate|convert)\b.{0,60}\b(?:function|program|script|code|class|"
+    r"method|query|regex|regular expression|sql|python|javascript|typescript|java|c\+\+|c#|"
+    r"golang|rust|bash|shell|html|"
     r"css|algorithm|snippet|api|endpoint|unit tests?|tests|framework|bot|plugin|extension|"
     r"module|package|cypress|docker|react|django|flask|node\.?js|powershell|gdscript|luau?|"
     r"swift|kotlin|php|ruby|scala|matlab)\b|```")
+# "code" that is law or a rule, not software: "the tax code", "a code of conduct"
+_NOT_SOFTWARE = re.compile(
+    r"\b(?:tax|civil|penal|criminal|building|dress|zip|postal|promo|discount|country|area|"
+    r"legal|commercial|labou?r|ethics|ethical|honou?r|moral|bar|morse|qr|uniform commercial)"
+    r" codes?\b|\bcodes? of\b")
 _DOCUMENT_NOUN = re.compile(  # these words alone say a document is asked for
     r"\b(?:templates?|questionnaires?|surveys?|cover letters?|letters? of (?:recommendation|"
     r"intent|reference|resignation)|press releases?)\b")
@@ -58,8 +64,8 @@ _DOCUMENT = re.compile(
 _WRITE = re.compile(r"\b(?:write|draft|create|compose|prepare|generate|make|design|produce|"
                     r"give me|provide|come up with|put together)\b")
 _LONG = re.compile(
-    r"\b(?:explain|describe|discuss|compare|contrast|analy[sz]e|essay|story|stories|article|"
-    r"blog|report|summari[sz]e|summary|outline|plan|guide|tutorial|steps|step-by-step|"
+    r"\b(?:explain|describe|discuss|compare|contrast|analy[sz]e|assess|essay|story|stories|"
+    r"article|blog|report|summari[sz]e|summary|outline|plan|guide|tutorial|steps|step-by-step|"
     r"how (?:do|does|can|to|should|would)|why|elaborate|argue|review|critique|poem|lyrics|"
     r"dialogue|conversation|itinerary|recipe|lesson|overview|advice|tips|pros and cons|"
     r"in detail|detailed|paragraph)\b")
@@ -81,7 +87,7 @@ def expected_shape(instruction: str, hint: str | None = None) -> str:
         return "label" if _LABEL.search(head) else "short"
     if _LABEL.search(head):
         return "label"
-    if _CODE.search(head):
+    if _CODE.search(_NOT_SOFTWARE.sub(" ", head)):
         return "code"
     if _DOCUMENT_NOUN.search(head) or (_WRITE.search(head) and _DOCUMENT.search(head)):
         return "document"

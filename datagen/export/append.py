@@ -27,9 +27,8 @@ import pandas as pd
 import xxhash
 
 from datagen.config import RunConfig
-from datagen.curate.dedup import clusters
 from datagen.curate.reasons import DropReason
-from datagen.curate.references import ReferenceIndex
+from datagen.curate.similarity import ReferenceIndex, clusters
 from datagen.errors import ConfigError
 from datagen.export.card import markdown_table
 from datagen.export.hf import write_hf

@@ -23,7 +23,7 @@ from collections import Counter
 
 import pandas as pd
 
-from datagen.curate.dedup import UnionFind, near_pairs
+from datagen.curate.similarity import UnionFind, near_pairs
 from datagen.records import kept
 
 GROUP_THRESHOLD = 80.0

@@ -21,8 +21,8 @@ from typing import Any
 import pandas as pd
 
 from datagen.config import GenerationConfig
-from datagen.curate.dedup import near_pairs
 from datagen.curate.reasons import DropReason
+from datagen.curate.similarity import near_pairs
 from datagen.errors import BudgetExceeded
 from datagen.generate import evolve
 from datagen.generate.ask import ask_list

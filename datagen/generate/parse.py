@@ -109,7 +109,7 @@ def _strict_list(text: str) -> tuple[list[str] | None, str]:
         if m:
             if current is not None:
                 items.append(" ".join(current))
-            rest = m.group(1).strip()
+            rest = (m.group(1) or "").strip()  # "1." alone on its line: no group
             waiting = not rest or bool(_COUNT.fullmatch(rest))
             current = [] if waiting else [rest]
         elif current is not None and waiting and line.strip():

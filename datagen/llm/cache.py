@@ -19,6 +19,8 @@ from typing import Any
 
 import xxhash
 
+from datagen.errors import DatagenError
+
 
 def cache_key(identity: str, model: str, messages: list[dict[str, Any]],
               params: dict[str, Any], sample: int = 0) -> str:
@@ -38,12 +40,19 @@ class ResponseCache:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
-        conn = self._conn()
-        conn.execute(
-            "CREATE TABLE IF NOT EXISTS responses ("
-            " key TEXT PRIMARY KEY, response TEXT NOT NULL, created REAL NOT NULL,"
-            " cost_usd REAL NOT NULL DEFAULT 0)"
-        )
+        try:
+            conn = self._conn()
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS responses ("
+                " key TEXT PRIMARY KEY, response TEXT NOT NULL, created REAL NOT NULL,"
+                " cost_usd REAL NOT NULL DEFAULT 0)"
+            )
+        except sqlite3.DatabaseError as exc:
+            self._local.conn = None
+            raise DatagenError(
+                f"{self.path}: the LLM answer cache is unreadable ({exc})",
+                hint="restore it from a backup, or move it away to start the run without its "
+                "cached answers (they would be paid for again)") from None
         columns = {row[1] for row in conn.execute("PRAGMA table_info(responses)")}
         if "cost_usd" not in columns:  # a cache written before costs were kept
             conn.execute("ALTER TABLE responses ADD COLUMN cost_usd REAL NOT NULL DEFAULT 0")

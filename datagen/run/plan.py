@@ -9,7 +9,7 @@ from typing import Any
 import pandas as pd
 
 from datagen.config import RunConfig, validated
-from datagen.curate.references import References
+from datagen.curate.outside import References
 from datagen.files import write_json
 from datagen.records import record_id
 from datagen.run.folder import SCHEMA, RunFolder

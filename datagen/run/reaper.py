@@ -2,23 +2,30 @@
 
 A run starts child processes: Prefect's temporary API server, the embedded model's llama.cpp
 server, Dask workers. SIGKILL gives the run no time to stop them, and each left behind holds
-hundreds of MB. `reaper()` starts a small watchdog in its own session that remembers every
-descendant of the run and, the moment the run is gone, terminates them (then kills what is
-left after a few seconds). A run that ends normally stops the watchdog first.
+hundreds of MB. `reaper()` marks the run's environment with a fresh token (children inherit it)
+and starts a small watchdog in its own session. The moment the run is gone, the watchdog
+terminates every process that carries the token, and every descendant it saw while the run
+lived (then kills what is left after a few seconds). The token catches a child started in the
+last instant before the kill, which no polling could have seen. A run that ends normally stops
+the watchdog first.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import subprocess
 import sys
 from collections.abc import Iterator
+
+VAR = "DATAGEN_RUN_TOKEN"
 
 WATCHDOG = r"""
 import sys, time
 import psutil
 parent = psutil.Process(int(sys.argv[1]))
+var, token = sys.argv[2], sys.argv[3]
 me = psutil.Process()
 known = {}
 while True:
@@ -31,6 +38,12 @@ while True:
     except psutil.NoSuchProcess:
         break
     time.sleep(0.5)
+for proc in psutil.process_iter():
+    try:
+        if proc.pid != me.pid and proc.environ().get(var) == token:
+            known[proc.pid] = proc
+    except psutil.Error:
+        pass
 alive = []
 for child in known.values():
     try:
@@ -51,11 +64,19 @@ for child in alive:
 @contextlib.contextmanager
 def reaper() -> Iterator[None]:
     """Watch this process for the block's duration (see the module docstring)."""
-    watchdog = subprocess.Popen([sys.executable, "-c", WATCHDOG, str(os.getpid())],
-                                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+    token = secrets.token_hex(8)
+    previous = os.environ.get(VAR)
+    os.environ[VAR] = token
+    env = {k: v for k, v in os.environ.items() if k != VAR}
+    watchdog = subprocess.Popen([sys.executable, "-c", WATCHDOG, str(os.getpid()), VAR, token],
+                                env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                 stderr=subprocess.DEVNULL, start_new_session=True)
     try:
         yield
     finally:
         watchdog.kill()
         watchdog.wait(timeout=10)
+        if previous is None:
+            os.environ.pop(VAR, None)
+        else:
+            os.environ[VAR] = previous

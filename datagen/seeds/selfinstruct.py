@@ -28,23 +28,50 @@ DEFAULT_TASK = ("Ask an assistant to do one new, self-contained text task of any
 DEFAULT_SYSTEM = "You are a helpful assistant. Answer the task accurately and concisely."
 
 
+def _task_error(task: Any) -> str | None:
+    """What is wrong with one task line, or None."""
+    if not isinstance(task, dict):
+        return f"a task is a JSON object with the fields {list(TASK_FIELDS)}, got " \
+               f"{type(task).__name__}"
+    missing = [f for f in ("instruction", "instances") if f not in task]
+    if missing:
+        return f"a task needs the fields {missing}"
+    if not isinstance(task["instruction"], str) or not task["instruction"].strip():
+        return "field `instruction` must be a non-empty string"
+    instances = task["instances"]
+    if not isinstance(instances, list) or not all(isinstance(i, dict) for i in instances):
+        return "field `instances` must be a list of {\"input\": ..., \"output\": ...} objects"
+    for inst in instances:
+        for key in ("input", "output"):
+            if inst.get(key) is not None and not isinstance(inst[key], str):
+                return f"field `instances[].{key}` must be a string"
+    if not isinstance(task.get("is_classification", False), bool):
+        return "field `is_classification` must be true or false"
+    return None
+
+
 def read_tasks(path: str | Path) -> list[dict[str, Any]]:
     """The task lines of a seed_tasks.jsonl; errors name the file, the line and the fix."""
     path = Path(path)
     if not path.is_file():
         raise SeedError(f"{path}: no such file", hint="check the path of the seed_tasks.jsonl")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        line = path.read_bytes()[:exc.start].count(b"\n") + 1
+        raise SeedError(f"{path}:{line}: not UTF-8 text", hint="save the file as UTF-8") from None
     tasks = []
-    for no, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+    for no, line in enumerate(text.splitlines(), 1):
         if not line.strip():
             continue
         try:
             task = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise SeedError(f"{path}:{no}: not valid JSON ({exc.msg})",
+        except (json.JSONDecodeError, RecursionError) as exc:
+            msg = exc.msg if isinstance(exc, json.JSONDecodeError) else "nested too deep"
+            raise SeedError(f"{path}:{no}: not valid JSON ({msg})",
                             hint="one JSON object per line") from None
-        missing = [f for f in ("instruction", "instances") if f not in task]
-        if not isinstance(task, dict) or missing:
-            raise SeedError(f"{path}:{no}: a task needs the fields {missing or TASK_FIELDS}",
+        if (error := _task_error(task)) is not None:
+            raise SeedError(f"{path}:{no}: {error}",
                             hint="use the Self-Instruct seed_tasks.jsonl format")
         tasks.append(task)
     if not tasks:

@@ -10,8 +10,8 @@ import random
 import numpy as np
 
 from bench.corpus import build
-from datagen.curate.dedup import near_pairs, prepared_pairs
 from datagen.curate.minhash import LSHParams, candidate_pairs, signatures
+from datagen.curate.similarity import near_pairs, prepared_pairs
 from datagen.text import normalize, token_sort
 from tests.curate.helpers import GOOD_RESPONSE, cfg, reasons, records, run
 

@@ -10,7 +10,8 @@ import pandas as pd
 import pytest
 
 from datagen.curate import References
-from datagen.curate.references import ReferenceIndex, load_texts
+from datagen.curate.outside import load_texts
+from datagen.curate.similarity import ReferenceIndex
 from datagen.errors import ConfigError
 from tests.curate.helpers import GOOD_RESPONSE, cfg, reasons, records, run
 

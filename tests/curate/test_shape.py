@@ -40,3 +40,14 @@ def test_a_hint_wins() -> None:
 ])
 def test_brief_objects_and_verbs_are_not_documents(instruction: str, shape: str) -> None:
     assert expected_shape(instruction) == shape
+
+
+@pytest.mark.parametrize(("instruction", "shape"), [
+    ("Complete the following function so that it returns the sum of a list.", "code"),
+    ("Write the complete code for a Flask endpoint that returns JSON.", "code"),
+    ("Write a clause that says how the tax code applies to the buyer.", "document"),
+    ("Explain how a code of conduct clause binds a complete employee.", "long"),
+    ("Assess how a complete employee can limit shared code exposure.", "long"),
+])
+def test_code_means_software(instruction: str, shape: str) -> None:
+    assert expected_shape(instruction) == shape

@@ -1,47 +1,6 @@
-"""Flow-test fixtures: the deterministic scripted LLM (`world.py`) and run configs that use it.
-
-Every flow test shares the session's Prefect test harness (one ephemeral server per session).
-"""
+"""Flow-test helpers: Prefect task-run states of a flow run."""
 
 from __future__ import annotations
-
-from collections.abc import Callable, Iterator
-from pathlib import Path
-from typing import Any
-
-import pytest
-
-from datagen.config import RunConfig
-from tests.conftest import NDA_SEED
-from tests.flows.world import handler
-from tests.scripted_server import ScriptedServer
-
-
-@pytest.fixture
-def world() -> Iterator[ScriptedServer]:
-    with ScriptedServer(handler) as server:
-        yield server
-
-
-@pytest.fixture
-def make_config(tmp_path: Path, world: ScriptedServer) -> Callable[..., RunConfig]:
-    def make(**overrides: Any) -> RunConfig:
-        data: dict[str, Any] = {
-            "seeds": [str(NDA_SEED)], "out": str(tmp_path / "run"), "pairs": 8,
-            "llm": {"base_url": world.base_url, "model": "test-model", "max_retries": 0},
-        }
-        data.update(overrides)
-        return RunConfig.model_validate(data)
-
-    return make
-
-
-@pytest.fixture
-def api_url(prefect_harness: None) -> str:
-    """The session harness's API, for child processes (they then skip their own server)."""
-    from prefect.settings import PREFECT_API_URL
-
-    return str(PREFECT_API_URL.value())
 
 
 async def stage_states(flow_run_id: str) -> dict[str, str]:

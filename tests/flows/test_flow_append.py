@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from datagen.curate.dedup import exact_key, near_pairs
+from datagen.curate.similarity import exact_key, near_pairs
 from datagen.export.append import Published, assign_splits, bucket
 from datagen.records import new_records
 from flows.generate_dataset import generate_dataset

@@ -25,6 +25,9 @@ from datagen.generate.parse import list_schema, parse_list
          ["Draft\nA.", "Draft \\q B."], "lenient"),
         # bullets where a numbered list was asked
         ("- Draft A.\n* Draft B.", "text", ["Draft A.", "Draft B."], "lenient"),
+        # the number alone on its line (no space after it), the item below
+        ("1.\nDraft A.\n2.\nDraft B.", "text", ["Draft A.", "Draft B."], "list"),
+        ("1. 2\nDraft A.\n\n2. 3\nDraft B.", "text", ["Draft A.", "Draft B."], "list"),
         ("", "text", [], "empty"),
         ("I cannot list anything.", "text", [], "failed"),
         ('{"other": []}', "json_object", [], "failed"),
