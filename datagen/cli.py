@@ -94,13 +94,13 @@ def run(
     from datagen.run.reaper import reaper
     from datagen.run.result import RunIncomplete
     from datagen.secrets import redact_logs
-    from flows.generate_dataset import generate_dataset
+    from flows.generate_dataset import run_here
 
     redact_logs()
     started = time.perf_counter()
     try:
         with reaper(), cancel_on_signals():  # Ctrl-C/SIGTERM cancel requests in every thread
-            state = asyncio.run(generate_dataset(cfg, return_state=True))
+            state = run_here(cfg)
     except KeyboardInterrupt:
         console.print(f"[yellow]interrupted[/]: every completed LLM call is saved in "
                       f"{esc(cfg.out)}/cache.sqlite; rerun the same command to resume.")
@@ -155,8 +155,8 @@ def report_run(result: Any, cfg: RunConfig, seconds: float | None = None) -> int
     console.print(summary_table(result.out, result.counts, seconds))
     for line in preflight_lines(Path(result.out)):
         console.print(line)
-    if warn := split_warning(result.manifest.get("split", {})):
-        console.print(warn)
+    for part in split_warning(result.manifest.get("split", {})):
+        console.print(part)
     if result.published:
         console.print(f"appended to {esc(cfg.append_to)}: " + ", ".join(
             f"{k} {v}" for k, v in result.published["counts"].items()))
@@ -207,6 +207,13 @@ def estimate(
                   f"uses its max_tokens); first round only, curation may add rounds")
     if cfg.llm.max_cost_usd is not None:
         console.print(f"budget cap llm.max_cost_usd: ${cfg.llm.max_cost_usd:.4f}")
+    auto = cfg.generation.max_calls_per_seed == "auto"
+    for sid, (planned, most) in fc.call_limits.items():
+        grows = (f"; it follows the measured yield, up to {most:,} at a 5% yield"
+                 if auto and most > planned else "")
+        console.print(f"attempt limit for {esc(sid)} (generation.max_calls_per_seed: "
+                      f"{cfg.generation.max_calls_per_seed}): {planned:,} calls per seed at the "
+                      f"planned yield{grows}")
 
 
 @app.command()

@@ -110,8 +110,20 @@ class GenerationConfig(_Section):
         default=2, ge=1, le=50,
         description="A seed stops after this many rounds in a row that kept nothing new.",
     )
-    max_calls_per_seed: int = Field(
-        default=200, ge=1, description="Attempt limit: instruction-making calls per seed."
+    max_calls_per_seed: int | Literal["auto"] = Field(
+        default="auto",
+        description="Attempt limit: instruction-making calls per seed. auto: twice the calls "
+                    "the seed's target needs at its measured yield (see generate/work.py).",
+    )
+    saturation_share: float = Field(
+        default=0.8, gt=0, le=1,
+        description="A round whose new instructions are at least this share duplicates "
+                    "(exact, near, not novel) shows the seed is saturated.",
+    )
+    on_saturation: Literal["diversify", "stop", "continue"] = Field(
+        default="diversify",
+        description="diversify: switch on topics, personas and evolve for the remaining "
+                    "calls (stop if it stays saturated); stop; continue (report only).",
     )
     expand_temperature: float = Field(default=1.0, ge=0, le=2)
     expand_top_p: float = Field(default=0.95, gt=0, le=1)
@@ -119,6 +131,13 @@ class GenerationConfig(_Section):
     respond_temperature: float = Field(default=0.7, ge=0, le=2)
     respond_top_p: float = Field(default=0.95, gt=0, le=1)
     respond_max_tokens: int = Field(default=384, ge=16)
+
+    @field_validator("max_calls_per_seed")
+    @classmethod
+    def _calls(cls, value: int | str) -> int | str:
+        if isinstance(value, int) and value < 1:
+            raise ValueError("write a number of calls >= 1, or auto")
+        return value
 
 
 class JudgeConfig(_Section):
@@ -244,6 +263,14 @@ class SplitConfig(_Section):
 
     validation: float | int = Field(default=0.2, description="0.2 = 20 % of kept pairs; 50 = 50.")
     test: float | int = Field(default=0, description="Optional test split; 0 = none.")
+    min_validation: int = Field(
+        default=0, ge=0, description="A floor on validation records (over the whole run).",
+    )
+    tolerance: float = Field(
+        default=0.02, ge=0, le=0.5,
+        description="How far (a share of a seed's pairs) a realised split may be from the "
+                    "one asked before the run says so.",
+    )
     group_threshold: float = Field(
         default=80.0, ge=50, le=100,
         description="Near-duplicate ratio at which instructions stay in one split.",

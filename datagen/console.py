@@ -61,6 +61,22 @@ def preflight_lines(out: Path) -> list[str]:
     return lines
 
 
-def split_warning(split_info: dict[str, Any]) -> str | None:
+def split_warning(split_info: dict[str, Any]) -> list[Any]:
+    """The split's warning, and the largest groups of each share it could not meet."""
     warn = split_info.get("warning")
-    return f"[yellow]split:[/] {esc(warn)}" if warn else None
+    if not warn:
+        return []
+    out: list[Any] = [f"[yellow]split:[/] {esc(warn)}"]
+    misses = (split_info.get("shares") or {}).get("misses") or []
+    if misses:
+        table = Table(title="split shares not met: the largest groups (never split)")
+        for col in ("seed", "split", "asked", "realised", "group", "of seed", "in", "example"):
+            table.add_column(col, justify="right" if col in (
+                "asked", "realised", "group", "of seed") else "left")
+        for m in misses:
+            for g in m["largest_groups"]:
+                table.add_row(esc(m["seed"]), m["split"], f"{m['asked_share']:.3f}",
+                              f"{m['realised_share']:.3f}", f"{g['size']:,}",
+                              f"{g['share']:.0%}", g["split"], esc(g["example"][:60]))
+        out.append(table)
+    return out

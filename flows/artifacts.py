@@ -11,7 +11,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from datagen.export.card import markdown_table
+from datagen.export.card import markdown_table, split_table
 
 SPLITS = ("train", "validation", "test")
 
@@ -34,19 +34,22 @@ def funnel_markdown(manifest: dict[str, Any]) -> str:
     rows += [[f"split: {name}", c[name]] for name in SPLITS if name in c]
     return "\n".join([f"# Funnel of run {manifest['run_id']}", "",
                       f"{stage.get('rounds', 1)} generation round(s).", "",
-                      markdown_table(["stage", "records"], rows)])
+                      markdown_table(["stage", "records"], rows), "", "## Splits", "",
+                      split_table(manifest.get("split") or {})])
 
 
 def seed_markdown(manifest: dict[str, Any]) -> str:
-    """Per seed: target, yield (kept of generated) and shortfall."""
+    """Per seed: target, yield (kept of generated), shortfall and why generation stopped."""
     rows = []
+    gen = manifest.get("generation") or {}
     for sid, s in manifest["per_seed"].items():
         share = f"{100 * s['kept'] / s['generated']:.1f}%" if s["generated"] else "-"
+        stop = gen.get(sid, {}).get("stop", "-")
         rows.append([sid, s["target"], s["generated"], s["kept"], share, s["shortfall"],
-                     s.get("train", 0), s.get("validation", 0)])
+                     stop, s.get("train", 0), s.get("validation", 0)])
     return "\n".join([f"# Per-seed yield of run {manifest['run_id']}", "", markdown_table(
-        ["seed", "target", "generated", "kept", "yield", "shortfall", "train", "validation"],
-        rows)])
+        ["seed", "target", "generated", "kept", "yield", "shortfall", "stop", "train",
+         "validation"], rows)])
 
 
 def validate_markdown(manifest: dict[str, Any]) -> str:

@@ -119,3 +119,15 @@ async def generate_dataset(config: RunConfig) -> Any:
         return Completed(message=outcome.message, data=summary)
     return Failed(message=f"{outcome.name}: {outcome.message}",
                   data=RunIncomplete(outcome, summary))
+
+
+def run_here(config: RunConfig) -> Any:
+    """The flow run to its final state in this process, for `datagen run`. Prefect replaces
+    the SIGTERM handler while a flow runs and raises its own TerminationSignal: that is an
+    interruption like Ctrl-C, and leaves the same way (everything completed is cached)."""
+    from prefect.exceptions import TerminationSignal
+
+    try:
+        return asyncio.run(generate_dataset(config, return_state=True))
+    except TerminationSignal as exc:
+        raise KeyboardInterrupt from exc

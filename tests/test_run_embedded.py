@@ -20,7 +20,8 @@ from tests.conftest import NDA_SEED, REPO
 from tests.runs import flow_summary
 
 pytestmark = pytest.mark.embedded
-STOP_REASONS = {"target_met", "stalled", "attempt_limit", "max_rounds"}
+STOP_REASONS = {"target_met", "stalled", "parse_failed", "saturated", "attempt_limit",
+                "max_rounds"}
 
 
 def _config(out: Path, base_url: str, pairs: int = 3) -> RunConfig:

@@ -1,13 +1,19 @@
-"""Exact and near-duplicate instructions: one check that keeps the best member of each cluster.
+"""Exact and near-duplicate instructions: one check that keeps the best of each neighbourhood.
 
-Clusters are connected components of exact copies (normalised text) and near duplicates
-(`datagen.curate.similarity`). In each cluster the best member stays kept
-(`datagen.curate.quality`: an answered record before an unanswered one, then the judge score,
-then the heuristic quality score, then the lowest id) and every other member is dropped:
-`exact_duplicate` when its text equals the winner's, else `near_duplicate`, with `lost_to`
-naming the winner. Every member's `dup_cluster` is the winner's id. Nothing is deleted. During
-generation, unanswered copies of an answered record lose, so no copy is paid for twice; on a
-corpus where several models answer one instruction, the best answer stays.
+Records are taken best first (`datagen.curate.quality`: an answered record before an
+unanswered one, then the judge score, then the heuristic quality score, then the lowest id).
+A record is kept unless it is an exact copy (normalised text) of a record already kept, or a
+near duplicate (`datagen.curate.similarity`, at `dedup.near_threshold`) of one: then it is
+dropped, `exact_duplicate` or `near_duplicate`, with `lost_to` naming that record and
+`dup_cluster` its id. Nothing is deleted.
+
+A duplicate is measured against the kept records, not chained: "Draft a strict clause for a
+supplier" and "Draft a mutual clause for a supplier" are near duplicates, and so are the
+mutual one and "Draft a mutual clause for an employee", but the strict supplier clause and
+the mutual employee clause are two requests, and both stay (connected components would keep
+one record of a whole family of templated requests). During generation, unanswered copies of
+an answered record lose, so no copy is paid for twice; on a corpus where several models
+answer one instruction, the best answer stays.
 """
 
 from __future__ import annotations
@@ -18,7 +24,7 @@ import pandas as pd
 from datagen.curate.check import Check, Context, Verdicts
 from datagen.curate.quality import best_first
 from datagen.curate.reasons import DropReason
-from datagen.curate.similarity import UnionFind, exact_key, prepared_pairs
+from datagen.curate.similarity import exact_key, prepared_pairs
 from datagen.text import token_sort
 
 
@@ -27,30 +33,40 @@ def _dedup(ctx: Context) -> Verdicts:
     n = len(frame)
     texts = ctx.texts.instruction.tolist()
     keys = [exact_key(t) for t in texts]
-    # exact copies join first (a dict per key), then near pairs among distinct texts
+    group = np.empty(n, dtype=np.int64)  # position -> index of its distinct text
     first_of: dict[str, int] = {}
-    uf = UnionFind(n)
     distinct: list[int] = []
     for pos, key in enumerate(keys):
-        if key in first_of:
-            uf.union(first_of[key], pos)
-        else:
-            first_of[key] = pos
+        if key not in first_of:
+            first_of[key] = len(distinct)
             distinct.append(pos)
+        group[pos] = first_of[key]
+    near: list[list[int]] = [[] for _ in distinct]
     prepared = [token_sort(texts[p]) for p in distinct]
     for i, j in prepared_pairs(prepared, cfg.near_threshold, method=cfg.method,
                                allpairs_max=cfg.allpairs_max).tolist():
-        uf.union(distinct[i], distinct[j])
-    roots = np.array([uf.find(p) for p in range(n)])
-    order = best_first(frame, ctx.texts, ctx.scores)  # positions, best record first
-    winner_of_root: dict[int, int] = {}
+        near[i].append(j)
+        near[j].append(i)
+    decided = np.full(len(distinct), -1, dtype=np.int64)  # text -> the record copies lose to
+    kept_of = np.full(len(distinct), -1, dtype=np.int64)  # text -> its record, when kept
+    order = best_first(frame, ctx.texts, ctx.scores)
+    rank = np.empty(n, dtype=np.int64)
+    rank[order] = np.arange(n)
+    winner = np.empty(n, dtype=np.int64)
     for pos in order:
-        winner_of_root.setdefault(int(roots[pos]), int(pos))
-    winner = np.array([winner_of_root[int(r)] for r in roots])
+        g = group[pos]
+        if decided[g] >= 0:  # an exact copy of a text already decided
+            winner[pos] = decided[g]
+            continue
+        rivals = [kept_of[h] for h in near[g] if kept_of[h] >= 0]
+        if rivals:  # near a kept record: the best of those wins
+            winner[pos] = decided[g] = min(rivals, key=lambda r: rank[r])
+        else:
+            winner[pos] = decided[g] = kept_of[g] = pos
     ids = frame["id"].astype(str).to_numpy()
     reason = pd.Series(None, index=frame.index, dtype="object")
     lost = winner != np.arange(n)
-    same_text = np.array([keys[p] == keys[w] for p, w in enumerate(winner)])
+    same_text = group == group[winner]
     reason[lost & same_text] = str(DropReason.EXACT_DUPLICATE)
     reason[lost & ~same_text] = str(DropReason.NEAR_DUPLICATE)
     lost_to = pd.Series(np.where(lost, ids[winner], None), index=frame.index, dtype="object")

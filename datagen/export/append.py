@@ -112,7 +112,8 @@ def bucket(key: str, validation: float, test: float = 0.0) -> str:
 
 
 def assign_splits(records: pd.DataFrame, published: pd.DataFrame, validation: float | int,
-                  test: float | int = 0.0, threshold: float = GROUP_THRESHOLD) -> pd.Series:
+                  test: float | int = 0.0, threshold: float = GROUP_THRESHOLD,
+                  min_validation: int = 0) -> pd.Series:
     """A split per kept record of this run, indexed like `records`; stable across nights.
     A split size given as a count (an int) is that many records of this run, on average."""
     live = kept(records)
@@ -121,6 +122,7 @@ def assign_splits(records: pd.DataFrame, published: pd.DataFrame, validation: fl
         return labels
     validation, test = (v if isinstance(v, float) else min(1.0, v / len(live))
                         for v in (validation, test))
+    validation = max(validation, min(1.0, min_validation / len(live)))
     texts = live["instruction"].fillna("").tolist()
     roots = clusters(texts, threshold)
     index = ReferenceIndex(published["instruction"].fillna("").astype(str).tolist())

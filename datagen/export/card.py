@@ -90,7 +90,18 @@ def split_table(split_info: dict[str, Any]) -> str:
              if any(r.get(n) for r in ratios.values())]
     rows = [[seed, *(r.get(n, 0) for n in names), r.get("validation_share", "")]
             for seed, r in ratios.items()]
-    return markdown_table(["seed", *names, "validation share"], rows)
+    table = markdown_table(["seed", *names, "validation share"], rows)
+    shares = split_info.get("shares") or {}
+    if not shares.get("misses"):
+        return table
+    lines = [table, "", f"**The shares asked could not be met** (tolerance "
+             f"{shares['tolerance']}): {shares['warning']}.", ""]
+    rows = [[m["seed"], m["split"], m["asked_share"], m["realised_share"], g["size"],
+             g["share"], g["split"], g["example"].replace("|", "/").replace("\n", " ")]
+            for m in shares["misses"] for g in m["largest_groups"]]
+    lines.append(markdown_table(["seed", "split", "asked", "realised", "largest group",
+                                 "group share", "group in", "example instruction"], rows))
+    return "\n".join(lines)
 
 
 def _stage_line(counts: dict[str, Any]) -> list[str]:

@@ -8,11 +8,18 @@ per seed task (stratified), in an order shuffled by the run's seed, until each s
 test and validation is met. `leakage_check` proves afterwards, with the same near-duplicate
 machinery, that no pair crosses a split boundary.
 
+Groups are never cut, so a split's size is a choice of whole groups: per seed, the subset of
+groups whose sizes sum closest to the target is found exactly (a subset-sum over group sizes,
+`_closest`), so big groups of paraphrases do not push the realised share off what was asked;
+past `DP_CELLS` the shuffled greedy fill is used. `check_shares` then compares every seed's
+realised shares with the request, within `split.tolerance`, and when a share cannot be met
+says why: the realised share, and the largest groups that cannot be split without leaking.
+
 A split size is a share when it is a float (0.2) and a count when it is an int (50), as in
-scikit-learn. Counts are shared out across seeds in proportion to their size. Groups are never
-cut, so realised ratios are approximate (they are reported per seed). Validation is never empty
-when there are two groups or more; when every kept record is one group nothing can be held out
-without leaking, and validation stays empty.
+scikit-learn; `split.min_validation` is a floor in records. Counts are shared out across seeds
+in proportion to their size. Validation is never empty when there are two groups or more;
+when every kept record is one group nothing can be held out without leaking, and validation
+stays empty (and the check says so).
 """
 
 from __future__ import annotations
@@ -20,6 +27,7 @@ from __future__ import annotations
 import math
 import random
 from collections import Counter
+from dataclasses import dataclass
 
 import pandas as pd
 
@@ -32,6 +40,8 @@ MIN_SEED_RECORDS = 5  # a seed with this many kept records is represented in eve
 # With two groups or more, validation is never empty: users index `ds["validation"]`, and a
 # dataset without that split breaks their training scripts more than a small one does.
 MIN_FOR_VALIDATION = 2
+DP_CELLS = 200_000_000  # groups x target size: past this (25 MB of bitsets) the greedy fill
+LARGEST_SHOWN = 3  # groups named when a share cannot be met
 
 
 def groups(live: pd.DataFrame, threshold: float = GROUP_THRESHOLD) -> pd.Series:
@@ -50,12 +60,13 @@ def groups(live: pd.DataFrame, threshold: float = GROUP_THRESHOLD) -> pd.Series:
                      dtype="string").reindex(live.index)
 
 
-def _targets(sizes: dict[str, int], spec: float | int) -> dict[str, int]:
+def _targets(sizes: dict[str, int], spec: float | int, floor: int = 0) -> dict[str, int]:
     """Records wanted per seed for one held-out split (largest remainder rounding)."""
     n = sum(sizes.values())
-    if not n or not spec:
+    if not n or not (spec or floor):
         return {s: 0 for s in sizes}
     total = spec * n if isinstance(spec, float) else min(int(spec), n)
+    total = min(max(total, floor), n - 1)
     exact = {s: total * k / n for s, k in sizes.items()}
     out = {s: math.floor(v) for s, v in exact.items()}
     spare = round(total) - sum(out.values())
@@ -67,30 +78,78 @@ def _targets(sizes: dict[str, int], spec: float | int) -> dict[str, int]:
     return out
 
 
+def _closest(sizes: list[int], target: int) -> list[int] | None:
+    """Positions of a subset of `sizes` whose sum is closest to `target` (ties: the smaller
+    sum), leaving at least one item out; None when the table would pass `DP_CELLS`. Reachable
+    sums are bitsets (Python ints), one per prefix, so the subset is read back exactly."""
+    total = sum(sizes)
+    if not sizes or target <= 0 or len(sizes) * 2 * target > DP_CELLS:
+        return None
+    width = min(2 * target, total - min(sizes))  # never every item: one group stays in train
+    if width <= 0:
+        return []
+    mask = (1 << (width + 1)) - 1
+    reach = [1]
+    for k in sizes:
+        reach.append((reach[-1] | (reach[-1] << k)) & mask)
+    final = reach[-1]
+    best = next(t for d in range(width + 1) for t in (target - d, target + d)
+                if 0 <= t <= width and (final >> t) & 1)
+    chosen = []
+    for i in range(len(sizes) - 1, -1, -1):
+        if not (reach[i] >> best) & 1:  # the sum needs item i
+            chosen.append(i)
+            best -= sizes[i]
+    return chosen
+
+
 def _draw(order: list[str], size: dict[str, int], target: int, labels: dict[str, str],
           name: str) -> None:
-    """Move groups from train to `name` until `target` records, keeping one group in train."""
-    free = sum(labels[g] == "train" for g in order)
-    taken = 0
-    for g in order:
-        if taken >= target or free <= 1:
-            break
-        after = taken + size[g]
-        if labels[g] == "train" and (after <= target or after - target < target - taken):
-            labels[g] = name
-            taken, free = after, free - 1
+    """Move groups from train to `name` until `target` records, keeping one group in train:
+    the closest subset when the table is small enough, else a greedy fill in `order`."""
+    open_groups = [g for g in order if labels[g] == "train"]
+    free, taken = len(open_groups), 0
+    chosen = _closest([size[g] for g in open_groups], target) if free > 1 else None
+    if chosen is not None:
+        for i in chosen:
+            labels[open_groups[i]] = name
+        taken, free = sum(size[open_groups[i]] for i in chosen), free - len(chosen)
+    else:
+        for g in open_groups:
+            if taken >= target or free <= 1:
+                break
+            after = taken + size[g]
+            if after <= target or after - target < target - taken:
+                labels[g] = name
+                taken, free = after, free - 1
     if taken == 0 and target > 0 and free > 1:
         rest = [g for g in order if labels[g] == "train"]
         labels[min(rest, key=lambda g: (size[g], g))] = name
 
 
+@dataclass
+class Assignment:
+    """Split labels of the kept records, and the near-duplicate group of each."""
+
+    labels: pd.Series
+    group: pd.Series
+
+
 def split(records: pd.DataFrame, validation: float | int = 0.2, test: float | int = 0.0, *,
-          seed: int = 0, threshold: float = GROUP_THRESHOLD) -> pd.Series:
+          seed: int = 0, threshold: float = GROUP_THRESHOLD, min_validation: int = 0) -> pd.Series:
     """A split label ("train", "validation", "test") for every kept record, indexed like
     `records`. Same records and seed: same labels, whatever the row order."""
+    return assign(records, validation, test, seed=seed, threshold=threshold,
+                  min_validation=min_validation).labels
+
+
+def assign(records: pd.DataFrame, validation: float | int = 0.2, test: float | int = 0.0, *,
+           seed: int = 0, threshold: float = GROUP_THRESHOLD,
+           min_validation: int = 0) -> Assignment:
+    """`split`, with the groups it moved whole (for `check_shares`)."""
     live = kept(records)
     if live.empty:
-        return pd.Series(dtype="string")
+        return Assignment(pd.Series(dtype="string"), pd.Series(dtype="string"))
     group = groups(live, threshold)
     size = group.value_counts().to_dict()
     seeds = live["seed_id"].astype(str)
@@ -98,7 +157,8 @@ def split(records: pd.DataFrame, validation: float | int = 0.2, test: float | in
     seed_sizes: dict[str, int] = Counter()
     for g, s in stratum.items():
         seed_sizes[s] += size[g]
-    want = {"test": _targets(seed_sizes, test), "validation": _targets(seed_sizes, validation)}
+    want = {"test": _targets(seed_sizes, test),
+            "validation": _targets(seed_sizes, validation, min_validation)}
     labels = dict.fromkeys(size, "train")
     rng = random.Random(seed)
     for s in sorted(seed_sizes):
@@ -112,7 +172,52 @@ def split(records: pd.DataFrame, validation: float | int = 0.2, test: float | in
         if by_seed[richest] > 1:
             order = sorted(g for g in labels if stratum[g] == richest and labels[g] == "train")
             _draw(order, size, 1, labels, "validation")
-    return group.map(labels).astype("string")
+    return Assignment(group.map(labels).astype("string"), group)
+
+
+def check_shares(records: pd.DataFrame, assignment: Assignment, validation: float | int,
+                 test: float | int = 0.0, *, tolerance: float = 0.02, min_validation: int = 0,
+                 threshold: float = GROUP_THRESHOLD) -> dict[str, object]:
+    """Did every seed get the held-out shares asked for? Per seed and split: records asked
+    and realised; a miss (more than `tolerance` of the seed's records, and at least one record
+    off) names the largest groups, and `warning` says what to change."""
+    labels, group = assignment.labels.dropna(), assignment.group
+    if labels.empty:
+        return {"tolerance": tolerance, "met": True, "misses": [], "warning": None}
+    seeds = records.loc[labels.index, "seed_id"].astype(str)
+    sizes = {str(k): int(v) for k, v in seeds.value_counts().items()}
+    asked = {"test": _targets(sizes, test),
+             "validation": _targets(sizes, validation, min_validation)}
+    misses = []
+    for sid, n in sorted(sizes.items()):
+        mine = labels[seeds == sid]
+        for name in ("validation", "test"):
+            want, got = asked[name][sid], int((mine == name).sum())
+            if abs(got - want) <= max(1, tolerance * n):
+                continue
+            sizes_of = group.loc[mine.index].value_counts()
+            largest = []
+            for g, k in sizes_of.head(LARGEST_SHOWN).items():
+                first = records.loc[group.loc[mine.index][group.loc[mine.index] == g].index[0]]
+                largest.append({"size": int(k), "share": round(int(k) / n, 3),
+                                "split": str(labels.loc[first.name]),
+                                "example": str(first["instruction"])[:160]})
+            misses.append({"seed": sid, "split": name, "records": n, "asked": want,
+                           "realised": got, "asked_share": round(want / n, 3),
+                           "realised_share": round(got / n, 3), "largest_groups": largest})
+    warning = None
+    if misses:
+        m = misses[0]
+        big = m["largest_groups"][0] if m["largest_groups"] else None
+        why = (f"its largest group of near-duplicate instructions holds {big['size']:,} pairs "
+               f"({big['share']:.0%}), and a group never crosses splits" if big else "")
+        more = f" (and {len(misses) - 1} more)" if len(misses) > 1 else ""
+        warning = (f"{m['split']} holds {m['realised']:,} of {m['records']:,} pairs of seed "
+                   f"{m['seed']} ({m['realised_share']:.3f}; asked {m['asked_share']:.3f} "
+                   f"± {tolerance}){more}: {why}. Diversify the seed (topics, personas, evolve), "
+                   f"or, if pairs this similar may sit on both sides, raise "
+                   f"split.group_threshold and split.leakage_threshold (now {threshold:g})")
+    return {"tolerance": tolerance, "met": not misses, "misses": misses, "warning": warning}
 
 
 def leakage_check(records: pd.DataFrame, labels: pd.Series,

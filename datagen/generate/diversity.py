@@ -136,7 +136,9 @@ def generation_sections(records: pd.DataFrame, seeds: list[SeedTask], targets: d
         per_seed[s.id] = {
             "target": state["target"], "kept": state["kept"], "shortfall": state["missing"],
             "stop": state["stop"] or "max_rounds", "calls": state["calls"],
-            "rounds": state["rounds"],
+            "call_limit": state["call_limit"], "rounds": state["rounds"],
+            "by_round": state["by_round"], "saturated_in": state["saturated_in"],
+            "diversified": state["diversified"],
             "yield": round(state["kept"] / len(part), 4) if len(part) else None,
             "parse": dict(Counter(p for _, p in calls if p)),
             "by_strategy": by_strategy,

@@ -1,9 +1,22 @@
 """What a seed's next round asks for, and when a seed stops asking.
 
 Derived from the records alone (like curation), so a rerun or a resume plans the very same
-calls and the response cache answers them. A seed stops when its target is met, when its last
-round kept nothing (a weak model returning duplicates or nothing parseable would otherwise be
-asked forever), or when it reached its attempt limit; the flow's `max_rounds` bounds the rest.
+calls and the response cache answers them. A seed stops, for the first reason that applies:
+
+    target_met     its kept pairs reached the target
+    saturated      a round's new instructions were mostly duplicates (`saturation_share`)
+                   and switching on more diversity did not help, or is not wanted
+    attempt_limit  it made `call_limit` instruction-making calls
+    parse_failed   its last `patience` rounds kept nothing, and most of their calls returned
+                   nothing parseable (a model that cannot follow the list format)
+    stalled        its last `patience` rounds kept nothing, for other reasons
+
+The attempt limit, with `max_calls_per_seed: auto`, follows the target: twice the calls the
+target needs at the seed's measured yield (kept instructions per instruction made; before
+`YIELD_AFTER` instructions, the planned 1/overgenerate), never under `AUTO_MIN_CALLS`, and at
+most what a yield of `MIN_YIELD` would need. Saturation, with `on_saturation: diversify`,
+switches on topics, personas and evolve (those the seed lacks) for the remaining calls; a
+seed still saturated after that stops. The run's `max_rounds` bounds the rest.
 """
 
 from __future__ import annotations
@@ -18,7 +31,26 @@ import pandas as pd
 from datagen.config import GenerationConfig
 from datagen.curate.reasons import DropReason
 from datagen.generate.requests import example_text
-from datagen.seeds import EvolveStrategy, SeedTask
+from datagen.seeds import (
+    EvolveStrategy,
+    PersonasStrategy,
+    PlainStrategy,
+    SeedTask,
+    Strategies,
+    TopicsStrategy,
+)
+
+AUTO_SLACK = 2.0
+AUTO_MIN_CALLS = 10
+MIN_YIELD = 0.05
+YIELD_AFTER = 20  # instructions made before the measured yield replaces the planned one
+SATURATION_MIN = 20  # instructions a round must make before its duplicate share counts
+DUPLICATES = {str(r) for r in (DropReason.EXACT_DUPLICATE, DropReason.NEAR_DUPLICATE,
+                               DropReason.NOT_NOVEL, DropReason.SEED_OVERLAP,
+                               DropReason.PUBLISHED_DUPLICATE)}
+NOT_MADE = {str(DropReason.UNPARSEABLE), str(DropReason.LLM_ERROR)}  # a call's failure, not
+# an instruction
+DIVERSITY = {"topics": TopicsStrategy, "personas": PersonasStrategy, "evolve": EvolveStrategy}
 
 
 @dataclass
@@ -92,7 +124,8 @@ def plan_expansion(seed: SeedTask, records: pd.DataFrame, missing: int,
     part, metas = _meta(records, seed.id)
     done = calls_made(metas)
     start = max(done) + 1 if done else 0
-    allowed = max(0, gen.max_calls_per_seed - len(done))
+    target = missing + _have(part)
+    allowed = max(0, call_limit(gen, target, part, metas) - len(done))
     wanted = max(1, math.ceil(missing * gen.overgenerate))
     strategies = seed.strategies.enabled()
     total = sum(s.weight for s in strategies.values())
@@ -124,29 +157,144 @@ def plan_expansion(seed: SeedTask, records: pd.DataFrame, missing: int,
     return ExpandWork(calls, pool, by_topic, {k: len(v) for k, v in before.items()})
 
 
+def _alive(part: pd.DataFrame) -> pd.Series:
+    """Kept so far, surplus included (surplus is marked only after the last round)."""
+    if part.empty:
+        return pd.Series(dtype=bool)
+    surplus = (part["drop_reason"] == str(DropReason.SURPLUS)).fillna(False).astype(bool)
+    return part["keep"].fillna(False).astype(bool) | surplus
+
+
+def _have(part: pd.DataFrame) -> int:
+    if part.empty:
+        return 0
+    return int((part["keep"].fillna(False).astype(bool) & part["response"].notna()).sum())
+
+
+def _made(part: pd.DataFrame, metas: list[dict[str, Any]]) -> list[bool]:
+    """Which records are instructions an expansion call made (not a failed call's record)."""
+    if part.empty:
+        return []
+    reasons = part["drop_reason"].astype("string").fillna("").tolist()
+    return [m.get("stage") == "expand" and r not in NOT_MADE
+            for m, r in zip(metas, reasons, strict=True)]
+
+
+def measured_yield(part: pd.DataFrame, metas: list[dict[str, Any]]) -> float | None:
+    """Kept instructions per instruction made; None before `YIELD_AFTER` were made."""
+    made = _made(part, metas)
+    n = sum(made)
+    if n < YIELD_AFTER:
+        return None
+    return float(_alive(part)[made].sum()) / n
+
+
+def call_limit(gen: GenerationConfig, target: int, part: pd.DataFrame | None = None,
+               metas: list[dict[str, Any]] | None = None, *,
+               assume_yield: float | None = None) -> int:
+    """The seed's attempt limit (see the module docstring); `assume_yield` replaces the
+    measured one (`MIN_YIELD` gives the most the limit can grow to)."""
+    if gen.max_calls_per_seed != "auto":
+        return int(gen.max_calls_per_seed)
+    measured = measured_yield(part, metas) if part is not None and metas is not None else None
+    if assume_yield is not None:
+        measured = assume_yield
+    rate = max(MIN_YIELD, measured if measured is not None else 1 / gen.overgenerate)
+    return max(AUTO_MIN_CALLS, math.ceil(AUTO_SLACK * target / (rate * gen.instructions_per_call)))
+
+
+def round_stats(part: pd.DataFrame, metas: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per round: instructions made, duplicates among them, kept, and the duplicate share."""
+    alive = _alive(part).tolist()
+    reasons = part["drop_reason"].astype("string").fillna("").tolist() if not part.empty else []
+    rows: dict[int, dict[str, Any]] = {}
+    for ok, reason, m, made in zip(alive, reasons, metas, _made(part, metas), strict=True):
+        if m.get("stage") != "expand":
+            continue
+        row = rows.setdefault(int(m.get("round", 0)), {"made": 0, "duplicates": 0, "kept": 0})
+        if not made:  # a failed call's record: the round ran, and made nothing
+            continue
+        row["made"] += 1
+        row["duplicates"] += reason in DUPLICATES
+        row["kept"] += bool(ok)
+    return [{"round": r, **row,
+             "duplicate_share": round(row["duplicates"] / row["made"], 4) if row["made"] else 0.0}
+            for r, row in sorted(rows.items())]
+
+
+def saturated_rounds(stats: list[dict[str, Any]], gen: GenerationConfig) -> list[int]:
+    return [r["round"] for r in stats
+            if r["made"] >= SATURATION_MIN and r["duplicate_share"] >= gen.saturation_share]
+
+
+def diversified(strategies: Strategies) -> Strategies | None:
+    """The seed's strategies with topics, personas and evolve switched on; None when it has
+    them all already (nothing left to switch on)."""
+    on = dict(strategies.enabled())
+    missing = [name for name in DIVERSITY if name not in on]
+    if not missing:
+        return None
+    if not strategies.enabled() or set(on) == {"plain"}:
+        on["plain"] = on.get("plain") or PlainStrategy()
+    return Strategies(**on, **{name: DIVERSITY[name]() for name in missing})
+
+
+def effective_seed(seed: SeedTask, records: pd.DataFrame, gen: GenerationConfig) -> SeedTask:
+    """The seed as its next round uses it: diversified once it saturated, when asked to."""
+    if gen.on_saturation != "diversify":
+        return seed
+    part, metas = _meta(records, seed.id)
+    if not saturated_rounds(round_stats(part, metas), gen):
+        return seed
+    more = diversified(seed.strategies)
+    return seed.model_copy(update={"strategies": more}) if more else seed
+
+
+def _stop(gen: GenerationConfig, seed: SeedTask, part: pd.DataFrame,
+          metas: list[dict[str, Any]], missing: int, calls: int, limit: int) -> str | None:
+    if missing == 0:
+        return "target_met"
+    saturated = saturated_rounds(round_stats(part, metas), gen)
+    if saturated and gen.on_saturation == "stop":
+        return "saturated"
+    if saturated and gen.on_saturation == "diversify" and (
+            diversified(seed.strategies) is None or max(saturated) > min(saturated)):
+        return "saturated"  # nothing to switch on, or still saturated after the switch
+    if calls >= limit:
+        return "attempt_limit"
+    rounds = sorted({int(m.get("round", 0)) for m in metas if m.get("stage") == "expand"})
+    if len(rounds) < gen.patience:
+        return None
+    # A weak model has unlucky rounds: stop only after `patience` rounds in a row that kept
+    # nothing.
+    last = set(rounds[-gen.patience:])
+    kept = sum(ok for ok, m in zip(_alive(part).tolist(), metas, strict=True)
+               if m.get("stage") == "expand" and m.get("round", 0) in last)
+    if kept:
+        return None
+    reasons = part["drop_reason"].astype("string").fillna("").tolist()
+    calls_in = {m.get("sample") for m in metas
+                if m.get("stage") == "expand" and m.get("round", 0) in last}
+    failed = {m.get("sample") for m, r in zip(metas, reasons, strict=True)
+              if m.get("stage") == "expand" and m.get("round", 0) in last
+              and r == str(DropReason.UNPARSEABLE)}
+    return "parse_failed" if calls_in and len(failed) / len(calls_in) >= 0.5 else "stalled"
+
+
 def seed_state(seed: SeedTask, records: pd.DataFrame, target: int,
                gen: GenerationConfig) -> dict[str, Any]:
-    """Kept pairs, pairs still missing, calls made, and why the seed stops (None: go on)."""
+    """Kept pairs, pairs still missing, calls made and allowed, the rounds' duplicate shares,
+    and why the seed stops (None: go on)."""
     part, metas = _meta(records, seed.id)
-    live = part["keep"].fillna(False).astype(bool) if not part.empty else pd.Series(dtype=bool)
-    have = int((live & part["response"].notna()).sum()) if not part.empty else 0
+    have = _have(part)
     missing = max(0, target - have)
     calls = len(calls_made(metas))
-    rounds = [int(m.get("round", 0)) for m in metas if m.get("stage") == "expand"]
-    stop = None
-    if missing == 0:
-        stop = "target_met"
-    elif calls >= gen.max_calls_per_seed:
-        stop = "attempt_limit"
-    elif len(set(rounds)) >= gen.patience:
-        # A weak model has unlucky rounds: stop only after `patience` rounds in a row that
-        # kept nothing. Surplus is marked only after the last round: it is not "nothing kept".
-        alive = (live | (part["drop_reason"] == str(DropReason.SURPLUS)).fillna(False)).tolist()
-        kept_in = {r: 0 for r in sorted(set(rounds))[-gen.patience:]}
-        for ok, m in zip(alive, metas, strict=True):
-            if ok and m.get("stage") == "expand" and m.get("round", 0) in kept_in:
-                kept_in[m.get("round", 0)] += 1
-        if not any(kept_in.values()):
-            stop = "stalled"
+    limit = call_limit(gen, target, part, metas)
+    stats = round_stats(part, metas)
+    saturated = saturated_rounds(stats, gen)
     return {"target": target, "kept": have, "missing": missing, "calls": calls,
-            "rounds": len(set(rounds)), "stop": stop}
+            "call_limit": limit, "rounds": len(stats), "by_round": stats,
+            "saturated_in": saturated,
+            "diversified": bool(saturated) and gen.on_saturation == "diversify"
+            and diversified(seed.strategies) is not None,
+            "stop": _stop(gen, seed, part, metas, missing, calls, limit)}

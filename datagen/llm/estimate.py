@@ -51,6 +51,9 @@ class Forecast:
     kind: str
     price: Price
     lines: list[Line] = field(default_factory=list)
+    # per seed: its attempt limit at the planned yield, and the most it grows to (a fixed
+    # generation.max_calls_per_seed gives the same number twice)
+    call_limits: dict[str, tuple[int, int]] = field(default_factory=dict)
 
     def total(self, what: str) -> int:
         return sum(getattr(line, what) for line in self.lines)
@@ -114,6 +117,7 @@ def _seed_lines(seed: SeedTask, pairs: int, cfg: RunConfig, model: str, kind: st
 def forecast(cfg: RunConfig) -> Forecast:
     """The forecast of a run config (see the module docstring for what it assumes)."""
     from datagen.generate import structured_mode
+    from datagen.generate.work import MIN_YIELD, call_limit
     from datagen.llm import embedded
 
     base_url = configured_base_url(cfg.llm)
@@ -122,6 +126,10 @@ def forecast(cfg: RunConfig) -> Forecast:
     price = price_for(model, kind, cfg.llm.prices, batch=cfg.llm.batch)
     mode = structured_mode(cfg.llm, kind)
     out = Forecast(model=model, kind=kind, price=price)
+    gen = cfg.generation
     for seed in load_seeds(cfg.seeds):
-        out.lines += _seed_lines(seed, cfg.pairs or seed.pairs, cfg, model, kind, mode)
+        target = cfg.pairs or seed.pairs
+        out.lines += _seed_lines(seed, target, cfg, model, kind, mode)
+        out.call_limits[seed.id] = (call_limit(gen, target),
+                                    call_limit(gen, target, assume_yield=MIN_YIELD))
     return out

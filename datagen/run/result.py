@@ -148,7 +148,8 @@ class RunResult:
                            "see `datagen rejected " + self.out + "`; pass --allow-empty "
                            "to accept an empty run")
         if self.shortfall and not allow_short:
-            parts = [f"{sid} {s['kept']}/{s['target']} ({_stop(gen.get(sid, {}))})"
+            parts = [f"{sid} {s['kept']}/{s['target']} ({_stop(gen.get(sid, {}))}"
+                     f"{_saturation(gen.get(sid, {}))})"
                      for sid, s in self.per_seed.items() if s["shortfall"]]
             return Outcome("short", "short of target: " + ", ".join(parts),
                            (_why_short(gen) or "") + " Pass --allow-short to accept a partial "
@@ -161,17 +162,36 @@ def _stop(seed_gen: dict[str, Any]) -> str:
 
 
 _HINTS = {
-    "stalled": "the seed's last rounds kept nothing new: look at `datagen rejected` for why "
-               "(duplicates point to a saturated seed: add topics, personas or evolve; parse "
-               "failures to a model that cannot follow the list format)",
-    "attempt_limit": "the seed reached generation.max_calls_per_seed: raise it",
-    "max_rounds": "the run used all generation.max_rounds: raise it, or generation.patience",
-    "saturated": "the seed is saturated (most new instructions are duplicates): switch on "
-                 "more diversity (topics, personas, evolve) or generation.on_saturation: "
-                 "diversify",
+    "stalled": "the seed's last rounds kept nothing new: `datagen rejected` shows why",
+    "parse_failed": "most of the seed's last calls returned nothing parseable: the model "
+                    "cannot follow the list format; try llm.structured: json_schema or a "
+                    "stronger model",
+    "attempt_limit": "the seed reached its attempt limit (generation.max_calls_per_seed): "
+                     "raise it, or set it to auto so that it follows the target and the yield",
+    "max_rounds": "the run used all generation.max_rounds: raise it",
+    "saturated": "the seed is saturated (most new instructions were duplicates): widen it "
+                 "with more examples and topics, or switch on topics, personas and evolve "
+                 "(generation.on_saturation: diversify does so by itself)",
 }
 
 
+def _saturation(seed_gen: dict[str, Any]) -> str:
+    """"; duplicates per round 41% 83% 91%" for a saturated seed."""
+    if seed_gen.get("stop") != "saturated":
+        return ""
+    shares = " ".join(f"{r['duplicate_share']:.0%}" for r in seed_gen.get("by_round", []))
+    return f"; duplicates per round {shares}" if shares else ""
+
+
 def _why_short(gen: dict[str, Any]) -> str:
-    stops = sorted({_stop(g) for g in gen.values() if g.get("shortfall")})
+    """The hint for each cause that left a seed short; a stall whose last round was mostly
+    duplicates is a saturated seed too small to measure (under 20 instructions a round)."""
+    stops = set()
+    for g in gen.values():
+        if not g.get("shortfall"):
+            continue
+        last = (g.get("by_round") or [{}])[-1]
+        mostly_duplicates = last.get("duplicate_share", 0) >= 0.5
+        stops.add("saturated" if _stop(g) == "stalled" and mostly_duplicates else _stop(g))
+    stops = sorted(stops)
     return "; ".join(_HINTS[s] for s in stops if s in _HINTS)

@@ -3,11 +3,12 @@
 A round asks each seed still short of its target for new instructions (after answering the
 instructions already kept but unanswered: their expansion is paid for), curates them, answers
 the kept ones up to what is missing (with a margin), judges the answers when the judge is on,
-and curates again. A seed stops when its target is met, its last `patience` rounds kept
-nothing, or it made `max_calls_per_seed` calls; `max_rounds` bounds the rest. Everything is
-derived from the records, so a resume plans the same calls and the response cache answers
-them. The records so far are saved after every round (`records.partial.parquet`): a crash
-loses nothing that was made. When the budget refused a call, generation stops after that
+and curates again. A seed stops when its target is met, it saturated, it reached its attempt
+limit, or its last `patience` rounds kept nothing (`datagen.generate.work`); `max_rounds`
+bounds the rest. A saturated seed may go on with more diversity strategies switched on.
+Everything is derived from the records, so a resume plans the same calls and the response cache
+answers them. The records so far are saved after every round (`records.partial.parquet`): a
+crash loses nothing that was made. When the budget refused a call, generation stops after that
 stage and the run goes on to curate and export what it has.
 """
 
@@ -22,6 +23,7 @@ import pandas as pd
 from datagen.curate.judge import judge_enabled, to_judge
 from datagen.files import write_parquet
 from datagen.generate import plan_expansion, seed_state
+from datagen.generate.work import effective_seed
 from datagen.llm.client import Usage
 from datagen.llm.endpoint import Endpoint
 from datagen.records import COLUMNS, new_records
@@ -137,7 +139,8 @@ class _Round:
         margin = plan.config.generation.respond_margin
         waiting = backlog(records)
         grow = {sid: n for sid, n in wanted.items() if waiting.get(sid, 0) < math.ceil(n * margin)}
-        seeds = {s.id: s for s in plan.seeds}
+        gen = plan.config.generation
+        seeds = {s.id: effective_seed(s, records, gen) for s in plan.seeds}  # diversified?
         calls = [(plan, seeds[sid], self.endpoint,
                   plan_expansion(seeds[sid], records, n, plan.config.generation), round_no)
                  for sid, n in grow.items()]

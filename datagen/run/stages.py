@@ -20,7 +20,7 @@ from datagen.curate import curate
 from datagen.curate.judge import judge_records, response_format
 from datagen.export import append
 from datagen.export.hub import push_run
-from datagen.export.split import leakage_check, realised_ratios, split
+from datagen.export.split import assign, check_shares, leakage_check, realised_ratios
 from datagen.generate import ExpandWork, expand, follow_up, respond, structured_mode
 from datagen.llm.cache import ResponseCache
 from datagen.llm.client import LLMClient
@@ -101,12 +101,17 @@ def split_stage(plan: RunPlan, records: pd.DataFrame,
     cfg = plan.config.split
     if published is not None:  # appending: published records never change split
         labels = append.assign_splits(records, published, cfg.validation, cfg.test,
-                                      cfg.group_threshold)
-        extra = {"stable": True}
+                                      cfg.group_threshold, cfg.min_validation)
+        extra: dict[str, Any] = {"stable": True}
     else:
-        labels = split(records, cfg.validation, cfg.test, seed=plan.config.seed,
-                       threshold=cfg.group_threshold)
-        extra = {}
+        done = assign(records, cfg.validation, cfg.test, seed=plan.config.seed,
+                      threshold=cfg.group_threshold, min_validation=cfg.min_validation)
+        labels = done.labels
+        extra = {"shares": check_shares(records, done, cfg.validation, cfg.test,
+                                        tolerance=cfg.tolerance,
+                                        min_validation=cfg.min_validation,
+                                        threshold=cfg.group_threshold)}
+        extra["warning"] = extra["shares"]["warning"]
     return labels, {"leakage": leakage_check(records, labels, cfg.leakage_threshold),
                     "ratios": realised_ratios(records, labels), **extra}
 

@@ -160,3 +160,15 @@ def test_auto_stays_exact_below_the_threshold_lsh_is_tuned_for() -> None:
     assert near_pairs(texts, 80.0, allpairs_max=10) == brute
     tuned = set(near_pairs(texts, 80.0, method="minhash"))  # explicit: wider bands below 90
     assert len(brute) > 100 and len(tuned & set(brute)) >= 0.95 * len(brute)
+
+
+def test_duplicates_are_measured_against_kept_records_not_chained() -> None:
+    # a ~ b and b ~ c at the threshold, but a and c are two different requests
+    a = "Draft a strict confidentiality clause for a supplier agreement that covers source code."
+    b = "Draft a strict confidentiality clause for a partner agreement that covers source code."
+    c = "Draft a strict confidentiality clause for a partner agreement that covers pricing."
+    assert [len(near_pairs(p, 90)) for p in ([a, b], [b, c], [a, c])] == [1, 1, 0]
+    df = run(records({"instruction": a}, {"instruction": b}, {"instruction": c}))
+    assert reasons(df) == [None, "near_duplicate", None]  # components would keep only a
+    assert df["lost_to"].tolist()[1] == df["id"].tolist()[0]
+    assert df["dup_cluster"].tolist() == [df["id"].tolist()[0]] * 2 + [df["id"].tolist()[2]]

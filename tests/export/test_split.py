@@ -7,7 +7,8 @@ import random
 import pandas as pd
 import pytest
 
-from datagen.export.split import leakage_check, realised_ratios, split
+from datagen.export import split as split_module
+from datagen.export.split import assign, check_shares, leakage_check, realised_ratios, split
 from datagen.records import new_records
 
 
@@ -76,3 +77,67 @@ def test_tiny_run_still_gets_a_validation_example(make_records) -> None:
     """Two kept pairs: one goes to validation, so `ds["validation"]` exists for users."""
     labels = split(make_records(2), 0.2, seed=0)
     assert sorted(labels.tolist()) == ["train", "validation"]
+
+
+def _grouped(sizes: list[int], seed_id: str = "nda") -> pd.DataFrame:
+    """Records in curation clusters of the given sizes (random texts, so only the clusters
+    join them): a corpus with big groups of paraphrases."""
+    rng = random.Random(sum(sizes))
+    rows = []
+    for g, size in enumerate(sizes):
+        for k in range(size):
+            rows.append({"id": f"{seed_id}-{g:03d}-{k:03d}", "seed_id": seed_id,
+                         "instruction": " ".join("".join(rng.choices("abcdefghijklmnop", k=6))
+                                                 for _ in range(8)),
+                         "response": "An answer.", "dup_cluster": f"{seed_id}-g{g}",
+                         "keep": True})
+    return new_records(rows)
+
+
+def test_big_groups_still_meet_the_share(monkeypatch: pytest.MonkeyPatch) -> None:
+    # 1000 records in groups of 150, 150, 100, 100 and 50 x 10: the closest subset of groups
+    # is exact for every seed, where the greedy fill in shuffled order lands 50 records off
+    df = _grouped([150, 150, 100, 100, *[50] * 10])
+    for seed in range(12):
+        done = assign(df, 0.2, seed=seed)
+        assert (done.labels == "validation").sum() == 200
+        check = check_shares(df, done, 0.2)
+        assert check["met"] and check["warning"] is None
+        assert leakage_check(df, done.labels)["passed"]
+    monkeypatch.setattr(split_module, "DP_CELLS", 0)  # the greedy fill alone
+    greedy = [int((split(df, 0.2, seed=seed) == "validation").sum()) for seed in range(12)]
+    assert max(greedy) == 250
+
+
+def test_an_impossible_share_names_the_largest_group() -> None:
+    df = _grouped([900, 40, 30, 20, 10])
+    done = assign(df, 0.2, seed=0)
+    assert (done.labels == "validation").sum() == 100  # all that can go without the big one
+    check = check_shares(df, done, 0.2)
+    assert not check["met"]
+    miss = check["misses"][0]
+    assert (miss["asked"], miss["realised"]) == (200, 100)
+    assert miss["largest_groups"][0] == {**miss["largest_groups"][0], "size": 900,
+                                         "share": 0.9, "split": "train"}
+    assert "holds 900 pairs (90%)" in check["warning"]
+
+
+def test_min_validation_is_a_floor() -> None:
+    df = _grouped([1] * 100)
+    assert (split(df, 0.05, seed=0) == "validation").sum() == 5
+    labels = split(df, 0.05, seed=0, min_validation=30)
+    assert (labels == "validation").sum() == 30
+    assert check_shares(df, assign(df, 0.05, min_validation=30), 0.05,
+                        min_validation=30)["met"]
+
+
+def test_the_tolerance_is_a_share_of_the_seed() -> None:
+    df = _grouped([60, 20, 20])  # 100 records: validation can be 20 exactly
+    done = assign(df, 0.2, seed=0)
+    assert check_shares(df, done, 0.2)["met"]
+    moved = done.labels.copy()
+    moved[moved == "validation"] = "train"
+    moved.iloc[:17] = "validation"  # 17 of 100: 3 off, more than 2% of 100
+    off = check_shares(df, type(done)(moved, done.group), 0.2, tolerance=0.02)
+    assert not off["met"]
+    assert check_shares(df, type(done)(moved, done.group), 0.2, tolerance=0.05)["met"]

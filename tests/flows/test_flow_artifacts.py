@@ -30,12 +30,14 @@ def test_artifacts_carry_the_funnel_and_per_seed_yield(prefect_harness, make_con
     assert f"| curate: generated records | {c['generated']} |" in funnel
     assert f"| **curate: kept** | **{c['kept']}** |" in funnel
     assert f"| split: train | {c['train']} |" in funnel
+    assert "## Splits" in funnel and "| legal-nda-clauses |" in funnel.split("## Splits")[1]
     for reason, n in c["by_reason"].items():
         assert f"| curate: dropped {reason} | {n} |" in funnel
     assert c["by_reason"], "the scripted world makes duplicates: the funnel must show drops"
     s = manifest["per_seed"]["legal-nda-clauses"]
     yield_row = (f"| legal-nda-clauses | 8 | {s['generated']} | {s['kept']} | "
-                 f"{100 * s['kept'] / s['generated']:.1f}% | {s['shortfall']} |")
+                 f"{100 * s['kept'] / s['generated']:.1f}% | {s['shortfall']} | "
+                 f"{manifest['generation']['legal-nda-clauses']['stop']} |")
     assert yield_row in arts["seed-yield-legal-nda-clauses"].data
     assert s["kept"] == 8
     validate = arts["openai-validate-legal-nda-clauses"].data

@@ -38,7 +38,7 @@ def test_each_strategy_completes_on_the_embedded_model(prefect_harness, embedded
     gen = manifest["generation"]["legal-nda-clauses"]
     assert set(gen["by_strategy"]) == set(STRATEGIES)
     assert all(s["generated"] >= 1 for s in gen["by_strategy"].values())
-    assert gen["stop"] in ("target_met", "stalled", "max_rounds")
+    assert gen["stop"] in ("target_met", "stalled", "parse_failed", "saturated", "max_rounds")
     assert gen["kept"] + gen["shortfall"] == 2
     div = manifest["diversity"]["per_seed"]["legal-nda-clauses"]
     assert div["topic_coverage"]["leaves"] >= 1

@@ -64,7 +64,7 @@ def test_stops_on_a_model_that_returns_nothing_parseable(prefect_harness,
         manifest = _run(tmp_path, server)
         requests = server.requests
     gen = manifest["generation"]["tiny-nda"]
-    assert gen["stop"] == "stalled" and gen["kept"] == 0 and gen["shortfall"] == 5
+    assert gen["stop"] == "parse_failed" and gen["kept"] == 0 and gen["shortfall"] == 5
     assert gen["rounds"] == 2  # two rounds in a row kept nothing (patience 2)
     assert gen["parse"] == {"failed": 4}
     # each call was asked once more, with the parse error shown to the model: 2 x 2 x 2

@@ -77,3 +77,30 @@ def test_sigterm_stops_like_ctrl_c(tmp_path: Path) -> None:
     assert proc.returncode == 130, out[-2000:]
     assert "interrupted" in out and "rerun the same command" in out
     assert "Traceback" not in out
+
+
+def test_the_flow_run_state_shows_a_short_run(prefect_harness, tmp_path: Path) -> None:
+    """A scheduler tells a full dataset from a partial one by the flow run's state."""
+    import asyncio
+
+    from datagen.config import RunConfig
+    from flows.generate_dataset import generate_dataset
+
+    def same(body: dict, n: int) -> Reply:
+        if "numbered list" in body["messages"][-1]["content"]:
+            return Reply("1. Draft an NDA clause on permitted use by a software reseller.")
+        return handler(body, n)
+
+    with ScriptedServer(same) as server:
+        for allow_short, out in ((False, "a"), (True, "b")):
+            config = RunConfig.model_validate({
+                "seeds": [str(NDA_SEED)], "out": str(tmp_path / out), "pairs": 4,
+                "allow_short": allow_short,
+                "llm": {"base_url": server.base_url, "model": "test-model", "max_retries": 0}})
+            state = asyncio.run(generate_dataset(config, return_state=True))
+            if allow_short:
+                assert state.is_completed(), state
+            else:
+                assert state.is_failed() and state.message.startswith("short:"), state
+                error = state.result(raise_on_failure=False)
+                assert error.exit_code == 8 and error.summary["outcome"] == "short"
