@@ -29,15 +29,8 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from http.server import ThreadingHTTPServer  # noqa: E402
-
-from tests.scripted_server import Reply, ScriptedServer  # noqa: E402
-
-# The default listen backlog (5) refuses connections under a few hundred concurrent requests,
-# which would turn into failed calls on one side and not the other.
-ThreadingHTTPServer.request_queue_size = 1024
-
 from tests.flows.world import WORDS  # noqa: E402  (the same vocabulary as the flow tests)
+from tests.scripted_server import Reply, ScriptedServer  # noqa: E402
 
 _N = re.compile(r"(\d+) new requests")
 

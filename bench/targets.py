@@ -31,7 +31,6 @@ import re
 import sys
 import tempfile
 import time
-from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -45,7 +44,6 @@ from datagen.run import run  # noqa: E402
 from tests.flows.world import WORDS  # noqa: E402
 from tests.scripted_server import Reply, ScriptedServer  # noqa: E402
 
-ThreadingHTTPServer.request_queue_size = 1024  # no refused connections at concurrency 64
 _N = re.compile(r"(?:Write|List|Describe) (\d+) ")
 
 

@@ -9,9 +9,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
 import os
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -80,6 +83,10 @@ def run(
         "--allow-empty", help="A run that keeps no pair exits 0 (else 7).")] = False,
     allow_short: Annotated[bool, typer.Option(
         "--allow-short", help="A run short of its target exits 0 (else 8).")] = False,
+    quiet: Annotated[bool, typer.Option(
+        "--quiet", "-q", help="Print nothing but errors and the final table.")] = False,
+    as_json: Annotated[bool, typer.Option(
+        "--json", help="Print a machine-readable summary on stdout (and no progress).")] = False,
 ) -> Any:
     """Generate a dataset: expand, respond, curate, split, export (a Prefect flow)."""
     cfg = build_config(seeds, config, out=out, pairs=pairs, seed=seed, model=model,
@@ -99,8 +106,8 @@ def run(
     redact_logs()
     started = time.perf_counter()
     try:
-        with reaper(), cancel_on_signals():  # Ctrl-C/SIGTERM cancel requests in every thread
-            state = run_here(cfg)
+        with reaper(), cancel_on_signals(), _quiet(quiet or as_json):
+            state = run_here(cfg)  # Ctrl-C/SIGTERM cancel requests in every thread
     except KeyboardInterrupt:
         console.print(f"[yellow]interrupted[/]: every completed LLM call is saved in "
                       f"{esc(cfg.out)}/cache.sqlite; rerun the same command to resume.")
@@ -110,7 +117,31 @@ def run(
         summary = summary.summary
     if isinstance(summary, BaseException):
         raise summary
-    return report_run(summary["result"], cfg, time.perf_counter() - started)
+    return report_run(summary["result"], cfg, time.perf_counter() - started, quiet=quiet,
+                      as_json=as_json)
+
+
+@contextlib.contextmanager
+def _quiet(on: bool) -> Iterator[None]:
+    """No progress for the block, and Prefect's warnings only from here on (`--quiet`,
+    `--json`): its temporary server says goodbye at exit."""
+    if not on:
+        yield
+        return
+    import logging
+
+    saved = {k: os.environ.get(k) for k in ("DATAGEN_PROGRESS", "PREFECT_LOGGING_LEVEL")}
+    os.environ["DATAGEN_PROGRESS"] = "quiet"
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")  # for processes it starts
+    logging.getLogger("prefect").setLevel(logging.WARNING)  # if Prefect is configured already
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
 
 
 def preflight(cfg: RunConfig) -> RunConfig:
@@ -148,11 +179,29 @@ def preflight(cfg: RunConfig) -> RunConfig:
     return cfg.model_copy(update=update)
 
 
-def report_run(result: Any, cfg: RunConfig, seconds: float | None = None) -> int:
+def report_run(result: Any, cfg: RunConfig, seconds: float | None = None, *,
+               quiet: bool = False, as_json: bool = False) -> int:
     """Print what a run made and how it ended; its exit code."""
     outcome = result.outcome(max_failed_share=cfg.llm.max_failed_share,
                              allow_empty=cfg.allow_empty, allow_short=cfg.allow_short)
+    if as_json:
+        out = Path(result.out)
+        print(json.dumps({
+            "outcome": outcome.name, "exit_code": 0 if outcome.ok else outcome.exit_code,
+            "message": outcome.message, "hint": outcome.hint, "out": str(out),
+            "generation_id": result.generation, "seconds": seconds,
+            "counts": result.counts, "per_seed": result.per_seed,
+            "files": {"manifest": str(out / "manifest.json"),
+                      "report": str(out / "report.html"),
+                      "train": str(out / "openai" / "train.jsonl"), "hf": str(out / "hf")},
+            "published": result.published["counts"] if result.published else None,
+            "hub_url": result.hub_url}, default=str))
+        return 0 if outcome.ok else outcome.exit_code
     console.print(summary_table(result.out, result.counts, seconds))
+    if quiet:
+        if not outcome.ok:
+            console.print(f"[yellow]{esc(outcome.name)}[/]: {esc(outcome.message)}")
+        return 0 if outcome.ok else outcome.exit_code
     for line in preflight_lines(Path(result.out)):
         console.print(line)
     for part in split_warning(result.manifest.get("split", {})):
@@ -367,9 +416,12 @@ def curate(
     run_dir: Annotated[Path, typer.Argument(help="A finished run folder.")],
     config: Annotated[Path | None, typer.Option(
         help="Run config YAML whose `curation` section replaces the run's.")] = None,
+    verdicts: Annotated[Path | None, typer.Option(
+        help="A reviewer's verdicts (JSONL from the report's viewer): keep or drop per id, "
+             "before every other check.")] = None,
 ) -> Any:
-    """Re-curate a finished run (new thresholds, checks, eval sets) with no LLM call, then
-    rewrite its split and exports as a new generation."""
+    """Re-curate a finished run (new thresholds, checks, eval sets, human verdicts) with no
+    LLM call, then rewrite its split and exports as a new generation."""
     from datagen.run import recurate
     from datagen.run.folder import RunFolder, is_run_folder
     from datagen.run.plan import plan_from_folder
@@ -379,7 +431,7 @@ def curate(
                           hint="pass a folder written by `datagen run`")
     started = time.perf_counter()
     curation = load_config(config).curation if config else None
-    result = asyncio.run(recurate(run_dir, curation))
+    result = asyncio.run(recurate(run_dir, curation, verdicts=verdicts))
     cfg = plan_from_folder(RunFolder(run_dir)).config
     return report_run(result, cfg.model_copy(update={"allow_empty": True, "allow_short": True}),
                       time.perf_counter() - started)
@@ -410,6 +462,41 @@ def rejected(
     for seed_id, counts in s["by_seed"].items():
         console.print(f"  {esc(seed_id)}: " + ", ".join(f"{esc(k)} {v}"
                                                        for k, v in counts.items()))
+    if any(s["human"].values()):
+        console.print(f"human verdicts: {s['human']['keep']} kept, {s['human']['drop']} "
+                      "dropped (they come before every other check)")
+
+
+@app.command()
+def report(
+    run_dir: Annotated[Path, typer.Argument(help="A finished run folder.")],
+    open_: Annotated[bool, typer.Option("--open", help="Open it in the browser.")] = False,
+    serve: Annotated[bool, typer.Option(
+        "--serve", help="Serve it over HTTP on 127.0.0.1 until Ctrl-C.")] = False,
+    port: Annotated[int, typer.Option(help="Port for --serve (0: a free one).")] = 0,
+) -> None:
+    """Write the run's HTML report (report.html): funnel, plots, split check, cost, and a
+    viewer over every record with review marks (`datagen curate --verdicts`)."""
+    import webbrowser
+
+    from datagen.run import rewrite_report
+
+    path = rewrite_report(run_dir)
+    console.print(f"report: {esc(path)}")
+    if serve:
+        from datagen.report.serve import server
+
+        httpd = server(path.parent, port)
+        url = f"http://127.0.0.1:{httpd.server_address[1]}/{path.name}"
+        console.print(f"serving {esc(url)} (Ctrl-C stops)")
+        if open_:
+            webbrowser.open(url)
+        try:
+            httpd.serve_forever()
+        finally:
+            httpd.server_close()
+    elif open_:
+        webbrowser.open(path.resolve().as_uri())
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -84,6 +84,14 @@ def publish_artifacts(manifest: dict[str, Any], out: str | Path, *,
                              description="OpenAI fine-tuning pre-flight checks")
     create_link_artifact(Path(out).resolve().as_uri(), link_text=f"run folder {Path(out).name}",
                          key=keys["run"], description="The run folder")
+    report = Path(out).resolve() / "report.html"
+    if report.exists():
+        keys["report"] = f"report-{slug}"
+        create_markdown_artifact(
+            f"# Run report\n\nThe HTML report with its record viewer: `{report}` "
+            f"([open]({report.as_uri()})); `datagen report {Path(out).resolve()} --serve` "
+            f"serves it over HTTP.", key=keys["report"],
+            description="report.html: funnel, plots, split check, cost, record viewer")
     if published is not None and dataset is not None:
         keys["dataset"] = f"dataset-{slug}"
         counts = ", ".join(f"{k} {v}" for k, v in published["counts"].items())

@@ -24,6 +24,8 @@ nothing was kept or a seed fell short, unless the config allows it (`allow_empty
 
 import asyncio
 import inspect
+import signal
+import threading
 from typing import Any
 
 from prefect import flow, task
@@ -88,9 +90,24 @@ class PrefectFanout:
         return t.submit(*args).result()
 
 
+# The SIGTERM handler `run_here` found (the CLI's: cancel calls, raise KeyboardInterrupt).
+_CLI_SIGTERM: list[Any] = []
+
+
+def _keep_cli_sigterm() -> None:
+    """Each flow engine swaps in Prefect's SIGTERM handler, which raises TerminationSignal;
+    when that lands inside an event-loop callback or a request task, asyncio swallows it and
+    the run carries on to the end. Under `datagen run` the CLI's handler is put back, so a
+    SIGTERM stops the run exactly like Ctrl-C. Deployed runs keep Prefect's handler (the
+    runner's cancellation depends on it)."""
+    if _CLI_SIGTERM and threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _CLI_SIGTERM[-1])
+
+
 @flow(name="dataset_stages", log_prints=True)
 async def dataset_stages(config: RunConfig) -> RunResult:
     """The run itself, on the task runner the config asks for."""
+    _keep_cli_sigterm()
     return await run(config, PrefectFanout(config))
 
 
@@ -102,6 +119,8 @@ def run_name() -> str:
 async def generate_dataset(config: RunConfig) -> Any:
     """Seed tasks in, a curated dataset out: OpenAI JSONL, a HF dataset, a manifest, artifacts.
     With `append_to`, the new pairs are also appended to that published dataset."""
+    _keep_cli_sigterm()
+    prefect_bits.progress_to_run_logs()
     stages = dataset_stages.with_options(
         task_runner=prefect_bits.task_runner(config.orchestration),
         flow_run_name=f"{prefect_bits.seed_set(config.seeds)} stages")
@@ -122,12 +141,17 @@ async def generate_dataset(config: RunConfig) -> Any:
 
 
 def run_here(config: RunConfig) -> Any:
-    """The flow run to its final state in this process, for `datagen run`. Prefect replaces
-    the SIGTERM handler while a flow runs and raises its own TerminationSignal: that is an
-    interruption like Ctrl-C, and leaves the same way (everything completed is cached)."""
+    """The flow run to its final state in this process, for `datagen run`. A SIGTERM is an
+    interruption like Ctrl-C and leaves the same way (everything completed is cached)."""
     from prefect.exceptions import TerminationSignal
 
+    on_main = threading.current_thread() is threading.main_thread()
+    if on_main:
+        _CLI_SIGTERM.append(signal.getsignal(signal.SIGTERM))
     try:
         return asyncio.run(generate_dataset(config, return_state=True))
     except TerminationSignal as exc:
         raise KeyboardInterrupt from exc
+    finally:
+        if on_main:
+            _CLI_SIGTERM.pop()

@@ -4,6 +4,7 @@ cached for resume, and what a flow run is called. Plain functions, testable with
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
@@ -52,6 +53,15 @@ class ContentInputs(CachePolicy):
 
 STAGE_CACHE: CachePolicy = ContentInputs() + TASK_SOURCE
 STAGE_RESULTS = "stages"
+
+
+def progress_to_run_logs() -> None:
+    """Prefect hands its handlers to the `datagen` logger (PREFECT_LOGGING_EXTRA_LOGGERS, set
+    in `flows/__init__`) but not a level: without INFO, the progress lines off a terminal
+    would stop at the root logger's WARNING."""
+    logger = logging.getLogger("datagen")
+    if logger.level == logging.NOTSET:
+        logger.setLevel(logging.INFO)
 
 
 def stage_storage(out: str | Path) -> Path:

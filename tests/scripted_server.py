@@ -38,6 +38,12 @@ class Reply:
     completion_tokens: int | None = None
 
 
+class _Listener(ThreadingHTTPServer):
+    # The default listen backlog (5) refuses connections when a client opens dozens at once,
+    # which would turn into failed calls that no real server would cause.
+    request_queue_size = 1024
+
+
 def completion_body(reply: Reply, model: str) -> dict[str, Any]:
     tokens = reply.completion_tokens
     if tokens is None:
@@ -146,7 +152,7 @@ class ScriptedServer:
                     with server._lock:
                         server.completed.append(body)
 
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._httpd = _Listener(("127.0.0.1", 0), Handler)
         self._httpd.daemon_threads = True
         self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
 

@@ -45,8 +45,10 @@ def check_run_folder(out: Path) -> dict:
     assert {"openai", "datasets", "prefect"} <= set(manifest["versions"])
 
     records = pd.read_parquet(out / "records.parquet")
-    assert list(records.columns) == list(COLUMNS)
+    assert list(records.columns) == [*COLUMNS, "split"]  # the run's ledger, with the split
     assert len(records) == c["generated"]
+    assert records["split"].value_counts().to_dict() == {
+        k: v for k in ("train", "validation") if (v := c[k])}
     assert records["id"].is_unique
     assert (~records["keep"]).sum() == c["dropped"]
     assert records.loc[~records["keep"], "drop_reason"].notna().all()

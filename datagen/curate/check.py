@@ -126,6 +126,7 @@ class Verdicts:
     scores: dict[str, pd.Series] = field(default_factory=dict)
     columns: dict[str, pd.Series] = field(default_factory=dict)
     lost_to: pd.Series | None = None
+    protect: pd.Series | None = None  # True: kept, and no later check judges it (a human keep)
 
     @classmethod
     def none(cls, index: pd.Index) -> Verdicts:

@@ -5,7 +5,8 @@ unanswered one, then the judge score, then the heuristic quality score, then the
 A record is kept unless it is an exact copy (normalised text) of a record already kept, or a
 near duplicate (`datagen.curate.similarity`, at `dedup.near_threshold`) of one: then it is
 dropped, `exact_duplicate` or `near_duplicate`, with `lost_to` naming that record and
-`dup_cluster` its id. Nothing is deleted.
+`dup_cluster` its id. Nothing is deleted. Every record's heuristic score is stored in its
+`scores` (`quality`), for the report's viewer to sort by.
 
 A duplicate is measured against the kept records, not chained: "Draft a strict clause for a
 supplier" and "Draft a mutual clause for a supplier" are near duplicates, and so are the
@@ -22,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from datagen.curate.check import Check, Context, Verdicts
-from datagen.curate.quality import best_first
+from datagen.curate.quality import best_first, heuristic
 from datagen.curate.reasons import DropReason
 from datagen.curate.similarity import exact_key, prepared_pairs
 from datagen.text import token_sort
@@ -49,7 +50,8 @@ def _dedup(ctx: Context) -> Verdicts:
         near[j].append(i)
     decided = np.full(len(distinct), -1, dtype=np.int64)  # text -> the record copies lose to
     kept_of = np.full(len(distinct), -1, dtype=np.int64)  # text -> its record, when kept
-    order = best_first(frame, ctx.texts, ctx.scores)
+    quality = heuristic(frame, ctx.texts, ctx.scores)
+    order = best_first(frame, ctx.texts, ctx.scores, quality)
     rank = np.empty(n, dtype=np.int64)
     rank[order] = np.arange(n)
     winner = np.empty(n, dtype=np.int64)
@@ -71,7 +73,8 @@ def _dedup(ctx: Context) -> Verdicts:
     reason[lost & ~same_text] = str(DropReason.NEAR_DUPLICATE)
     lost_to = pd.Series(np.where(lost, ids[winner], None), index=frame.index, dtype="object")
     cluster = pd.Series(ids[winner], index=frame.index, dtype="string")
-    return Verdicts(reason, columns={"dup_cluster": cluster}, lost_to=lost_to)
+    return Verdicts(reason, columns={"dup_cluster": cluster}, lost_to=lost_to,
+                    scores={"quality": quality.round(4).astype(object)})
 
 
 CHECK = Check(

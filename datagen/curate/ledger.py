@@ -2,8 +2,8 @@
 
 Every record stays in `records.parquet` with its verdict; `rejected.jsonl` holds the dropped
 ones readable on their own (`rejected_rows`), and `summary` counts drops per stage, reason and
-seed, with a few examples per reason, for `datagen rejected RUN_DIR`, the manifest and the
-report.
+seed, and the human verdicts, with a few examples per reason, for `datagen rejected RUN_DIR`,
+the manifest and the report.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from typing import Any
 
 import pandas as pd
 
+from datagen.curate.human import counts as human_counts
 from datagen.curate.reasons import stage_of
 
 REJECTED_COLUMNS = ("id", "seed_id", "drop_reason", "lost_to", "instruction", "response",
@@ -39,6 +40,7 @@ def summary(records: pd.DataFrame, examples: int = 2, width: int = 100) -> dict[
         "by_seed": {str(s): {k: int(v) for k, v in part.value_counts().items()}
                     for s, part in reasons.groupby(dropped["seed_id"].fillna("?"))},
         "lost_to": int(dropped["lost_to"].notna().sum()) if "lost_to" in dropped else 0,
+        "human": human_counts(records) if "scores" in records else {"keep": 0, "drop": 0},
         "examples": {},
     }
     for reason in by_reason.index:

@@ -105,6 +105,7 @@ class References:
     seed_examples: list[str] = field(default_factory=list)
     seed_tasks: list[str] = field(default_factory=list)  # each seed's `task` description
     published: pd.DataFrame | None = None  # columns id, instruction (and split)
+    verdicts: dict[str, dict[str, str]] = field(default_factory=dict)  # id -> a human's
 
     @functools.cached_property
     def examples(self) -> ReferenceIndex:

@@ -62,10 +62,12 @@ def judge_score(scores: pd.Series | None, index: pd.Index) -> np.ndarray:
     return np.array([float(v) if isinstance(v, int | float) else -1.0 for v in values])
 
 
-def best_first(frame: pd.DataFrame, texts: Texts, scores: pd.Series | None = None) -> np.ndarray:
-    """Row positions of `frame`, best record first (see the module docstring)."""
+def best_first(frame: pd.DataFrame, texts: Texts, scores: pd.Series | None = None,
+               quality: pd.Series | None = None) -> np.ndarray:
+    """Row positions of `frame`, best record first (see the module docstring); `quality` is
+    the heuristic score when the caller has it already."""
     answered = frame["response"].notna().to_numpy()
-    q = heuristic(frame, texts, scores).to_numpy()
+    q = (quality if quality is not None else heuristic(frame, texts, scores)).to_numpy()
     judge = judge_score(scores, frame.index)
     ids = frame["id"].astype(str).to_numpy()
     # np.lexsort sorts by the last key first; negate what ranks high

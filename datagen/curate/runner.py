@@ -27,6 +27,7 @@ from datagen.curate import (
     dedup,
     echo,
     garbled,
+    human,
     judge,
     keywords,
     language,
@@ -50,6 +51,7 @@ from datagen.curate.reasons import GENERATION
 # cheap instruction checks run before anything that needs an answer, and dedup runs once the
 # other checks have spoken, so that the best surviving member of each cluster is kept.
 CHECKS: tuple[Check, ...] = (
+    human.CHECK,                # human_drop (and human keeps, which no later check judges)
     badinput.CHECK,             # missing_field, not_text, invalid_unicode
     length.INSTRUCTION,         # empty, too_short, too_long
     keywords.CHECK,             # blacklist_keyword, bad_start
@@ -126,10 +128,11 @@ def curate(records: pd.DataFrame, cfg: CurationConfig, *, refs: References | Non
     refs = refs or References()
     scores = pd.Series([_scores(s) for s in out["scores"]], index=out.index, dtype=object)
     texts = Texts(out)
+    protected = pd.Series(False, index=out.index)
     for check in checks or CHECKS:
         if check.name in cfg.skip:
             continue
-        live = out["keep"].fillna(False).astype(bool)
+        live = out["keep"].fillna(False).astype(bool) & ~protected
         if check.level == "pair":
             live &= out["response"].notna()
         idx = out.index[live]
@@ -139,7 +142,10 @@ def curate(records: pd.DataFrame, cfg: CurationConfig, *, refs: References | Non
                       scores=scores.loc[idx], seed=seed, targets=targets)
         if not check.active(ctx):
             continue
-        if _apply(out, scores, check.run(ctx)):
+        verdicts = check.run(ctx)
+        if verdicts.protect is not None:
+            protected.loc[verdicts.protect.index[verdicts.protect.fillna(False)]] = True
+        if _apply(out, scores, verdicts):
             texts = Texts(out)
     out["dup_cluster"] = out["dup_cluster"].fillna(out["id"])
     out["scores"] = pd.array([json.dumps(s, sort_keys=True, ensure_ascii=False)

@@ -1,6 +1,7 @@
 """Every export of a run, in one place: OpenAI JSONL (checked by the pre-flight validator right
 after it is written), optional Alpaca/ShareGPT files, the HF folder with its plots and card,
-and the readable run report. The pipeline calls `export_run` and then `raise_on_format_errors`
+the readable run report (`report.md`) and the HTML report with its record viewer
+(`datagen.report`). The pipeline calls `export_run` and then `raise_on_format_errors`
 once the manifest is saved, so a failing check still leaves its report in the manifest.
 """
 
@@ -22,6 +23,7 @@ from datagen.export.validate import markdown, token_lengths, validate_file
 from datagen.files import write_text
 from datagen.llm.tokens import encoding_name
 from datagen.records import kept
+from datagen.report import write_report
 
 PLOTS = {"token_lengths": "token_lengths.png", "seed_yield": "seed_yield.png",
          "languages": "languages.png"}
@@ -33,16 +35,22 @@ def split_frames(records: pd.DataFrame, labels: pd.Series) -> dict[str, pd.DataF
     return {k: v for k, v in frames.items() if k != "test" or not v.empty}
 
 
-def _plot_all(records: pd.DataFrame, splits: dict[str, pd.DataFrame], cfg: RunConfig,
-              folder: Path) -> None:
-    folder.mkdir(parents=True, exist_ok=True)
+def split_tokens(splits: dict[str, pd.DataFrame], cfg: RunConfig) -> tuple[dict[str, list[int]],
+                                                                            str]:
+    """Tokens per exported example of each split, with the first target model's encoding."""
     model = cfg.export.target_models[0] if cfg.export.target_models else "gpt-4o-mini"
     lengths = {name: token_lengths(chat_rows(df, system_message=cfg.export.system_message,
                                              weight=cfg.export.weight), model)
                for name, df in splits.items()}
-    plots.token_histogram(lengths, folder / PLOTS["token_lengths"], encoding_name(model))
-    plots.seed_yield(records, folder / PLOTS["seed_yield"])
-    plots.languages(kept(records), folder / PLOTS["languages"])
+    return lengths, encoding_name(model)
+
+
+def _plot_all(records: pd.DataFrame, tokens: tuple[dict[str, list[int]], str],
+              folder: Path) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    plots.save_png(plots.token_histogram(*tokens), folder / PLOTS["token_lengths"])
+    plots.save_png(plots.seed_yield(records), folder / PLOTS["seed_yield"])
+    plots.save_png(plots.languages(kept(records)), folder / PLOTS["languages"])
 
 
 def export_run(root: Path, records: pd.DataFrame, labels: pd.Series,
@@ -52,6 +60,7 @@ def export_run(root: Path, records: pd.DataFrame, labels: pd.Series,
     report per split) and `exports` (files) to `manifest`, and return it."""
     ex = cfg.export
     splits = split_frames(records, labels)
+    tokens = split_tokens(splits, cfg)
     reports, files = {}, []
     for name, df in splits.items():
         path = root / "openai" / f"{name}.jsonl"
@@ -73,7 +82,7 @@ def export_run(root: Path, records: pd.DataFrame, labels: pd.Series,
                         "pretty_name": manifest["name"],
                         "tags": ["synthetic", "datagen", *domains]},
              system_message=ex.system_message, weight=ex.weight,
-             assets=lambda tmp: _plot_all(records, splits, cfg, tmp / "plots"))
+             assets=lambda tmp: _plot_all(records, tokens, tmp / "plots"))
     files.append(root / "hf")
     manifest["exports"] = [str(Path(f).relative_to(root)) for f in files]
     report = card_body(manifest, splits, seeds, plots={k: f"hf/{v}" for k, v in names.items()},
@@ -81,6 +90,7 @@ def export_run(root: Path, records: pd.DataFrame, labels: pd.Series,
     write_text(root / "report.md", report.replace(f"# {manifest['name']}",
                                              f"# Run {manifest.get('run_id', '')}: "
                                              f"{manifest['name']}", 1) + "\n")
+    write_report(root, manifest, records, labels, *tokens)
     return manifest
 
 

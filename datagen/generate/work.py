@@ -29,6 +29,7 @@ from typing import Any
 import pandas as pd
 
 from datagen.config import GenerationConfig
+from datagen.curate.reasons import DUPLICATES as COPIES
 from datagen.curate.reasons import DropReason
 from datagen.generate.requests import example_text
 from datagen.seeds import (
@@ -45,9 +46,7 @@ AUTO_MIN_CALLS = 10
 MIN_YIELD = 0.05
 YIELD_AFTER = 20  # instructions made before the measured yield replaces the planned one
 SATURATION_MIN = 20  # instructions a round must make before its duplicate share counts
-DUPLICATES = {str(r) for r in (DropReason.EXACT_DUPLICATE, DropReason.NEAR_DUPLICATE,
-                               DropReason.NOT_NOVEL, DropReason.SEED_OVERLAP,
-                               DropReason.PUBLISHED_DUPLICATE)}
+DUPLICATES = COPIES | {str(DropReason.PUBLISHED_DUPLICATE)}  # a copy, of anything
 NOT_MADE = {str(DropReason.UNPARSEABLE), str(DropReason.LLM_ERROR)}  # a call's failure, not
 # an instruction
 DIVERSITY = {"topics": TopicsStrategy, "personas": PersonasStrategy, "evolve": EvolveStrategy}

@@ -138,6 +138,10 @@ class LLMClient:
             max_retries=0, timeout=timeout_s,
         )
 
+    def status(self) -> str:
+        """Requests in flight and the live totals, for a progress bar."""
+        return f"{self._inflight} in flight, {self.usage.line()}"
+
     @classmethod
     def for_run(cls, endpoint: Endpoint, cache: ResponseCache | None, llm: LLMConfig, *,
                 max_concurrency: int | None = None, **kwargs: Any) -> LLMClient:

@@ -28,6 +28,7 @@ from typing import Any
 import pandas as pd
 
 from datagen.config import CurationConfig, RunConfig
+from datagen.curate.human import read_verdicts, write_verdicts
 from datagen.errors import ConfigError
 from datagen.export import append
 from datagen.files import locked, read_parquet
@@ -63,7 +64,8 @@ async def run(config: RunConfig, fanout: Fanout | None = None, *,
             made = await rounds.generate(plan, fanout, endpoint, published)
             timings["generate"] = round(time.perf_counter() - t, 3)
             public = endpoint.public
-        return await finish(plan, fanout, made.records, published, public, made.usage,
+        return await finish(plan, fanout, made.records, published, public,
+                            made.usage_with_stages(),
                             timings, {**made.counts}, budget_refused=made.budget_refused)
 
 
@@ -96,10 +98,13 @@ async def finish(plan: RunPlan, fanout: Fanout, records: pd.DataFrame,
 
 
 async def recurate(run_dir: str | Path, curation: CurationConfig | None = None,
-                   fanout: Fanout | None = None) -> RunResult:
+                   fanout: Fanout | None = None, *,
+                   verdicts: str | Path | None = None) -> RunResult:
     """Recompute the verdicts, split and exports of a finished run with a new `curation`
     section (thresholds, checks, eval sets), without a single LLM call: every record it paid
-    for is in `records.parquet`, judge scores included. A new generation is written."""
+    for is in `records.parquet`, judge scores included. `verdicts` (a reviewer's file) is
+    checked against the records and merged into the run folder's first. A new generation is
+    written."""
     folder = RunFolder(check_out(run_dir, flag="RUN_DIR"))
     with locked(folder.root, "curate"):
         plan = plan_from_folder(folder)
@@ -114,9 +119,36 @@ async def recurate(run_dir: str | Path, curation: CurationConfig | None = None,
         if missing:
             raise ConfigError(f"{folder.records}: not datagen records (no {missing[:3]})",
                               hint=fix)
+        if verdicts is not None:
+            merge_verdicts(folder, verdicts, records)
         old = append.read_manifest(folder.manifest)
         return await finish(plan, fanout or LocalFanout(),
                             records[list(COLUMNS)].astype(COLUMNS), None,
                             old.get("endpoint", {}), old.get("llm", {}),
                             {**old.get("timings_s", {})},
                             old.get("counts", {}).get("by_stage", {}), push=False)
+
+
+def merge_verdicts(folder: RunFolder, path: str | Path, records: pd.DataFrame) -> None:
+    """Add a reviewer's verdicts to the run folder's (a later verdict on an id wins)."""
+    new = read_verdicts(path, records)
+    old = read_verdicts(folder.verdicts) if folder.verdicts.is_file() else {}
+    write_verdicts(folder.verdicts, {**old, **new})
+
+
+def rewrite_report(run_dir: str | Path) -> Path:
+    """Write `report.html` of a finished run again (into its current generation), from its
+    records, manifest and config; no LLM call, no new generation."""
+    from datagen.export.folder import split_frames, split_tokens
+    from datagen.report import write_report
+
+    folder = RunFolder(check_out(run_dir, flag="RUN_DIR"))
+    with locked(folder.root, "report"):
+        plan = plan_from_folder(folder)
+        records = read_parquet(folder.records, fix="the run did not finish exporting: rerun "
+                                                     "`datagen run` with the same arguments")
+        manifest = append.read_manifest(folder.manifest)
+        labels = (records["split"] if "split" in records else
+                  pd.Series(pd.NA, index=records.index, dtype="string")).dropna()
+        tokens = split_tokens(split_frames(records, labels), plan.config)
+        return write_report(folder.current.resolve(), manifest, records, labels, *tokens)

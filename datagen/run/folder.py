@@ -3,6 +3,7 @@
     outputs/<run>/
       config.json            the resolved config (secrets redacted), with the schema marker
       cache.sqlite           every LLM answer (resume and reruns read it first)
+      verdicts.jsonl         human verdicts, merged by `datagen curate --verdicts`
       stages/                the Prefect flow's persisted stage results
       records.partial.parquet  what exists so far while generating (removed once exported)
       generations/00003/     one export: records.parquet, rejected.jsonl, manifest.json,
@@ -36,7 +37,7 @@ from datagen.files import read_json
 
 SCHEMA = "datagen-run/1"
 ENTRIES = ("records.parquet", "rejected.jsonl", "manifest.json", "report.md", "report.html",
-           "openai", "hf", "alpaca", "sharegpt")
+           "report_files", "openai", "hf", "alpaca", "sharegpt")
 KEEP_GENERATIONS = 2
 
 
@@ -52,6 +53,7 @@ class RunFolder:
 
     config = property(lambda self: self.root / "config.json")
     cache = property(lambda self: self.root / "cache.sqlite")
+    verdicts = property(lambda self: self.root / "verdicts.jsonl")  # a reviewer's, merged
     stages = property(lambda self: self.root / "stages")
     partial = property(lambda self: self.root / "records.partial.parquet")
     generations = property(lambda self: self.root / "generations")

@@ -15,6 +15,7 @@ from typing import Any
 import pandas as pd
 
 from datagen import __version__
+from datagen.curate import human
 from datagen.curate.ledger import rejected_rows, summary
 from datagen.export.card import funnel, per_seed
 from datagen.export.folder import export_run, raise_on_format_errors
@@ -76,6 +77,8 @@ def build(plan: RunPlan, records: pd.DataFrame, labels: pd.Series, split_info: d
     }
     manifest.update(generation_sections(records, plan.seeds, plan.targets, cfg.generation,
                                         plan.folder.root, seed=cfg.seed))
+    if plan.folder.verdicts.is_file():
+        manifest["human"] = {"file": plan.folder.verdicts.name, "counts": human.counts(records)}
     return manifest
 
 
@@ -89,7 +92,9 @@ def write_generation(plan: RunPlan, records: pd.DataFrame, labels: pd.Series,
     with Staging(plan.folder) as stage:
         manifest = build(plan, records, labels, split_info, endpoint, usage, timings,
                          stage_counts, stage.generation)
-        write_parquet(stage.path("records.parquet"), records)
+        # the split of each kept record travels with it (the report and users read it)
+        write_parquet(stage.path("records.parquet"),
+                      records.assign(split=labels.reindex(records.index).astype("string")))
         write_jsonl(stage.path("rejected.jsonl"), rejected_rows(records))
         seeds = [s.model_dump(mode="json") for s in plan.seeds]
         export_run(stage.root, records, labels, manifest, plan.config, seeds)

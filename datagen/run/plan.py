@@ -35,8 +35,13 @@ class RunPlan:
         return [ex.instruction for s in self.seeds for ex in s.examples]
 
     def references(self, published: pd.DataFrame | None = None) -> References:
+        from datagen.curate.human import read_verdicts
+
+        path = self.folder.verdicts
+        verdicts = read_verdicts(path) if path.is_file() else {}
         return References(seed_examples=self.seed_examples,
-                          seed_tasks=[s.task for s in self.seeds], published=published)
+                          seed_tasks=[s.task for s in self.seeds], published=published,
+                          verdicts=verdicts)
 
 
 def resolved(config: RunConfig, seeds: list[SeedTask]) -> dict[str, Any]:

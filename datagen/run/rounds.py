@@ -26,6 +26,7 @@ from datagen.generate import plan_expansion, seed_state
 from datagen.generate.work import effective_seed
 from datagen.llm.client import Usage
 from datagen.llm.endpoint import Endpoint
+from datagen.progress import RunProgress
 from datagen.records import COLUMNS, new_records
 from datagen.run.fanout import Fanout
 from datagen.run.plan import RunPlan
@@ -42,6 +43,11 @@ class Generated:
     usage: dict[str, Any] = field(default_factory=dict)
     counts: dict[str, int] = field(default_factory=dict)
     budget_refused: int = 0  # calls the budget cap refused (0: it never stopped us)
+    by_stage: dict[str, dict[str, Any]] = field(default_factory=dict)  # usage per LLM stage
+
+    def usage_with_stages(self) -> dict[str, Any]:
+        """The run's LLM usage, with `by_stage` (expand, respond, judge) inside."""
+        return {**self.usage, "by_stage": self.by_stage} if self.by_stage else dict(self.usage)
 
 
 def missing_pairs(plan: RunPlan, records: pd.DataFrame) -> dict[str, int]:
@@ -116,8 +122,10 @@ class _Round:
         self.judge = judge_enabled(plan.config.curation.judge, endpoint.kind)
 
     def account(self, results: list[tuple[pd.DataFrame, dict[str, Any]]], what: str) -> None:
+        stage = {"expanded": "expand", "responded": "respond", "judged": "judge"}[what]
         for df, usage in results:
             self.out.usage = add_usage(self.out.usage, usage)
+            self.out.by_stage[stage] = add_usage(self.out.by_stage.get(stage, {}), usage)
             self.out.budget_refused += refused(usage)
             n = int(df["response"].notna().sum()) if what == "responded" else len(df)
             self.out.counts[what] = self.out.counts.get(what, 0) + n
@@ -169,7 +177,16 @@ async def generate(plan: RunPlan, fanout: Fanout, endpoint: Endpoint,
                    published: pd.DataFrame | None = None) -> Generated:
     """Run the rounds. A rerun asks the very same calls, which the response cache answers."""
     state = _Round(plan, fanout, endpoint, published)
-    for round_no in range(plan.config.generation.max_rounds):
-        if not await state.one(round_no):
-            break
+    shown = RunProgress(sum(plan.targets.values()))
+    try:
+        for round_no in range(plan.config.generation.max_rounds):
+            going = await state.one(round_no)
+            # done: pairs kept, and what a seed that stopped will not ask for any more
+            left = sum(missing_pairs(plan, state.out.records).values())
+            shown.update(sum(plan.targets.values()) - left, round_no,
+                         float(state.out.usage.get("cost_usd", 0.0)))
+            if not going:
+                break
+    finally:
+        shown.close()
     return state.out

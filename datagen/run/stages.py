@@ -50,7 +50,7 @@ async def expand_stage(plan: RunPlan, seed: SeedTask, endpoint: Endpoint, work: 
     client = client_for(plan, endpoint)
     mode = structured_mode(plan.config.llm, endpoint.kind)
     try:
-        with StageProgress(f"expand {seed.id}", len(work), stats=client.usage.line) as tick:
+        with StageProgress(f"expand {seed.id}", len(work), stats=client.status) as tick:
             df = await expand(seed, client, plan.config.generation, mode=mode, samples=work,
                               run_id=plan.run_id, rng_seed=plan.config.seed, round_no=round_no,
                               progress=tick, folder=plan.folder.root)
@@ -64,7 +64,7 @@ async def respond_stage(plan: RunPlan, batch: pd.DataFrame, endpoint: Endpoint) 
     client = client_for(plan, endpoint)
     todo = int((batch["keep"].fillna(False).astype(bool) & batch["response"].isna()).sum())
     try:
-        with StageProgress("respond", todo, stats=client.usage.line) as tick:
+        with StageProgress("respond", todo, stats=client.status) as tick:
             df = await respond(batch, client, plan.config.generation, progress=tick)
         if any(s.multi_turn for s in plan.seeds):
             df = await follow_up(df, client, plan.config.generation,
@@ -80,7 +80,7 @@ async def judge_stage(plan: RunPlan, batch: pd.DataFrame, endpoint: Endpoint) ->
     client = client_for(plan, endpoint)
     fmt = response_format(plan.config.llm.structured, endpoint.kind)
     try:
-        with StageProgress("judge", len(batch), stats=client.usage.line) as tick:
+        with StageProgress("judge", len(batch), stats=client.status) as tick:
             df = await judge_records(batch, client, plan.config.curation.judge,
                                      response_fmt=fmt, progress=tick)
     finally:
