@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 from typing import Any, Literal
 
@@ -321,6 +322,15 @@ class ExportConfig(_Section):
     push_private: bool = Field(default=True, description="Create the Hub repo as private.")
 
 
+class LinksConfig(_Section):
+    """A folder that is served over HTTP or synced to object storage, and its URL: artifacts
+    link to run folders and datasets under it (elsewhere they show the path as text)."""
+
+    root: str = Field(description="The local folder, e.g. /srv/datagen.")
+    url: str = Field(pattern=r"^(https?|s3|gs)://",
+                     description="Where `root` is seen, e.g. https://files.example.com/datagen.")
+
+
 class OrchestrationConfig(_Section):
     """Where the flow's tasks run: threads in the flow's process, or a Dask cluster."""
 
@@ -331,6 +341,8 @@ class OrchestrationConfig(_Section):
         default=None, description="Scheduler of an existing Dask cluster; unset: a LocalCluster."
     )
     dask_workers: int = Field(default=2, ge=1, le=1024, description="LocalCluster workers.")
+    links: LinksConfig | None = Field(
+        default=None, description="Link artifacts to run folders under a served folder.")
 
 
 class RunConfig(_Section):
@@ -403,6 +415,68 @@ def read_config_file(path: str | Path) -> dict[str, Any]:
     return data
 
 
+# Keys that hold paths: relative ones in a config file mean "next to this file".
+PATH_KEYS = (("seeds",), ("out",), ("append_to",), ("curation", "references", "sets"),
+             ("curation", "references", "eval_sets"))
+
+
+def resolve_paths(data: dict[str, Any], base: Path) -> dict[str, Any]:
+    """`data` with every relative path under PATH_KEYS made absolute against `base`."""
+    def fix(value: Any) -> Any:
+        if isinstance(value, str) and value and not Path(value).expanduser().is_absolute():
+            return str((base / value).resolve())
+        if isinstance(value, str):
+            return str(Path(value).expanduser())
+        if isinstance(value, list):
+            return [fix(v) for v in value]
+        return value
+
+    out = copy.deepcopy(data)
+    for key in PATH_KEYS:
+        node = out
+        for part in key[:-1]:
+            node = node.get(part) if isinstance(node, dict) else None
+        if isinstance(node, dict) and node.get(key[-1]) is not None:
+            node[key[-1]] = fix(node[key[-1]])
+    return out
+
+
+def merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    """`over` merged into `base` key by key (sections merge, other values replace)."""
+    out = dict(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
 def load_config(path: str | Path) -> RunConfig:
-    """Read a run config YAML; errors name the file and the key."""
-    return validated(read_config_file(path), str(path))
+    """Read a run config YAML; errors name the file and the key. Relative paths in it
+    (seeds, out, append_to, reference and eval sets) are relative to the file's folder."""
+    return validated(resolve_paths(read_config_file(path), Path(path).resolve().parent),
+                     str(path))
+
+
+def from_parameters(config: RunConfig | dict[str, Any] | None = None, *,
+                    config_file: str | None = None, overrides: dict[str, Any] | None = None,
+                    **top: Any) -> RunConfig:
+    """The run config of a flow run from its parameters, each layer over the last: the
+    config file (paths relative to it), the inline `config` (given as a whole), `overrides`
+    (merged key by key: `{"llm": {"model": "m"}}` changes only the model), then the
+    top-level values an operator changes one at a time (`seeds`, `pairs`, `out`,
+    `append_to`) where given, their relative paths against the working directory."""
+    data: dict[str, Any] = {}
+    source = "flow parameters"
+    if config_file:
+        data = resolve_paths(read_config_file(config_file), Path(config_file).resolve().parent)
+        source = f"{config_file} with the flow parameters"
+    if config is not None:
+        inline = config.model_dump(mode="json", exclude_unset=True) \
+            if isinstance(config, RunConfig) else dict(config)
+        data = merge(data, inline)
+    data = merge(data, overrides or {})
+    # relative top-level paths: against the run's working directory (a deployment's pull step)
+    data.update(resolve_paths({k: v for k, v in top.items() if v is not None}, Path.cwd()))
+    return validated(data, source)

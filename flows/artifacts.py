@@ -1,8 +1,10 @@
 """Prefect artifacts of a run: what a data engineer checks in the UI the morning after.
 
 The markdown is built from the run's manifest alone (plain functions, testable without
-Prefect); `publish_artifacts` posts it. Artifact keys are per seed set, so the UI shows each
-nightly job's history under one key.
+Prefect); `publish_artifacts` posts it. Artifact keys are per deployment (or per seed set and
+target outside one), so the UI shows each job's history under its own key. Paths are shown as
+text; a link is added only where the config says how the folder is seen
+(`orchestration.links`): a `file://` link opens nothing from the UI or another machine.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from datagen.config import LinksConfig
 from datagen.export.card import markdown_table, split_table
 
 SPLITS = ("train", "validation", "test")
@@ -66,39 +69,80 @@ def validate_markdown(manifest: dict[str, Any]) -> str:
     return "\n".join(parts)
 
 
+def url_of(path: str | Path, links: LinksConfig | None) -> str | None:
+    """The URL of `path` under `links.root`, or None."""
+    if links is None:
+        return None
+    path, root = Path(path).absolute(), Path(links.root).absolute()
+    if not path.is_relative_to(root):
+        return None
+    rel = path.relative_to(root).as_posix()
+    return links.url.rstrip("/") + ("/" + rel if rel != "." else "")
+
+
+def where(what: str, path: str | Path, links: LinksConfig | None) -> str:
+    """`what: /the/path` as text, with a link when the folder is served."""
+    path = Path(path).absolute()  # the run folder's own names, not its generation's
+    url = url_of(path, links)
+    return f"{what}: `{path}`" + (f" ([open]({url}))" if url else "")
+
+
+def cost_markdown(manifest: dict[str, Any]) -> str:
+    """Requests, tokens and dollars per LLM stage, and what fine-tuning on it would cost."""
+    llm = manifest.get("llm") or {}
+    cols = ("requests", "cache_hits", "failures", "prompt_tokens", "completion_tokens")
+    rows = [[name, *(u.get(k, 0) for k in cols), f"${u.get('cost_usd', 0):.4f}"]
+            for name, u in (llm.get("by_stage") or {}).items()]
+    rows.append(["**all**", *(llm.get(k, 0) for k in cols), f"**${llm.get('cost_usd', 0):.4f}**"])
+    parts = [f"# Cost of run {manifest['run_id']}", "", "## Generation", "",
+             markdown_table(["stage", "requests", "cached", "failed", "prompt tokens",
+                             "completion tokens", "cost"], rows)]
+    tune = [[split, model, m["billed_tokens"], m["epochs"], f"${m['cost_usd']:.4f}"]
+            for split, rep in (manifest.get("validate") or {}).items()
+            for model, m in rep.get("models", {}).items()]
+    if tune:
+        parts += ["", "## Fine-tuning on it (OpenAI pre-flight estimate)", "",
+                  markdown_table(["split", "target model", "billed tokens", "epochs", "cost"],
+                                 tune)]
+    return "\n".join(parts)
+
+
 def publish_artifacts(manifest: dict[str, Any], out: str | Path, *,
                       published: dict[str, Any] | None = None,
                       dataset: str | Path | None = None,
-                      hub_url: str | None = None) -> list[str]:
-    """Post the run's artifacts to Prefect; return their keys."""
+                      hub_url: str | None = None, key: str | None = None,
+                      links: LinksConfig | None = None) -> list[str]:
+    """Post the run's artifacts to Prefect under `key` (a deployment's name, or the seed set
+    and target); return their keys."""
     from prefect.artifacts import create_link_artifact, create_markdown_artifact
 
-    slug = _slug("-".join(manifest.get("seeds", [])) or manifest["run_id"])
+    slug = _slug(key or "-".join(manifest.get("seeds", [])) or manifest["run_id"])
     keys = {"funnel": f"funnel-{slug}", "seeds": f"seed-yield-{slug}",
-            "validate": f"openai-validate-{slug}", "run": f"run-folder-{slug}"}
+            "cost": f"cost-{slug}", "validate": f"openai-validate-{slug}",
+            "run": f"run-folder-{slug}"}
     create_markdown_artifact(funnel_markdown(manifest), key=keys["funnel"],
                              description="Records per stage and per drop reason")
     create_markdown_artifact(seed_markdown(manifest), key=keys["seeds"],
                              description="Kept pairs per seed against its target")
+    create_markdown_artifact(cost_markdown(manifest), key=keys["cost"],
+                             description="Generation tokens and cost per stage")
     create_markdown_artifact(validate_markdown(manifest), key=keys["validate"],
                              description="OpenAI fine-tuning pre-flight checks")
-    create_link_artifact(Path(out).resolve().as_uri(), link_text=f"run folder {Path(out).name}",
-                         key=keys["run"], description="The run folder")
-    report = Path(out).resolve() / "report.html"
-    if report.exists():
-        keys["report"] = f"report-{slug}"
-        create_markdown_artifact(
-            f"# Run report\n\nThe HTML report with its record viewer: `{report}` "
-            f"([open]({report.as_uri()})); `datagen report {Path(out).resolve()} --serve` "
-            f"serves it over HTTP.", key=keys["report"],
-            description="report.html: funnel, plots, split check, cost, record viewer")
+    out = Path(out).absolute()
+    lines = [f"# Run {manifest['run_id']}", "", where("run folder", out, links)]
+    if (out / "report.html").exists():
+        lines += ["", where("report (funnel, plots, split check, cost, record viewer)",
+                            out / "report.html", links), "",
+                  f"On the machine that ran it: `datagen report {out} --serve`."]
+    create_markdown_artifact("\n".join(lines), key=keys["run"],
+                             description="The run folder and its report.html")
     if published is not None and dataset is not None:
         keys["dataset"] = f"dataset-{slug}"
         counts = ", ".join(f"{k} {v}" for k, v in published["counts"].items())
-        create_link_artifact(Path(dataset).resolve().as_uri(),
-                             link_text=f"dataset {Path(dataset).name} ({counts})",
-                             key=keys["dataset"],
-                             description=f"{len(published['lineage'])} runs appended")
+        create_markdown_artifact(
+            "\n".join([f"# Dataset {Path(dataset).name}", "", where("folder", dataset, links),
+                       "", f"{counts}; {len(published['lineage'])} runs appended."]),
+            key=keys["dataset"], description="The published dataset this run appended to")
     if hub_url:
         keys["hub"] = f"hub-dataset-{slug}"
         create_link_artifact(hub_url, link_text="dataset on the Hugging Face Hub",

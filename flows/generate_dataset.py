@@ -116,17 +116,40 @@ def run_name() -> str:
 
 
 @flow(name="generate_dataset", flow_run_name=run_name, log_prints=True)
-async def generate_dataset(config: RunConfig) -> Any:
+async def generate_dataset(
+    config: RunConfig | None = None,
+    config_file: str | None = None,
+    seeds: list[str] | None = None,
+    pairs: int | None = None,
+    out: str | None = None,
+    append_to: str | None = None,
+    overrides: dict[str, Any] | None = None,
+) -> Any:
     """Seed tasks in, a curated dataset out: OpenAI JSONL, a HF dataset, a manifest, artifacts.
-    With `append_to`, the new pairs are also appended to that published dataset."""
+    With `append_to`, the new pairs are also appended to that published dataset.
+
+    Args:
+        config: The whole run config (a deployment's form, pre-filled).
+        config_file: A run config YAML instead; its relative paths are relative to it.
+        seeds: Seed files or folders, replacing the config's.
+        pairs: Pairs wanted per seed, replacing the config's.
+        out: The run folder, replacing the config's.
+        append_to: The published dataset folder new pairs are appended to.
+        overrides: Run config keys merged over the config, section by section, e.g.
+            {"llm": {"model": "gpt-4o-mini"}}.
+    """
     _keep_cli_sigterm()
     prefect_bits.progress_to_run_logs()
+    config = prefect_bits.run_config(config, config_file, overrides, seeds=seeds, pairs=pairs,
+                                     out=out, append_to=append_to)
     stages = dataset_stages.with_options(
         task_runner=prefect_bits.task_runner(config.orchestration),
         flow_run_name=f"{prefect_bits.seed_set(config.seeds)} stages")
     result = await stages(config)
     keys = artifacts_task(result.manifest, result.out, published=result.published,
-                          dataset=config.append_to, hub_url=result.hub_url)
+                          dataset=config.append_to, hub_url=result.hub_url,
+                          key=prefect_bits.artifact_key(config),
+                          links=config.orchestration.links)
     outcome = result.outcome(max_failed_share=config.llm.max_failed_share,
                              allow_empty=config.allow_empty, allow_short=config.allow_short)
     summary = {"result": result, "outcome": outcome.name, "exit_code": outcome.exit_code,

@@ -15,7 +15,7 @@ import xxhash
 from prefect.cache_policies import TASK_SOURCE, CachePolicy, Inputs
 from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 
-from datagen.config import OrchestrationConfig, RunConfig
+from datagen.config import OrchestrationConfig, RunConfig, from_parameters
 from datagen.llm.endpoint import Endpoint
 
 
@@ -96,16 +96,40 @@ def seed_set(seeds: list[str]) -> str:
     return "+".join(names)[:60] or "seeds"
 
 
+def run_config(config: RunConfig | dict[str, Any] | None, config_file: str | None,
+               overrides: dict[str, Any] | None, **top: Any) -> RunConfig:
+    """The flow's parameters as one RunConfig (`datagen.config.from_parameters`)."""
+    if isinstance(config, RunConfig) and not config_file and not overrides and \
+            all(v is None for v in top.values()):
+        return config
+    return from_parameters(config, config_file=config_file, overrides=overrides, **top)
+
+
+def target(config: RunConfig) -> str:
+    """What a run grows: the dataset it appends to, else its run folder."""
+    return Path(config.append_to or config.out).name or "run"
+
+
 def run_name(parameters: dict[str, Any], today: date | None = None) -> str:
-    """`<seed set> <date>` (and `-> dataset` when appending), so runs read well in the UI."""
-    config = parameters.get("config")
-    if isinstance(config, RunConfig):
-        config = config.model_dump()
-    config = config if isinstance(config, dict) else {}
-    name = f"{seed_set(config.get('seeds') or [])} {(today or date.today()).isoformat()}"
-    if config.get("append_to"):
-        name += f" -> {Path(config['append_to']).name}"
-    return name
+    """`<seed set> -> <target> <date>`, so runs read well in the UI."""
+    day = (today or date.today()).isoformat()
+    try:
+        config = run_config(parameters.get("config"), parameters.get("config_file"),
+                            parameters.get("overrides"),
+                            **{k: parameters.get(k) for k in ("seeds", "pairs", "out",
+                                                              "append_to")})
+    except Exception:  # a bad parameter fails the run itself, with its message
+        return f"datagen {day}"
+    return f"{seed_set(config.seeds)} -> {target(config)} {day}"
+
+
+def artifact_key(config: RunConfig) -> str:
+    """Artifacts are keyed by the deployment a run belongs to, else by its target, so two
+    jobs that share seeds keep two histories."""
+    from prefect.runtime import deployment
+
+    name = deployment.name if deployment.id else None
+    return name or f"{seed_set(config.seeds)}-{target(config)}"
 
 
 def check_cron(cron: str) -> None:

@@ -87,6 +87,7 @@ def render(manifest: dict[str, Any], records: pd.DataFrame, labels: pd.Series,
     return (
         "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
         "<meta name='viewport' content='width=device-width, initial-scale=1'>"
+        "<link rel='icon' href='data:,'>"  # no favicon request: served, it would 404
         f"<title>datagen report: {escape(manifest['name'])}</title>"
         f"<style>{_asset('report.css')}</style></head><body>"
         + "".join(body)

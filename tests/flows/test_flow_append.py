@@ -58,7 +58,7 @@ def test_nightly_appends_without_duplicates_or_split_churn(prefect_harness, make
             assert _jsonl_lines(dataset / "openai" / f"{name}.jsonl") == n
             assert n == int((everything["split"] == name).sum())
     assert (dataset / "hf" / "README.md").exists()
-    assert "dataset-legal-nda-clauses" in second["artifacts"]
+    assert any(k.startswith("dataset-") for k in second["artifacts"])
     run_manifest = json.loads((Path(config.out) / "manifest.json").read_text())
     assert run_manifest["counts"]["by_reason"].get("published_duplicate", 0) > 0
 
@@ -78,3 +78,38 @@ def test_assign_splits_follows_published_paraphrases_and_hashes_the_rest():
     assert labels.iloc[1] == bucket("n2", 0.2)  # the rest: by the hash of their cluster
     assert assign_splits(new.iloc[::-1], published, validation=0.2).sort_index().equals(
         labels.sort_index())
+
+
+def test_a_night_that_adds_nothing_ends_failed(prefect_harness, tmp_path):
+    """The documented state of a 0-pair night: Failed, message `empty: ...`, exit code 7 in
+    its result, the dataset untouched; a scheduler sees it without opening an artifact."""
+    from datagen.config import RunConfig
+    from datagen.run.result import RunIncomplete
+    from tests.conftest import NDA_SEED
+    from tests.scripted_server import Reply, ScriptedServer
+
+    def one_request(body: dict, n: int) -> Reply:
+        if "numbered list" in body["messages"][-1]["content"]:
+            return Reply("1. Draft an NDA clause on permitted use by a software reseller.")
+        return Reply("The reseller may use the confidential information only to market and "
+                     "support the licensed software, and for no other purpose.")
+
+    dataset = tmp_path / "dataset"
+    with ScriptedServer(one_request) as server:
+        def night(out: str) -> object:
+            config = RunConfig.model_validate({
+                "seeds": [str(NDA_SEED)], "out": str(tmp_path / out), "pairs": 3,
+                "append_to": str(dataset), "allow_short": True,
+                "llm": {"base_url": server.base_url, "model": "test-model", "max_retries": 0}})
+            return asyncio.run(generate_dataset(config, return_state=True))
+
+        first = night("night1")
+        assert first.is_completed(), first  # one new pair, short accepted
+        before = Published(dataset).records()
+        second = night("night2")
+    assert second.is_failed() and second.message.startswith("empty: no pair was kept"), second
+    error = second.result(raise_on_failure=False)
+    assert isinstance(error, RunIncomplete) and error.exit_code == 7
+    assert error.summary["counts"]["kept"] == 0
+    assert error.summary["counts"]["by_reason"].get("published_duplicate", 0) >= 1
+    assert Published(dataset).records()["id"].tolist() == before["id"].tolist()

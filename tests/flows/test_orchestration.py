@@ -43,9 +43,15 @@ def test_frame_key_is_its_content_and_an_endpoint_is_its_identity():
         labels=pd.Series(["validation"], dtype="string"))
 
 
-def test_run_name_is_seed_set_and_date():
+def test_run_name_is_seed_set_target_and_date():
     cfg = RunConfig(seeds=["seeds/legal/nda_clauses.yaml", "seeds/finance"],
                     append_to="datasets/legal")
-    assert run_name({"config": cfg}, date(2026, 1, 2)) == (
-        "nda_clauses+finance 2026-01-02 -> legal")
-    assert run_name({"config": cfg.model_dump()}, date(2026, 1, 2)).startswith("nda_clauses+")
+    day = date(2026, 1, 2)
+    assert run_name({"config": cfg}, day) == "nda_clauses+finance -> legal 2026-01-02"
+    assert run_name({"config": cfg.model_dump()}, day).startswith("nda_clauses+")
+    # the top-level parameters an operator overrides name the run too
+    assert run_name({"config": cfg, "append_to": "datasets/weekly"}, day) == (
+        "nda_clauses+finance -> weekly 2026-01-02")
+    assert run_name({"seeds": ["seeds/legal/nda_clauses.yaml"], "out": "outputs/n"}, day) == (
+        "nda_clauses -> n 2026-01-02")
+    assert run_name({"overrides": {"pairs": "many"}}, day) == "datagen 2026-01-02"

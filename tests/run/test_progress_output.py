@@ -27,17 +27,18 @@ def _argv(server: ScriptedServer, out: Path, *extra: str) -> list[str]:
             "--out", str(out), "--base-url", server.base_url, "--model", "test-model", *extra]
 
 
-def _env(**extra: str) -> dict[str, str]:
+def _env(api_url: str, **extra: str) -> dict[str, str]:
+    """The session's Prefect server (no temporary server per run), no inherited quiet."""
     env = {k: v for k, v in os.environ.items()
-           if k not in ("PREFECT_API_URL", "DATAGEN_PROGRESS", "PREFECT_LOGGING_LEVEL")}
-    return {**env, "COLUMNS": "160", **extra}
+           if k not in ("DATAGEN_PROGRESS", "PREFECT_LOGGING_LEVEL")}
+    return {**env, "PREFECT_API_URL": api_url, "COLUMNS": "160", **extra}
 
 
-def _on_a_terminal(argv: list[str]) -> tuple[int, str]:
+def _on_a_terminal(argv: list[str], env: dict[str, str]) -> tuple[int, str]:
     """Run `argv` with stdout and stderr on a pseudo-terminal; (exit code, what it drew)."""
     leader, follower = pty.openpty()
     proc = subprocess.Popen(argv, stdin=follower, stdout=follower, stderr=follower,
-                            env=_env(TERM="xterm-256color"), close_fds=True)
+                            env=env, close_fds=True)
     os.close(follower)
     chunks = []
     while True:
@@ -56,9 +57,10 @@ def _on_a_terminal(argv: list[str]) -> tuple[int, str]:
     return proc.wait(timeout=60), b"".join(chunks).decode("utf-8", "replace")
 
 
-def test_a_terminal_gets_a_live_board_with_eta(tmp_path: Path) -> None:
+def test_a_terminal_gets_a_live_board_with_eta(api_url: str, tmp_path: Path) -> None:
     with ScriptedServer(_slow) as server:
-        code, drawn = _on_a_terminal(_argv(server, tmp_path / "run"))
+        code, drawn = _on_a_terminal(_argv(server, tmp_path / "run"),
+                                     _env(api_url, TERM="xterm-256color"))
     assert code == 0, drawn[-3000:]
     assert "\x1b[" in drawn  # redrawn in place, not scrolled
     assert "run: pairs kept" in drawn and "ETA" in drawn
@@ -69,9 +71,9 @@ def test_a_terminal_gets_a_live_board_with_eta(tmp_path: Path) -> None:
     assert re.search(r"respond: (\d+)/\1 \(100%\), 0 in flight, .*ETA 0s", plain), plain[-3000:]
 
 
-def test_off_a_terminal_progress_is_plain_log_lines(tmp_path: Path) -> None:
+def test_off_a_terminal_progress_is_plain_log_lines(api_url: str, tmp_path: Path) -> None:
     with ScriptedServer(_slow) as server:
-        proc = subprocess.run(_argv(server, tmp_path / "run"), env=_env(),
+        proc = subprocess.run(_argv(server, tmp_path / "run"), env=_env(api_url),
                               capture_output=True, text=True, timeout=300)
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out[-3000:]
@@ -84,11 +86,12 @@ def test_off_a_terminal_progress_is_plain_log_lines(tmp_path: Path) -> None:
     assert "12/12 pairs kept" in run_lines[-1]
 
 
-def test_quiet_prints_the_table_and_json_prints_one_object(tmp_path: Path) -> None:
+def test_quiet_prints_the_table_and_json_prints_one_object(api_url: str,
+                                                            tmp_path: Path) -> None:
     with ScriptedServer(handler) as server:
-        quiet = subprocess.run(_argv(server, tmp_path / "a", "--quiet"), env=_env(),
+        quiet = subprocess.run(_argv(server, tmp_path / "a", "--quiet"), env=_env(api_url),
                                capture_output=True, text=True, timeout=300)
-        as_json = subprocess.run(_argv(server, tmp_path / "b", "--json"), env=_env(),
+        as_json = subprocess.run(_argv(server, tmp_path / "b", "--json"), env=_env(api_url),
                                  capture_output=True, text=True, timeout=300)
     assert quiet.returncode == 0, quiet.stderr[-3000:]
     text = quiet.stdout + quiet.stderr
