@@ -23,7 +23,7 @@ from tests.conftest import REPO
 from tests.processes import stop
 
 BIN = Path(sys.executable).parent
-DEPLOYMENT = "nightly-legal"
+DEPLOYMENT = "nightly-legal-pool"
 
 
 def test_the_shipped_prefect_yaml_is_valid() -> None:
@@ -92,4 +92,4 @@ def test_deploy_worker_trigger_completes(api_url, embedded, tmp_path: Path) -> N
     assert manifest["per_seed"]["legal-nda-clauses"]["target"] == 2
     assert manifest["config"]["seeds"] == [str(REPO / "seeds/legal/nda_clauses.yaml")]
     assert (dataset / "manifest.json").is_file()  # appended to the dataset the run named
-    assert not (REPO / "outputs" / "nightly-legal").exists()
+    assert not (REPO / "outputs" / "nightly-legal-pool").exists()
