@@ -21,7 +21,7 @@ import pytest
 from tests.cli import cli as _cli
 from tests.conftest import NDA_SEED
 from tests.flows.world import handler
-from tests.report.conftest import Page
+from tests.report.conftest import ARTIFACTS, Page
 from tests.scripted_server import ScriptedServer
 
 
@@ -212,6 +212,10 @@ def test_a_100k_record_page_opens_in_under_2_seconds(run_dir: Path, tmp_path: Pa
         page.open(html)
         seconds.append(time.perf_counter() - start)
     page.shot("report-100k.png")
+    files = big / "current" / "report_files"
+    (ARTIFACTS / "report-100k.json").write_text(json.dumps({
+        "open_s": seconds, "html_bytes": html.resolve().stat().st_size,
+        "chunk_bytes": sum(f.stat().st_size for f in files.iterdir())}))
     assert min(seconds) < 2.0, seconds
     assert _count(page) == 100_000 and page.page.locator("#rows tr").count() == 50
     page.page.click("#next")
