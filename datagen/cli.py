@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import json
 import os
 import sys
@@ -111,6 +112,7 @@ def run(
     except KeyboardInterrupt:
         console.print(f"[yellow]interrupted[/]: every completed LLM call is saved in "
                       f"{esc(cfg.out)}/cache.sqlite; rerun the same command to resume.")
+        _quiet_finalisers()
         return INTERRUPTED
     summary = state.result(raise_on_failure=False)
     if isinstance(summary, RunIncomplete) and "result" in summary.summary:
@@ -119,6 +121,22 @@ def run(
         raise summary
     return report_run(summary["result"], cfg, time.perf_counter() - started, quiet=quiet,
                       as_json=as_json)
+
+
+def _quiet_finalisers(*, restore: bool = True) -> None:
+    """Finalise an interrupted flow engine's coroutines with logging off. Their clean-up
+    logs through Prefect's API handler, which starts a thread from inside the garbage
+    collector, and that deadlocks (seen as a hang after "interrupted"); what they raise
+    while closing is noise after an interruption, not news."""
+    import logging
+
+    hook = sys.unraisablehook
+    logging.disable(logging.CRITICAL)
+    sys.unraisablehook = lambda unraisable: None  # "Exception ignored in <coroutine ...>"
+    gc.collect()
+    if restore:
+        logging.disable(logging.NOTSET)
+        sys.unraisablehook = hook
 
 
 @contextlib.contextmanager
@@ -544,6 +562,8 @@ def main(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:
         console.print("[yellow]interrupted[/]: rerun the same command to resume")
         code = INTERRUPTED
+    if code == INTERRUPTED and argv is None:  # the process ends: no log from its finalisers
+        _quiet_finalisers(restore=False)
     sys.exit(code if isinstance(code, int) else 0)
 
 

@@ -171,10 +171,18 @@ def run_here(config: RunConfig) -> Any:
     on_main = threading.current_thread() is threading.main_thread()
     if on_main:
         _CLI_SIGTERM.append(signal.getsignal(signal.SIGTERM))
+    from datagen.llm import interrupt
+
     try:
         return asyncio.run(generate_dataset(config, return_state=True))
     except TerminationSignal as exc:
         raise KeyboardInterrupt from exc
+    except asyncio.CancelledError as exc:
+        # the stop cancelled a request the flow's own task was awaiting (or refused a new
+        # one), and that cancellation reached the top before the KeyboardInterrupt did
+        if interrupt.stopping():
+            raise KeyboardInterrupt from exc
+        raise
     finally:
         if on_main:
             _CLI_SIGTERM.pop()

@@ -116,6 +116,7 @@ class EmbeddedServer:
                 )
             try:
                 if httpx.get(f"{self.base_url}/models", timeout=2).status_code == 200:
+                    self._first_token()
                     return
             except httpx.HTTPError:
                 pass
@@ -125,6 +126,26 @@ class EmbeddedServer:
             f"the embedded model server did not answer within {self.startup_timeout_s:.0f} s",
             hint="check that the machine is not out of memory; or configure --base-url",
         )
+
+    def _first_token(self) -> None:
+        """One token, so a build that crashes on inference fails here, clearly, and not as
+        every LLM call of the run failing with a connection error. A llama.cpp compiled with
+        GGML_NATIVE=ON segfaults here on some virtual CPUs that report instructions they
+        do not run."""
+        body = {"model": MODEL_ALIAS, "messages": [{"role": "user", "content": "Hi"}],
+                "max_tokens": 1, "temperature": 0}
+        try:
+            httpx.post(f"{self.base_url}/chat/completions", json=body, timeout=60)
+        except httpx.HTTPError:
+            pass
+        if self.process is not None and self.process.poll() is not None:
+            code = self.process.returncode
+            died = f"signal {-code}" if code < 0 else f"exit code {code}"
+            raise EndpointError(
+                f"the embedded model server crashed on its first token ({died})",
+                hint="rebuild llama-cpp-python for this CPU: CMAKE_ARGS=\"-DGGML_NATIVE=OFF\" "
+                     "pip install --force-reinstall --no-cache-dir --no-binary llama-cpp-python "
+                     "'llama-cpp-python[server]==0.3.36' (or configure --base-url)")
 
     def log_tail(self, lines: int = 15) -> str:
         self._log.seek(0)
