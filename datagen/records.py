@@ -63,6 +63,18 @@ def _as_json(value: Any) -> str:
     return json.dumps(value, sort_keys=True, ensure_ascii=False)
 
 
+def json_cell(value: Any) -> dict[str, Any]:
+    """One cell of a JSON column (`scores`, `metadata`, `params`) as a dict; {} when it is
+    empty, missing or not a JSON object."""
+    if not isinstance(value, str) or not value.startswith("{"):
+        return {}
+    try:
+        data = json.loads(value)
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
 def add_score(df: pd.DataFrame, name: str, values: pd.Series) -> None:
     """Merge one named score per row into the JSON `scores` column."""
     merged = []

@@ -20,6 +20,7 @@ from datagen.curate.check import Check, Context, Verdicts
 from datagen.curate.reasons import DropReason
 from datagen.errors import ConfigError
 from datagen.files import write_text
+from datagen.records import json_cell
 
 VERDICTS = ("keep", "drop")
 
@@ -98,6 +99,5 @@ CHECK = Check(
 
 def counts(records: pd.DataFrame) -> dict[str, int]:
     """Records a human kept or dropped, from their scores."""
-    marks = [json.loads(s).get("human") if isinstance(s, str) and s.startswith("{") else None
-             for s in records["scores"]]
+    marks = [json_cell(s).get("human") for s in records["scores"]]
     return {"keep": sum(m == "keep" for m in marks), "drop": sum(m == "drop" for m in marks)}

@@ -19,6 +19,7 @@ from typing import Any
 import pandas as pd
 
 from datagen.curate.reasons import stage_of
+from datagen.records import json_cell
 from datagen.text import word_counts
 
 CHUNK = 2000
@@ -27,15 +28,6 @@ SNIPPET = 140
 CATEGORIES = ("seed", "strategy", "split", "reason", "language")
 SCORES = ("quality", "judge", "language_score", "completion_tokens", "instruction_words",
           "response_words")
-
-
-def _json(value: Any) -> Any:
-    if isinstance(value, str) and value.startswith("{"):
-        try:
-            return json.loads(value)
-        except ValueError:
-            return value
-    return value
 
 
 def _clean(value: Any) -> Any:
@@ -61,10 +53,8 @@ def build(records: pd.DataFrame, labels: pd.Series) -> tuple[dict[str, Any], lis
     """The index, and the text chunks (lists of [instruction, response, details])."""
     records = records.reset_index(drop=False).rename(columns={"index": "_row"})
     split = labels.reindex(records["_row"]).astype("string").fillna("").tolist()
-    metas = [_json(m) if isinstance(m, str) else {} for m in records["metadata"]]
-    metas = [m if isinstance(m, dict) else {} for m in metas]
-    scores = [_json(s) if isinstance(s, str) else {} for s in records["scores"]]
-    scores = [s if isinstance(s, dict) else {} for s in scores]
+    metas = [json_cell(m) for m in records["metadata"]]
+    scores = [json_cell(s) for s in records["scores"]]
     keep = records["keep"].fillna(False).astype(bool).tolist()
     reason = ["kept" if k else str(r if isinstance(r, str) else "dropped")
               for k, r in zip(keep, records["drop_reason"], strict=True)]
@@ -105,7 +95,7 @@ def build(records: pd.DataFrame, labels: pd.Series) -> tuple[dict[str, Any], lis
                 "system", "model", "finish_reason", "prompt_tokens", "completion_tokens",
                 "detected_language", "language_score", "dup_cluster", "lost_to", "run_id",
                 "domain", "language")}
-            details["params"] = _json(row.get("params")) if row.get("params") else None
+            details["params"] = json_cell(row.get("params")) or None
             details["scores"] = scores[i]
             details["metadata"] = metas[i]
             part.append([instruction[i], _clean(row.get("response")) or "", details])

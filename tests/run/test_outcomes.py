@@ -44,13 +44,15 @@ def test_nothing_kept_exits_7_unless_allowed(prefect_harness, tmp_path: Path) ->
         assert code == 0, out
 
 
-def test_short_of_target_exits_8_unless_allowed(prefect_harness, tmp_path: Path) -> None:
-    def same(body: dict, n: int) -> Reply:
-        if "numbered list" in body["messages"][-1]["content"]:
-            return Reply("1. Draft an NDA clause on permitted use by a software reseller.")
-        return handler(body, n)
+def _same(body: dict, n: int) -> Reply:
+    """A model that asks the same one request every time: a seed that stalls short."""
+    if "numbered list" in body["messages"][-1]["content"]:
+        return Reply("1. Draft an NDA clause on permitted use by a software reseller.")
+    return handler(body, n)
 
-    with ScriptedServer(same) as server:
+
+def test_short_of_target_exits_8_unless_allowed(prefect_harness, tmp_path: Path) -> None:
+    with ScriptedServer(_same) as server:
         code, out = _run(server, tmp_path / "a")
         assert code == 8 and "short of target" in out and "stalled" in out, out
         code, out = _run(server, tmp_path / "b", "--allow-short")
@@ -86,12 +88,7 @@ def test_the_flow_run_state_shows_a_short_run(prefect_harness, tmp_path: Path) -
     from datagen.config import RunConfig
     from flows.generate_dataset import generate_dataset
 
-    def same(body: dict, n: int) -> Reply:
-        if "numbered list" in body["messages"][-1]["content"]:
-            return Reply("1. Draft an NDA clause on permitted use by a software reseller.")
-        return handler(body, n)
-
-    with ScriptedServer(same) as server:
+    with ScriptedServer(_same) as server:
         for allow_short, out in ((False, "a"), (True, "b")):
             config = RunConfig.model_validate({
                 "seeds": [str(NDA_SEED)], "out": str(tmp_path / out), "pairs": 4,

@@ -1,0 +1,5 @@
+"""`python -m datagen.cli`: the console script."""
+
+from datagen.cli import main
+
+main()

@@ -1,0 +1,48 @@
+"""The Typer app, the exit code of an interruption, and the run config from a command's
+file and flags (every command that runs or plans builds it here)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from datagen.config import RunConfig, read_config_file, resolve_paths, validated
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="Seed tasks in, a clean fine-tuning corpus out.")
+seeds_app = typer.Typer(no_args_is_help=True, help="Work with seed files.")
+app.add_typer(seeds_app, name="seeds")
+INTERRUPTED = 130
+
+
+def prefect_env() -> None:
+    """Prefect settings every command that starts a flow needs (before Prefect loads)."""
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
+    if os.environ.get("PREFECT_API_URL") == "":
+        del os.environ["PREFECT_API_URL"]  # empty breaks the ephemeral server
+
+
+def build_config(seeds: list[Path] | None = None, config: Path | None = None,
+                 **flags: Any) -> RunConfig:
+    """The run config: the file's keys, then the flags given. A base URL with a password or
+    a key in it is kept in this process's environment; the config gets the redacted URL."""
+    from datagen.secrets import stash
+
+    data = resolve_paths(read_config_file(config), config.resolve().parent) if config else {}
+    if seeds:
+        data["seeds"] = [str(s) for s in seeds]
+    llm = dict(data.get("llm") or {})
+    for key in ("model", "base_url", "max_cost_usd", "batch"):
+        value = flags.pop(key, None)
+        if value is not None:
+            llm[key] = stash(value) if key == "base_url" else value
+    if llm:
+        data["llm"] = llm
+    for key, value in flags.items():
+        if value is not None:
+            data[key] = str(value) if isinstance(value, Path) else value
+    return validated(data, str(config) if config else "command line")

@@ -1,0 +1,52 @@
+"""`datagen seeds validate` and `datagen seeds import`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from datagen.cli.app import seeds_app
+from datagen.console import console, esc
+from datagen.errors import ConfigError
+
+
+@seeds_app.command("validate")
+def seeds_validate(
+    paths: Annotated[list[Path], typer.Argument(help="Seed files or folders.")],
+) -> None:
+    """Check seed files; errors name the file, the field and the fix."""
+    from datagen.seeds import load_seeds
+
+    for s in load_seeds(paths):
+        console.print(f"[green]ok[/] {esc(s.id)}: {esc(s.domain)}, {s.language}, {s.pairs} "
+                      f"pairs, {len(s.examples)} examples")
+
+
+@seeds_app.command("import")
+def seeds_import(
+    file: Annotated[Path, typer.Argument(help="A Self-Instruct / Alpaca seed_tasks.jsonl.")],
+    out: Annotated[Path | None, typer.Option("--out", "-o",
+                                             help="YAML to write (default: beside FILE).")] = None,
+    seed_id: Annotated[str | None, typer.Option("--id", help="Seed id.")] = None,
+    domain: Annotated[str, typer.Option(help="Domain of the seed.")] = "general",
+    language: Annotated[str, typer.Option(help="ISO 639-1 language code.")] = "en",
+    pairs: Annotated[int, typer.Option(min=1, help="Pairs wanted.")] = 100,
+    force: Annotated[bool, typer.Option("--force", help="Replace an existing YAML file.")
+                     ] = False,
+) -> None:
+    """Convert seed_tasks.jsonl into a YAML seed (bootstrap strategy); `run` takes either."""
+    from datagen.files import write_text
+    from datagen.seeds.selfinstruct import import_tasks, seed_yaml
+
+    target = out or file.with_suffix(".yaml")
+    if target.exists() and not force:
+        raise ConfigError(f"{target}: exists already", hint="pass --force to replace it, or "
+                          "--out to write elsewhere")
+    seed = import_tasks(file, seed_id=seed_id, domain=domain, language=language, pairs=pairs)
+    write_text(target, seed_yaml(seed))
+    tasks = len({ex.task_id for ex in seed.examples})
+    console.print(f"[green]ok[/] {esc(target)}: seed {esc(seed.id)}, {tasks} tasks, "
+                  f"{len(seed.examples)} examples, "
+                  f"{sum(ex.is_classification for ex in seed.examples)} classification")

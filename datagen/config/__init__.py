@@ -1,0 +1,49 @@
+"""Run configuration: one pydantic model, loadable from YAML, also the Prefect flow's form.
+
+    run.py        RunConfig and its LLM, generation, split, export, orchestration sections
+    curation.py   the curation section, one sub-section per check
+    files.py      reading a config file, validating plain data, a flow run's parameters
+    section.py    the base of every section (`extra="forbid"`: a misspelt key fails by name)
+"""
+
+from datagen.config.curation import (
+    CurationConfig,
+    DedupConfig,
+    JudgeConfig,
+    KeywordsConfig,
+    LanguageConfig,
+    LengthConfig,
+    PIIConfig,
+    PlaceholderConfig,
+    ReferencesConfig,
+    RepetitionConfig,
+)
+from datagen.config.files import (
+    FLAGS,
+    PATH_KEYS,
+    from_parameters,
+    load_config,
+    merge,
+    read_config_file,
+    resolve_paths,
+    validated,
+)
+from datagen.config.run import (
+    ExportConfig,
+    FineTunePrice,
+    GenerationConfig,
+    LinksConfig,
+    LLMConfig,
+    ModelPrice,
+    OrchestrationConfig,
+    RunConfig,
+    SplitConfig,
+)
+
+__all__ = [
+    "FLAGS", "PATH_KEYS", "CurationConfig", "DedupConfig", "ExportConfig", "FineTunePrice",
+    "GenerationConfig", "JudgeConfig", "KeywordsConfig", "LLMConfig", "LanguageConfig",
+    "LengthConfig", "LinksConfig", "ModelPrice", "OrchestrationConfig", "PIIConfig",
+    "PlaceholderConfig", "ReferencesConfig", "RepetitionConfig", "RunConfig", "SplitConfig",
+    "from_parameters", "load_config", "merge", "read_config_file", "resolve_paths", "validated",
+]
