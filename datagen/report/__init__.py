@@ -63,6 +63,8 @@ def render(manifest: dict[str, Any], records: pd.DataFrame, labels: pd.Series,
     dumped = [data.dumps(c) for c in chunks]
     inline = sum(len(c) for c in dumped) <= data.INLINE_BYTES or files_dir is None
     if inline:
+        if files_dir is not None and files_dir.exists():
+            shutil.rmtree(files_dir)  # an earlier, bigger generation's chunks
         texts = "".join(f'<script type="application/json" id="chunk-{j}">{c}</script>'
                         for j, c in enumerate(dumped))
     else:
@@ -101,8 +103,6 @@ def write_report(root: Path, manifest: dict[str, Any], records: pd.DataFrame,
     """Write `root/report.html` (and `root/report_files/` for a run too big to inline)."""
     files_dir = root / FILES
     page = render(manifest, records, labels, tokens, encoding, files_dir=files_dir)
-    if '"inline":true' in page and files_dir.exists():
-        shutil.rmtree(files_dir)
     path = root / FILE
     write_text(path, page)
     return path
