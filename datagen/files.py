@@ -106,6 +106,19 @@ def read_json(path: str | Path, *, what: str = "file", fix: str = "") -> Any:
                            hint=fix or "check the file's permissions") from None
 
 
+def read_json_lines(path: str | Path, *, what: str = "file", fix: str = "") -> list[Any]:
+    """A JSON Lines file's rows (blank lines skipped); corrupt: a DatagenError naming it."""
+    path = Path(path)
+    try:
+        return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()
+                if line.strip()]
+    except FileNotFoundError:
+        raise DatagenError(f"{path}: missing {what}", hint=fix or "check the path") from None
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        raise DatagenError(f"{path}: corrupt {what} ({type(exc).__name__})",
+                           hint=fix or "restore or delete the file") from None
+
+
 def read_parquet(path: str | Path, *, what: str = "records", fix: str = "") -> pd.DataFrame:
     """A Parquet file as a frame; missing or corrupt: a DatagenError naming it."""
     path = Path(path)

@@ -128,6 +128,23 @@ def test_cli_run(tmp_path: Path, embedded) -> None:
     assert "kept" in proc.stderr  # the summary table
 
 
+def test_grounded_seed_runs_end_to_end(tmp_path: Path, embedded, prefect_harness) -> None:
+    """The shipped grounded seed (documents in four formats) on the embedded model: every
+    record names a chunk of the run's sources, whatever the tiny model kept."""
+    out = tmp_path / "grounded"
+    seed = REPO / "seeds" / "legal" / "privacy_policy_qa.yaml"
+    cfg = _config(out, embedded.base_url, pairs=2).model_copy(update={"seeds": [str(seed)]})
+    assert flow_summary(cfg)["outcome"] in ("complete", "short", "empty")
+    manifest = check_run_folder(out)
+    units = {json.loads(line)["id"] for line in (out / "sources.jsonl").open()}
+    records = pd.read_parquet(out / "records.parquet")
+    refs = [json.loads(m).get("source") for m in records["metadata"]]
+    assert refs and all(r is not None and r["id"] in units for r in refs)
+    cover = manifest["sources"]["seeds"]["legal-privacy-policy-qa"]
+    assert cover["units"] == len(units) and cover["instructions"] == len(records)
+    assert cover["kept"] == manifest["counts"]["kept"] and cover["shared_units"] == 0
+
+
 def test_open_endpoint_starts_and_stops_the_embedded_model() -> None:
     """No endpoint configured: the embedded model is served on loopback, then stopped."""
     import httpx

@@ -16,12 +16,19 @@ from datagen.errors import ConfigError
 def seeds_validate(
     paths: Annotated[list[Path], typer.Argument(help="Seed files or folders.")],
 ) -> None:
-    """Check seed files; errors name the file, the field and the fix."""
+    """Check seed files (and the documents or tables they name); errors name the file, the
+    field and the fix."""
     from datagen.seeds import load_seeds
+    from datagen.seeds.sources import units
 
     for s in load_seeds(paths):
+        grounded = ""
+        if s.sources is not None:
+            found = units(s, 0)
+            what = "rows" if s.sources.kind == "table" else "chunks"
+            grounded = f", {len(found)} {what} from {len({u.file for u in found})} file(s)"
         console.print(f"[green]ok[/] {esc(s.id)}: {esc(s.domain)}, {s.language}, {s.pairs} "
-                      f"pairs, {len(s.examples)} examples")
+                      f"pairs, {len(s.examples)} examples{esc(grounded)}")
 
 
 @seeds_app.command("import")

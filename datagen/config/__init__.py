@@ -9,6 +9,7 @@
 from datagen.config.curation import (
     CurationConfig,
     DedupConfig,
+    FaithfulnessConfig,
     JudgeConfig,
     KeywordsConfig,
     LanguageConfig,
@@ -41,7 +42,8 @@ from datagen.config.run import (
 )
 
 __all__ = [
-    "FLAGS", "PATH_KEYS", "CurationConfig", "DedupConfig", "ExportConfig", "FineTunePrice",
+    "FLAGS", "PATH_KEYS", "CurationConfig", "DedupConfig", "ExportConfig",
+    "FaithfulnessConfig", "FineTunePrice",
     "GenerationConfig", "JudgeConfig", "KeywordsConfig", "LLMConfig", "LanguageConfig",
     "LengthConfig", "LinksConfig", "ModelPrice", "OrchestrationConfig", "PIIConfig",
     "PlaceholderConfig", "ReferencesConfig", "RepetitionConfig", "RunConfig", "SplitConfig",

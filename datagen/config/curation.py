@@ -111,6 +111,19 @@ class ReferencesConfig(Section):
         default=8, ge=3, le=50, description="Word n-gram shared with an eval text = contaminated.")
 
 
+class FaithfulnessConfig(Section):
+    """`faithfulness`: a grounded record's answer must be supported by its chunk or row."""
+
+    min_support: float = Field(
+        default=0.5, ge=0, le=1,
+        description="Lowest share of the response's content words found in its source.")
+    numbers: bool = Field(
+        default=True, description="Drop a response giving a number its source does not.")
+    judge_threshold: float = Field(
+        default=6.0, ge=1, le=10,
+        description="Lowest judge faithfulness score kept (when a judge is configured).")
+
+
 class CurationConfig(Section):
     """Curation: one section per check (see README, Curation); `skip` turns checks off."""
 
@@ -125,3 +138,4 @@ class CurationConfig(Section):
     pii: PIIConfig = Field(default_factory=PIIConfig)
     references: ReferencesConfig = Field(default_factory=ReferencesConfig)
     judge: JudgeConfig = Field(default_factory=lambda: JudgeConfig())
+    faithfulness: FaithfulnessConfig = Field(default_factory=FaithfulnessConfig)

@@ -1,5 +1,7 @@
 """LLM-as-judge: a rubric per seed domain scores each pair 1-10 on correctness,
-instruction-following and domain fit, with a short rationale.
+instruction-following and domain fit, with a short rationale. A grounded pair (made from a
+chunk or row) is shown with its source and also scored on faithfulness to it
+(`judge_faithfulness`, applied by the `faithfulness` check).
 
 Heuristics cannot tell a wrong answer from a right one; a strong model can. The judge asks for
 a bounded JSON object and parses it strictly (exact keys, integers in range, a short string):
@@ -25,10 +27,13 @@ from datagen.curate.reasons import DropReason
 from datagen.errors import BudgetExceeded
 from datagen.llm.client import LLMClient
 from datagen.llm.wire import LLMCallError
-from datagen.records import add_score
+from datagen.records import add_score, json_cell
 
 PROMPT_VERSION = "judge.v1"
 CRITERIA = ("correctness", "instruction_following", "domain_fit")
+GROUNDED = (*CRITERIA, "faithfulness")
+FAITHFUL_RUBRIC = ("faithfulness: is every fact, figure and rule in the answer supported by the "
+                   "source below (10), or does it add or contradict facts (1)?")
 MAX_RATIONALE = 300
 RUBRICS = {
     "legal": "Legal accuracy (no invented statutes or case law), precise drafting language, "
@@ -46,15 +51,19 @@ RUBRICS = {
 }
 GENERIC = "Accurate, complete for what was asked, clear and well organised, on topic."
 
-SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "properties": {
-        **{c: {"type": "integer", "minimum": 1, "maximum": 10} for c in CRITERIA},
-        "rationale": {"type": "string", "maxLength": MAX_RATIONALE},
-    },
-    "required": [*CRITERIA, "rationale"],
-    "additionalProperties": False,
-}
+def verdict_schema(criteria: tuple[str, ...] = CRITERIA) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "properties": {
+            **{c: {"type": "integer", "minimum": 1, "maximum": 10} for c in criteria},
+            "rationale": {"type": "string", "maxLength": MAX_RATIONALE},
+        },
+        "required": [*criteria, "rationale"],
+        "additionalProperties": False,
+    }
+
+
+SCHEMA = verdict_schema()
 
 
 class JudgeParseError(ValueError):
@@ -65,17 +74,21 @@ def rubric(domain: str) -> str:
     return RUBRICS.get((domain or "").split("/")[0].strip().lower(), GENERIC)
 
 
-def judge_messages(domain: str, instruction: str, response: str) -> list[dict[str, str]]:
+def judge_messages(domain: str, instruction: str, response: str,
+                   source: str | None = None) -> list[dict[str, str]]:
     system = ("You are a strict reviewer of training data for a fine-tuned assistant. "
               "Score the assistant's answer; reply with JSON only.")
+    shown = f"Source the answer was written from:\n<<<\n{source}\n>>>\n\n" if source else ""
+    extra = f", {FAITHFUL_RUBRIC}" if source else ""
+    keys = ', "faithfulness": n' if source else ""
     user = (
         f"Domain: {domain or 'general'}\nWhat a good answer looks like here: {rubric(domain)}\n\n"
-        f"Instruction:\n{instruction}\n\nAnswer:\n{response}\n\n"
+        f"{shown}Instruction:\n{instruction}\n\nAnswer:\n{response}\n\n"
         "Score each criterion from 1 (bad) to 10 (excellent): correctness, "
         "instruction_following (does it do exactly what was asked), domain_fit (does it meet "
-        "the domain standard above). Give a rationale of at most two sentences.\n"
+        f"the domain standard above){extra}. Give a rationale of at most two sentences.\n"
         'Reply with JSON only: {"correctness": n, "instruction_following": n, '
-        '"domain_fit": n, "rationale": "..."}'
+        f'"domain_fit": n{keys}, "rationale": "..."}}'
     )
     return [{"role": "system", "content": system}, {"role": "user", "content": user}]
 
@@ -93,7 +106,17 @@ def response_format(structured: str, endpoint_kind: str) -> dict[str, Any] | Non
     return None
 
 
-def parse_verdict(text: str | None) -> dict[str, Any]:
+def for_criteria(fmt: dict[str, Any] | None, criteria: tuple[str, ...]) -> dict[str, Any] | None:
+    """The same response format, asking for a verdict with these criteria."""
+    if fmt is None or criteria == CRITERIA:
+        return fmt
+    schema = verdict_schema(criteria)
+    if fmt.get("type") == "json_schema":
+        return {**fmt, "json_schema": {**fmt["json_schema"], "schema": schema}}
+    return {**fmt, "schema": schema}
+
+
+def parse_verdict(text: str | None, criteria: tuple[str, ...] = CRITERIA) -> dict[str, Any]:
     """The verdict as a dict, or JudgeParseError: no fences, no extra keys, no floats."""
     if not isinstance(text, str):
         raise JudgeParseError("empty reply")
@@ -101,17 +124,17 @@ def parse_verdict(text: str | None) -> dict[str, Any]:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise JudgeParseError(f"not JSON: {exc.msg}") from None
-    if not isinstance(data, dict) or set(data) != {*CRITERIA, "rationale"}:
+    if not isinstance(data, dict) or set(data) != {*criteria, "rationale"}:
         got = sorted(data) if isinstance(data, dict) else type(data).__name__
-        raise JudgeParseError(f"expected keys {[*CRITERIA, 'rationale']}, got {got}")
-    for c in CRITERIA:
+        raise JudgeParseError(f"expected keys {[*criteria, 'rationale']}, got {got}")
+    for c in criteria:
         v = data[c]
         if isinstance(v, bool) or not isinstance(v, int) or not 1 <= v <= 10:
             raise JudgeParseError(f"{c} must be an integer 1-10, got {v!r}")
     r = data["rationale"]
     if not isinstance(r, str) or len(r) > MAX_RATIONALE:
         raise JudgeParseError(f"rationale must be a string of at most {MAX_RATIONALE} chars")
-    return {**{c: data[c] for c in CRITERIA}, "rationale": r.strip()}
+    return {**{c: data[c] for c in criteria}, "rationale": r.strip()}
 
 
 def judge_enabled(cfg: JudgeConfig, endpoint_kind: str) -> bool:
@@ -128,19 +151,25 @@ def to_judge(df: pd.DataFrame) -> pd.Index:
 
 async def judge_records(df: pd.DataFrame, client: LLMClient, cfg: JudgeConfig, *,
                         response_fmt: dict[str, Any] | None,
-                        progress: Callable[[int], None] | None = None) -> pd.DataFrame:
+                        progress: Callable[[int], None] | None = None,
+                        sources: dict[str, str] | None = None) -> pd.DataFrame:
     """A copy of `df` with judge scores (or `judge_error`) on every kept, answered, unscored
-    record. Verdicts are not applied here (see `low_score`)."""
+    record; a grounded record (its source among `sources`) is judged against its source too.
+    Verdicts are not applied here (see `low_score` and the `faithfulness` check)."""
     out = df.copy()
     idx = to_judge(out)
-    params: dict[str, Any] = {"temperature": cfg.temperature, "max_tokens": cfg.max_tokens}
-    if response_fmt is not None:
-        params["response_format"] = response_fmt
 
     async def one(i: Any) -> dict[str, Any]:
         row = out.loc[i]
+        ref = json_cell(row["metadata"]).get("source")
+        source = (sources or {}).get(ref.get("id")) if isinstance(ref, dict) else None
+        criteria = GROUNDED if source else CRITERIA
+        params: dict[str, Any] = {"temperature": cfg.temperature, "max_tokens": cfg.max_tokens}
+        fmt = for_criteria(response_fmt, criteria)
+        if fmt is not None:
+            params["response_format"] = fmt
         msgs = judge_messages(str(row["domain"] or ""), str(row["instruction"]),
-                              str(row["response"]))
+                              str(row["response"]), source)
         try:
             done = await client.chat(msgs, params=params)
         except BudgetExceeded:  # not asked: a rerun with a higher cap asks it
@@ -151,11 +180,11 @@ async def judge_records(df: pd.DataFrame, client: LLMClient, cfg: JudgeConfig, *
             if progress:
                 progress(1)
         try:
-            verdict = parse_verdict(done.text)
+            verdict = parse_verdict(done.text, criteria)
         except JudgeParseError as exc:
             return {"judge_error": str(exc)[:200]}
         return {"judge": min(verdict[c] for c in CRITERIA),
-                **{f"judge_{c}": verdict[c] for c in CRITERIA},
+                **{f"judge_{c}": verdict[c] for c in criteria},
                 "judge_rationale": verdict["rationale"], "judge_prompt": PROMPT_VERSION}
 
     results = await asyncio.gather(*(one(i) for i in idx))

@@ -106,6 +106,7 @@ class References:
     seed_tasks: list[str] = field(default_factory=list)  # each seed's `task` description
     published: pd.DataFrame | None = None  # columns id, instruction (and split)
     verdicts: dict[str, dict[str, str]] = field(default_factory=dict)  # id -> a human's
+    sources: dict[str, str] = field(default_factory=dict)  # grounded seeds: unit id -> text
 
     @functools.cached_property
     def examples(self) -> ReferenceIndex:

@@ -51,6 +51,8 @@ class DropReason(StrEnum):
     # dedup
     EXACT_DUPLICATE = "exact_duplicate"
     NEAR_DUPLICATE = "near_duplicate"
+    # grounding: a grounded record's answer is not supported by its chunk or row
+    UNSUPPORTED = "unsupported"
     # judge
     JUDGE_LOW_SCORE = "judge_low_score"
     # target
@@ -70,6 +72,7 @@ STAGES: dict[str, tuple[DropReason, ...]] = {
     "references": (R.SEED_OVERLAP, R.REFERENCE_DUPLICATE, R.EVAL_CONTAMINATION,
                    R.PUBLISHED_DUPLICATE),
     "dedup": (R.EXACT_DUPLICATE, R.NEAR_DUPLICATE),
+    "grounding": (R.UNSUPPORTED,),
     "judge": (R.JUDGE_LOW_SCORE,),
     "target": (R.SURPLUS,),
 }

@@ -26,6 +26,7 @@ from datagen.curate import (
     debris,
     dedup,
     echo,
+    faithful,
     garbled,
     human,
     judge,
@@ -71,6 +72,7 @@ CHECKS: tuple[Check, ...] = (
     echo.CHECK,                 # echo
     repetition.CHECK,           # repetition
     language.CHECK,             # wrong_language
+    faithful.CHECK,             # unsupported (grounded seeds: not backed by the chunk or row)
     judge.CHECK,                # judge_low_score
     dedup.CHECK,                # exact_duplicate, near_duplicate (best of cluster kept)
     references.PUBLISHED,       # published_duplicate

@@ -121,6 +121,25 @@ def _llm_lines(manifest: dict[str, Any]) -> list[str]:
     ]
 
 
+def source_lines(manifest: dict[str, Any]) -> list[str]:
+    """Grounded seeds: what each source file gave (the `source_*` columns name the chunk or
+    row of every record)."""
+    info = (manifest.get("sources") or {}).get("seeds") or {}
+    if not info:
+        return []
+    rows = [[seed_id, file, f["units"], f["used"], f["instructions"], f["kept"]]
+            for seed_id, s in info.items() for file, f in s["files"].items()]
+    masked = (" PII was masked in the sources before they were sent to the model."
+              if (manifest.get("sources") or {}).get("pii_masked") else "")
+    return ["## Sources",
+            "Grounded seeds: every record was written from one chunk of a document or one row "
+            "of a table, named in the `source_file`, `source_id`, `source_start`/`source_end` "
+            "and `source_row` columns; train and validation never share a chunk or row."
+            + masked, "",
+            markdown_table(["seed", "file", "chunks or rows", "gave kept pairs",
+                            "instructions", "kept"], rows), ""]
+
+
 def card_body(manifest: dict[str, Any], splits: dict[str, pd.DataFrame],
               seeds: list[dict[str, Any]], *, plots: dict[str, str] | None = None,
               preflight: str | None = None, repo_id: str | None = None) -> str:
@@ -151,6 +170,7 @@ def card_body(manifest: dict[str, Any], splits: dict[str, pd.DataFrame],
         f"{leak['threshold']:.0f} ({'passed' if leak['passed'] else 'FAILED'}).", "",
         "## Token lengths", *plot("token_lengths", "tokens per example"),
     ]
+    body += source_lines(manifest)
     if preflight:
         body += ["OpenAI fine-tuning pre-flight check of the train split:", "", preflight, ""]
     for name, df in splits.items():

@@ -55,7 +55,8 @@ def _plot_all(records: pd.DataFrame, tokens: tuple[dict[str, list[int]], str],
 
 def export_run(root: Path, records: pd.DataFrame, labels: pd.Series,
                manifest: dict[str, Any], cfg: RunConfig,
-               seeds: list[dict[str, Any]]) -> dict[str, Any]:
+               seeds: list[dict[str, Any]], sources: dict[str, str] | None = None
+               ) -> dict[str, Any]:
     """Write all exports under `root` (a generation being staged); add `validate` (pre-flight
     report per split) and `exports` (files) to `manifest`, and return it."""
     ex = cfg.export
@@ -90,7 +91,7 @@ def export_run(root: Path, records: pd.DataFrame, labels: pd.Series,
     write_text(root / "report.md", report.replace(f"# {manifest['name']}",
                                              f"# Run {manifest.get('run_id', '')}: "
                                              f"{manifest['name']}", 1) + "\n")
-    write_report(root, manifest, records, labels, *tokens)
+    write_report(root, manifest, records, labels, *tokens, sources=sources)
     return manifest
 
 

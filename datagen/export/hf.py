@@ -4,7 +4,9 @@ offline (and on the Hub, once pushed).
 
 Columns: `messages` (the chat example, as in the OpenAI export) plus `instruction`, `response`,
 `seed_id`, `domain` and `language`, so users can filter without parsing messages. A message
-has a `weight` field only when some message carries one, in every split alike.
+has a `weight` field only when some message carries one, in every split alike. Records of a
+grounded seed add their provenance: `source_file`, `source_id` (the chunk or row id),
+`source_start`/`source_end` (the chunk's character span) and `source_row`.
 
 The card also records `dataset_info` (features, rows and bytes per split). Besides informing
 the Hub viewer, it keys `datasets`' local cache: `load_dataset` on a local folder hashes only the
@@ -26,19 +28,24 @@ from huggingface_hub import DatasetCard, DatasetCardData
 
 from datagen.export.openai import Weighting, messages
 from datagen.files import atomic_dir
+from datagen.records import json_cell
 
 GENERATION_FILE = ".generation"  # the run folder generation this export belongs to
 COLUMNS = ("id", "messages", "instruction", "response", "seed_id", "domain", "language")
+SOURCE_COLUMNS = {"source_file": ("file", pa.string()), "source_id": ("id", pa.string()),
+                  "source_start": ("start", pa.int64()), "source_end": ("end", pa.int64()),
+                  "source_row": ("row", pa.int64())}
 
 
-def schema(weighted: bool = False) -> pa.Schema:
+def schema(weighted: bool = False, grounded: bool = False) -> pa.Schema:
     fields = [("role", pa.string()), ("content", pa.string())]
     if weighted:
         fields.append(("weight", pa.int8()))
+    extra = [(name, kind) for name, (_, kind) in SOURCE_COLUMNS.items()] if grounded else []
     return pa.schema([
         ("id", pa.string()), ("messages", pa.list_(pa.struct(fields))),
         ("instruction", pa.string()), ("response", pa.string()), ("seed_id", pa.string()),
-        ("domain", pa.string()), ("language", pa.string()),
+        ("domain", pa.string()), ("language", pa.string()), *extra,
     ])
 
 
@@ -51,12 +58,15 @@ def size_category(n: int) -> str:
 
 
 def _rows(records: pd.DataFrame, *, system_message: bool, weight: Weighting) -> dict[str, list]:
-    rows: dict[str, list[Any]] = {c: [] for c in COLUMNS}
+    rows: dict[str, list[Any]] = {c: [] for c in (*COLUMNS, *SOURCE_COLUMNS)}
     for _, r in records.iterrows():
         rows["messages"].append(messages(r, system_message=system_message, weight=weight))
         for c in COLUMNS:
             if c != "messages":
                 rows[c].append(None if pd.isna(r[c]) else str(r[c]))
+        source = json_cell(r["metadata"]).get("source") or {}
+        for c, (key, _) in SOURCE_COLUMNS.items():
+            rows[c].append(source.get(key) if isinstance(source, dict) else None)
     return rows
 
 
@@ -64,10 +74,18 @@ def _weighted(rows: dict[str, list]) -> bool:
     return any("weight" in m for msgs in rows["messages"] for m in msgs)
 
 
+def _grounded(rows: dict[str, list]) -> bool:
+    return any(v is not None for v in rows["source_id"])
+
+
+def _table(rows: dict[str, list], shared: pa.Schema) -> pa.Table:
+    return pa.Table.from_pydict({c: rows[c] for c in shared.names}, schema=shared)
+
+
 def table(records: pd.DataFrame, *, system_message: bool = True,
           weight: Weighting = "none") -> pa.Table:
     rows = _rows(records, system_message=system_message, weight=weight)
-    return pa.Table.from_pydict(rows, schema=schema(_weighted(rows)))
+    return _table(rows, schema(_weighted(rows), _grounded(rows)))
 
 
 def _info(tables: dict[str, pa.Table], files: list[Path]) -> DatasetInfo:
@@ -88,8 +106,9 @@ def write_hf(
     adds files (the plots) inside the folder before it is swapped into place."""
     rows = {name: _rows(df, system_message=system_message, weight=weight)
             for name, df in splits.items() if not df.empty}
-    shared = schema(any(_weighted(r) for r in rows.values()))
-    tables = {name: pa.Table.from_pydict(r, schema=shared) for name, r in rows.items()}
+    shared = schema(any(_weighted(r) for r in rows.values()),
+                    any(_grounded(r) for r in rows.values()))
+    tables = {name: _table(r, shared) for name, r in rows.items()}
     with atomic_dir(folder) as tmp:
         (tmp / "data").mkdir()
         if assets is not None:

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from datagen.curate.similarity import UnionFind, near_pairs
-from datagen.records import kept
+from datagen.records import json_cell, kept
 
 GROUP_THRESHOLD = 80.0
 SPLITS = ("train", "validation", "test")
@@ -44,15 +44,29 @@ DP_CELLS = 200_000_000  # groups x target size: past this (25 MB of bitsets) the
 LARGEST_SHOWN = 3  # groups named when a share cannot be met
 
 
+def source_ids(part: pd.DataFrame) -> list[str | None]:
+    """The chunk or row each record was made from (grounded seeds), else None."""
+    out: list[str | None] = []
+    for raw in part["metadata"].tolist():
+        ref = json_cell(raw).get("source") if isinstance(raw, str) and '"source"' in raw \
+            else None
+        out.append(str(ref["id"]) if isinstance(ref, dict) and ref.get("id") else None)
+    return out
+
+
 def groups(live: pd.DataFrame, threshold: float = GROUP_THRESHOLD) -> pd.Series:
-    """Group name per record: records sharing a `dup_cluster` or a near-duplicate instruction
-    share a group. Names do not depend on row order, so neither does the split."""
+    """Group name per record: records sharing a `dup_cluster`, a source chunk or row, or a
+    near-duplicate instruction share a group, so train and validation never share a chunk.
+    Names do not depend on row order, so neither does the split."""
     ordered = live.sort_values("id", kind="stable")
     uf = UnionFind(len(ordered))
     first_of: dict[str, int] = {}
     for pos, cluster in enumerate(ordered["dup_cluster"].tolist()):
         if isinstance(cluster, str) and cluster:
             uf.union(first_of.setdefault(cluster, pos), pos)
+    for pos, source in enumerate(source_ids(ordered)):
+        if source is not None:
+            uf.union(first_of.setdefault(f"source:{source}", pos), pos)
     for i, j in near_pairs(ordered["instruction"].fillna("").tolist(), threshold):
         uf.union(i, j)
     ids = ordered["id"].astype(str).tolist()
@@ -232,9 +246,13 @@ def leakage_check(records: pd.DataFrame, labels: pd.Series,
                 near_pairs(part["instruction"].fillna("").tolist(), threshold) if lab[i] != lab[j]]
     clusters = part.assign(_split=lab).dropna(subset=["dup_cluster"])
     shared = int((clusters.groupby("dup_cluster")["_split"].nunique() > 1).sum())
+    sources = pd.Series(source_ids(part), index=part.index, dtype=object)
+    by_source = pd.Series(lab, index=part.index)[sources.notna()].groupby(sources.dropna())
+    shared_sources = int((by_source.nunique() > 1).sum()) if len(by_source) else 0
     counts = {name: int(sum(v == name for v in lab)) for name in SPLITS}
     return {"threshold": threshold, "crossing_pairs": len(crossing), "crossing_clusters": shared,
-            "examples": crossing[:3], "passed": not crossing and not shared, **counts}
+            "crossing_sources": shared_sources, "examples": crossing[:3],
+            "passed": not crossing and not shared and not shared_sources, **counts}
 
 
 def realised_ratios(records: pd.DataFrame, labels: pd.Series) -> dict[str, dict[str, float]]:

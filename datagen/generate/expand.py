@@ -7,7 +7,8 @@ reason, never discarded. Strategy verdicts (not novel, eliminated evolutions) ar
 
 Output columns: id, run_id, seed_id, domain, language, system, instruction, model, keep,
 drop_reason, metadata (stage, strategy, prompt, sample, round, call, parse, repair, topic,
-topic_path, persona, exemplars, operator, parent_id, depth, verdict).
+topic_path, persona, exemplars, operator, parent_id, depth, verdict, source: the chunk or
+row of a grounded seed: id, kind, file, start, end, heading, row).
 """
 
 from __future__ import annotations
@@ -32,16 +33,18 @@ from datagen.generate.requests import (
     bootstrap_request,
     evolve_request,
     example_text,
+    grounded_request,
     personas_request,
     plain_request,
     topics_request,
 )
 from datagen.generate.topics import build_tree, leaves, order_leaves, save_tree
-from datagen.generate.work import Call, ExpandWork
+from datagen.generate.work import Call, ExpandWork, gen_for
 from datagen.llm.client import LLMClient
 from datagen.llm.wire import LLMCallError
 from datagen.records import new_records, record_id
 from datagen.seeds import SeedTask
+from datagen.seeds.sources import Unit, unit_for
 
 MAX_INSTRUCTION_CHARS = 400
 Progress = Callable[[int], None] | None
@@ -62,9 +65,10 @@ def expand_request(seed: SeedTask, gen: GenerationConfig, mode: str, sample: int
 class _Context:
     """What the calls of one seed's round share: leaves, personas, the novelty pool."""
 
-    def __init__(self, seed: SeedTask, work: ExpandWork) -> None:
+    def __init__(self, seed: SeedTask, work: ExpandWork, units: list[Unit]) -> None:
         self.seed = seed
         self.work = work
+        self.units = units
         self.leaves: list[dict[str, Any]] = []
         self.personas: list[str] = []
         self.topics_calls = [c.sample for c in work.calls if c.strategy == "topics"]
@@ -88,6 +92,11 @@ class _Context:
 
     def request(self, call: Call, gen: GenerationConfig, mode: str, rng_seed: int) -> Request:
         seed, strat = self.seed, self.seed.strategies.enabled().get(call.strategy)
+        if self.units:  # a grounded seed: every call is about one chunk or row
+            unit = unit_for(self.units, call.sample)
+            others = [unit_for(self.units, call.sample + k) for k in range(1, gen.few_shot + 1)]
+            return grounded_request(seed, gen, strat, mode, call.sample, rng_seed, unit,
+                                    [u for u in others if u.id != unit.id])
         if call.strategy == "bootstrap":
             return bootstrap_request(seed, gen, strat, mode, call.sample, rng_seed,
                                      self.work.pool)
@@ -136,11 +145,14 @@ async def expand(
     round_no: int = 0,
     progress: Progress = None,
     folder: str | Path | None = None,
+    units: list[Unit] | None = None,
 ) -> pd.DataFrame:
     """Make new instructions with the planned calls (a plain `range` means plain calls).
-    `folder` is the run folder, where topic trees and personas are saved."""
+    `folder` is the run folder, where topic trees and personas are saved; `units` are a
+    grounded seed's chunks or rows, in call order (see `datagen.seeds.sources`)."""
     work = samples if isinstance(samples, ExpandWork) else ExpandWork.plain(samples)
-    ctx = _Context(seed, work)
+    gen = gen_for(seed, gen)
+    ctx = _Context(seed, work, units or [])
     await ctx.prepare(client, gen, mode, folder)
     base = {"run_id": run_id, "seed_id": seed.id, "domain": seed.domain,
             "language": seed.language, "system": seed.system, "model": client.endpoint.model}

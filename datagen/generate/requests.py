@@ -15,12 +15,15 @@ from datagen.config import GenerationConfig
 from datagen.generate.parse import JSON_MODES, format_line, response_format
 from datagen.prompts import render, template
 from datagen.seeds import Example, Sampling, SeedTask
+from datagen.seeds.sources import Unit
+from datagen.seeds.tables import fill
 
 EXPAND_PROMPT = "expand.v1"
 BOOTSTRAP_PROMPT = "bootstrap.v1"
 TOPICS_PROMPT = "topics.v1"
 PERSONAS_PROMPT = "personas.v1"
 EVOLVE_PROMPT = "evolve.v1"
+GROUNDED_PROMPT = "expand_grounded.v1"
 OPERATORS_FILE = "evolve_operators.v1"
 
 LANGUAGE_NAMES = {
@@ -163,3 +166,25 @@ def evolve_request(seed: SeedTask, gen: GenerationConfig, strat: Any, mode: str,
                   format=format_line(mode, what="requests", single=True))
     meta = {"prompt": EVOLVE_PROMPT, "operator": operator}
     return with_system(seed, user), params_for(gen, strat, mode, 1, max_chars=600), meta
+
+
+def grounded_request(seed: SeedTask, gen: GenerationConfig, strat: Sampling | None, mode: str,
+                     sample: int, rng_seed: int, unit: Unit, neighbours: list[Unit]) -> Request:
+    """Expansion about one unit. A chunk is shown as a passage to ask about; a row fills the
+    placeholders of the task (the examples are filled from other rows, so the model sees the
+    pattern without copying this row's examples) and is shown as the reference."""
+    rng = random.Random(f"{rng_seed}:{seed.id}:{sample}")
+    n = gen.instructions_per_call
+    shown = rng.sample(seed.examples, min(gen.few_shot, len(seed.examples))) if gen.few_shot \
+        else []
+    examples = []
+    for i, ex in enumerate(shown):
+        row = neighbours[i % len(neighbours)].fields if neighbours else unit.fields
+        examples.append(fill(example_text(ex), row) if unit.kind == "row" else example_text(ex))
+    task = fill(seed.task, unit.fields) if unit.kind == "row" else seed.task
+    user = render(GROUNDED_PROMPT, task=task, examples=numbered(examples), n=n,
+                  language=language_name(seed), file=unit.file,
+                  heading=f" (section: {unit.heading})" if unit.heading else "",
+                  source=unit.text, format=format_line(mode))
+    meta = {"prompt": GROUNDED_PROMPT, "source": unit.ref()}
+    return with_system(seed, user), params_for(gen, strat, mode, n), meta

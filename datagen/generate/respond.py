@@ -26,14 +26,30 @@ from datagen.llm.client import LLMClient
 from datagen.llm.wire import LLMCallError
 from datagen.prompts import render
 from datagen.seeds import SeedTask
+from datagen.seeds.sources import Unit
 
 FOLLOWUP_PROMPT = "followup.v1"
+GROUNDED_PROMPT = "respond_grounded.v1"
 SHOWN_RESPONSE_CHARS = 2000
 Progress = Callable[[int], None] | None
 
 
-def respond_messages(system: str, instruction: str) -> list[dict[str, str]]:
+def respond_messages(system: str, instruction: str,
+                     unit: Unit | None = None) -> list[dict[str, str]]:
+    """The persona and the instruction; for a grounded record, the persona is told to answer
+    from its chunk or row (the record's `system` stays the persona alone)."""
+    if unit is not None:
+        system = render(GROUNDED_PROMPT, system=system, file=unit.file, source=unit.text,
+                        heading=f", section: {unit.heading}" if unit.heading else "")
     return [{"role": "system", "content": system}, {"role": "user", "content": instruction}]
+
+
+def source_of(metadata: str | None, sources: dict[str, Unit]) -> Unit | None:
+    """The unit a record was made from, if it was."""
+    if not sources or not isinstance(metadata, str) or '"source"' not in metadata:
+        return None
+    ref = json.loads(metadata).get("source") or {}
+    return sources.get(ref.get("id")) if isinstance(ref, dict) else None
 
 
 def respond_params(gen: GenerationConfig) -> dict[str, Any]:
@@ -48,15 +64,19 @@ def _set_meta(df: pd.DataFrame, idx: Any, **values: Any) -> None:
 
 
 async def respond(
-    records: pd.DataFrame, client: LLMClient, gen: GenerationConfig, *, progress: Progress = None
+    records: pd.DataFrame, client: LLMClient, gen: GenerationConfig, *, progress: Progress = None,
+    sources: dict[str, Unit] | None = None,
 ) -> pd.DataFrame:
-    """Answer every kept record that has no response yet. Returns a new frame."""
+    """Answer every kept record that has no response yet; a grounded record (its
+    `metadata.source` names one of `sources`) is answered from its chunk or row. Returns a new
+    frame."""
     df = records.copy()
     todo = df.index[df["keep"].fillna(False).astype(bool) & df["response"].isna()]
     params = respond_params(gen)
 
     async def one(idx: Any) -> tuple[Any, Any]:
-        messages = respond_messages(df.at[idx, "system"], df.at[idx, "instruction"])
+        messages = respond_messages(df.at[idx, "system"], df.at[idx, "instruction"],
+                                    source_of(df.at[idx, "metadata"], sources or {}))
         try:
             return idx, await client.chat(messages, params=params)
         except (LLMCallError, BudgetExceeded) as exc:

@@ -116,10 +116,19 @@ def _evolve_parents(seed: SeedTask, part: pd.DataFrame, metas: list[dict[str, An
     return out
 
 
+def gen_for(seed: SeedTask, gen: GenerationConfig) -> GenerationConfig:
+    """The generation settings a seed's calls use: a grounded seed asks `sources.per_unit`
+    instructions per call, so that its calls spread over more of its chunks or rows."""
+    if seed.sources is None or seed.sources.per_unit == gen.instructions_per_call:
+        return gen
+    return gen.model_copy(update={"instructions_per_call": seed.sources.per_unit})
+
+
 def plan_expansion(seed: SeedTask, records: pd.DataFrame, missing: int,
                    gen: GenerationConfig) -> ExpandWork:
     """Split the instructions a round wants (missing x overgenerate) over the seed's strategies
     by weight, interleaved so that the attempt limit cuts every strategy alike."""
+    gen = gen_for(seed, gen)
     part, metas = _meta(records, seed.id)
     done = calls_made(metas)
     start = max(done) + 1 if done else 0
@@ -238,6 +247,12 @@ def diversified(strategies: Strategies) -> Strategies | None:
     return Strategies(**on, **{name: DIVERSITY[name]() for name in missing})
 
 
+def more_diverse(seed: SeedTask) -> Strategies | None:
+    """What diversifying would switch on; nothing for a grounded seed, whose variety comes
+    from its chunks or rows."""
+    return None if seed.sources is not None else diversified(seed.strategies)
+
+
 def effective_seed(seed: SeedTask, records: pd.DataFrame, gen: GenerationConfig) -> SeedTask:
     """The seed as its next round uses it: diversified once it saturated, when asked to."""
     if gen.on_saturation != "diversify":
@@ -245,7 +260,7 @@ def effective_seed(seed: SeedTask, records: pd.DataFrame, gen: GenerationConfig)
     part, metas = _meta(records, seed.id)
     if not saturated_rounds(round_stats(part, metas), gen):
         return seed
-    more = diversified(seed.strategies)
+    more = more_diverse(seed)
     return seed.model_copy(update={"strategies": more}) if more else seed
 
 
@@ -257,7 +272,7 @@ def _stop(gen: GenerationConfig, seed: SeedTask, part: pd.DataFrame,
     if saturated and gen.on_saturation == "stop":
         return "saturated"
     if saturated and gen.on_saturation == "diversify" and (
-            diversified(seed.strategies) is None or max(saturated) > min(saturated)):
+            more_diverse(seed) is None or max(saturated) > min(saturated)):
         return "saturated"  # nothing to switch on, or still saturated after the switch
     if calls >= limit:
         return "attempt_limit"
@@ -284,6 +299,7 @@ def seed_state(seed: SeedTask, records: pd.DataFrame, target: int,
                gen: GenerationConfig) -> dict[str, Any]:
     """Kept pairs, pairs still missing, calls made and allowed, the rounds' duplicate shares,
     and why the seed stops (None: go on)."""
+    gen = gen_for(seed, gen)
     part, metas = _meta(records, seed.id)
     have = _have(part)
     missing = max(0, target - have)
@@ -295,5 +311,5 @@ def seed_state(seed: SeedTask, records: pd.DataFrame, target: int,
             "call_limit": limit, "rounds": len(stats), "by_round": stats,
             "saturated_in": saturated,
             "diversified": bool(saturated) and gen.on_saturation == "diversify"
-            and diversified(seed.strategies) is not None,
+            and more_diverse(seed) is not None,
             "stop": _stop(gen, seed, part, metas, missing, calls, limit)}

@@ -55,11 +55,11 @@ def _asset(name: str) -> str:
 
 def render(manifest: dict[str, Any], records: pd.DataFrame, labels: pd.Series,
            tokens: dict[str, list[int]], encoding: str, *,
-           files_dir: Path | None = None) -> str:
+           files_dir: Path | None = None, sources: dict[str, str] | None = None) -> str:
     """The page. Text chunks past `data.INLINE_BYTES` go to `files_dir` (`report_files/`)."""
     splits = {name: records.loc[labels.index[labels == name]]
               for name in ("train", "validation", "test") if (labels == name).any()}
-    index, chunks = data.build(records, labels)
+    index, chunks = data.build(records, labels, sources)
     dumped = [data.dumps(c) for c in chunks]
     inline = sum(len(c) for c in dumped) <= data.INLINE_BYTES or files_dir is None
     if inline:
@@ -79,10 +79,12 @@ def render(manifest: dict[str, Any], records: pd.DataFrame, labels: pd.Series,
         sections.header(manifest),
         "<nav><div><a href='#funnel'>Funnel</a><a href='#seeds'>Seeds</a>"
         "<a href='#lengths'>Lengths</a><a href='#languages'>Languages</a>"
-        "<a href='#cost'>Cost</a><a href='#split'>Split</a><a href='#human'>Review</a>"
+        + ("<a href='#sources'>Sources</a>" if manifest.get("sources") else "")
+        + "<a href='#cost'>Cost</a><a href='#split'>Split</a><a href='#human'>Review</a>"
         "<a href='#viewer'>Records</a></div></nav>",
         sections.funnel(manifest), sections.seeds(manifest, records),
         sections.lengths(splits, tokens, encoding), sections.languages(manifest, records),
+        sections.sources(manifest),
         sections.cost(manifest), sections.split_check(manifest), sections.human(manifest),
         VIEWER,
     ]
@@ -99,10 +101,13 @@ def render(manifest: dict[str, Any], records: pd.DataFrame, labels: pd.Series,
 
 
 def write_report(root: Path, manifest: dict[str, Any], records: pd.DataFrame,
-                 labels: pd.Series, tokens: dict[str, list[int]], encoding: str) -> Path:
-    """Write `root/report.html` (and `root/report_files/` for a run too big to inline)."""
+                 labels: pd.Series, tokens: dict[str, list[int]], encoding: str, *,
+                 sources: dict[str, str] | None = None) -> Path:
+    """Write `root/report.html` (and `root/report_files/` for a run too big to inline);
+    `sources` (grounded seeds' chunk and row texts by id) are shown beside their pairs."""
     files_dir = root / FILES
-    page = render(manifest, records, labels, tokens, encoding, files_dir=files_dir)
+    page = render(manifest, records, labels, tokens, encoding, files_dir=files_dir,
+                  sources=sources)
     path = root / FILE
     write_text(path, page)
     return path

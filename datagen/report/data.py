@@ -49,8 +49,10 @@ def _judge(scores: dict[str, Any]) -> float | None:
     return float(value) if isinstance(value, int | float) else None
 
 
-def build(records: pd.DataFrame, labels: pd.Series) -> tuple[dict[str, Any], list[list[Any]]]:
-    """The index, and the text chunks (lists of [instruction, response, details])."""
+def build(records: pd.DataFrame, labels: pd.Series, sources: dict[str, str] | None = None
+          ) -> tuple[dict[str, Any], list[list[Any]]]:
+    """The index, and the text chunks (lists of [instruction, response, details]); a grounded
+    record's details carry its source: file, chunk or row, and the text it was made from."""
     records = records.reset_index(drop=False).rename(columns={"index": "_row"})
     split = labels.reindex(records["_row"]).astype("string").fillna("").tolist()
     metas = [json_cell(m) for m in records["metadata"]]
@@ -98,6 +100,9 @@ def build(records: pd.DataFrame, labels: pd.Series) -> tuple[dict[str, Any], lis
             details["params"] = json_cell(row.get("params")) or None
             details["scores"] = scores[i]
             details["metadata"] = metas[i]
+            ref = metas[i].get("source")
+            if isinstance(ref, dict) and sources and ref.get("id") in sources:
+                details["source"] = {**ref, "text": sources[ref["id"]]}
             part.append([instruction[i], _clean(row.get("response")) or "", details])
         chunks.append(part)
     return index, chunks

@@ -177,6 +177,31 @@ def cost(manifest: dict[str, Any]) -> str:
         if pre else note("No pre-flight report."))
 
 
+def sources(manifest: dict[str, Any]) -> str:
+    """Grounded seeds: what each file gave, and how evenly its chunks or rows were used."""
+    info = manifest.get("sources") or {}
+    if not info.get("seeds"):
+        return ""
+    rows, notes = [], []
+    for seed_id, s in info["seeds"].items():
+        for file, f in s["files"].items():
+            rows.append([seed_id, file, f["units"], f["asked"], f["used"], f["instructions"],
+                         f["kept"], f"{f['kept'] / f['instructions']:.0%}" if f["instructions"]
+                         else ""])
+        spread = s["pairs_per_unit"]
+        notes.append(note(
+            f"{seed_id}: {s['used']} of {s['units']} {s['kind']} gave kept pairs; pairs per "
+            f"{s['kind'][:-1]}: min {spread['min']}, mean {spread['mean']}, max "
+            f"{spread['max']}. Train and validation share {s['shared_units']} "
+            f"{s['kind']}.", "ok" if not s["shared_units"] else "warn"))
+        if s.get("masked_units"):
+            notes.append(note(f"{seed_id}: PII masked in {s['masked_units']} {s['kind']} "
+                              "before any was sent to the endpoint."))
+    head = ["seed", "file", "units", "asked about", "gave kept pairs", "instructions", "kept",
+            "yield"]
+    return section("sources", "Sources", table(head, rows, numeric_from=2), *notes)
+
+
 def split_check(manifest: dict[str, Any]) -> str:
     info = manifest["split"]
     leak = info["leakage"]
@@ -185,7 +210,10 @@ def split_check(manifest: dict[str, Any]) -> str:
     parts = [table(["seed", "train", "validation", "test", "validation share"], rows),
              note(f"Near-duplicate check at ratio {leak['threshold']:.0f}: "
                   f"{leak['crossing_pairs']} crossing pairs, {leak['crossing_clusters']} "
-                  f"shared clusters: {'passed' if leak['passed'] else 'FAILED'}.",
+                  f"shared clusters"
+                  + (f", {leak['crossing_sources']} shared source chunks or rows"
+                     if "crossing_sources" in leak else "")
+                  + f": {'passed' if leak['passed'] else 'FAILED'}.",
                   "ok" if leak["passed"] else "warn")]
     shares = info.get("shares") or {}
     if shares.get("misses"):

@@ -151,4 +151,5 @@ def rewrite_report(run_dir: str | Path) -> Path:
         labels = (records["split"] if "split" in records else
                   pd.Series(pd.NA, index=records.index, dtype="string")).dropna()
         tokens = split_tokens(split_frames(records, labels), plan.config)
-        return write_report(folder.current.resolve(), manifest, records, labels, *tokens)
+        return write_report(folder.current.resolve(), manifest, records, labels, *tokens,
+                            sources={k: u.text for k, u in plan.sources.items()})

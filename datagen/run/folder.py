@@ -4,6 +4,7 @@
       config.json            the resolved config (secrets redacted), with the schema marker
       cache.sqlite           every LLM answer (resume and reruns read it first)
       verdicts.jsonl         human verdicts, merged by `datagen curate --verdicts`
+      sources.jsonl          grounded seeds' chunks and rows, as their prompts saw them
       stages/                the Prefect flow's persisted stage results
       records.partial.parquet  what exists so far while generating (removed once exported)
       generations/00003/     one export: records.parquet, rejected.jsonl, manifest.json,
@@ -66,6 +67,7 @@ class RunFolder:
     openai = property(lambda self: self.root / "openai")
     hf = property(lambda self: self.root / "hf")
     topics = property(lambda self: self.root / "topics")
+    sources = property(lambda self: self.root / "sources.jsonl")  # grounded seeds' units
 
     def generation(self) -> str | None:
         """The id of the current generation, or None before the first export."""

@@ -20,6 +20,7 @@ from datagen.curate.ledger import rejected_rows, summary
 from datagen.export.card import funnel, per_seed
 from datagen.export.folder import export_run, raise_on_format_errors
 from datagen.files import write_json, write_jsonl, write_parquet
+from datagen.generate.coverage import coverage
 from datagen.generate.diversity import generation_sections
 from datagen.llm.pricing import price_for
 from datagen.run.folder import Staging
@@ -77,6 +78,9 @@ def build(plan: RunPlan, records: pd.DataFrame, labels: pd.Series, split_info: d
     }
     manifest.update(generation_sections(records, plan.seeds, plan.targets, cfg.generation,
                                         plan.folder.root, seed=cfg.seed))
+    if plan.units:
+        manifest["sources"] = coverage(plan.units, records, labels,
+                                       cfg.curation.pii.mode == "mask")
     if plan.folder.verdicts.is_file():
         manifest["human"] = {"file": plan.folder.verdicts.name, "counts": human.counts(records)}
     return manifest
@@ -97,7 +101,8 @@ def write_generation(plan: RunPlan, records: pd.DataFrame, labels: pd.Series,
                       records.assign(split=labels.reindex(records.index).astype("string")))
         write_jsonl(stage.path("rejected.jsonl"), rejected_rows(records))
         seeds = [s.model_dump(mode="json") for s in plan.seeds]
-        export_run(stage.root, records, labels, manifest, plan.config, seeds)
+        export_run(stage.root, records, labels, manifest, plan.config, seeds,
+                   {k: u.text for k, u in plan.sources.items()})
         write_json(stage.path("manifest.json"), manifest)
     raise_on_format_errors(manifest)
     return manifest

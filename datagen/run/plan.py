@@ -3,17 +3,19 @@ per-seed targets, its id, and the outside texts curation compares against."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import pandas as pd
 
 from datagen.config import RunConfig, validated
 from datagen.curate.outside import References
-from datagen.files import write_json
+from datagen.curate.pii import scan
+from datagen.files import read_json_lines, write_json, write_jsonl
 from datagen.records import record_id
 from datagen.run.folder import SCHEMA, RunFolder
 from datagen.seeds import SeedTask, load_seeds
+from datagen.seeds.sources import Unit, units
 
 
 @dataclass
@@ -25,6 +27,12 @@ class RunPlan:
     seeds: list[SeedTask]
     run_id: str
     targets: dict[str, int] = field(default_factory=dict)
+    units: dict[str, list[Unit]] = field(default_factory=dict)  # grounded seeds, call order
+
+    @property
+    def sources(self) -> dict[str, Unit]:
+        """Every unit of every grounded seed, by id."""
+        return {u.id: u for us in self.units.values() for u in us}
 
     @property
     def folder(self) -> RunFolder:
@@ -41,7 +49,8 @@ class RunPlan:
         verdicts = read_verdicts(path) if path.is_file() else {}
         return References(seed_examples=self.seed_examples,
                           seed_tasks=[s.task for s in self.seeds], published=published,
-                          verdicts=verdicts)
+                          verdicts=verdicts,
+                          sources={k: u.text for k, u in self.sources.items()})
 
 
 def resolved(config: RunConfig, seeds: list[SeedTask]) -> dict[str, Any]:
@@ -51,25 +60,72 @@ def resolved(config: RunConfig, seeds: list[SeedTask]) -> dict[str, Any]:
             "seed_tasks": [s.model_dump(mode="json") for s in seeds]}
 
 
+def masked(unit: Unit) -> Unit:
+    """The unit with its PII masked: what leaves the machine."""
+    kinds, text = scan(unit.text)
+    if not kinds:
+        return unit
+    return replace(unit, text=text, fields={k: scan(v)[1] for k, v in unit.fields.items()})
+
+
+def ground(config: RunConfig, seeds: list[SeedTask]) -> dict[str, list[Unit]]:
+    """Every grounded seed's units, read and checked now (before anything is paid for), with
+    PII masked when curation masks it (`curation.pii.mode: mask`), so that what a remote
+    endpoint is sent holds none; the manifest's `sources` section counts the masked units."""
+    found = {s.id: units(s, config.seed) for s in seeds if s.sources is not None}
+    if config.curation.pii.mode == "mask":
+        found = {sid: [masked(u) for u in us] for sid, us in found.items()}
+    return found
+
+
 def plan_run(config: RunConfig) -> RunPlan:
-    """Load and check the seeds and write the resolved config into the run folder."""
+    """Load and check the seeds (and their sources) and write the resolved config (and the
+    sources' units) into the run folder."""
     seeds = load_seeds(config.seeds)
+    grounded = ground(config, seeds)
     targets = {s.id: config.pairs or s.pairs for s in seeds}
     data = resolved(config, seeds)
     identity = {**data["config"], "out": None}  # the same run in another folder: same id
-    run_id = record_id("run", identity, data["seed_tasks"])[:12]
-    plan = RunPlan(config=config, seeds=seeds, run_id=run_id, targets=targets)
+    digest = {sid: [u.id for u in us] for sid, us in grounded.items()}
+    run_id = record_id("run", identity, data["seed_tasks"], *([digest] if digest else []))[:12]
+    plan = RunPlan(config=config, seeds=seeds, run_id=run_id, targets=targets, units=grounded)
     plan.folder.ensure()
     write_json(plan.folder.config, data)
+    if grounded:
+        write_jsonl(plan.folder.sources, [{"seed_id": sid, **u.as_dict()}
+                                          for sid, us in grounded.items() for u in us])
     return plan
+
+
+def read_units(folder: RunFolder) -> dict[str, list[Unit]]:
+    """The grounded seeds' units a run used, from its `sources.jsonl`."""
+    if not folder.sources.is_file():
+        return {}
+    out: dict[str, list[Unit]] = {}
+    for row in read_json_lines(folder.sources):
+        sid = row.pop("seed_id")
+        out.setdefault(sid, []).append(Unit(**row))
+    return out
+
+
+def stored_seed(data: dict[str, Any]) -> SeedTask:
+    """A seed as `config.json` stores it. Its dump lists every strategy, `None` for those
+    off, where a seed file's bare `bootstrap:` (also None) means on: drop them first."""
+    strategies = data.get("strategies")
+    if isinstance(strategies, dict):
+        data = {**data, "strategies": {k: v for k, v in strategies.items() if v is not None}}
+    return SeedTask.model_validate(data)
 
 
 def plan_from_folder(folder: RunFolder, config: RunConfig | None = None) -> RunPlan:
     """The plan of a finished run, from its `config.json` (for `datagen curate`)."""
     data = folder.read_config()
     cfg = config or validated({**data["config"], "out": str(folder.root)}, str(folder.config))
-    seeds = [SeedTask.model_validate(s) for s in data.get("seed_tasks", [])]
+    seeds = [stored_seed(s) for s in data.get("seed_tasks", [])]
     identity = {**data["config"], "out": None}
+    grounded = read_units(folder)
+    digest = {sid: [u.id for u in us] for sid, us in grounded.items()}
     return RunPlan(config=cfg, seeds=seeds,
-                   run_id=record_id("run", identity, data.get("seed_tasks", []))[:12],
-                   targets={s.id: cfg.pairs or s.pairs for s in seeds})
+                   run_id=record_id("run", identity, data.get("seed_tasks", []),
+                                    *([digest] if digest else []))[:12],
+                   targets={s.id: cfg.pairs or s.pairs for s in seeds}, units=grounded)

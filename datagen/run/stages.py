@@ -53,7 +53,8 @@ async def expand_stage(plan: RunPlan, seed: SeedTask, endpoint: Endpoint, work: 
         with StageProgress(f"expand {seed.id}", len(work), stats=client.status) as tick:
             df = await expand(seed, client, plan.config.generation, mode=mode, samples=work,
                               run_id=plan.run_id, rng_seed=plan.config.seed, round_no=round_no,
-                              progress=tick, folder=plan.folder.root)
+                              progress=tick, folder=plan.folder.root,
+                              units=plan.units.get(seed.id))
     finally:
         await client.aclose()
     return df, client.usage.as_dict()
@@ -65,7 +66,8 @@ async def respond_stage(plan: RunPlan, batch: pd.DataFrame, endpoint: Endpoint) 
     todo = int((batch["keep"].fillna(False).astype(bool) & batch["response"].isna()).sum())
     try:
         with StageProgress("respond", todo, stats=client.status) as tick:
-            df = await respond(batch, client, plan.config.generation, progress=tick)
+            df = await respond(batch, client, plan.config.generation, progress=tick,
+                               sources=plan.sources)
         if any(s.multi_turn for s in plan.seeds):
             df = await follow_up(df, client, plan.config.generation,
                                  {s.id: s for s in plan.seeds})
@@ -82,7 +84,8 @@ async def judge_stage(plan: RunPlan, batch: pd.DataFrame, endpoint: Endpoint) ->
     try:
         with StageProgress("judge", len(batch), stats=client.status) as tick:
             df = await judge_records(batch, client, plan.config.curation.judge,
-                                     response_fmt=fmt, progress=tick)
+                                     response_fmt=fmt, progress=tick,
+                                     sources={k: u.text for k, u in plan.sources.items()})
     finally:
         await client.aclose()
     return df, client.usage.as_dict()

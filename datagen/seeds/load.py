@@ -72,7 +72,7 @@ def load_seed(path: str | Path) -> SeedTask:
             hint="start the file with `id: ...` and the other fields of a seed",
         )
     try:
-        return SeedTask.model_validate(data)
+        return SeedTask.model_validate(data).located(path)
     except ValidationError as exc:
         raise SeedError(_describe(exc, path)) from None
 

@@ -16,6 +16,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    PrivateAttr,
     field_validator,
     model_validator,
 )
@@ -142,6 +143,41 @@ class Strategies(BaseModel):
         return on or {"plain": PlainStrategy()}
 
 
+class Sources(BaseModel):
+    """The user's own material a seed is grounded in: documents (chunked by structure) or a
+    table (one row per prompt). Paths and globs are relative to the seed file's folder."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    documents: list[str] = Field(
+        default_factory=list,
+        description="Files or globs: Markdown, text, HTML, PDF or DOCX.")
+    table: str | None = Field(default=None, description="A .csv, .parquet or .jsonl file.")
+    sample: int | None = Field(default=None, ge=1,
+                               description="Rows (or chunks) used; all when unset.")
+    shuffle: bool = Field(default=True, description="Seeded order over rows or chunks.")
+    chunk_chars: int = Field(default=1200, ge=200, le=20_000,
+                             description="Largest chunk, in characters.")
+    chunk_overlap: int = Field(default=150, ge=0, le=5_000,
+                               description="Characters of the previous chunk repeated.")
+    max_file_mb: float = Field(default=20.0, gt=0, description="Largest file read.")
+    per_unit: int = Field(default=2, ge=1, le=20,
+                          description="Instructions asked per call about one chunk or row.")
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> Sources:
+        if bool(self.documents) == bool(self.table):
+            raise ValueError("give either `documents` (a list of files or globs) or `table` "
+                             "(one file), not both and not neither")
+        if self.chunk_overlap >= self.chunk_chars:
+            raise ValueError("`chunk_overlap` must be smaller than `chunk_chars`")
+        return self
+
+    @property
+    def kind(self) -> str:
+        return "table" if self.table else "documents"
+
+
 class SeedTask(BaseModel):
     """A seed task, as written in `seeds/<domain>/<name>.yaml`."""
 
@@ -158,6 +194,25 @@ class SeedTask(BaseModel):
     topics: list[str] = Field(default_factory=list)
     strategies: Strategies = Field(default_factory=Strategies)
     multi_turn: bool = Field(default=False, description="Add a follow-up turn and its answer.")
+    sources: Sources | None = Field(
+        default=None, description="Ground instructions and answers in documents or a table.")
+    _file: Path | None = PrivateAttr(default=None)  # where it was read from
+
+    @property
+    def file(self) -> Path:
+        """The seed file (errors name it); its folder is the root of `sources` paths."""
+        return self._file or Path(f"{self.id}.yaml")
+
+    @property
+    def base(self) -> Path:
+        return self.file.parent
+
+    def located(self, path: Path) -> SeedTask:
+        self._file = path
+        return self
+
+    def __eq__(self, other: object) -> bool:  # where a seed was read from is not what it is
+        return isinstance(other, SeedTask) and self.model_dump() == other.model_dump()
 
     @field_validator("examples", mode="before")
     @classmethod
@@ -165,6 +220,15 @@ class SeedTask(BaseModel):
         if isinstance(value, list):
             return [{"instruction": v} if isinstance(v, str) else v for v in value]
         return value
+
+    @model_validator(mode="after")
+    def _grounded_strategies(self) -> SeedTask:
+        other = [n for n in self.strategies.enabled() if n != "plain"]
+        if self.sources is not None and other:
+            raise ValueError(f"a seed with `sources` draws its variety from its chunks or rows: "
+                             f"remove strategies {other} (or move them to a seed without "
+                             "sources)")
+        return self
 
     @field_validator("language")
     @classmethod

@@ -244,3 +244,30 @@ def test_report_serve_shows_the_page_over_http(run_dir: Path, page: Page) -> Non
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+def test_a_grounded_run_shows_each_pair_beside_its_source(prefect_harness: None,
+                                                          tmp_path: Path, page: Page) -> None:
+    from tests.conftest import SEEDS
+    from tests.seeds import grounded_world
+
+    out = tmp_path / "grounded"
+    with ScriptedServer(grounded_world.handler) as server:
+        code, text = cli("run", SEEDS / "legal" / "privacy_policy_qa.yaml", "--pairs", 8,
+                         "--out", out, "--base-url", server.base_url, "--model", "test-model")
+    assert code == 0, text
+    page.open(out / "report.html")
+    files = page.page.locator("#sources table tbody tr")
+    assert files.count() == 4  # one row per source file
+    assert "Train and validation share 0 chunks" in page.page.text_content("#sources")
+    page.shot("report-grounded.png")
+    _pick(page, "#f-reason", "kept")
+    page.page.locator("#rows tr").first.click()
+    page.page.wait_for_selector("#detail:not([hidden]) pre.source")
+    heading = page.page.text_content("#detail-body h4:has-text('Source:')")
+    shown = page.page.text_content("#detail-body pre.source")
+    units = {json.loads(line)["text"] for line in (out / "sources.jsonl").open()}
+    assert heading.startswith("Source: northwind/") and "characters" in heading
+    assert shown in units
+    page.shot("report-grounded-detail.png", full_page=False)
+    assert not page.errors, page.errors

@@ -189,6 +189,13 @@
       pane.appendChild(el("pre", "text", instruction));
       pane.appendChild(el("h4", null, "Response"));
       pane.appendChild(el("pre", "text", response || "(no response)"));
+      if (d.source) {
+        const src = d.source;
+        const where = src.kind === "row" ? "row " + src.row
+          : "characters " + src.start + "\u2013" + src.end + (src.heading ? ", " + src.heading : "");
+        pane.appendChild(el("h4", null, "Source: " + src.file + " (" + where + ")"));
+        pane.appendChild(el("pre", "text source", src.text));
+      }
       pane.appendChild(el("h4", null, "Verdicts and scores"));
       pane.appendChild(kv([["id", id], ["split", cat("split", i)], ["lost to", d.lost_to],
         ["cluster", d.dup_cluster], ["detected language", d.detected_language],
