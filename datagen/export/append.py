@@ -28,12 +28,12 @@ import xxhash
 
 from datagen.config import RunConfig
 from datagen.curate.reasons import DropReason
-from datagen.curate.similarity import ReferenceIndex, clusters
+from datagen.curate.similarity import ReferenceIndex, UnionFind, clusters
 from datagen.errors import ConfigError
 from datagen.export.card import markdown_table
 from datagen.export.hf import write_hf
 from datagen.export.openai import write_chat_jsonl
-from datagen.export.split import GROUP_THRESHOLD
+from datagen.export.split import GROUP_THRESHOLD, source_ids
 from datagen.export.split import SPLITS as SPLIT_NAMES
 from datagen.files import locked, read_json, read_parquet, write_json, write_parquet
 from datagen.records import COLUMNS, kept
@@ -125,14 +125,27 @@ def assign_splits(records: pd.DataFrame, published: pd.DataFrame, validation: fl
     validation = max(validation, min(1.0, min_validation / len(live)))
     texts = live["instruction"].fillna("").tolist()
     roots = clusters(texts, threshold)
+    sources = source_ids(live)
+    if any(s is not None for s in sources):  # grounded: one chunk's or row's records together
+        uf = UnionFind(len(live))
+        first: dict[str, int] = {}
+        for i, (root, source) in enumerate(zip(roots, sources, strict=True)):
+            uf.union(root, i)
+            if source is not None:
+                uf.union(first.setdefault(source, i), i)
+        roots = [uf.find(i) for i in range(len(live))]
     index = ReferenceIndex(published["instruction"].fillna("").astype(str).tolist())
     near = index.nearest(texts, threshold)
     pub_split = published["split"].astype(str).tolist()
+    pub_source = {s: sp for s, sp in zip(source_ids(published), pub_split, strict=True)
+                  if s is not None}
     keys = live["dup_cluster"].fillna(live["id"]).astype(str).tolist()
     by_root: dict[int, str] = {}
     for i, ref in enumerate(near.tolist()):  # a group touching a published record follows it
         if ref >= 0:
             by_root.setdefault(roots[i], pub_split[ref])
+        elif sources[i] in pub_source:  # ... and so does one made from a published chunk
+            by_root.setdefault(roots[i], pub_source[sources[i]])
     for i, root in enumerate(roots):
         if root not in by_root:
             by_root[root] = bucket(keys[root], validation, test)

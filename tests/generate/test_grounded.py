@@ -244,3 +244,21 @@ def test_a_source_gone_bad_on_rerun_fails_clearly_and_loses_nothing(prefect_harn
     after = {p.name: p.read_bytes() for p in (out / "records.parquet", out / "cache.sqlite",
                                               out / "sources.jsonl")}
     assert after == before
+
+
+def test_appending_nights_keep_each_chunk_in_one_split(prefect_harness, tmp_path: Path) -> None:
+    dataset = tmp_path / "dataset"
+    with ScriptedServer(grounded_world.handler) as server:
+        for night, pairs in enumerate((6, 14)):
+            _run(server, POLICY_SEED, tmp_path / f"night{night}", pairs, "--append-to",
+                 dataset)
+    published = pd.read_parquet(dataset / "records.parquet")
+    assert published["run_id"].nunique() == 2
+    by_chunk: dict[str, set[str]] = {}
+    nights: dict[str, set[str]] = {}
+    for ref, split, run in zip(_refs(published), published["split"], published["run_id"],
+                               strict=True):
+        by_chunk.setdefault(ref["id"], set()).add(split)
+        nights.setdefault(ref["id"], set()).add(run)
+    assert any(len(r) == 2 for r in nights.values())  # the second night reused chunks
+    assert all(len(s) == 1 for s in by_chunk.values()), by_chunk
