@@ -107,9 +107,11 @@ async def respond(
 
 
 async def follow_up(records: pd.DataFrame, client: LLMClient, gen: GenerationConfig,
-                    seeds: dict[str, SeedTask], *, progress: Progress = None) -> pd.DataFrame:
-    """Add a second user turn and its answer to answered records of multi-turn seeds.
-    A failed call leaves the record single-turn, with the error in `metadata.followup_error`."""
+                    seeds: dict[str, SeedTask], *, progress: Progress = None,
+                    sources: dict[str, Unit] | None = None) -> pd.DataFrame:
+    """Add a second user turn and its answer to answered records of multi-turn seeds (a
+    grounded record's second answer is written from its chunk or row too). A failed call
+    leaves the record single-turn, with the error in `metadata.followup_error`."""
     df = records.copy()
     multi = df["seed_id"].map(lambda s: bool(seeds.get(s) and seeds[s].multi_turn))
     todo = df.index[multi & df["keep"].fillna(False).astype(bool) & df["response"].notna()
@@ -133,8 +135,9 @@ async def follow_up(records: pd.DataFrame, client: LLMClient, gen: GenerationCon
             turns = [{"role": "user", "content": instruction},
                      {"role": "assistant", "content": response},
                      {"role": "user", "content": question}]
-            answer = await client.chat([{"role": "system", "content": seed.system}, *turns],
-                                       params=params)
+            system = respond_messages(seed.system, instruction,
+                                      source_of(df.at[idx, "metadata"], sources or {}))[0]
+            answer = await client.chat([system, *turns], params=params)
         except LLMCallError as exc:
             _set_meta(df, idx, followup_error=exc.reason)
             return

@@ -70,7 +70,7 @@ async def respond_stage(plan: RunPlan, batch: pd.DataFrame, endpoint: Endpoint) 
                                sources=plan.sources)
         if any(s.multi_turn for s in plan.seeds):
             df = await follow_up(df, client, plan.config.generation,
-                                 {s.id: s for s in plan.seeds})
+                                 {s.id: s for s in plan.seeds}, sources=plan.sources)
     finally:
         await client.aclose()
     return df, client.usage.as_dict()

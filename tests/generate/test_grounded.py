@@ -262,3 +262,19 @@ def test_appending_nights_keep_each_chunk_in_one_split(prefect_harness, tmp_path
         nights.setdefault(ref["id"], set()).add(run)
     assert any(len(r) == 2 for r in nights.values())  # the second night reused chunks
     assert all(len(s) == 1 for s in by_chunk.values()), by_chunk
+
+
+def test_a_follow_up_turn_is_answered_from_the_same_source(prefect_harness,
+                                                           tmp_path: Path) -> None:
+    import shutil
+
+    legal = tmp_path / "legal"
+    shutil.copytree(POLICY_SEED.parent, legal)
+    seed = legal / POLICY_SEED.name
+    seed.write_text(seed.read_text() + "multi_turn: true\n")
+    with ScriptedServer(grounded_world.handler) as server:
+        _run(server, seed, tmp_path / "run", 2, "--allow-short")
+        second = [r for r in server.requests if any(m["role"] == "assistant"
+                                                    for m in r["messages"])]
+    units = {u["text"] for u in _sources(tmp_path / "run").values()}
+    assert second and all(shown(r["messages"][0]["content"]) in units for r in second)
