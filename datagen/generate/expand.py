@@ -55,10 +55,12 @@ def expand_calls_needed(missing_pairs: int, gen: GenerationConfig) -> int:
 
 
 def expand_request(seed: SeedTask, gen: GenerationConfig, mode: str, sample: int,
-                   rng_seed: int) -> Request:
-    """The messages, API params and provenance of plain expansion call number `sample`."""
-    strat = seed.strategies.enabled().get("plain")
-    messages, params, meta = plain_request(seed, gen, strat, mode, sample, rng_seed)
+                   rng_seed: int, units: list[Unit] | None = None) -> Request:
+    """The messages, API params and provenance of plain expansion call number `sample` (about
+    its chunk or row, for a grounded seed's `units`), as the run builds them."""
+    work = ExpandWork.plain(range(sample, sample + 1))
+    messages, params, meta = _Context(seed, work, units or []).request(
+        work.calls[0], gen_for(seed, gen), mode, rng_seed)
     return messages, params, {"stage": "expand", "sample": sample, **meta}
 
 

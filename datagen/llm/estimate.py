@@ -11,7 +11,8 @@ the seed's example answers, else half of `respond_max_tokens`; the worst case is
 using its full `max_tokens`. Later rounds (after curation drops) add to the real count, which
 the run's manifest holds under `llm`. When the LLM judge is on (real endpoints), one verdict
 per answered pair is forecast too. Calls of optional generation strategies (topic trees,
-personas, evolution, follow-up turns) are not.
+personas, evolution, follow-up turns) are not. A grounded seed's sources are read: its
+prompts carry their chunks or rows, and its answer prompts the average unit.
 """
 
 from __future__ import annotations
@@ -84,13 +85,19 @@ def _seed_lines(seed: SeedTask, pairs: int, cfg: RunConfig, model: str, kind: st
                 mode: str) -> list[Line]:
     from datagen.curate.judge import judge_enabled, judge_messages
     from datagen.generate import expand_calls_needed, expand_request, respond_messages
+    from datagen.generate.work import gen_for
+    from datagen.seeds.sources import units
 
-    gen = cfg.generation
+    gen = gen_for(seed, cfg.generation)
+    grounded = units(seed, cfg.seed)
     calls = expand_calls_needed(pairs, gen)
     prompt = 0
     for sample in range(calls):
-        messages, _, _ = expand_request(seed, gen, mode, sample, cfg.seed)
+        messages, _, _ = expand_request(seed, gen, mode, sample, cfg.seed, grounded)
         prompt += count_chat_tokens(messages, model)
+    # a grounded answer carries its unit: the unit of average length stands for them all
+    unit = sorted(grounded, key=lambda u: len(u.text))[len(grounded) // 2] if grounded \
+        else None
     instruction = _mean_tokens([ex.instruction for ex in seed.examples], model, 40)
     listed = gen.instructions_per_call * (instruction + LIST_ITEM_OVERHEAD)
     expand = Line(seed.id, "expand", calls, prompt,
@@ -98,7 +105,7 @@ def _seed_lines(seed: SeedTask, pairs: int, cfg: RunConfig, model: str, kind: st
                   calls * gen.expand_max_tokens)
     answers = min(math.ceil(pairs * gen.respond_margin),
                   calls * gen.instructions_per_call)
-    typical = respond_messages(seed.system, "x " * round(instruction))
+    typical = respond_messages(seed.system, "x " * round(instruction), unit)
     answer = _mean_tokens([ex.response or "" for ex in seed.examples], model,
                           ANSWER_SHARE * gen.respond_max_tokens)
     respond = Line(seed.id, "respond", answers, answers * count_chat_tokens(typical, model),
@@ -107,7 +114,8 @@ def _seed_lines(seed: SeedTask, pairs: int, cfg: RunConfig, model: str, kind: st
     lines = [expand, respond]
     judge = cfg.curation.judge
     if judge_enabled(judge, kind):  # one verdict per answered pair
-        asked = judge_messages(seed.domain, "x " * round(instruction), "x " * round(answer))
+        asked = judge_messages(seed.domain, "x " * round(instruction), "x " * round(answer),
+                               unit.text if unit else None)
         lines.append(Line(seed.id, "judge", answers, answers * count_chat_tokens(asked, model),
                           answers * min(judge.max_tokens, JUDGE_VERDICT_TOKENS),
                           answers * judge.max_tokens))

@@ -36,6 +36,28 @@ def test_forecast_counts_the_real_prompts() -> None:
     assert abs(fc.cost_usd - expected) < 1e-9 and fc.cost_max_usd > fc.cost_usd > 0
 
 
+def test_a_grounded_seed_is_forecast_with_its_chunks_in_the_prompts() -> None:
+    from datagen.generate.work import gen_for
+    from datagen.seeds.sources import units
+
+    seed_file = NDA_SEED.parent / "privacy_policy_qa.yaml"
+    cfg = RunConfig.model_validate({
+        "seeds": [str(seed_file)], "pairs": 12,
+        "llm": {"base_url": "https://api.openai.com/v1", "model": "gpt-4o-mini"}})
+    expand, respond, judge = forecast(cfg).lines
+    seed = load_seeds([seed_file])[0]
+    gen, chunks = gen_for(seed, cfg.generation), units(seed, cfg.seed)
+    mode = structured_mode(cfg.llm, "openai")
+    asked = [expand_request(seed, gen, mode, i, cfg.seed, chunks)[0]
+             for i in range(expand.requests)]
+    assert expand.requests == expand_calls_needed(12, gen)  # per_unit instructions a call
+    assert expand.prompt_tokens == sum(count_chat_tokens(m, "gpt-4o-mini") for m in asked)
+    assert all(chunks[i % len(chunks)].text in m[-1]["content"] for i, m in enumerate(asked))
+    shortest = min(len(u.text) for u in chunks) // 4  # tokens: about 4 characters each
+    assert respond.prompt_tokens / respond.requests > shortest
+    assert judge.prompt_tokens / judge.requests > shortest
+
+
 def test_estimate_command_prints_forecast_and_prices() -> None:
     result = CliRunner().invoke(app, ["estimate", str(NDA_SEED), "--pairs", "10", "--model",
                                       "gpt-4o-mini", "--base-url", "https://api.openai.com/v1",
