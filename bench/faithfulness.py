@@ -42,6 +42,19 @@ def verdict(response: str, source: str, question: str, min_words: int,
     return unsupported(share, numbers, min_support), judged
 
 
+def dropped(rows: list[dict], min_words: int, min_support: float,
+            sources: list[str] | None = None) -> list[bool]:
+    """The check's verdict per row (against `sources` instead of the rows' own, if given)."""
+    shown = sources or [r["source"] for r in rows]
+    return [verdict(r["response"], src, r["instruction"], min_words, min_support)[0]
+            for r, src in zip(rows, shown, strict=True)]
+
+
+def label(min_words: int, min_support: float) -> str:
+    default = (MIN_WORDS, FaithfulnessConfig().min_support)
+    return f"{min_words}{' (default)' if (min_words, min_support) == default else ''}"
+
+
 def main() -> None:
     rows = [json.loads(line) for line in DATA.open()]
     right = [r for r in rows if r["label"] == "supported"]
@@ -56,19 +69,14 @@ def main() -> None:
           "right answer, wrong passage: caught | too short to judge |")
     print("|---|---|---|---|---|---|")
     for min_words, min_support in SETTINGS:
-        kept = [not verdict(r["response"], r["source"], r["instruction"], min_words,
-                            min_support)[0] for r in right]
-        caught = [verdict(r["response"], r["source"], r["instruction"], min_words,
-                          min_support)[0] for r in wrong]
-        drift = [verdict(r["response"], o, r["instruction"], min_words, min_support)[0]
-                 for r, o in zip(right, other, strict=True)]
+        kept = [not d for d in dropped(right, min_words, min_support)]
+        caught = dropped(wrong, min_words, min_support)
+        drift = dropped(right, min_words, min_support, other)
         short = sum(not verdict(r["response"], r["source"], r["instruction"], min_words,
                                 min_support)[1] for r in rows)
-        default = (MIN_WORDS, FaithfulnessConfig().min_support)
-        mark = " (default)" if (min_words, min_support) == default else ""
-        print(f"| {min_words}{mark} | {min_support} | {sum(kept) / len(kept):.3f} | "
-              f"{sum(caught) / len(caught):.3f} | {sum(drift) / len(drift):.3f} | "
-              f"{short / len(rows):.3f} |")
+        print(f"| {label(min_words, min_support)} | {min_support} | "
+              f"{sum(kept) / len(kept):.3f} | {sum(caught) / len(caught):.3f} | "
+              f"{sum(drift) / len(drift):.3f} | {short / len(rows):.3f} |")
     own = [json.loads(line) for line in EMBEDDED.open()]
     good = [r for r in own if r["label"] == "supported"]
     bad = [r for r in own if r["label"] == "unsupported"]
@@ -77,13 +85,9 @@ def main() -> None:
     print("| min_words | min_support | supported kept | unsupported caught |")
     print("|---|---|---|---|")
     for min_words, min_support in SETTINGS:
-        kept = [not verdict(r["response"], r["source"], r["instruction"], min_words,
-                            min_support)[0] for r in good]
-        caught = [verdict(r["response"], r["source"], r["instruction"], min_words,
-                          min_support)[0] for r in bad]
-        default = (MIN_WORDS, FaithfulnessConfig().min_support)
-        mark = " (default)" if (min_words, min_support) == default else ""
-        print(f"| {min_words}{mark} | {min_support} | {sum(kept)}/{len(kept)} | "
+        kept = [not d for d in dropped(good, min_words, min_support)]
+        caught = dropped(bad, min_words, min_support)
+        print(f"| {label(min_words, min_support)} | {min_support} | {sum(kept)}/{len(kept)} | "
               f"{sum(caught)}/{len(caught)} |")
 
 

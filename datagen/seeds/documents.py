@@ -15,6 +15,7 @@ import zipfile
 from pathlib import Path
 
 from datagen.errors import SeedError
+from datagen.seeds.limits import check_file
 
 TEXT = (".md", ".markdown", ".txt")
 HTML = (".html", ".htm")
@@ -95,15 +96,7 @@ def _docx(path: Path, data: bytes) -> str:
 
 def read_document(path: Path, *, max_bytes: int) -> tuple[str, bytes]:
     """The document's text (Markdown-like), and its raw bytes (for the content hash)."""
-    suffix = path.suffix.lower()
-    if suffix not in SUFFIXES:
-        raise SeedError(f"{path}: documents of type {suffix or '(none)'} cannot be read",
-                        hint=f"use one of {', '.join(SUFFIXES)}")
-    size = path.stat().st_size
-    if size > max_bytes:
-        raise SeedError(
-            f"{path}: {size / 1e6:.1f} MB, over the limit of {max_bytes / 1e6:.1f} MB",
-            hint="split the document, or raise `sources.max_file_mb` in the seed")
+    suffix = check_file(path, SUFFIXES, "documents", max_bytes, "split the document")
     try:
         data = path.read_bytes()
     except OSError as exc:

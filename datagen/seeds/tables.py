@@ -14,21 +14,14 @@ from typing import Any
 import pandas as pd
 
 from datagen.errors import SeedError
+from datagen.seeds.limits import check_file
 
 SUFFIXES = (".csv", ".parquet", ".jsonl")
 
 
 def read_table(path: Path, *, max_bytes: int) -> pd.DataFrame:
     """The table's rows as strings (missing values are empty strings)."""
-    suffix = path.suffix.lower()
-    if suffix not in SUFFIXES:
-        raise SeedError(f"{path}: tables of type {suffix or '(none)'} cannot be read",
-                        hint=f"use one of {', '.join(SUFFIXES)}")
-    size = path.stat().st_size
-    if size > max_bytes:
-        raise SeedError(
-            f"{path}: {size / 1e6:.1f} MB, over the limit of {max_bytes / 1e6:.1f} MB",
-            hint="sample the table down, or raise `sources.max_file_mb` in the seed")
+    suffix = check_file(path, SUFFIXES, "tables", max_bytes, "sample the table down")
     try:
         if suffix == ".csv":
             df = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
