@@ -16,7 +16,14 @@ import sys
 
 import typer
 
-from datagen.cli import curation, exports, runs, schedule, seeds  # noqa: F401  (registers)
+from datagen.cli import (  # noqa: F401  (registers)
+    curation,
+    exports,
+    finetune,
+    runs,
+    schedule,
+    seeds,
+)
 from datagen.cli.app import INTERRUPTED, app
 from datagen.cli.runs import quiet_finalisers, run
 from datagen.console import console, error
