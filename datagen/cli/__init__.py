@@ -18,6 +18,7 @@ import typer
 
 from datagen.cli import (  # noqa: F401  (registers)
     curation,
+    evaluate,
     exports,
     finetune,
     runs,

@@ -1,5 +1,6 @@
 """One real run folder for the fine-tuning tests (the scripted LLM of `tests/flows/world.py`
-through the real pipeline), copied per test so each may change it."""
+through the real pipeline), copied per test so each may change it; and one LoRA adapter
+trained on it for the session (training is the slow part)."""
 
 from __future__ import annotations
 
@@ -35,3 +36,16 @@ def run_dir(built_run: Path, tmp_path: Path) -> Iterator[Path]:
     copy = tmp_path / "run"
     shutil.copytree(built_run, copy, symlinks=True)
     yield copy
+
+
+@pytest.fixture(scope="session")
+def adapter_run(built_run: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    pytest.importorskip("peft", reason="the `train` extra is not installed")
+    from datagen.finetune.lora import LoraRequest, train_adapter
+    from datagen.finetune.source import training_data
+
+    run_dir = tmp_path_factory.mktemp("lora") / "run"
+    shutil.copytree(built_run, run_dir, symlinks=True)
+    train_adapter(training_data(run_dir),
+                  LoraRequest(steps=3, batch_size=2, max_length=128, learning_rate=2e-3))
+    return run_dir

@@ -14,21 +14,6 @@ from tests.cli import cli
 pytest.importorskip("peft", reason="the `train` extra is not installed")
 
 
-@pytest.fixture(scope="session")
-def adapter_run(built_run: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One trained adapter for the session (training is the slow part)."""
-    import shutil
-
-    from datagen.finetune.lora import LoraRequest, train_adapter
-    from datagen.finetune.source import training_data
-
-    run_dir = tmp_path_factory.mktemp("lora") / "run"
-    shutil.copytree(built_run, run_dir, symlinks=True)
-    train_adapter(training_data(run_dir),
-                  LoraRequest(steps=3, batch_size=2, max_length=128, learning_rate=2e-3))
-    return run_dir
-
-
 def test_the_adapter_beats_the_base_on_validation(adapter_run: Path) -> None:
     adapter = adapter_run / "finetune" / "lora"
     log = json.loads((adapter / "training_log.json").read_text())
