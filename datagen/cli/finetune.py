@@ -54,6 +54,9 @@ def finetune(
         "--restart", help="Create a new job after one that ended (it stays in the record).")]
     = False,
     cancel: Annotated[bool, typer.Option("--cancel", help="Cancel the recorded job.")] = False,
+    recipes: Annotated[bool, typer.Option(
+        "--recipes", help="Write TRL, Axolotl and LLaMA-Factory recipes for the run; no "
+                          "training.")] = False,
 ) -> None:
     """Fine-tune on a run's train split (validation split for eval loss). The job id is
     recorded before the job is confirmed: rerun the same command after a crash or Ctrl-C to
@@ -63,6 +66,13 @@ def finetune(
 
     data = training_data(run_dir)
     with locked(data.folder.root, "finetune"):
+        if recipes:
+            from datagen.finetune.recipes import DEFAULT_MODEL, write_recipes
+
+            folder = write_recipes(data, model or DEFAULT_MODEL)
+            console.print(f"recipes written in {esc(folder)}: trl_sft.py, axolotl.yaml, "
+                          "dataset_info.json")
+            return
         if local:
             from datagen.finetune.lora import LoraRequest, train_adapter
 
