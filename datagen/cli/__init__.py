@@ -3,10 +3,12 @@
 
     0 done    1 error    2 bad input    3 endpoint unusable    4 budget reached
     5 export invalid    6 LLM calls failed    7 nothing kept    8 short of target
-    9 run folder busy    130 interrupted (Ctrl-C or SIGTERM; completed calls are saved)
+    9 run folder busy    10 fine-tuning job failed, cancelled or expired
+    130 interrupted (Ctrl-C or SIGTERM; completed calls are saved)
 
 One module per group of commands: `runs` (run, estimate, doctor), `seeds`, `exports`
-(validate, push), `schedule`, `curation` (curate, rejected, report); `app` holds the Typer
+(validate, push), `schedule`, `curation` (curate, rejected, report), `finetune`, `evaluate`
+(eval); `app` holds the Typer
 app and the run config a command builds from its file and flags.
 """
 

@@ -80,7 +80,8 @@ def finetune(
                                                      seed=seed if seed is not None else 0))
             console.print(f"adapter saved in {esc(result['adapter'])}: eval loss "
                           f"{result['eval_loss_base']:.4f} (base) -> "
-                          f"{result['eval_loss']:.4f} in {result['seconds']:.0f} s")
+                          f"{result['eval_loss']:.4f} in {result['seconds']:.0f} s, peak memory "
+                          f"{result['peak_rss_mb']:.0f} MB")
             return
         from datagen.finetune.jobs import JobRequest, JobRunner
 

@@ -43,15 +43,30 @@ class Candidate:
     training: dict[str, Any] = field(default_factory=dict)  # cost, time of the training
 
 
-def validation_items(data: TrainingData, limit: int | None = None) -> list[Item]:
+def _kept(data: TrainingData, split: str) -> Any:
     records = read_parquet(data.folder.records)
-    rows = records[(records["split"] == "validation") & records["keep"].astype(bool)]
+    return records[(records["split"] == split) & records["keep"].astype(bool)].sort_values("id")
+
+
+def train_pairs(data: TrainingData, per_seed: int) -> dict[str, list[tuple[str, str]]]:
+    """Up to `per_seed` training pairs of each seed: few-shot examples for a seed whose own
+    examples carry no response."""
+    out: dict[str, list[tuple[str, str]]] = {}
+    for r in _kept(data, "train").itertuples():
+        shots = out.setdefault(str(r.seed_id), [])
+        if len(shots) < per_seed:
+            shots.append((str(r.instruction), str(r.response)))
+    return out
+
+
+def validation_items(data: TrainingData, limit: int | None = None) -> list[Item]:
+    rows = _kept(data, "validation")
     if rows.empty:
         raise ConfigError(f"{data.folder.root}: the run has no validation split",
                           hint=NO_VALIDATION_FIX)
     items = [Item(id=str(r.id), seed_id=str(r.seed_id), instruction=str(r.instruction),
                   reference=str(r.response), system=str(r.system or ""))
-             for r in rows.sort_values("id").itertuples()]
+             for r in rows.itertuples()]
     return items[:limit] if limit else items
 
 
@@ -64,19 +79,20 @@ def plain(item: Item) -> Messages:
     return [{"role": "user", "content": item.instruction}]
 
 
-def prompted(seeds: dict[str, SeedTask], shots: int) -> Callable[[Item], Messages]:
-    """The seed's persona as the system message and up to `shots` of its examples that
-    carry a response, as earlier turns."""
+def prompted(seeds: dict[str, SeedTask], shots: int,
+             fallback: dict[str, list[tuple[str, str]]]) -> Callable[[Item], Messages]:
+    """The seed's persona as the system message and `shots` examples as earlier turns: the
+    seed's own examples that carry a response, then training pairs of that seed."""
 
     def build(item: Item) -> Messages:
         seed = seeds.get(item.seed_id)
         system = seed.system if seed else item.system
         out: Messages = [{"role": "system", "content": system}] if system else []
-        examples = [e for e in (seed.examples if seed else []) if e.response][:shots]
-        for e in examples:
-            asked = e.instruction if not e.input else f"{e.instruction}\n\n{e.input}"
+        pairs = [(e.instruction if not e.input else f"{e.instruction}\n\n{e.input}",
+                  str(e.response)) for e in (seed.examples if seed else []) if e.response]
+        for asked, answered in [*pairs, *fallback.get(item.seed_id, [])][:shots]:
             out += [{"role": "user", "content": asked},
-                    {"role": "assistant", "content": str(e.response)}]
+                    {"role": "assistant", "content": answered}]
         return [*out, {"role": "user", "content": item.instruction}]
 
     return build

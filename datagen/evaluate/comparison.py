@@ -223,10 +223,11 @@ def evaluate(data: TrainingData, req: EvalRequest) -> dict[str, Any]:
     finetuned = which_finetuned(data, req.finetuned)
     done = data.manifest.get("finetune", {})
     n_train = int(data.manifest.get("counts", {}).get("train", 0))
-    seeds = cands.seed_tasks(data)
+    few_shot = cands.prompted(cands.seed_tasks(data), req.shots,
+                              cands.train_pairs(data, req.shots))
     shots = [cands.Candidate("a", "base", "prompting", cands.plain, "none"),
-             cands.Candidate("b", "prompted", "prompting", cands.prompted(seeds, req.shots),
-                             f"persona + up to {req.shots} seed examples per call")]
+             cands.Candidate("b", "prompted", "prompting", few_shot,
+                             f"persona + {req.shots} examples per call")]
     trained = cands.as_trained(data.config.export.system_message)
     params = {"temperature": 0, "max_tokens": req.max_tokens}
     seen = previous_latencies(data.folder.root / "eval" / "answers.jsonl")
