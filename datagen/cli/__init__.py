@@ -8,8 +8,8 @@
 
 One module per group of commands: `runs` (run, estimate, doctor), `seeds`, `exports`
 (validate, push), `schedule`, `curation` (curate, rejected, report), `finetune`, `evaluate`
-(eval); `app` holds the Typer
-app and the run config a command builds from its file and flags.
+(eval); `app` holds the Typer app and the run config a command builds from its file and
+flags.
 """
 
 from __future__ import annotations
