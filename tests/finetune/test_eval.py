@@ -35,17 +35,18 @@ def test_the_comparison_table(eval_run: Path, embedded_endpoint: Endpoint) -> No
         summary = evaluate(training_data(eval_run),
                            EvalRequest(max_tokens=24, judge=judge, base=embedded_endpoint))
         asked = [r["messages"][0]["content"] for r in judge_server.requests]
+    n = json.loads((eval_run / "manifest.json").read_text())["counts"]["validation"]
     rows = {c["candidate"]: c for c in summary["candidates"]}
     assert sorted(rows) == ["a", "b", "c"] and summary["finetuned"] == "lora"
     assert rows["c"]["approach"] == "adapter (LoRA)" and rows["c"]["training"]["eval_loss"] > 0
     for c in rows.values():
-        assert c["answered"] + c["failed"] == summary["instructions"] == 6
+        assert c["answered"] + c["failed"] == summary["instructions"] == n
         assert c["answered"] > 0 and 0 <= c["rouge_l"] <= 1
         assert c["prompt_tokens"] > 0 and c["latency_s"] > 0 and c["cost_usd"] == 0
     # (b) carries the persona and few-shot turns: a longer prompt than (a)
     assert rows["b"]["prompt_tokens"] > rows["a"]["prompt_tokens"]
     # every pair is asked in both orders, so a judge that always says "A" scores a tie
-    assert len(asked) == 3 * 6 * 2
+    assert len(asked) == 3 * n * 2
     for pair, result in summary["judge"]["pairs"].items():
         assert result["win_rate"] == 0.5 and result["ci95"] == [0.5, 0.5], pair
     shown = {tuple(re.findall(r"Answer [AB]:\n(.*?)\n\n", p, re.S)) for p in asked}
@@ -54,7 +55,7 @@ def test_the_comparison_table(eval_run: Path, embedded_endpoint: Endpoint) -> No
     manifest = json.loads((eval_run / "manifest.json").read_text())
     assert manifest["eval"] == summary
     answers = (eval_run / "eval" / "answers.jsonl").read_text().splitlines()
-    assert len(answers) == 3 * 6
+    assert len(answers) == 3 * n
     report = (eval_run / "report.md").read_text()
     assert report.count("## Prompting vs fine-tuning vs adapter") == 1
     assert "ROUGE-L F1" in report and "(c) adapter" in report

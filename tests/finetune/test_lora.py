@@ -19,7 +19,8 @@ def test_the_adapter_beats_the_base_on_validation(adapter_run: Path) -> None:
     log = json.loads((adapter / "training_log.json").read_text())
     assert log["eval_loss"] < log["eval_loss_base"]
     assert [e["step"] for e in log["loss_per_step"]] == [1, 2, 3]
-    assert log["examples"] == {"train": 24, "validation": 6}
+    counts = json.loads((adapter_run / "manifest.json").read_text())["counts"]
+    assert log["examples"] == {"train": counts["train"], "validation": counts["validation"]}
     assert log["seconds"] > 0 and log["peak_rss_mb"] > 0
     assert (adapter / "adapter_model.safetensors").is_file()
     config = json.loads((adapter / "adapter_config.json").read_text())
