@@ -6,7 +6,8 @@
     ├── EndpointError       the LLM endpoint cannot be used (unreachable, bad key, model)     3
     ├── BudgetExceeded      one request would pass max_cost_usd (stages turn it into a stop)  4
     ├── ExportError         an export is invalid (format errors in a JSONL file, ...)         5
-    └── FolderBusy          another datagen process holds the run folder's lock               9
+    ├── FolderBusy          another datagen process holds the run folder's lock               9
+    └── FineTuneFailed      a fine-tuning job failed, was cancelled or expired               10
 
 How a run ended (budget, failed calls, nothing kept, short of target) is not an exception
 but a field of `datagen.run.RunResult`; `datagen.cli.main` turns both into the exit codes
@@ -65,6 +66,12 @@ class FolderBusy(DatagenError):
     """Another datagen process is working in this folder."""
 
     exit_code = 9
+
+
+class FineTuneFailed(DatagenError):
+    """A fine-tuning job ended without a model; the run's data and job record are kept."""
+
+    exit_code = 10
 
 
 def _rebuild(cls: type[DatagenError], message: str, hint: str | None) -> DatagenError:

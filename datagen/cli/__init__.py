@@ -3,11 +3,13 @@
 
     0 done    1 error    2 bad input    3 endpoint unusable    4 budget reached
     5 export invalid    6 LLM calls failed    7 nothing kept    8 short of target
-    9 run folder busy    130 interrupted (Ctrl-C or SIGTERM; completed calls are saved)
+    9 run folder busy    10 fine-tuning job failed, cancelled or expired
+    130 interrupted (Ctrl-C or SIGTERM; completed calls are saved)
 
 One module per group of commands: `runs` (run, estimate, doctor), `seeds`, `exports`
-(validate, push), `schedule`, `curation` (curate, rejected, report); `app` holds the Typer
-app and the run config a command builds from its file and flags.
+(validate, push), `schedule`, `curation` (curate, rejected, report), `finetune`, `evaluate`
+(eval); `app` holds the Typer app and the run config a command builds from its file and
+flags.
 """
 
 from __future__ import annotations
@@ -16,7 +18,15 @@ import sys
 
 import typer
 
-from datagen.cli import curation, exports, runs, schedule, seeds  # noqa: F401  (registers)
+from datagen.cli import (  # noqa: F401  (registers)
+    curation,
+    evaluate,
+    exports,
+    finetune,
+    runs,
+    schedule,
+    seeds,
+)
 from datagen.cli.app import INTERRUPTED, app
 from datagen.cli.runs import quiet_finalisers, run
 from datagen.console import console, error
