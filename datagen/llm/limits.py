@@ -76,7 +76,7 @@ class RateLimits:
 
 
 _RATES: dict[tuple[str, int | None, int | None], RateLimits] = {}
-_GATES: dict[tuple[str, int], SharedGate] = {}
+_GATES: dict[tuple[str, int, bool], SharedGate] = {}
 
 
 def rate_limits(endpoint: str, rpm: int | None, tpm: int | None) -> RateLimits | None:
@@ -93,23 +93,35 @@ def rate_limits(endpoint: str, rpm: int | None, tpm: int | None) -> RateLimits |
 
 class SharedGate:
     """A semaphore for coroutines on any event loop in any thread: FIFO, and a slot handed to
-    a waiter that was cancelled meanwhile is passed on, never lost."""
+    a waiter that was cancelled meanwhile is passed on, never lost.
 
-    def __init__(self, size: int) -> None:
+    Its window (`limit`) adapts, AIMD as in TCP, when `adaptive`: an overloaded server's 429 or
+    5xx halves it (once per window: answers to requests sent under an older window don't
+    count again), and every `limit` answers in a row widen it by a sixteenth of `size`, up to
+    `size` (`llm.max_concurrency`). A run with a too-high concurrency then settles near what
+    the server takes instead of retrying in a storm."""
+
+    def __init__(self, size: int, adaptive: bool = True) -> None:
         self.size = size
-        self._free = size
+        self.limit = size
+        self.adaptive = adaptive
+        self.epoch = 0  # bumped by every back-off
+        self.backoffs = 0
+        self.lowest = size
+        self._used = 0
+        self._streak = 0
         self._waiters: deque[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] = deque()
         self._lock = threading.Lock()
 
     @property
     def in_use(self) -> int:
-        return self.size - self._free
+        return self._used
 
     async def __aenter__(self) -> None:
         loop = asyncio.get_running_loop()
         with self._lock:
-            if self._free > 0 and not self._waiters:
-                self._free -= 1
+            if self._used < self.limit and not self._waiters:
+                self._used += 1
                 return
             fut: asyncio.Future[None] = loop.create_future()
             self._waiters.append((loop, fut))
@@ -128,20 +140,25 @@ class SharedGate:
         self.release()
 
     def release(self) -> None:
+        with self._lock:
+            self._used -= 1
+            self._wake()
+
+    def _wake(self) -> None:
+        """Hand free slots of the window to waiters (called with the lock held)."""
         try:
             here = asyncio.get_running_loop()
         except RuntimeError:
             here = None
-        with self._lock:
-            while self._waiters:
-                loop, fut = self._waiters.popleft()
-                if loop is here:  # same loop: no cross-thread wake-up needed
-                    loop.call_soon(self._grant, fut)
-                    return
-                if not loop.is_closed():
-                    loop.call_soon_threadsafe(self._grant, fut)
-                    return
-            self._free += 1
+        while self._waiters and self._used < self.limit:
+            loop, fut = self._waiters.popleft()
+            if loop.is_closed():
+                continue
+            self._used += 1
+            if loop is here:  # same loop: no cross-thread wake-up needed
+                loop.call_soon(self._grant, fut)
+            else:
+                loop.call_soon_threadsafe(self._grant, fut)
 
     def _grant(self, fut: asyncio.Future[None]) -> None:
         if fut.done():  # cancelled before the slot arrived
@@ -149,13 +166,37 @@ class SharedGate:
         else:
             fut.set_result(None)
 
+    def overloaded(self, epoch: int) -> bool:
+        """The server refused a request sent in window `epoch`: halve the window, unless it
+        was already cut since that request left. True when it was cut now."""
+        with self._lock:
+            if not self.adaptive or epoch != self.epoch or self.limit == 1:
+                return False
+            self.limit = max(1, self.limit // 2)
+            self.lowest = min(self.lowest, self.limit)
+            self.epoch += 1
+            self.backoffs += 1
+            self._streak = 0
+            return True
 
-def gate(endpoint: str, max_concurrency: int) -> SharedGate:
+    def answered(self) -> None:
+        """One request answered: a full window of answers in a row widens the window."""
+        if not self.adaptive or self.limit >= self.size:
+            return
+        with self._lock:
+            self._streak += 1
+            if self._streak >= self.limit:
+                self._streak = 0
+                self.limit = min(self.size, self.limit + max(1, self.size // 16))
+                self._wake()
+
+
+def gate(endpoint: str, max_concurrency: int, adaptive: bool = True) -> SharedGate:
     """The gate that bounds in-flight requests to an endpoint, across the whole process."""
     with _LOCK:
-        key = (endpoint, max_concurrency)
+        key = (endpoint, max_concurrency, adaptive)
         if key not in _GATES:
-            _GATES[key] = SharedGate(max_concurrency)
+            _GATES[key] = SharedGate(max_concurrency, adaptive)
         return _GATES[key]
 
 
