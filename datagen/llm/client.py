@@ -224,7 +224,7 @@ class LLMClient:
             self.usage.requests += 1
             self._account(result, cost, reserved)
             return Completion(key=key, cached=False, **result)
-        async with self._gate:
+        async with self._gate.slot() as slot:
             if self._closed:
                 raise LLMCallError("client_closed: the stage stopped before this request was sent")
             self._enter()
@@ -232,7 +232,7 @@ class LLMClient:
                 with interrupt.in_flight():
                     reserved = self._reserve(prompt, params)
                     try:
-                        result = await self._call_with_retries(messages, params, prompt)
+                        result = await self._call_with_retries(messages, params, prompt, slot)
                     except BaseException:
                         self._settle(reserved, 0.0)
                         raise
@@ -304,7 +304,8 @@ class LLMClient:
         return random.uniform(wait / 2, wait)
 
     async def _call_with_retries(
-        self, messages: list[dict[str, Any]], params: dict[str, Any], prompt: int
+        self, messages: list[dict[str, Any]], params: dict[str, Any], prompt: int,
+        slot: limits.Slot,
     ) -> dict[str, Any]:
         attempt = 0
         needed = prompt + allowance(params)
@@ -343,7 +344,12 @@ class LLMClient:
                 self.usage.failures += 1
                 raise LLMCallError(f"{reason}: gave up after {attempt} attempts")
             self.usage.retries += 1
+            slot.pause()  # others may go while this one waits, within the (maybe cut) window
             await asyncio.sleep(self.backoff_s(attempt, wait))
+            await slot.resume()
+            if self._closed:
+                self.usage.failures += 1
+                raise LLMCallError(f"{reason}: the stage stopped before retry {attempt}")
 
     async def _call(self, messages: list[dict[str, Any]], params: dict[str, Any]) -> dict[str, Any]:
         started = time.perf_counter()

@@ -97,8 +97,8 @@ class SharedGate:
 
     Its window (`limit`) adapts, AIMD as in TCP, when `adaptive`: an overloaded server's 429 or
     5xx halves it (once per window: answers to requests sent under an older window don't
-    count again), and every `limit` answers in a row widen it by a sixteenth of `size`, up to
-    `size` (`llm.max_concurrency`). A run with a too-high concurrency then settles near what
+    count again), and every `limit` answers in a row (about one round trip) widen it by one, up
+    to `size` (`llm.max_concurrency`). A run with a too-high concurrency then settles near what
     the server takes instead of retrying in a storm."""
 
     def __init__(self, size: int, adaptive: bool = True) -> None:
@@ -118,6 +118,12 @@ class SharedGate:
         return self._used
 
     async def __aenter__(self) -> None:
+        await self.acquire()
+
+    def slot(self) -> Slot:
+        return Slot(self)
+
+    async def acquire(self) -> None:
         loop = asyncio.get_running_loop()
         with self._lock:
             if self._used < self.limit and not self._waiters:
@@ -187,8 +193,33 @@ class SharedGate:
             self._streak += 1
             if self._streak >= self.limit:
                 self._streak = 0
-                self.limit = min(self.size, self.limit + max(1, self.size // 16))
+                self.limit += 1
                 self._wake()
+
+
+class Slot:
+    """One request's place in a gate, which it can give up while it waits to retry (so a
+    window cut by a 429 takes effect at once, not after every sleeping retry returned)."""
+
+    def __init__(self, gate: SharedGate) -> None:
+        self.gate = gate
+        self.held = False
+
+    async def __aenter__(self) -> Slot:
+        await self.resume()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.pause()
+
+    def pause(self) -> None:
+        if self.held:
+            self.held = False
+            self.gate.release()
+
+    async def resume(self) -> None:
+        await self.gate.acquire()
+        self.held = True
 
 
 def gate(endpoint: str, max_concurrency: int, adaptive: bool = True) -> SharedGate:
