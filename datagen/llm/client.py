@@ -32,6 +32,7 @@ import random
 import time
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 import httpx2
 import openai
@@ -113,11 +114,14 @@ def allowance(params: dict[str, Any]) -> int:
                or DEFAULT_MAX_TOKENS)
 
 
-def http_client(transport: str, max_concurrency: int, timeout_s: float) -> httpx2.AsyncClient:
-    """The SDK's HTTP client on `transport`, its pool as large as the concurrency allows."""
+def http_client(transport: str, max_concurrency: int, timeout_s: float,
+                base_url: str) -> httpx2.AsyncClient:
+    """The SDK's HTTP client on `transport`, its pool as large as the concurrency allows.
+    aiohttp refuses a URL with a user and password next to the SDK's bearer header, so such
+    an endpoint (a proxy with basic auth) goes through httpx, which sends the URL's."""
     pool = httpx2.Limits(max_connections=max_concurrency,
-                        max_keepalive_connections=max_concurrency)
-    if transport == "httpx":
+                         max_keepalive_connections=max_concurrency)
+    if transport == "httpx" or urlsplit(base_url).username is not None:
         return openai.DefaultAsyncHttpxClient(limits=pool, timeout=timeout_s)
     return openai.DefaultAioHttpClient(limits=pool, timeout=timeout_s)
 
@@ -153,13 +157,15 @@ class LLMClient:
         self.price = price or price_for(endpoint.model, endpoint.kind)
         self.usage = Usage()
         self.batch = batch
+        # With a run folder, rate limits and the budget hold for every process on it.
+        shared = cache.path.resolve() if cache is not None else None
         self._limits = limits.rate_limits(endpoint.identity, requests_per_minute,
-                                          tokens_per_minute)
+                                          tokens_per_minute, shared)
         self._budget: limits.Budget | None = None
         if max_cost_usd is not None:
-            folder = str(cache.path.resolve()) if cache is not None else endpoint.identity
             self._budget = limits.budget_for(
-                folder, max_cost_usd, cache.spent_usd if cache is not None else (lambda: 0.0))
+                str(shared or endpoint.identity), max_cost_usd,
+                cache.spent_usd if cache is not None else (lambda: 0.0), shared)
         self._gate = limits.gate(endpoint.identity, max_concurrency, adaptive)
         self._backoffs = 0
         self._inflight = 0
@@ -168,7 +174,7 @@ class LLMClient:
         self._client = openai.AsyncOpenAI(
             base_url=endpoint.base_url, api_key=endpoint.api_key,
             max_retries=0, timeout=timeout_s,
-            http_client=http_client(transport, max_concurrency, timeout_s),
+            http_client=http_client(transport, max_concurrency, timeout_s, endpoint.base_url),
         )
 
     def status(self) -> str:
@@ -397,6 +403,8 @@ class LLMClient:
                 await asyncio.wait_for(self._idle.wait(), timeout=self.timeout_s)
             except TimeoutError:
                 pass
+        if self._budget is not None:
+            self._budget.give_back()
         if self.batch is not None:
             await self.batch.aclose()
         await self._client.close()

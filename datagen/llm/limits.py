@@ -5,8 +5,10 @@ A run makes one `LLMClient` per stage task, and tasks run side by side, so a lim
 client would multiply by the number of tasks. The limits here are shared per endpoint (and the
 budget per run folder) across clients in a process, including clients on different event
 loops in different threads (Prefect's thread task runner gives each task its own loop): state
-sits behind thread locks, and waiters are woken on their own loop. Tasks in other processes
-(a Dask cluster) each hold their own limits: divide them by the number of workers.
+sits behind thread locks, and waiters are woken on their own loop. With a run folder, the
+RPM/TPM buckets and the budget also hold across processes (a Dask cluster, several `datagen`
+processes): they lease from the folder's SQLite file (`datagen.llm.quota`). The concurrency
+gate stays per process: it protects this process's event loops, not the server.
 """
 
 from __future__ import annotations
@@ -17,6 +19,9 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
+
+from datagen.llm.quota import LEASE_S, QuotaStore, owner_id
 
 _LOCK = threading.Lock()
 
@@ -59,6 +64,31 @@ class TokenBucket:
         return waited
 
 
+class SharedBucket(TokenBucket):
+    """A `TokenBucket` of the whole run: this process spends from a local lease and refills
+    it from the run folder's bucket (`datagen.llm.quota`), a tenth of a second's worth at a
+    time, so most requests never touch the file."""
+
+    def __init__(self, store: QuotaStore, name: str, rate_per_min: float,
+                 burst_s: float = 1.0) -> None:
+        super().__init__(rate_per_min, burst_s)
+        self.store, self.name = store, name
+        self._tokens = 0.0  # the local lease; the run's bucket is in the file
+
+    def try_take(self, n: float) -> float:
+        with self._lock:
+            if self._tokens >= n:
+                self._tokens -= n
+                return 0.0
+            need = n - self._tokens
+            want = max(need, min(self.capacity, self.rate * LEASE_S))
+            taken, wait = self.store.take(self.name, self.rate, self.capacity, need, want)
+            if wait > 0:
+                return wait
+            self._tokens += taken - n
+            return 0.0
+
+
 @dataclass
 class RateLimits:
     """The buckets of one endpoint (either may be None: no limit)."""
@@ -75,19 +105,27 @@ class RateLimits:
         return waited
 
 
-_RATES: dict[tuple[str, int | None, int | None], RateLimits] = {}
+_RATES: dict[tuple[str, int | None, int | None, str], RateLimits] = {}
 _GATES: dict[tuple[str, int, bool], SharedGate] = {}
 
 
-def rate_limits(endpoint: str, rpm: int | None, tpm: int | None) -> RateLimits | None:
-    """The process-wide buckets for an endpoint identity and its limits."""
+def rate_limits(endpoint: str, rpm: int | None, tpm: int | None,
+                folder: Path | None = None) -> RateLimits | None:
+    """The buckets for an endpoint identity and its limits: process-wide, and run-wide across
+    processes when `folder` (the run folder's SQLite file) is given."""
     if rpm is None and tpm is None:
         return None
-    key = (endpoint, rpm, tpm)
+    key = (endpoint, rpm, tpm, str(folder))
     with _LOCK:
         if key not in _RATES:
-            _RATES[key] = RateLimits(TokenBucket(rpm) if rpm else None,
-                                     TokenBucket(tpm) if tpm else None)
+            if folder is None:
+                _RATES[key] = RateLimits(TokenBucket(rpm) if rpm else None,
+                                         TokenBucket(tpm) if tpm else None)
+            else:
+                store = QuotaStore(folder)
+                _RATES[key] = RateLimits(
+                    SharedBucket(store, f"{endpoint}|rpm|{rpm}", rpm) if rpm else None,
+                    SharedBucket(store, f"{endpoint}|tpm|{tpm}", tpm) if tpm else None)
         return _RATES[key]
 
 
@@ -233,19 +271,39 @@ def gate(endpoint: str, max_concurrency: int, adaptive: bool = True) -> SharedGa
 
 class Budget:
     """The spending cap of one run folder: spent (from the cache, across reruns) plus what
-    in-flight requests may still cost must stay under the cap."""
+    in-flight requests may still cost must stay under the cap.
 
-    def __init__(self, cap_usd: float, spent_usd: float = 0.0) -> None:
+    With a `store` the cap holds across processes: this process holds a lease (`held`) from
+    the run folder's file and reserves from it; when it runs short it leases more, and the
+    file says what the whole run has spent and what other processes hold."""
+
+    def __init__(self, cap_usd: float, spent_usd: float = 0.0,
+                 store: QuotaStore | None = None, scope: str = "") -> None:
         self.cap = cap_usd
         self.spent = spent_usd
         self.reserved = 0.0
+        self.held = 0.0
         self.stopped = False
+        self.store, self.scope, self.owner = store, scope, owner_id()
         self._lock = threading.Lock()
 
     def reserve(self, worst_case_usd: float) -> bool:
         """Hold `worst_case_usd` for one request; False (and stop for good) if it won't fit."""
         with self._lock:
-            if self.stopped or self.spent + self.reserved + worst_case_usd > self.cap:
+            if self.stopped:
+                return False
+            if self.store is None:
+                fits = self.spent + self.reserved + worst_case_usd <= self.cap
+            elif self.reserved + worst_case_usd <= self.held:
+                fits = True
+            else:
+                more = self.reserved + worst_case_usd - self.held
+                held, self.spent = self.store.lease(self.scope, self.owner, self.held, more,
+                                                    self.cap)
+                fits = held >= 0
+                if fits:
+                    self.held = held
+            if not fits:
                 self.stopped = True
                 return False
             self.reserved += worst_case_usd
@@ -255,15 +313,26 @@ class Budget:
         with self._lock:
             self.reserved = max(0.0, self.reserved - reserved_usd)
             self.spent += actual_usd
+            self.held = max(self.reserved, self.held - actual_usd)
+
+    def give_back(self) -> None:
+        """Return the unused lease to the run (a stage is done; others may need it)."""
+        with self._lock:
+            if self.store is not None and self.held > self.reserved:
+                self.held = self.reserved
+                self.store.hold(self.scope, self.owner, self.held)
 
 
 _BUDGETS: dict[str, Budget] = {}
 
 
-def budget_for(folder_key: str, cap_usd: float, spent_usd: Callable[[], float]) -> Budget:
-    """The process-wide budget of a run folder; `spent_usd()` is read when it is first made."""
+def budget_for(folder_key: str, cap_usd: float, spent_usd: Callable[[], float],
+               folder: Path | None = None) -> Budget:
+    """The process-wide budget of a run folder; `spent_usd()` is read when it is first made.
+    With `folder` (its SQLite file) the cap holds for every process on that folder."""
     with _LOCK:
         budget = _BUDGETS.get(folder_key)
         if budget is None or budget.cap != cap_usd:
-            budget = _BUDGETS[folder_key] = Budget(cap_usd, spent_usd())
+            store = QuotaStore(folder) if folder is not None else None
+            budget = _BUDGETS[folder_key] = Budget(cap_usd, spent_usd(), store, folder_key)
         return budget
