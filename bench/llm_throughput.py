@@ -43,6 +43,7 @@ sys.path.insert(0, str(REPO))
 from datagen.llm.cache import ResponseCache  # noqa: E402
 from datagen.llm.client import LLMClient  # noqa: E402
 from datagen.llm.endpoint import Endpoint  # noqa: E402
+from datagen.llm.pricing import price_for  # noqa: E402
 from datagen.llm.tokens import count_chat_tokens  # noqa: E402
 
 BODY = json.dumps({
@@ -153,16 +154,19 @@ async def through_datagen(endpoint: Endpoint, cache_dir: Path, n: int, concurren
                           tag: str, params: dict = PARAMS,
                           limits: bool = True) -> tuple[float, int]:
     cache = ResponseCache(cache_dir / f"{tag}.sqlite")
+    # Priced as OpenAI's gpt-4o-mini, so every request is costed and held against the cap.
     client = LLMClient(endpoint, cache, max_concurrency=concurrency, max_retries=2,
                        requests_per_minute=10_000_000 if limits else None,
                        tokens_per_minute=10_000_000_000 if limits else None,
-                       max_cost_usd=1_000_000.0 if limits else None)
+                       max_cost_usd=1_000_000.0 if limits else None,
+                       price=price_for(endpoint.model, "openai") if limits else None)
     started = time.perf_counter()
     done = await asyncio.gather(*(client.chat(messages(i, tag), params=params)
                                   for i in range(n)))
     elapsed = time.perf_counter() - started
     await client.aclose()
     assert not any(c.cached for c in done) and len(cache) == n
+    assert not limits or client.usage.cost_usd > 0
     return elapsed, sum(c.completion_tokens for c in done)
 
 
