@@ -68,39 +68,44 @@ class _Writer:
                 self._thread.start()
 
     def _run(self) -> None:
-        conn = sqlite3.connect(self.path, timeout=60, isolation_level=None)
-        conn.execute("PRAGMA synchronous=NORMAL")
-        try:
-            while True:
+        while True:
+            try:
+                jobs = [self._jobs.get(timeout=self.IDLE_S)]
+            except queue.Empty:
+                with self._lock:  # nothing queued while we decide: safe to go
+                    if self._jobs.empty():
+                        self._thread = None
+                        return
+                continue
+            while len(jobs) < self.MAX_GROUP:
                 try:
-                    jobs = [self._jobs.get(timeout=self.IDLE_S)]
+                    jobs.append(self._jobs.get_nowait())
                 except queue.Empty:
-                    with self._lock:  # nothing queued while we decide: safe to go
-                        if self._jobs.empty():
-                            self._thread = None
-                            return
-                    continue
-                while len(jobs) < self.MAX_GROUP:
-                    try:
-                        jobs.append(self._jobs.get_nowait())
-                    except queue.Empty:
-                        break
-                error: BaseException | None = None
+                    break
+            error = self._commit([row for row, _, _ in jobs])
+            by_loop: dict[asyncio.AbstractEventLoop, list[asyncio.Future[None]]] = {}
+            for _, loop, fut in jobs:
+                by_loop.setdefault(loop, []).append(fut)
+            for loop, futs in by_loop.items():
                 try:
-                    with conn:  # one transaction, one commit for the whole group
-                        conn.executemany(_INSERT, [row for row, _, _ in jobs])
-                except BaseException as exc:  # the callers raise it; the thread goes on
-                    error = exc
-                by_loop: dict[asyncio.AbstractEventLoop, list[asyncio.Future[None]]] = {}
-                for _, loop, fut in jobs:
-                    by_loop.setdefault(loop, []).append(fut)
-                for loop, futs in by_loop.items():
-                    try:
-                        loop.call_soon_threadsafe(_resolve, futs, error)
-                    except RuntimeError:  # that loop is gone (a cancelled run): stored anyway
-                        pass
-        finally:
-            conn.close()
+                    loop.call_soon_threadsafe(_resolve, futs, error)
+                except RuntimeError:  # that loop is gone (a cancelled run): stored anyway
+                    pass
+
+    def _commit(self, rows: list[_Row]) -> BaseException | None:
+        """One transaction for the group, on a connection of its own: a cache file moved
+        away and made anew between groups gets the answers, not the old file."""
+        try:
+            conn = sqlite3.connect(self.path, timeout=60, isolation_level=None)
+            try:
+                conn.execute("PRAGMA synchronous=NORMAL")
+                with conn:
+                    conn.executemany(_INSERT, rows)
+            finally:
+                conn.close()
+        except BaseException as exc:  # the callers raise it; the thread goes on
+            return exc
+        return None
 
 
 def _resolve(futs: list[asyncio.Future[None]], error: BaseException | None) -> None:
