@@ -1,8 +1,9 @@
 """A scripted OpenAI-compatible server on loopback for tests: real HTTP, real wire format.
 
 Each request to /v1/chat/completions is answered by `handler(request_json, n)` where `n` counts
-requests so far; it returns a `Reply`. Every request is recorded (`server.requests`), so tests
-assert what the model was asked and how many calls were made. `server.completed` holds the
+requests so far; it returns a `Reply`. Every request is recorded (`server.requests`, and when
+it arrived in `server.times`), so tests assert what the model was asked, how many calls were
+made and how fast. `server.completed` holds the
 requests whose full answer was sent.
 
 The Batch API routes (/v1/files, /v1/batches) follow a `BatchScript`: the statuses a batch
@@ -73,6 +74,7 @@ class ScriptedServer:
         self.handler = handler
         self.models = models
         self.requests: list[dict[str, Any]] = []
+        self.times: list[float] = []
         self.completed: list[dict[str, Any]] = []
         self.headers: list[dict[str, str]] = []
         self.batch_script = batch_script or BatchScript()
@@ -126,6 +128,7 @@ class ScriptedServer:
                 with server._lock:
                     n = len(server.requests)
                     server.requests.append(body)
+                    server.times.append(time.monotonic())
                     server.headers.append(dict(self.headers))
                 reply = server.handler(body, n)
                 if reply.delay_s:

@@ -31,6 +31,14 @@ class LLMConfig(Section):
         default="OPENAI_API_KEY", description="Name of the env variable that holds the key."
     )
     max_concurrency: int = Field(default=8, ge=1, le=4096)
+    adaptive_concurrency: bool = Field(
+        default=True,
+        description="Halve the requests in flight on 429/5xx and widen them again as answers "
+        "come (AIMD), up to max_concurrency.",
+    )
+    transport: Literal["aiohttp", "httpx"] = Field(
+        default="aiohttp", description="The openai SDK's HTTP transport (aiohttp is faster)."
+    )
     timeout_s: float = Field(default=120.0, gt=0, allow_inf_nan=False)
     max_retries: int = Field(default=6, ge=0, le=50)
     structured: Literal["auto", "json_schema", "json_object", "text"] = Field(

@@ -23,7 +23,6 @@ import asyncio
 import json
 import sqlite3
 import time
-from types import SimpleNamespace
 from typing import Any
 
 import openai
@@ -277,8 +276,8 @@ class BatchQueue:
         if status == 200:
             body = resp.get("body") or {}
             try:
-                result = _fields(body, self.endpoint.model)
-            except (KeyError, IndexError, TypeError):
+                result = completion_fields(body, self.endpoint.model)
+            except ValueError:
                 return [(key, "bad_body", True)]
             cost = self.price.cost(result["prompt_tokens"], result["completion_tokens"])
             self.cache.put(key, result, cost_usd=cost)
@@ -317,12 +316,3 @@ class BatchQueue:
             self._flusher.cancel()
         self.store.close()
         await self._client.close()
-
-
-def _fields(body: dict[str, Any], model: str) -> dict[str, Any]:
-    choices = [SimpleNamespace(message=SimpleNamespace(content=c["message"].get("content")),
-                               finish_reason=c.get("finish_reason"))
-               for c in body["choices"]]
-    usage = SimpleNamespace(**(body.get("usage") or {}))
-    return completion_fields(SimpleNamespace(choices=choices, usage=usage,
-                                             model=body.get("model")), model)

@@ -6,11 +6,18 @@ hash of what determines the answer: endpoint identity, model, messages, sampling
 sample index. Keys and API keys never meet: the key is not part of the request we store.
 Each answer keeps what it cost when it was paid for, so a budget cap counts the whole run
 folder across reruns (`spent_usd`). The Batch API's ids live in the same file (`batches`).
+
+At hundreds of answers a second a commit per answer on the event loop is what limits a run, so
+`write` hands answers to one writer thread per cache file, which commits whatever has queued up
+in one transaction (group commit) and only then wakes the callers: an answer is still on disk
+before any stage sees it, and SIGKILL loses only answers no caller was given yet.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
+import queue
 import sqlite3
 import threading
 import time
@@ -33,6 +40,95 @@ def cache_key(identity: str, model: str, messages: list[dict[str, Any]],
     return xxhash.xxh3_128_hexdigest(payload.encode())
 
 
+_INSERT = ("INSERT OR REPLACE INTO responses (key, response, created, cost_usd)"
+           " VALUES (?, ?, ?, ?)")
+_Row = tuple[str, str, float, float]
+_Job = tuple[_Row, asyncio.AbstractEventLoop, asyncio.Future[None]]
+
+
+class _Writer:
+    """One thread that commits queued answers in groups, then resolves their futures on
+    their own loops. It exits when idle, so a cache that is never closed leaks no thread."""
+
+    IDLE_S = 2.0
+    MAX_GROUP = 512
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._jobs: queue.SimpleQueue[_Job] = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    def submit(self, job: _Job) -> None:
+        with self._lock:
+            self._jobs.put(job)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="datagen-cache-writer",
+                                                daemon=True)
+                self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            try:
+                jobs = [self._jobs.get(timeout=self.IDLE_S)]
+            except queue.Empty:
+                with self._lock:  # nothing queued while we decide: safe to go
+                    if self._jobs.empty():
+                        self._thread = None
+                        return
+                continue
+            while len(jobs) < self.MAX_GROUP:
+                try:
+                    jobs.append(self._jobs.get_nowait())
+                except queue.Empty:
+                    break
+            error = self._commit([row for row, _, _ in jobs])
+            by_loop: dict[asyncio.AbstractEventLoop, list[asyncio.Future[None]]] = {}
+            for _, loop, fut in jobs:
+                by_loop.setdefault(loop, []).append(fut)
+            for loop, futs in by_loop.items():
+                try:
+                    loop.call_soon_threadsafe(_resolve, futs, error)
+                except RuntimeError:  # that loop is gone (a cancelled run): stored anyway
+                    pass
+
+    def _commit(self, rows: list[_Row]) -> BaseException | None:
+        """One transaction for the group, on a connection of its own: a cache file moved
+        away and made anew between groups gets the answers, not the old file."""
+        try:
+            conn = sqlite3.connect(self.path, timeout=60, isolation_level=None)
+            try:
+                conn.execute("PRAGMA synchronous=NORMAL")
+                with conn:
+                    conn.executemany(_INSERT, rows)
+            finally:
+                conn.close()
+        except BaseException as exc:  # the callers raise it; the thread goes on
+            return exc
+        return None
+
+
+def _resolve(futs: list[asyncio.Future[None]], error: BaseException | None) -> None:
+    for fut in futs:
+        if not fut.done():
+            if error is None:
+                fut.set_result(None)
+            else:
+                fut.set_exception(error)
+
+
+_WRITERS: dict[Path, _Writer] = {}
+_WRITERS_LOCK = threading.Lock()
+
+
+def _writer(path: Path) -> _Writer:
+    key = path.resolve()
+    with _WRITERS_LOCK:
+        if key not in _WRITERS:
+            _WRITERS[key] = _Writer(key)
+        return _WRITERS[key]
+
+
 class ResponseCache:
     """A SQLite table of answers by key. One connection per thread."""
 
@@ -40,6 +136,7 @@ class ResponseCache:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
+        self._writer = _writer(self.path)
         try:
             conn = self._conn()
             conn.execute(
@@ -74,10 +171,16 @@ class ResponseCache:
 
     def put(self, key: str, response: dict[str, Any], cost_usd: float = 0.0) -> None:
         self._conn().execute(
-            "INSERT OR REPLACE INTO responses (key, response, created, cost_usd)"
-            " VALUES (?, ?, ?, ?)",
-            (key, json.dumps(response, ensure_ascii=False), time.time(), cost_usd),
-        )
+            _INSERT, (key, json.dumps(response, ensure_ascii=False), time.time(), cost_usd))
+
+    async def write(self, key: str, response: dict[str, Any], cost_usd: float = 0.0) -> None:
+        """`put`, committed by the writer thread together with other answers; returns once
+        the answer is on disk. Cancelling the wait does not cancel the write."""
+        loop = asyncio.get_running_loop()
+        fut: asyncio.Future[None] = loop.create_future()
+        row = (key, json.dumps(response, ensure_ascii=False), time.time(), cost_usd)
+        self._writer.submit((row, loop, fut))
+        await fut
 
     def has(self, key: str) -> bool:
         return self._conn().execute(

@@ -11,18 +11,32 @@ length (the SDK gives up above 120 s); 400/422 fail the one request, 401/403/404
 Every answer is written to the cache the moment it arrives, with what it cost, so a crash,
 Ctrl-C or budget stop loses nothing that was paid for. In Batch API mode (`batch=`) the request
 is queued for `datagen.llm.batch` instead of being sent.
+
+A fast server (vLLM, SGLang) answers hundreds of requests a second, and then the client's own
+CPU per request is the ceiling. So a request here goes out on the SDK's aiohttp transport
+(`llm.transport`; httpx by config) through the SDK's low-level `post`, which keeps its auth,
+URL and error mapping but skips the pydantic round trips on the way out and back: the answer
+is read from the JSON as it is. Prompt tokens are counted once per request, and only when a
+limit needs them; the cache commits answers in groups in its writer thread. On 429 and 5xx
+the concurrency window backs off and recovers (AIMD, `datagen.llm.limits.SharedGate`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import email.utils
+import functools
+import json
+import logging
 import math
 import random
+import ssl
 import time
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
+import httpx2
 import openai
 
 from datagen.errors import BudgetExceeded, EndpointError
@@ -37,6 +51,8 @@ from datagen.secrets import redact_url, scrub
 
 if TYPE_CHECKING:
     from datagen.config import LLMConfig
+
+log = logging.getLogger("datagen.llm")
 
 RETRY_STATUS = {408, 409, 429}
 FATAL_STATUS = {401, 403, 404}
@@ -94,6 +110,32 @@ def retry_after_s(headers: Any) -> float | None:
     return min(MAX_RETRY_AFTER_S, max(0.0, parsed.timestamp() - time.time()))
 
 
+def allowance(params: dict[str, Any]) -> int:
+    """The completion tokens a request may use: its max_tokens, else a worst case."""
+    return int(params.get("max_completion_tokens") or params.get("max_tokens")
+               or DEFAULT_MAX_TOKENS)
+
+
+def http_client(transport: str, max_concurrency: int, timeout_s: float,
+                base_url: str) -> httpx2.AsyncClient:
+    """The SDK's HTTP client on `transport`, its pool as large as the concurrency allows.
+    aiohttp refuses a URL with a user and password next to the SDK's bearer header, so such
+    an endpoint (a proxy with basic auth) goes through httpx, which sends the URL's."""
+    pool = httpx2.Limits(max_connections=max_concurrency,
+                         max_keepalive_connections=max_concurrency)
+    kwargs = {"limits": pool, "timeout": timeout_s, "verify": _tls()}
+    if transport == "httpx" or urlsplit(base_url).username is not None:
+        return openai.DefaultAsyncHttpxClient(**kwargs)
+    return openai.DefaultAioHttpClient(**kwargs)
+
+
+@functools.cache
+def _tls() -> ssl.SSLContext:
+    """One TLS context per process: loading the CA bundle costs ~30 ms, and a run makes a
+    client per stage task."""
+    return httpx2.create_ssl_context()
+
+
 class LLMClient:
     """Chat completions through `openai.AsyncOpenAI`: cached, bounded, rate-limited, priced."""
 
@@ -112,6 +154,8 @@ class LLMClient:
         price: Price | None = None,
         max_cost_usd: float | None = None,
         batch: BatchQueue | None = None,
+        transport: str = "aiohttp",
+        adaptive: bool = True,
     ) -> None:
         self.endpoint = endpoint
         self.cache = cache
@@ -123,19 +167,24 @@ class LLMClient:
         self.price = price or price_for(endpoint.model, endpoint.kind)
         self.usage = Usage()
         self.batch = batch
+        # With a run folder, rate limits and the budget hold for every process on it.
+        shared = cache.path.resolve() if cache is not None else None
         self._limits = limits.rate_limits(endpoint.identity, requests_per_minute,
-                                          tokens_per_minute)
+                                          tokens_per_minute, shared)
         self._budget: limits.Budget | None = None
         if max_cost_usd is not None:
-            folder = str(cache.path.resolve()) if cache is not None else endpoint.identity
             self._budget = limits.budget_for(
-                folder, max_cost_usd, cache.spent_usd if cache is not None else (lambda: 0.0))
+                str(shared or endpoint.identity), max_cost_usd,
+                cache.spent_usd if cache is not None else (lambda: 0.0), shared)
+        self._gate = limits.gate(endpoint.identity, max_concurrency, adaptive)
+        self._backoffs = 0
         self._inflight = 0
         self._closed = False
         self._idle: asyncio.Event | None = None
         self._client = openai.AsyncOpenAI(
             base_url=endpoint.base_url, api_key=endpoint.api_key,
             max_retries=0, timeout=timeout_s,
+            http_client=http_client(transport, max_concurrency, timeout_s, endpoint.base_url),
         )
 
     def status(self) -> str:
@@ -158,7 +207,8 @@ class LLMClient:
             timeout_s=llm.timeout_s, max_retries=llm.max_retries,
             requests_per_minute=llm.max_requests_per_minute,
             tokens_per_minute=llm.max_tokens_per_minute,
-            price=price, max_cost_usd=llm.max_cost_usd, batch=batch, **kwargs,
+            price=price, max_cost_usd=llm.max_cost_usd, batch=batch,
+            transport=llm.transport, adaptive=llm.adaptive_concurrency, **kwargs,
         )
 
     def key(self, messages: list[dict[str, Any]], params: dict[str, Any], sample: int = 0) -> str:
@@ -177,8 +227,9 @@ class LLMClient:
         params = {"seed": int(key[:8], 16) & 0x7FFFFFFF, **params}
         if self._closed:  # a sibling failed and the stage closed us: send nothing more
             raise LLMCallError("client_closed: the stage stopped before this request was sent")
+        prompt = self._prompt_tokens(messages)
         if self.batch is not None:
-            reserved = self._reserve(messages, params)
+            reserved = self._reserve(prompt, params)
             try:
                 with interrupt.in_flight():
                     result, cost = await self.batch.submit(key, messages, params,
@@ -189,40 +240,43 @@ class LLMClient:
             self.usage.requests += 1
             self._account(result, cost, reserved)
             return Completion(key=key, cached=False, **result)
-        async with limits.gate(self.endpoint.identity, self.max_concurrency):
+        async with self._gate.slot() as slot:
             if self._closed:
                 raise LLMCallError("client_closed: the stage stopped before this request was sent")
             self._enter()
             try:
                 with interrupt.in_flight():
-                    reserved = self._reserve(messages, params)
+                    reserved = self._reserve(prompt, params)
                     try:
-                        result = await self._call_with_retries(messages, params)
+                        result = await self._call_with_retries(messages, params, prompt, slot)
                     except BaseException:
                         self._settle(reserved, 0.0)
                         raise
                     cost = self.price.cost(result["prompt_tokens"], result["completion_tokens"])
                     if self.cache is not None:
-                        self.cache.put(key, result, cost_usd=cost)
+                        await self.cache.write(key, result, cost_usd=cost)
                     self._account(result, cost, reserved)
             finally:
                 self._leave()
         return Completion(key=key, cached=False, **result)
 
+    def _prompt_tokens(self, messages: list[dict[str, Any]]) -> int:
+        """Prompt tokens, counted once per request and only when a limit holds them."""
+        tpm = self._limits is not None and self._limits.tokens is not None
+        if tpm or (self._budget is not None and not self.price.free):
+            return count_chat_tokens(messages, self.endpoint.model)
+        return 0
+
     def tokens_needed(self, messages: list[dict[str, Any]], params: dict[str, Any]) -> int:
         """Prompt tokens plus the completion allowance: what rate limits and budgets hold."""
-        allowance = params.get("max_completion_tokens") or params.get("max_tokens")
-        prompt = count_chat_tokens(messages, self.endpoint.model)
-        return prompt + int(allowance or DEFAULT_MAX_TOKENS)
+        return count_chat_tokens(messages, self.endpoint.model) + allowance(params)
 
-    def _reserve(self, messages: list[dict[str, Any]], params: dict[str, Any]) -> float:
+    def _reserve(self, prompt: int, params: dict[str, Any]) -> float:
         if self._budget is None:
             return 0.0
         worst = 0.0
         if not self.price.free:
-            allowance = params.get("max_completion_tokens") or params.get("max_tokens")
-            worst = self.price.cost(count_chat_tokens(messages, self.endpoint.model),
-                                    int(allowance or DEFAULT_MAX_TOKENS))
+            worst = self.price.cost(prompt, allowance(params))
         if not self._budget.reserve(worst):
             self._count("budget_refused")  # stages stop their run on this count
             b = self._budget
@@ -266,18 +320,20 @@ class LLMClient:
         return random.uniform(wait / 2, wait)
 
     async def _call_with_retries(
-        self, messages: list[dict[str, Any]], params: dict[str, Any]
+        self, messages: list[dict[str, Any]], params: dict[str, Any], prompt: int,
+        slot: limits.Slot,
     ) -> dict[str, Any]:
         attempt = 0
-        needed = 0
-        if self._limits is not None and self._limits.tokens is not None:
-            needed = self.tokens_needed(messages, params)
+        needed = prompt + allowance(params)
         while True:
             wait: float | None = None
             if self._limits is not None:
                 self.usage.rate_wait_s += await self._limits.acquire(needed)
+            epoch = self._gate.epoch
             try:
-                return await self._call(messages, params)
+                result = await self._call(messages, params)
+                self._gate.answered()
+                return result
             except openai.APIStatusError as exc:
                 status = exc.status_code
                 self._count(str(status))
@@ -286,6 +342,8 @@ class LLMClient:
                 if status not in RETRY_STATUS and status < 500:
                     self.usage.failures += 1
                     raise LLMCallError(f"http_{status}: {self._message(exc)}") from None
+                if (status == 429 or status >= 500) and self._gate.overloaded(epoch):
+                    self._backoffs += 1
                 wait = retry_after_s(exc.response.headers)
                 reason = f"http_{status}"
             except (openai.APITimeoutError, TimeoutError):
@@ -302,19 +360,25 @@ class LLMClient:
                 self.usage.failures += 1
                 raise LLMCallError(f"{reason}: gave up after {attempt} attempts")
             self.usage.retries += 1
+            slot.pause()  # others may go while this one waits, within the (maybe cut) window
             await asyncio.sleep(self.backoff_s(attempt, wait))
+            await slot.resume()
+            if self._closed:
+                self.usage.failures += 1
+                raise LLMCallError(f"{reason}: the stage stopped before retry {attempt}")
 
     async def _call(self, messages: list[dict[str, Any]], params: dict[str, Any]) -> dict[str, Any]:
         started = time.perf_counter()
+        body = {"model": self.endpoint.model, "messages": messages, **params}
         async with asyncio.timeout(self.timeout_s):  # the whole request, not each read
-            resp = await self._client.chat.completions.create(
-                model=self.endpoint.model, messages=messages, **params  # type: ignore[arg-type]
-            )
+            resp = await self._client.post("/chat/completions", body=body,
+                                           cast_to=httpx2.Response)
         self.usage.seconds += time.perf_counter() - started
         self.usage.requests += 1
-        if not getattr(resp, "choices", None):
+        data = json.loads(resp.content)  # ValueError on a body that is not JSON: bad_body
+        if not isinstance(data, dict) or not data.get("choices"):
             raise ValueError("no choices in the response")
-        return completion_fields(resp, self.endpoint.model)
+        return completion_fields(data, self.endpoint.model)
 
     def _count(self, what: str) -> None:
         self.usage.by_status[what] = self.usage.by_status.get(what, 0) + 1
@@ -339,11 +403,18 @@ class LLMClient:
         that stops on an error or the budget keeps what it paid for. A cancelled run (Ctrl-C)
         has cancelled them already."""
         self._closed = True
+        if self._backoffs:
+            g = self._gate
+            log.info("adaptive concurrency for %s: backed off %d times on 429/5xx, window now "
+                     "%d of llm.max_concurrency %d (lowest %d)", redact_url(self.endpoint.base_url),
+                     self._backoffs, g.limit, g.size, g.lowest)
         if self._inflight and self._idle is not None:
             try:
                 await asyncio.wait_for(self._idle.wait(), timeout=self.timeout_s)
             except TimeoutError:
                 pass
+        if self._budget is not None:
+            self._budget.give_back()
         if self.batch is not None:
             await self.batch.aclose()
         await self._client.close()

@@ -69,3 +69,28 @@ def world(body: dict[str, Any], n: int, delay_s: float = 0.0) -> Any:
     return Reply(f"Here is the clause you asked for. The {_words(key, 10)} shall remain "
                  f"confidential, and the parties agree to notify each other in writing.",
                  delay_s=delay_s)
+
+
+def ask_in_worker(base_url: str, identity: str, cache_path: str, n: int, tag: str,
+                  **limits: Any) -> dict[str, Any]:
+    """One stage's worth of calls from a worker process, as a Dask task runs them: its own
+    client on the run folder's cache; how many were answered and refused by the budget."""
+    import asyncio
+    import os
+
+    from datagen.llm.wire import Completion
+
+    endpoint = Endpoint(base_url=base_url, model="test-model", kind="local", identity=identity)
+    client = LLMClient(endpoint, ResponseCache(cache_path), max_concurrency=8, max_retries=0,
+                       **limits)
+
+    async def many() -> list[Any]:
+        try:
+            return await asyncio.gather(*(client.chat(ask(f"{tag} {i}"), params=PARAMS)
+                                          for i in range(n)), return_exceptions=True)
+        finally:
+            await client.aclose()
+
+    done = asyncio.run(many())
+    return {"pid": os.getpid(), "answered": sum(isinstance(d, Completion) for d in done),
+            "refused": client.usage.by_status.get("budget_refused", 0)}
