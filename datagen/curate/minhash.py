@@ -69,10 +69,14 @@ def shingle_hashes(texts: list[str], k: int) -> tuple[np.ndarray, np.ndarray]:
     np.cumsum(lengths[:-1], out=text_start[1:])
     owner = np.repeat(np.arange(len(texts)), counts)
     starts = text_start[owner] + (np.arange(total) - offsets[:-1][owner])
-    h = np.zeros(total, dtype=np.uint64)
-    for j in range(k):
-        h = h * _PRIME_MIX + codes[starts + j]
-    return _mix(h), offsets
+    # a k-gram hash at every position of the joined text, from k shifted slices (no gather),
+    # then the positions whose k-gram stays inside one text: ~2x faster than k gathers
+    span = len(codes) - k + 1
+    h = codes[:span].copy()
+    for j in range(1, k):
+        h *= _PRIME_MIX
+        h += codes[j:span + j]
+    return _mix(h[starts]), offsets
 
 
 def _perms(params: LSHParams) -> tuple[np.ndarray, np.ndarray]:
