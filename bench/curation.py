@@ -4,6 +4,7 @@
     python bench/curation.py 100000 1000000    # each size in its own process, then a table:
                                                # per-stage time and peak RSS, and the ratio
     python bench/curation.py 1000000 --near-only   # near dedup alone, its own peak RSS
+    python bench/curation.py 200000 --dask 2 --memory-limit 6GB   # partitioned, vs one pass
 
 Prints, for N records: dedup (exact, and near with MinHash LSH + rapidfuzz verification), the
 language check with the fast engine (and langdetect's rate on a sample), the record
@@ -176,7 +177,12 @@ def main() -> None:
     ap.add_argument("--skip-brute", action="store_true")
     ap.add_argument("--near-only", action="store_true", help="near dedup alone (for 1M)")
     ap.add_argument("--json", help="write the stage times here (one size per process)")
+    ap.add_argument("--dask", type=int, default=0, help="workers of a LocalCluster")
+    ap.add_argument("--memory-limit", default="6GB", help="per Dask worker")
     args = ap.parse_args()
+    if args.dask:
+        on_dask(args.n[0], args.dask, args.memory_limit)
+        return
     if len(args.n) > 1:
         sizes(args)
         return
@@ -271,6 +277,37 @@ def main() -> None:
 
 
 STAGES = ("dedup", "language", "heuristics", "curate")
+
+
+def on_dask(n: int, workers: int, memory_limit: str) -> None:
+    """The whole stage partitioned on a LocalCluster (record-local checks on the workers,
+    dedup and what follows here), its workers' peak RSS, and whether the verdicts equal one
+    pass's (run after it, in this process)."""
+    from distributed import Client, LocalCluster
+
+    from datagen.curate.partitioned import curate_partitioned
+
+    corpus = build(n)
+    df = new_records(corpus.frame.assign(domain="legal").to_dict(orient="records"))
+    del corpus
+    cfg = CurationConfig()
+    res: dict[str, float] = {}
+    root = str(Path(__file__).resolve().parents[1])
+    with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                      memory_limit=memory_limit, dashboard_address=None,
+                      env={"PYTHONPATH": root}) as cluster, Client(cluster) as client:
+        with peak_rss(res, "dask"):
+            spread = curate_partitioned(df, cfg, client, parts=4 * workers,
+                                        targets={"bench": n})
+        peaks = client.run(lambda: resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+    print(f"partitioned on {workers} workers (memory_limit {memory_limit}): {res['dask']:.1f} s; "
+          f"worker peak rss " + ", ".join(f"{v:.0f} MB" for v in peaks.values())
+          + f"; this process {res['dask_rss_mb']:.0f} MB")
+    with peak_rss(res, "single"):
+        single = curate(df, cfg, targets={"bench": n})
+    same = spread.equals(single)
+    print(f"one process: {res['single']:.1f} s, peak rss {res['single_rss_mb']:.0f} MB; "
+          f"verdicts identical: {same}; ratio {res['single'] / res['dask']:.2f}x")
 
 
 def sizes(args: argparse.Namespace) -> None:
