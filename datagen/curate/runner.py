@@ -115,10 +115,13 @@ def _apply(out: pd.DataFrame, scores: pd.Series, v: Verdicts) -> bool:
     for col, values in v.columns.items():
         if len(values):
             out.loc[values.index, col] = values.to_numpy()
-    for name, values in v.scores.items():
-        for idx, value in values.items():
-            if value is not None and not (isinstance(value, float) and pd.isna(value)):
-                scores.at[idx] = {**scores.at[idx], name: value}
+    for name, values in v.scores.items():  # one assignment per score, not one per row
+        given = [not (value is None or (isinstance(value, float) and pd.isna(value)))
+                 for value in values.tolist()]
+        idx = values.index[given]
+        merged = [{**old, name: value} for old, value in
+                  zip(scores.loc[idx].tolist(), values[given].tolist(), strict=True)]
+        scores.loc[idx] = pd.Series(merged, index=idx, dtype=object)
     return bool({"instruction", "response"} & set(v.columns))
 
 
