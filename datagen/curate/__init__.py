@@ -6,6 +6,7 @@ deleted.
     reasons.py    every drop reason, its stage and meaning, defined once
     shape.py      what answer an instruction expects (label, short, code, document, long)
     quality.py    which member of a duplicate cluster is the best
+    partitioned.py the record-local checks on cluster partitions, then the rest in one pass
     references.py the one reference matcher (seed examples, reference and eval sets,
                   published data) and its checks
     ledger.py     why each dropped record was dropped, for `datagen rejected` and the report

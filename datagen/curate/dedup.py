@@ -33,17 +33,11 @@ def _dedup(ctx: Context) -> Verdicts:
     frame, cfg = ctx.frame, ctx.cfg.dedup
     n = len(frame)
     texts = ctx.texts.instruction.tolist()
-    keys = [exact_key(t) for t in texts]
-    group = np.empty(n, dtype=np.int64)  # position -> index of its distinct text
-    first_of: dict[str, int] = {}
-    distinct: list[int] = []
-    for pos, key in enumerate(keys):
-        if key not in first_of:
-            first_of[key] = len(distinct)
-            distinct.append(pos)
-        group[pos] = first_of[key]
+    # position -> index of its distinct text, numbered in order of first appearance
+    group = pd.factorize(pd.Series([exact_key(t) for t in texts], dtype=object))[0]
+    distinct = np.flatnonzero(~pd.Series(group).duplicated().to_numpy())  # first of each
     near: list[list[int]] = [[] for _ in distinct]
-    prepared = [token_sort(texts[p]) for p in distinct]
+    prepared = [token_sort(texts[p]) for p in distinct.tolist()]
     for i, j in prepared_pairs(prepared, cfg.near_threshold, method=cfg.method,
                                allpairs_max=cfg.allpairs_max).tolist():
         near[i].append(j)

@@ -1,6 +1,7 @@
 """Language of instruction and response against the seed's target language.
 
-The engine is configurable (`curation.language.engine`, see `datagen.curate.langid`);
+The engine is configurable (`curation.language.engine`, see `datagen.curate.langid`; the
+default `checked` is fastText with langdetect as the second opinion);
 langdetect is seeded, so a rerun gives the same verdicts. Every engine is flaky on short
 texts, so a field under `SHORT_WORDS` words is not judged alone: the pair is judged on its
 longer field(s), or on both fields joined when both are short, and not at all when even that is
@@ -85,7 +86,10 @@ def language_verdicts(t: Texts, cfg: LanguageConfig, seed: int = 0) -> pd.DataFr
             texts = [f"{task} {res}".strip()]
         plans.append([] if decided[-1] is not None else texts)
     flat = [x for texts in plans for x in texts]
-    found = iter(detect_many(flat, cfg.engine, seed=seed, targets=set(targets)))
+    flat_targets = [target for texts, target in zip(plans, targets, strict=True)
+                    for _ in texts]
+    found = iter(detect_many(flat, cfg.engine, seed=seed, targets=set(targets),
+                             text_targets=flat_targets))
     rows = []
     for texts, target, by_script in zip(plans, targets, decided, strict=True):
         if by_script is not None:

