@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-import os
-import sys
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -101,12 +99,7 @@ def finetune(
         except KeyboardInterrupt:
             console.print("[yellow]interrupted[/]: a created job goes on at the server; rerun "
                           "the same command to resume following it (or --cancel it)")
-            # Every step is on disk already (the job record is saved before the next call).
-            # Leave at once: closing the HTTP client, or finalising it at exit, can block for
-            # ever on a connection-pool lock the interrupt left held mid-request.
-            sys.stdout.flush()
-            sys.stderr.flush()
-            os._exit(INTERRUPTED)
+            raise typer.Exit(INTERRUPTED) from None
         finally:
             runner.close()
     if "fine_tuned_model" in result:

@@ -16,6 +16,7 @@ import pytest
 from tests.cli import cli
 from tests.conftest import REPO
 from tests.finetune.jobs_server import JobScript, JobsServer
+from tests.processes import interruptible
 
 SECRET = "sk-" + "finetuneKeyThatMustNotLeak" + "42"  # fake; built so scanners skip it
 
@@ -37,7 +38,7 @@ def spawn(run_dir: Path, server: JobsServer, *args: str) -> subprocess.Popen[byt
     return subprocess.Popen(
         [sys.executable, "-m", "datagen.cli", "finetune", str(run_dir), "--base-url",
          server.base_url, "--poll-s", "0.05", *args],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, preexec_fn=interruptible)
 
 
 def wait_for(condition, timeout_s: float = 60) -> None:  # noqa: ANN001

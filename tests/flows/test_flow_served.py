@@ -19,7 +19,7 @@ from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterNam
 
 from datagen.config import RunConfig
 from tests.conftest import REPO
-from tests.processes import stop
+from tests.processes import interruptible, stop
 
 BIN = Path(sys.executable).parent
 NAME = "served-test"
@@ -55,7 +55,8 @@ def _env(api_url: str) -> dict[str, str]:
 def _serve(api_url: str, config: Path, log: Path, *extra: str) -> subprocess.Popen:
     return subprocess.Popen([str(BIN / "datagen"), "schedule", str(config), "--cron",
                              "0 2 * * *", *extra], cwd=REPO, env=_env(api_url),
-                            stdout=log.open("w"), stderr=subprocess.STDOUT)
+                            stdout=log.open("w"), stderr=subprocess.STDOUT,
+                            preexec_fn=interruptible)
 
 
 async def _deployment(name: str) -> object:

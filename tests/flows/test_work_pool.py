@@ -20,7 +20,7 @@ from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterNam
 
 from datagen.config import RunConfig
 from tests.conftest import REPO
-from tests.processes import stop
+from tests.processes import interruptible, stop
 
 BIN = Path(sys.executable).parent
 DEPLOYMENT = "nightly-legal-pool"
@@ -71,7 +71,8 @@ def test_deploy_worker_trigger_completes(api_url, embedded, tmp_path: Path) -> N
             "--param", f"overrides={json.dumps(overrides)}")
     log = (tmp_path / "worker.log").open("w")
     worker = subprocess.Popen([str(BIN / "prefect"), "worker", "start", "--pool", "datagen"],
-                              cwd=tmp_path, env=env, stdout=log, stderr=subprocess.STDOUT)
+                              cwd=tmp_path, env=env, stdout=log, stderr=subprocess.STDOUT,
+                              preexec_fn=interruptible)
     try:
         deadline = time.monotonic() + 420
         while True:
