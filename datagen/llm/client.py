@@ -24,17 +24,11 @@ the concurrency window backs off and recovers (AIMD, `datagen.llm.limits.SharedG
 from __future__ import annotations
 
 import asyncio
-import email.utils
-import functools
 import json
 import logging
-import math
 import random
-import ssl
 import time
-from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 import httpx2
 import openai
@@ -45,7 +39,10 @@ from datagen.llm.batch import BatchQueue
 from datagen.llm.cache import ResponseCache, cache_key
 from datagen.llm.endpoint import Endpoint
 from datagen.llm.pricing import Price, price_for
+from datagen.llm.retry import retry_after_s
 from datagen.llm.tokens import count_chat_tokens
+from datagen.llm.transport import http_client
+from datagen.llm.usage import Usage
 from datagen.llm.wire import Completion, LLMCallError, completion_fields
 from datagen.secrets import redact_url, scrub
 
@@ -56,84 +53,13 @@ log = logging.getLogger("datagen.llm")
 
 RETRY_STATUS = {408, 409, 429}
 FATAL_STATUS = {401, 403, 404}
-MAX_RETRY_AFTER_S = 3600.0  # a longer wait than this is a server bug: wait an hour, then retry
 DEFAULT_MAX_TOKENS = 1024  # the worst case assumed when a request names no max_tokens
-
-
-@dataclass
-class Usage:
-    """Counters of a client's life: what was asked, answered, reused, retried and paid."""
-
-    requests: int = 0
-    cache_hits: int = 0
-    retries: int = 0
-    failures: int = 0
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    cost_usd: float = 0.0
-    seconds: float = 0.0
-    rate_wait_s: float = 0.0
-    by_status: dict[str, int] = field(default_factory=dict)
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    def line(self) -> str:
-        """The live totals shown next to a progress bar."""
-        return (f"{self.requests} calls, {self.cache_hits} cached, "
-                f"{self.prompt_tokens + self.completion_tokens} tok, ${self.cost_usd:.4f}")
-
-
-def retry_after_s(headers: Any) -> float | None:
-    """Seconds the server asked us to wait, from `retry-after-ms` or `retry-after` (seconds or
-    an HTTP date); values beyond an hour, or not finite, count as an hour."""
-    if headers is None:
-        return None
-    for name, scale in (("retry-after-ms", 1000.0), ("retry-after", 1.0)):
-        value = headers.get(name)
-        if not value:
-            continue
-        try:
-            seconds = float(value) / scale
-        except ValueError:
-            continue
-        if math.isnan(seconds):
-            continue
-        return min(MAX_RETRY_AFTER_S, max(0.0, seconds))
-    value = headers.get("retry-after")
-    if not value:
-        return None
-    try:
-        parsed = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return min(MAX_RETRY_AFTER_S, max(0.0, parsed.timestamp() - time.time()))
 
 
 def allowance(params: dict[str, Any]) -> int:
     """The completion tokens a request may use: its max_tokens, else a worst case."""
     return int(params.get("max_completion_tokens") or params.get("max_tokens")
                or DEFAULT_MAX_TOKENS)
-
-
-def http_client(transport: str, max_concurrency: int, timeout_s: float,
-                base_url: str) -> httpx2.AsyncClient:
-    """The SDK's HTTP client on `transport`, its pool as large as the concurrency allows.
-    aiohttp refuses a URL with a user and password next to the SDK's bearer header, so such
-    an endpoint (a proxy with basic auth) goes through httpx, which sends the URL's."""
-    pool = httpx2.Limits(max_connections=max_concurrency,
-                         max_keepalive_connections=max_concurrency)
-    kwargs = {"limits": pool, "timeout": timeout_s, "verify": _tls()}
-    if transport == "httpx" or urlsplit(base_url).username is not None:
-        return openai.DefaultAsyncHttpxClient(**kwargs)
-    return openai.DefaultAioHttpClient(**kwargs)
-
-
-@functools.cache
-def _tls() -> ssl.SSLContext:
-    """One TLS context per process: loading the CA bundle costs ~30 ms, and a run makes a
-    client per stage task."""
-    return httpx2.create_ssl_context()
 
 
 class LLMClient:

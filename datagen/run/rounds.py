@@ -24,8 +24,8 @@ from datagen.curate.judge import judge_enabled, to_judge
 from datagen.files import write_parquet
 from datagen.generate import plan_expansion, seed_state
 from datagen.generate.work import effective_seed
-from datagen.llm.client import Usage
 from datagen.llm.endpoint import Endpoint
+from datagen.llm.usage import Usage
 from datagen.progress import RunProgress
 from datagen.records import COLUMNS, new_records
 from datagen.run.fanout import Fanout

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from datagen.errors import EndpointError
-from datagen.llm.client import MAX_RETRY_AFTER_S, retry_after_s
+from datagen.llm.retry import MAX_RETRY_AFTER_S, retry_after_s
 from datagen.llm.wire import LLMCallError
 from tests.llm.helpers import PARAMS, ask, make_client
 from tests.scripted_server import Reply, ScriptedServer
