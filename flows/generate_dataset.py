@@ -54,6 +54,8 @@ TASKS = {
     "respond": task(STAGES["respond"], name="respond", **CACHED),
     "judge": task(STAGES["judge"], name="judge", **CACHED),
     "curate": task(STAGES["curate"], name="curate", **CACHED),
+    "screen": task(STAGES["screen"], name="screen", **CACHED),
+    "settle": task(STAGES["settle"], name="settle", **CACHED),
     "split": task(STAGES["split"], name="split", **CACHED),
     "export": task(STAGES["export"], name="export", **WRITER),
     "publish": task(STAGES["publish"], name="publish", **WRITER),
@@ -72,7 +74,7 @@ class PrefectFanout:
     def __init__(self, config: RunConfig) -> None:
         storage = prefect_bits.stage_storage(config.out)
         self.tasks = {name: t.with_options(result_storage=storage) if name in
-                      ("expand", "respond", "judge", "curate", "split") else t
+                      ("expand", "respond", "judge", "curate", "screen", "settle", "split") else t
                       for name, t in TASKS.items()}
         self.on_loop = config.orchestration.task_runner == "threads"
 
@@ -81,13 +83,14 @@ class PrefectFanout:
         if self.on_loop and inspect.iscoroutinefunction(t.fn):
             return list(await asyncio.gather(*(t(*c) for c in calls)))
         futures = [t.submit(*c) for c in calls]
-        return [f.result() for f in futures]
+        # waited for off the loop, so the flow's other stage calls go on meanwhile
+        return list(await asyncio.gather(*(asyncio.to_thread(f.result) for f in futures)))
 
     async def call(self, stage: str, *args: Any) -> Any:
         t = self.tasks[stage]
         if self.on_loop:
             return await t(*args) if inspect.iscoroutinefunction(t.fn) else t(*args)
-        return t.submit(*args).result()
+        return await asyncio.to_thread(t.submit(*args).result)
 
 
 # The SIGTERM handler `run_here` found (the CLI's: cancel calls, raise KeyboardInterrupt).

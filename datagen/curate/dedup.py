@@ -25,8 +25,12 @@ import pandas as pd
 from datagen.curate.check import Check, Context, Verdicts
 from datagen.curate.quality import best_first, heuristic
 from datagen.curate.reasons import DropReason
-from datagen.curate.similarity import exact_key, prepared_pairs
+from datagen.curate.similarity import PairMemo, exact_key, prepared_pairs
 from datagen.text import token_sort
+
+# Between generation rounds the same instructions are compared again with a few new ones:
+# the memo scores only the new ones (`--pairs 3000`: the second pass of a round ~0 s, not ~2 s).
+MEMO = PairMemo()
 
 
 def _dedup(ctx: Context) -> Verdicts:
@@ -39,7 +43,7 @@ def _dedup(ctx: Context) -> Verdicts:
     near: list[list[int]] = [[] for _ in distinct]
     prepared = [token_sort(texts[p]) for p in distinct.tolist()]
     for i, j in prepared_pairs(prepared, cfg.near_threshold, method=cfg.method,
-                               allpairs_max=cfg.allpairs_max).tolist():
+                               allpairs_max=cfg.allpairs_max, memo=MEMO).tolist():
         near[i].append(j)
         near[j].append(i)
     decided = np.full(len(distinct), -1, dtype=np.int64)  # text -> the record copies lose to

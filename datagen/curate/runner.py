@@ -85,6 +85,9 @@ CHECK_NAMES = tuple(c.name for c in CHECKS)
 LOCAL = CHECKS[:CHECKS.index(dedup.CHECK)]
 GLOBAL = CHECKS[len(LOCAL):]
 
+# The record-local checks that read scores: after a screened record is judged, only these
+# can change its verdict (the others read no score), so only these run again.
+SCORED = tuple(c for c in LOCAL if "scores" in c.inputs)
 KEPT_SCORES = ("judge",)  # score keys written by the (paid) judge stage survive a reset
 
 
@@ -140,9 +143,11 @@ def curate(records: pd.DataFrame, cfg: CurationConfig, *, refs: References | Non
 
 
 def curate_rest(judged: pd.DataFrame, cfg: CurationConfig, *, refs: References | None = None,
-                targets: dict[str, int] | None = None, seed: int = 0) -> pd.DataFrame:
+                targets: dict[str, int] | None = None, seed: int = 0,
+                checks: tuple[Check, ...] = GLOBAL) -> pd.DataFrame:
     """The `GLOBAL` checks over records the `LOCAL` ones already judged (in partitions, say):
-    their verdicts and scores stand, and the result is what `curate` gives in one pass."""
+    their verdicts and scores stand, and the result is what `curate` gives in one pass. With
+    `checks=SCORED`: records screened, then judged, get the verdicts a new screen gives."""
     out = judged.copy()
     if out.empty:
         return out
@@ -155,7 +160,7 @@ def curate_rest(judged: pd.DataFrame, cfg: CurationConfig, *, refs: References |
         keep = human.CHECK.run(ctx).protect  # human keeps are judged by no later check
         if keep is not None:
             protected = keep.fillna(False).astype(bool)
-    return _judge(out, scores, GLOBAL, cfg, refs, seed, targets, protected)
+    return _judge(out, scores, checks, cfg, refs, seed, targets, protected)
 
 
 def _judge(out: pd.DataFrame, scores: pd.Series, checks: tuple[Check, ...],

@@ -16,6 +16,7 @@ small, LSH candidates verified when large), and "does it share a word n-gram wit
 from __future__ import annotations
 
 import functools
+import threading
 from typing import Literal
 
 import numpy as np
@@ -72,6 +73,75 @@ def _allpairs(prepared: list[str], threshold: float) -> np.ndarray:
     return np.concatenate(found) if found else np.zeros((0, 2), dtype=np.int64)
 
 
+def _cross(rows: list[str], cols: list[str], threshold: float) -> np.ndarray:
+    """Pairs (row, col) of `rows` x `cols` scoring >= threshold, in row blocks."""
+    found: list[np.ndarray] = []
+    for start in range(0, len(rows), BLOCK_ROWS):
+        scores = process.cdist(rows[start:start + BLOCK_ROWS], cols, scorer=fuzz.ratio,
+                               score_cutoff=threshold, dtype=np.uint8, workers=-1)
+        i, j = np.nonzero(scores)
+        found.append(np.stack([i + start, j], axis=1))
+    return np.concatenate(found) if found else np.zeros((0, 2), dtype=np.int64)
+
+
+class PairMemo:
+    """All-pairs results kept between calls on a growing set of texts, for dedup between
+    generation rounds: a call scores only its texts not seen before, against every text seen,
+    and gives exactly what `prepared_pairs(..., method="allpairs")` gives (pairs i < j, sorted).
+    Holds at most `max_texts` texts, then starts afresh; one threshold at a time."""
+
+    def __init__(self, max_texts: int = 50_000) -> None:
+        self.max_texts = max_texts
+        self._lock = threading.Lock()
+        self._reset(None)
+
+    def _reset(self, threshold: float | None) -> None:
+        self.threshold = threshold
+        self.texts: list[str] = []  # every text seen, by id
+        self.ids: dict[str, int] = {}
+        self.pairs: list[np.ndarray] = []  # (id, id) pairs, lower id first
+
+    def _learn(self, new: list[str]) -> None:
+        base = len(self.texts)
+        found = []
+        if base:  # new x seen
+            ij = _cross(new, self.texts, self.threshold or 0.0)
+            found.append(np.stack([ij[:, 1], ij[:, 0] + base], axis=1))
+        inner = _allpairs(new, self.threshold or 0.0)  # new x new
+        found.append(inner + base)
+        self.pairs.extend(found)
+        for k, t in enumerate(new):
+            self.ids[t] = base + k
+        self.texts.extend(new)
+
+    def pairs_of(self, prepared: list[str], threshold: float) -> np.ndarray:
+        with self._lock:
+            new = list(dict.fromkeys(t for t in prepared if t not in self.ids))
+            if threshold != self.threshold or len(self.texts) + len(new) > self.max_texts:
+                self._reset(threshold)
+                new = list(dict.fromkeys(prepared))
+            if new:
+                self._learn(new)
+            ids = np.fromiter((self.ids[t] for t in prepared), dtype=np.int64,
+                              count=len(prepared))
+            seen = np.concatenate(self.pairs) if self.pairs else np.zeros((0, 2), np.int64)
+        # id -> positions holding it (a text twice: its positions pair with each other)
+        order = np.argsort(ids, kind="stable")
+        first = np.searchsorted(ids[order], np.arange(len(self.texts)))
+        last = np.searchsorted(ids[order], np.arange(len(self.texts)), side="right")
+        out: list[tuple[int, int]] = []
+        for a, b in seen.tolist():
+            pa, pb = order[first[a]:last[a]].tolist(), order[first[b]:last[b]].tolist()
+            out.extend((min(x, y), max(x, y)) for x in pa for y in pb)
+        for run in np.split(order, np.flatnonzero(np.diff(ids[order])) + 1):
+            if len(run) > 1:
+                pos = sorted(run.tolist())
+                out.extend((x, y) for k, x in enumerate(pos) for y in pos[k + 1:])
+        if not out:
+            return np.zeros((0, 2), dtype=np.int64)
+        return np.array(sorted(set(out)), dtype=np.int64)
+
+
 def verified(prepared_a: list[str], prepared_b: list[str], cand: np.ndarray,
              threshold: float) -> tuple[np.ndarray, np.ndarray]:
     """The candidate pairs (index into a, index into b) scoring >= threshold, and scores."""
@@ -98,14 +168,15 @@ def lsh_for(threshold: float) -> LSHParams:
 
 
 def prepared_pairs(prepared: list[str], threshold: float, *, method: Method = "auto",
-                   allpairs_max: int = ALLPAIRS_MAX,
-                   lsh: LSHParams | None = None) -> np.ndarray:
-    """Pairs (i < j), shape (m, 2), of already token-sorted texts scoring >= threshold."""
+                   allpairs_max: int = ALLPAIRS_MAX, lsh: LSHParams | None = None,
+                   memo: PairMemo | None = None) -> np.ndarray:
+    """Pairs (i < j), shape (m, 2), of already token-sorted texts scoring >= threshold. With
+    `memo`, all pairs are scored only for texts it has not seen (same result)."""
     if not prepared:
         return np.zeros((0, 2), dtype=np.int64)
     small = len(prepared) <= allpairs_max
     if method == "allpairs" or (method == "auto" and (small or threshold < LSH_TUNED_FOR)):
-        return _allpairs(prepared, threshold)
+        return memo.pairs_of(prepared, threshold) if memo else _allpairs(prepared, threshold)
     lsh = lsh or lsh_for(threshold)
     return verified(prepared, prepared, bucket_pairs(sketch(prepared, lsh), lsh), threshold)[0]
 

@@ -87,6 +87,7 @@ async def respond(
 
     results = await asyncio.gather(*(one(i) for i in todo))
     params_json = json.dumps(params, sort_keys=True)
+    answered = []
     for idx, done in results:
         if isinstance(done, BudgetExceeded):
             continue  # left unanswered: a rerun with a higher cap answers it
@@ -95,12 +96,16 @@ async def respond(
             df.at[idx, "drop_reason"] = DropReason.LLM_ERROR
             _set_meta(df, idx, error=done.reason)
             continue
-        df.at[idx, "response"] = done.text if done.text is not None else ""
-        df.at[idx, "finish_reason"] = done.finish_reason
-        df.at[idx, "prompt_tokens"] = done.prompt_tokens
-        df.at[idx, "completion_tokens"] = done.completion_tokens
-        df.at[idx, "model"] = done.model
-        df.at[idx, "params"] = params_json
+        answered.append((idx, done))
+    if answered:  # column by column: one assignment each, not one per record and column
+        rows = [idx for idx, _ in answered]
+        df.loc[rows, "response"] = [d.text if d.text is not None else "" for _, d in answered]
+        df.loc[rows, "finish_reason"] = [d.finish_reason for _, d in answered]
+        df.loc[rows, "prompt_tokens"] = [d.prompt_tokens for _, d in answered]
+        df.loc[rows, "completion_tokens"] = [d.completion_tokens for _, d in answered]
+        df.loc[rows, "model"] = [d.model for _, d in answered]
+        df.loc[rows, "params"] = params_json
+    for idx, done in answered:
         if '"parent_id"' in df.at[idx, "metadata"] and unanswerable(done.text):
             _set_meta(df, idx, verdict=str(DropReason.EVOL_UNANSWERABLE))
     return df

@@ -138,12 +138,7 @@ class ResponseCache:
         self._local = threading.local()
         self._writer = _writer(self.path)
         try:
-            conn = self._conn()
-            conn.execute(
-                "CREATE TABLE IF NOT EXISTS responses ("
-                " key TEXT PRIMARY KEY, response TEXT NOT NULL, created REAL NOT NULL,"
-                " cost_usd REAL NOT NULL DEFAULT 0)"
-            )
+            conn = self._open()
         except sqlite3.DatabaseError as exc:
             self._local.conn = None
             raise DatagenError(
@@ -153,6 +148,26 @@ class ResponseCache:
         columns = {row[1] for row in conn.execute("PRAGMA table_info(responses)")}
         if "cost_usd" not in columns:  # a cache written before costs were kept
             conn.execute("ALTER TABLE responses ADD COLUMN cost_usd REAL NOT NULL DEFAULT 0")
+
+    def _open(self, attempts: int = 50) -> sqlite3.Connection:
+        """This thread's connection, the table made. Processes opening a new cache at once
+        (Dask workers) can get "database is locked" straight away, busy timeout or not, from
+        the switch to WAL: that is retried."""
+        for attempt in range(attempts):
+            try:
+                conn = self._conn()
+                conn.execute(
+                    "CREATE TABLE IF NOT EXISTS responses ("
+                    " key TEXT PRIMARY KEY, response TEXT NOT NULL, created REAL NOT NULL,"
+                    " cost_usd REAL NOT NULL DEFAULT 0)"
+                )
+                return conn
+            except sqlite3.OperationalError as exc:
+                self._local.conn = None
+                if "locked" not in str(exc) or attempt == attempts - 1:
+                    raise
+                time.sleep(0.1)
+        raise AssertionError("unreachable")
 
     def _conn(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)

@@ -2,8 +2,11 @@
 
 A round asks each seed still short of its target for new instructions (after answering the
 instructions already kept but unanswered: their expansion is paid for), curates them, answers
-the kept ones up to what is missing (with a margin), judges the answers when the judge is on,
-and curates again. A seed stops when its target is met, it saturated, it reached its attempt
+the kept ones up to what is missing (with a margin), judges each batch of answers as soon as it
+is in when the judge is on, and curates again. Curating mid-run screens only the records that
+are new or changed with the record-local checks (`screen`), then runs the checks that compare
+records over all (`settle`): the verdicts `curate` gives from scratch, without redoing every
+record each round. A seed stops when its target is met, it saturated, it reached its attempt
 limit, or its last `patience` rounds kept nothing (`datagen.generate.work`); `max_rounds`
 bounds the rest. A saturated seed may go on with more diversity strategies switched on.
 Everything is derived from the records, so a resume plans the same calls and the response cache
@@ -14,6 +17,7 @@ stage and the run goes on to curate and export what it has.
 
 from __future__ import annotations
 
+import asyncio
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -88,11 +92,12 @@ def merge(records: pd.DataFrame, updated: list[pd.DataFrame]) -> pd.DataFrame:
     return out.astype(COLUMNS)
 
 
-def concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
+def concat(frames: list[pd.DataFrame], keep: bool = False) -> pd.DataFrame:
+    """The frames one after another, renumbered (or, `keep`, with their own index)."""
     frames = [f for f in frames if not f.empty]
     if not frames:
         return new_records([])
-    return pd.concat(frames, ignore_index=True).astype(COLUMNS)
+    return pd.concat(frames, ignore_index=not keep).astype(COLUMNS)
 
 
 def add_usage(total: dict[str, Any], part: dict[str, Any]) -> dict[str, Any]:
@@ -119,6 +124,7 @@ class _Round:
                  published: pd.DataFrame | None) -> None:
         self.plan, self.fanout, self.endpoint, self.published = plan, fanout, endpoint, published
         self.out = Generated(new_records([]))
+        self.screened = new_records([])  # every record with its record-local verdicts only
         self.judge = judge_enabled(plan.config.curation.judge, endpoint.kind)
 
     def account(self, results: list[tuple[pd.DataFrame, dict[str, Any]]], what: str) -> None:
@@ -130,11 +136,48 @@ class _Round:
             n = int(df["response"].notna().sum()) if what == "responded" else len(df)
             self.out.counts[what] = self.out.counts.get(what, 0) + n
 
-    async def curate(self, records: pd.DataFrame) -> pd.DataFrame:
-        records = await self.fanout.call("curate", self.plan, records, self.published, False)
+    async def settle(self, records: pd.DataFrame, changed: pd.Index,
+                     screened: pd.DataFrame | None = None) -> pd.DataFrame:
+        """Verdicts for `records` after the rows `changed` got new content: those rows alone
+        go through the record-local checks (unless `screened` holds them so), then the
+        checks that compare records run over all (`curate_stage`'s verdicts, without
+        screening every record again)."""
+        ready = screened if screened is not None else new_records([])
+        todo = changed.difference(ready.index)
+        if len(todo):
+            ready = pd.concat([ready, await self.fanout.call("screen", self.plan,
+                                                             records.loc[todo])])
+        kept = self.screened.drop(index=changed, errors="ignore")
+        self.screened = pd.concat([kept, ready.loc[changed]]).loc[records.index].astype(COLUMNS)
+        records = await self.fanout.call("settle", self.plan, self.screened, self.published)
         self.out.records = records
         write_parquet(self.plan.folder.partial, records)
         return records
+
+    async def judged(self, todo: pd.DataFrame) -> list[pd.DataFrame]:
+        """Judge scores for the kept, answered records of `todo`, in batches."""
+        parts = [todo.iloc[i:i + JUDGE_BATCH].copy() for i in range(0, len(todo), JUDGE_BATCH)]
+        judged = await self.fanout.map("judge", [(self.plan, p, self.endpoint) for p in parts])
+        self.account(judged, "judged")
+        return [d for d, _ in judged]
+
+    async def answer(self, batch: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """One batch answered and screened and, with the judge on, the answers the screen
+        keeps judged at once: each was kept, so no kept record is near it, and the checks
+        that compare records keep it too. Returns the batch with its answers (and scores),
+        and the same rows with their record-local verdicts."""
+        [result] = await self.fanout.map("respond", [(self.plan, batch, self.endpoint)])
+        self.account([result], "responded")
+        answered = result[0]
+        if answered.empty:
+            return answered, answered
+        screened = await self.fanout.call("screen", self.plan, answered, False)
+        todo = screened.loc[to_judge(screened)]
+        if not self.judge or self.out.budget_refused or not len(todo):
+            return answered, screened
+        judged = await self.judged(todo)
+        rescored = await self.fanout.call("screen", self.plan, merge(screened, judged), True)
+        return merge(answered, judged), rescored
 
     async def one(self, round_no: int) -> bool:
         """One round; False when no seed wants more (or the budget stopped us)."""
@@ -155,21 +198,25 @@ class _Round:
         calls = [c for c in calls if len(c[3])]
         expanded = await self.fanout.map("expand", calls) if calls else []
         self.account(expanded, "expanded")
-        records = await self.curate(concat([records, *(d for d, _ in expanded)]))
+        before = len(records)
+        records = concat([records, *(d for d, _ in expanded)])
+        records = await self.settle(records, records.index[before:])
         if self.out.budget_refused:
             return False
         batches = to_answer(records, missing, margin)
-        answered = await self.fanout.map("respond", [(plan, b, self.endpoint) for b in batches])
-        self.account(answered, "responded")
-        records = merge(records, [d for d, _ in answered])
+        # each batch is judged as soon as it is answered, beside the batches still answering
+        done = await asyncio.gather(*(self.answer(b) for b in batches))
+        answered, screened = [a for a, _ in done], concat([s for _, s in done], keep=True)
+        changed = pd.Index([i for d in answered for i in d.index])
+        records = merge(records, answered)
         if self.judge and not self.out.budget_refused:
-            records = await self.curate(records)  # judge only what survived the heuristics
-            todo = records.loc[to_judge(records)]
-            parts = [todo.iloc[i:i + JUDGE_BATCH].copy() for i in range(0, len(todo), JUDGE_BATCH)]
-            judged = await self.fanout.map("judge", [(plan, p, self.endpoint) for p in parts])
-            self.account(judged, "judged")
-            records = merge(records, [d for d, _ in judged])
-        await self.curate(records)
+            # what the last verdicts keep unjudged (an earlier judge call failed, say)
+            todo = self.out.records.drop(index=changed, errors="ignore")
+            todo = todo.loc[to_judge(todo)]
+            if len(todo):
+                records = merge(records, await self.judged(todo))
+                changed = changed.union(todo.index)
+        await self.settle(records, changed, screened)
         return not self.out.budget_refused
 
 

@@ -18,6 +18,7 @@ import pandas as pd
 
 from datagen.curate import curate
 from datagen.curate.judge import judge_records, response_format
+from datagen.curate.runner import LOCAL, SCORED, curate_rest
 from datagen.export import append
 from datagen.export.hub import push_run
 from datagen.export.split import assign, check_shares, leakage_check, realised_ratios
@@ -98,6 +99,25 @@ def curate_stage(plan: RunPlan, records: pd.DataFrame, published: pd.DataFrame |
                   targets=plan.targets if final else None, seed=plan.config.seed)
 
 
+def screen_stage(plan: RunPlan, records: pd.DataFrame, rescore: bool = False) -> pd.DataFrame:
+    """The record-local checks (`runner.LOCAL`) on some records: between rounds only the
+    records that are new or changed are screened, as their verdicts depend on nothing else.
+    `rescore`: records screened already and judged since, so only the checks that read
+    scores (`runner.SCORED`) run again."""
+    cfg, refs, seed = plan.config.curation, plan.references(None), plan.config.seed
+    if rescore:
+        return curate_rest(records, cfg, refs=refs, seed=seed, checks=SCORED)
+    return curate(records, cfg, refs=refs, seed=seed, checks=LOCAL)
+
+
+def settle_stage(plan: RunPlan, screened: pd.DataFrame,
+                 published: pd.DataFrame | None) -> pd.DataFrame:
+    """The checks that compare records (dedup, the published set) over every screened
+    record: with `screen_stage` on each record, exactly what `curate_stage` gives mid-run."""
+    return curate_rest(screened, plan.config.curation, refs=plan.references(published),
+                       seed=plan.config.seed)
+
+
 def split_stage(plan: RunPlan, records: pd.DataFrame,
                 published: pd.DataFrame | None) -> tuple[pd.Series, dict[str, Any]]:
     """Train/validation(/test) labels of the kept records, and the split check."""
@@ -145,6 +165,7 @@ def push_stage(out: str, repo_id: str, private: bool) -> str | None:
 
 STAGES = {
     "expand": expand_stage, "respond": respond_stage, "judge": judge_stage,
-    "curate": curate_stage, "split": split_stage, "export": export_stage,
+    "curate": curate_stage, "screen": screen_stage, "settle": settle_stage,
+    "split": split_stage, "export": export_stage,
     "publish": publish_stage, "push": push_stage,
 }

@@ -18,7 +18,7 @@ from datagen.curate.minhash import (
     sketch,
     sorted_unique,
 )
-from datagen.curate.similarity import near_pairs, prepared_pairs
+from datagen.curate.similarity import PairMemo, near_pairs, prepared_pairs
 from datagen.text import normalize, token_sort
 from tests.curate.helpers import GOOD_RESPONSE, cfg, reasons, records, run
 
@@ -117,6 +117,23 @@ def _corpus(n: int, seed: int = 0) -> list[str]:
         else:
             texts.append(" ".join(rng.choices(vocab, k=rng.randint(6, 30))))
     return texts
+
+
+def test_the_pair_memo_gives_all_pairs_on_sets_that_grow_shrink_and_repeat() -> None:
+    # the rounds' pattern: the same texts again with new ones, some gone, some twice (two
+    # instructions that token-sort alike), and a threshold change in between
+    rng = random.Random(3)
+    texts = [token_sort(t) for t in _corpus(1500)]
+    memo = PairMemo(max_texts=1400)
+    seen_pairs = 0
+    for n, threshold in ((400, 90.0), (900, 90.0), (700, 90.0), (700, 85.0), (1200, 85.0)):
+        part = rng.sample(texts, n) + rng.sample(texts[:300], 20)
+        got = prepared_pairs(part, threshold, method="allpairs", memo=memo)
+        want = prepared_pairs(part, threshold, method="allpairs")
+        assert np.array_equal(got, want)
+        seen_pairs += len(want)
+    assert seen_pairs > 500
+    assert len(memo.texts) <= 1400  # bounded: it started afresh past max_texts
 
 
 def test_minhash_finds_what_all_pairs_finds() -> None:

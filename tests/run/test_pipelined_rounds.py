@@ -1,0 +1,79 @@
+"""The rounds' curation between stages, through the scripted server: screening only the new
+or changed records and settling the rest gives the verdicts curating from scratch gives, and
+the curation worker process writes the very dataset the event loop writes."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+
+from datagen.run import fanout, run
+from datagen.run.fanout import LocalFanout
+from datagen.run.stages import curate_stage
+from tests.run.test_large_targets import _config, saturating, varied
+from tests.scripted_server import ScriptedServer
+
+VERDICTS = ["id", "keep", "drop_reason", "lost_to", "dup_cluster"]
+
+
+class Recording(LocalFanout):
+    """The local fan-out, keeping every settled frame with the plan it was settled for."""
+
+    def __init__(self) -> None:
+        self.settled: list[tuple[Any, pd.DataFrame, Any]] = []
+
+    async def call(self, stage: str, *args: Any) -> Any:
+        out = await super().call(stage, *args)
+        if stage == "settle":
+            self.settled.append((args[0], out, args[2]))
+        return out
+
+
+def _verdicts(df: pd.DataFrame) -> pd.DataFrame:
+    return df[VERDICTS].sort_values("id").reset_index(drop=True).astype(str)
+
+
+def test_settled_verdicts_are_what_curating_from_scratch_gives(tmp_path: Path) -> None:
+    # a seed that saturates: many exact and near copies across rounds, and judge calls the
+    # scripted answers cannot satisfy (judge errors), so every kind of verdict turns up
+    recording = Recording()
+    with ScriptedServer(saturating) as server:
+        result = asyncio.run(run(_config(tmp_path, server, 40), recording))
+    assert result.manifest["generation"]["legal-nda-clauses"]["rounds"] >= 2
+    assert len(recording.settled) >= 4  # after each expansion and after each answering
+    reasons: set[str] = set()
+    for plan, settled, published in recording.settled:
+        scratch = curate_stage(plan, settled, published, False)
+        pd.testing.assert_frame_equal(_verdicts(settled), _verdicts(scratch))
+        reasons |= set(settled["drop_reason"].dropna().astype(str))
+    assert {"exact_duplicate", "near_duplicate"} <= reasons, reasons
+
+
+def test_the_curation_worker_writes_the_dataset_the_loop_writes(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    sent: list[str] = []
+    decide = fanout.in_worker
+
+    def counting(stage: str, args: tuple[Any, ...]) -> bool:
+        yes = decide(stage, args)
+        if yes:
+            sent.append(stage)
+        return yes
+
+    monkeypatch.setattr(fanout, "in_worker", counting)
+    datasets = {}
+    with ScriptedServer(varied) as server:  # one server: the same endpoint, the same ids
+        for name, min_pairs in (("loop", 10**9), ("worker", 0)):
+            monkeypatch.setattr(fanout, "PROCESS_MIN_PAIRS", min_pairs)
+            result = asyncio.run(run(_config(tmp_path / name, server, 60)))
+            assert result.outcome().name == "complete", result.outcome().message
+            records = pd.read_parquet(tmp_path / name / "run" / "records.parquet")
+            datasets[name] = records[[*VERDICTS, "instruction", "response", "scores"]]
+            assert bool(sent) == (name == "worker")
+    assert {"screen", "settle"} <= set(sent)
+    assert len(datasets["loop"]) > 60
+    pd.testing.assert_frame_equal(datasets["loop"].astype(str), datasets["worker"].astype(str))
