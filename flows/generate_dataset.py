@@ -73,9 +73,8 @@ class PrefectFanout:
 
     def __init__(self, config: RunConfig) -> None:
         storage = prefect_bits.stage_storage(config.out)
-        self.tasks = {name: t.with_options(result_storage=storage) if name in
-                      ("expand", "respond", "judge", "curate", "screen", "settle", "split") else t
-                      for name, t in TASKS.items()}
+        self.tasks = {name: t.with_options(result_storage=storage) if t.persist_result else t
+                      for name, t in TASKS.items()}  # the CACHED ones keep their results
         self.on_loop = config.orchestration.task_runner == "threads"
 
     async def map(self, stage: str, calls: list[tuple[Any, ...]]) -> list[Any]:

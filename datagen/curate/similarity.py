@@ -59,28 +59,23 @@ def exact_key(*texts: str | None) -> str:
     return xxhash.xxh3_64_hexdigest("\x1f".join(normalize(t) for t in texts).encode())
 
 
-def _allpairs(prepared: list[str], threshold: float) -> np.ndarray:
-    found: list[np.ndarray] = []
-    for start in range(0, len(prepared), BLOCK_ROWS):
-        block = prepared[start:start + BLOCK_ROWS]
-        # only columns after the block's first row: each pair is scored once or twice, not n^2
-        scores = process.cdist(block, prepared[start:], scorer=fuzz.ratio,
-                               score_cutoff=threshold, dtype=np.uint8, workers=-1)
-        rows, cols = np.nonzero(scores)
-        i, j = rows + start, cols + start
-        keep = i < j
-        found.append(np.stack([i[keep], j[keep]], axis=1))
-    return np.concatenate(found) if found else np.zeros((0, 2), dtype=np.int64)
-
-
 def _cross(rows: list[str], cols: list[str], threshold: float) -> np.ndarray:
-    """Pairs (row, col) of `rows` x `cols` scoring >= threshold, in row blocks."""
+    """Pairs (row, col) of `rows` x `cols` scoring >= threshold, in row blocks (row-major)."""
     found: list[np.ndarray] = []
     for start in range(0, len(rows), BLOCK_ROWS):
         scores = process.cdist(rows[start:start + BLOCK_ROWS], cols, scorer=fuzz.ratio,
                                score_cutoff=threshold, dtype=np.uint8, workers=-1)
         i, j = np.nonzero(scores)
         found.append(np.stack([i + start, j], axis=1))
+    return np.concatenate(found) if found else np.zeros((0, 2), dtype=np.int64)
+
+
+def _allpairs(prepared: list[str], threshold: float) -> np.ndarray:
+    found: list[np.ndarray] = []
+    for start in range(0, len(prepared), BLOCK_ROWS):
+        # only columns after the block's first row: each pair is scored once or twice, not n^2
+        ij = _cross(prepared[start:start + BLOCK_ROWS], prepared[start:], threshold) + start
+        found.append(ij[ij[:, 0] < ij[:, 1]])
     return np.concatenate(found) if found else np.zeros((0, 2), dtype=np.int64)
 
 

@@ -153,7 +153,8 @@ class ResponseCache:
         """This thread's connection, the table made. Processes opening a new cache at once
         (Dask workers) can get "database is locked" straight away, busy timeout or not, from
         the switch to WAL: that is retried."""
-        for attempt in range(attempts):
+        left = attempts
+        while True:
             try:
                 conn = self._conn()
                 conn.execute(
@@ -164,10 +165,10 @@ class ResponseCache:
                 return conn
             except sqlite3.OperationalError as exc:
                 self._local.conn = None
-                if "locked" not in str(exc) or attempt == attempts - 1:
+                left -= 1
+                if "locked" not in str(exc) or not left:
                     raise
                 time.sleep(0.1)
-        raise AssertionError("unreachable")
 
     def _conn(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)

@@ -29,7 +29,6 @@ from datagen.run.stages import STAGES
 # waited on the GIL behind the loop (a 200-row screen took 1-2 s there, 0.12 s alone).
 OFF_LOOP = frozenset({"screen", "settle"})
 PROCESS_MIN_PAIRS = 1000  # smaller runs curate on the loop
-_worker: list[ProcessPoolExecutor] = []
 
 
 def _quiet() -> None:
@@ -39,13 +38,12 @@ def _quiet() -> None:
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
+@functools.cache
 def _curation_worker() -> ProcessPoolExecutor:
     """Forked, not spawned: a spawned worker re-runs the user's script (one without a
     `__main__` guard runs again) and imports everything anew (~2 s)."""
-    if not _worker:
-        _worker.append(ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork"),
-                                           initializer=_quiet))
-    return _worker[0]
+    return ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork"),
+                               initializer=_quiet)
 
 
 def in_worker(stage: str, args: tuple[Any, ...]) -> bool:
@@ -69,7 +67,7 @@ async def invoke(stage: str, args: tuple[Any, ...]) -> Any:
         try:
             return await loop.run_in_executor(_curation_worker(), functools.partial(fn, *args))
         except BrokenProcessPool:  # the worker died (out of memory, say): curate here
-            _worker.clear()
+            _curation_worker.cache_clear()
     return fn(*args)
 
 
