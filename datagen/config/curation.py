@@ -130,6 +130,10 @@ class CurationConfig(Section):
 
     skip: list[str] = Field(default_factory=list,
                             description="Names of checks not to run (e.g. [repetition]).")
+    workers: int | None = Field(
+        default=None, ge=1, le=256,
+        description="Processes for the record-local checks of a pass over 50,000+ records "
+                    "(default: one per CPU; 1: none).")
     length: LengthConfig = Field(default_factory=LengthConfig)
     keywords: KeywordsConfig = Field(default_factory=KeywordsConfig)
     placeholder: PlaceholderConfig = Field(default_factory=PlaceholderConfig)

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from datagen.curate.check import Check, Context, Verdicts
-from datagen.curate.quality import best_first, heuristic
+from datagen.curate.quality import DIGITS, best_first, heuristic, stored
 from datagen.curate.reasons import DropReason
 from datagen.curate.similarity import PairMemo, exact_key, prepared_pairs
 from datagen.text import token_sort
@@ -48,8 +48,10 @@ def _dedup(ctx: Context) -> Verdicts:
         near[j].append(i)
     decided = np.full(len(distinct), -1, dtype=np.int64)  # text -> the record copies lose to
     kept_of = np.full(len(distinct), -1, dtype=np.int64)  # text -> its record, when kept
-    quality = heuristic(frame, ctx.texts, ctx.scores)
-    order = best_first(frame, ctx.texts, ctx.scores, quality)
+    quality = stored(ctx.scores)  # from the quality check, unless dedup runs without it
+    if quality is None:
+        quality = heuristic(frame, ctx.texts, ctx.scores).round(DIGITS)
+    order = best_first(frame, ctx.scores, quality)
     rank = np.empty(n, dtype=np.int64)
     rank[order] = np.arange(n)
     winner = np.empty(n, dtype=np.int64)
@@ -72,7 +74,7 @@ def _dedup(ctx: Context) -> Verdicts:
     lost_to = pd.Series(np.where(lost, ids[winner], None), index=frame.index, dtype="object")
     cluster = pd.Series(ids[winner], index=frame.index, dtype="string")
     return Verdicts(reason, columns={"dup_cluster": cluster}, lost_to=lost_to,
-                    scores={"quality": quality.round(4).astype(object)})
+                    scores={"quality": quality.astype(object)})
 
 
 CHECK = Check(

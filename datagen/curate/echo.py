@@ -28,7 +28,7 @@ def _echo(ctx: Context) -> Verdicts:
         new = sum(w not in asked for w in words) / len(words)
         copied = len(words) >= MIN_COPY_WORDS and new < MIN_NEW_WORDS / 4 and \
             fuzz.partial_ratio(b, a) >= COPY
-        out.append(a == b or (fuzz.ratio(a, b) >= SIMILAR and new < MIN_NEW_WORDS) or copied)
+        out.append(a == b or (new < MIN_NEW_WORDS and fuzz.ratio(a, b) >= SIMILAR) or copied)
     return Verdicts.where(pd.Series(out, index=ctx.frame.index), DropReason.ECHO)
 
 

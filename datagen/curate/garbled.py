@@ -16,6 +16,7 @@ _JOINED = re.compile(r"\b[a-z]{3,}[A-Z][a-z]{2,}\b")
 _CASE_NOISE = re.compile(r"\b\w*(?:[a-z][A-Z]\w*){2,}[a-z]\w*\b")  # "eAcTicAtiOn", "DaVid"
 _ARTEFACT = re.compile(r"\[split\]|\[/?(?:unused\d+|pad|mask|sep|cls)\]|\ufffd{2,}",
                        re.IGNORECASE)
+_CASE_TURN = re.compile(r"[a-z][A-Z]")  # both patterns above need one: most texts have none
 MIN_JOINED = 3
 MAX_JOINED_SHARE = 0.03
 
@@ -23,6 +24,8 @@ MAX_JOINED_SHARE = 0.03
 def garbled(prose: str) -> bool:
     if _ARTEFACT.search(prose):
         return True
+    if not _CASE_TURN.search(prose):
+        return False
     words = prose.split()
     joined = len(_JOINED.findall(prose)) + len(_CASE_NOISE.findall(prose))
     return joined >= MIN_JOINED and joined / max(1, len(words)) > MAX_JOINED_SHARE

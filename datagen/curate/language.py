@@ -35,6 +35,7 @@ CJK_LANGUAGES = {"zh": "han", "ja": "kana", "ko": "hangul"}
 CJK_IN_OTHER = 20  # CJK characters that make a non-CJK target's answer wrong-language
 _SCRIPTS = {"han": re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]"),
             "kana": re.compile(r"[\u3040-\u30ff]"), "hangul": re.compile(r"[\uac00-\ud7af]")}
+_ANY_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
 _LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
 _TRANSLATE = re.compile(r"translat|traduis|traduc|traduz|übersetz|翻译|翻譯|訳|번역", re.IGNORECASE)
 
@@ -60,8 +61,9 @@ def script_verdict(text: str, target: str) -> bool | None:
         if target == "ko" and _SCRIPTS["hangul"].search(text):
             return False
         return None
-    cjk = sum(len(p.findall(text)) for p in _SCRIPTS.values())
-    return True if cjk >= CJK_IN_OTHER else None
+    if text.isascii():
+        return None
+    return True if len(_ANY_CJK.findall(text)) >= CJK_IN_OTHER else None
 
 
 def language_verdicts(t: Texts, cfg: LanguageConfig, seed: int = 0) -> pd.DataFrame:

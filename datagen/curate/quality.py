@@ -25,8 +25,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from datagen.curate.check import Texts
+from datagen.curate.check import Check, Context, Texts, Verdicts
 from datagen.curate.placeholder import has_placeholder
+
+DIGITS = 4  # the stored score, which dedup ranks by (a JSON round trip keeps it exact)
 
 
 def length_fit(shape: str, words: int) -> float:
@@ -55,6 +57,27 @@ def heuristic(frame: pd.DataFrame, texts: Texts,
                      index=frame.index)
 
 
+def _quality(ctx: Context) -> Verdicts:
+    score = heuristic(ctx.frame, ctx.texts, ctx.scores).round(DIGITS)
+    return Verdicts(Verdicts.none(ctx.frame.index).reason, scores={"quality": score.astype(object)})
+
+
+# Drops nothing: it scores every record that reaches dedup, record by record (so with the
+# other record-local checks, on slices and on every core), for dedup to rank by.
+CHECK = Check(
+    name="quality", reasons=(), section=None, level="instruction", run=_quality,
+    inputs=("instruction", "response", "finish_reason", "scores", "language_score", "metadata"),
+)
+
+
+def stored(scores: pd.Series) -> pd.Series | None:
+    """The quality scores the check above gave these rows, if every row has one."""
+    values = [s.get("quality") for s in scores]
+    if any(not isinstance(v, int | float) for v in values):
+        return None
+    return pd.Series(values, index=scores.index, dtype=float)
+
+
 def judge_score(scores: pd.Series | None, index: pd.Index) -> np.ndarray:
     if scores is None:
         return np.full(len(index), -1.0)
@@ -62,12 +85,12 @@ def judge_score(scores: pd.Series | None, index: pd.Index) -> np.ndarray:
     return np.array([float(v) if isinstance(v, int | float) else -1.0 for v in values])
 
 
-def best_first(frame: pd.DataFrame, texts: Texts, scores: pd.Series | None = None,
-               quality: pd.Series | None = None) -> np.ndarray:
-    """Row positions of `frame`, best record first (see the module docstring); `quality` is
-    the heuristic score when the caller has it already."""
+def best_first(frame: pd.DataFrame, scores: pd.Series | None,
+               quality: pd.Series) -> np.ndarray:
+    """Row positions of `frame`, best record first (see the module docstring), given each
+    row's heuristic score."""
     answered = frame["response"].notna().to_numpy()
-    q = (quality if quality is not None else heuristic(frame, texts, scores)).to_numpy()
+    q = quality.to_numpy()
     judge = judge_score(scores, frame.index)
     ids = frame["id"].astype(str).to_numpy()
     # np.lexsort sorts by the last key first; negate what ranks high

@@ -15,7 +15,10 @@ record.
 
 from __future__ import annotations
 
+import functools
+import itertools
 import json
+import math
 from typing import Any
 
 import pandas as pd
@@ -37,6 +40,7 @@ from datagen.curate import (
     nocode,
     pii,
     placeholder,
+    quality,
     references,
     refusal,
     repetition,
@@ -46,6 +50,7 @@ from datagen.curate import (
 )
 from datagen.curate.check import Check, Context, Texts, Verdicts
 from datagen.curate.outside import References
+from datagen.curate.pool import SLICE_ROWS, Mapper, local_mapper, partitions_of
 from datagen.curate.reasons import GENERATION
 
 # The declared order: the first reason that applies is the one a record is dropped for, so
@@ -74,6 +79,7 @@ CHECKS: tuple[Check, ...] = (
     language.CHECK,             # wrong_language
     faithful.CHECK,             # unsupported (grounded seeds: not backed by the chunk or row)
     judge.CHECK,                # judge_low_score
+    quality.CHECK,              # (drops nothing: the heuristic score dedup ranks by)
     dedup.CHECK,                # exact_duplicate, near_duplicate (best of cluster kept)
     references.PUBLISHED,       # published_duplicate
     surplus.CHECK,              # surplus (final pass only)
@@ -130,16 +136,48 @@ def _apply(out: pd.DataFrame, scores: pd.Series, v: Verdicts) -> bool:
     return bool({"instruction", "response"} & set(v.columns))
 
 
+# What a slice's record-local pass sends back (the texts too when PII masking rewrote them)
+VERDICT_COLUMNS = ("keep", "drop_reason", "lost_to", "dup_cluster", "detected_language",
+                   "language_score", "scores")
+
+
 def curate(records: pd.DataFrame, cfg: CurationConfig, *, refs: References | None = None,
            targets: dict[str, int] | None = None, seed: int = 0,
-           checks: tuple[Check, ...] | None = None) -> pd.DataFrame:
+           checks: tuple[Check, ...] | None = None, mapper: Mapper | None = None,
+           parts: int | None = None) -> pd.DataFrame:
     """All verdicts, from scratch. `targets` (the final pass) turns the surplus check on;
-    between generation rounds it stays off, as more pairs may still come."""
+    between generation rounds it stays off, as more pairs may still come. The record-local
+    checks of a large pass run on slices (`datagen.curate.pool`), or on `parts` partitions
+    through `mapper` (a cluster's); the verdicts are the same."""
+    checks = checks or CHECKS
     out = reset(records)
     if out.empty:
         return out
+    local = tuple(itertools.takewhile(lambda c: c in LOCAL, checks))
+    if local and (mapper is not None or len(out) > SLICE_ROWS):
+        run = mapper or local_mapper(len(out), cfg.workers)
+        columns = VERDICT_COLUMNS + (("instruction", "response")
+                                     if cfg.pii.mode == "mask" else ())
+        judged = run(functools.partial(_sliced, cfg=cfg, refs=refs, seed=seed,
+                                       names=tuple(c.name for c in local), columns=columns),
+                     partitions_of(out, parts or math.ceil(len(out) / SLICE_ROWS)))
+        for col in columns:
+            out[col] = pd.concat([j[col] for j in judged])
+        rest = checks[len(local):]
+        return curate_rest(out, cfg, refs=refs, targets=targets, seed=seed,
+                           checks=rest) if rest else out
     scores = pd.Series([_scores(s) for s in out["scores"]], index=out.index, dtype=object)
-    return _judge(out, scores, checks or CHECKS, cfg, refs or References(), seed, targets)
+    return _judge(out, scores, checks, cfg, refs or References(), seed, targets)
+
+
+def _sliced(part: pd.DataFrame, *, cfg: CurationConfig, refs: References | None, seed: int,
+            names: tuple[str, ...], columns: tuple[str, ...]) -> pd.DataFrame:
+    """One slice's record-local verdicts (checks go by name: a check holds lambdas, which
+    do not pickle)."""
+    checks = tuple(c for c in CHECKS if c.name in names)
+    scores = pd.Series([_scores(s) for s in part["scores"]], index=part.index, dtype=object)
+    return _judge(part.copy(), scores, checks, cfg, refs or References(), seed,
+                  None)[list(columns)]
 
 
 def curate_rest(judged: pd.DataFrame, cfg: CurationConfig, *, refs: References | None = None,

@@ -11,7 +11,8 @@ import pytest
 from bench.corpus import build
 from datagen.config import CurationConfig
 from datagen.curate import curate
-from datagen.curate.partitioned import curate_partitioned, partitions_of
+from datagen.curate.partitioned import curate_partitioned
+from datagen.curate.pool import partitions_of
 from datagen.records import new_records
 
 distributed = pytest.importorskip("distributed", reason="pip install 'datagen[dask]'")
@@ -47,3 +48,30 @@ def test_partitions_cover_every_row_once_in_order() -> None:
     assert [len(p) for p in parts] == [2, 3, 2, 3]
     assert pd.concat(parts)["x"].tolist() == list(range(10))
     assert len(partitions_of(frame.iloc[:2], 4)) == 2  # no empty partition
+
+
+def test_a_large_pass_on_slices_and_cores_gives_the_one_pass_verdicts(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from datagen.curate import pool, runner
+
+    df = new_records(build(6_000).frame.assign(domain="legal").to_dict(orient="records"))
+    cfg = CurationConfig.model_validate({"pii": {"mode": "mask"}, "workers": 2})
+    targets = {"bench": 2_000}
+    monkeypatch.setattr(runner, "SLICE_ROWS", 10**9)  # one pass, as a small run curates
+    single = curate(df, cfg, targets=targets)
+    forked: list[int] = []
+    real = pool.ProcessPoolExecutor
+
+    def counted(workers: int, **kwargs: object) -> object:
+        forked.append(workers)
+        return real(workers, **kwargs)
+
+    monkeypatch.setattr(pool, "ProcessPoolExecutor", counted)
+    monkeypatch.setattr(runner, "SLICE_ROWS", 1_000)  # six slices...
+    monkeypatch.setattr(pool, "POOL_MIN_ROWS", 2_000)  # ...on two forked workers
+    sliced = curate(df, cfg, targets=targets)
+    assert forked == [2]
+    pd.testing.assert_frame_equal(sliced, single)
+    assert sliced["drop_reason"].nunique() >= 3
+    monkeypatch.setattr(pool, "POOL_MIN_ROWS", 10**9)  # slices one by one, here
+    pd.testing.assert_frame_equal(curate(df, cfg, targets=targets), single)

@@ -26,9 +26,9 @@ def test_rank_order() -> None:
         {"id": "e"},                                                        # ties with c
     )
     scores = pd.Series([json.loads(s) for s in df["scores"]], index=df.index)
-    order = best_first(df, Texts(df), scores)
-    assert df["id"].iloc[order].tolist() == ["d", "c", "e", "b", "a"]
     q = heuristic(df, Texts(df), scores)
+    order = best_first(df, scores, q)
+    assert df["id"].iloc[order].tolist() == ["d", "c", "e", "b", "a"]
     assert q.iloc[2] > q.iloc[1]
     flagged = records({"response": GOOD_RESPONSE + " Write to [Your Name]."}, {})
     q = heuristic(flagged, Texts(flagged))
