@@ -132,7 +132,7 @@ class CurationConfig(Section):
                             description="Names of checks not to run (e.g. [repetition]).")
     workers: int | None = Field(
         default=None, ge=1, le=256,
-        description="Processes for the record-local checks of a pass over 50,000+ records "
+        description="Processes for the record-local checks of a pass over 10,000+ records "
                     "(default: one per CPU; 1: none).")
     length: LengthConfig = Field(default_factory=LengthConfig)
     keywords: KeywordsConfig = Field(default_factory=KeywordsConfig)

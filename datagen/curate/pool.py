@@ -4,9 +4,10 @@ every core of this machine (or on a Dask cluster, `datagen.curate.partitioned`).
 The checks before dedup (`runner.LOCAL`) judge each record alone, so they give the same
 verdicts on any cut of the records. A pass over more than `SLICE_ROWS` records runs them slice
 by slice: the text views a check builds (lowercased texts, prose, shapes) exist for one slice
-at a time, not for a million records at once. From `POOL_MIN_ROWS` records on, the slices go to
-`curation.workers` forked processes (default: one per CPU this process may use). A slice's
-result carries only the verdict columns (and the texts, where PII masking rewrote them).
+at a time, not for a million records at once. From `POOL_MIN_ROWS` records on, the slices (at
+least one per worker) go to `curation.workers` forked processes (default: one per CPU this
+process may use). A slice's result carries only the verdict columns (and the texts, where PII
+masking rewrote them).
 
 Forked, never spawned: a spawned worker imports everything anew and re-runs a script without a
 `__main__` guard. Where fork is unsafe (macOS) or not allowed (a daemonic process, such as a
@@ -15,6 +16,7 @@ Dask worker), the slices run one after another here.
 
 from __future__ import annotations
 
+import math
 import multiprocessing
 import os
 import signal
@@ -26,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 SLICE_ROWS = 25_000
-POOL_MIN_ROWS = 50_000  # under this, forking costs more than it saves
+POOL_MIN_ROWS = 10_000  # under this, forking costs more than it saves
 
 Mapper = Callable[[Callable[[pd.DataFrame], pd.DataFrame], list[pd.DataFrame]],
                   list[pd.DataFrame]]
@@ -55,13 +57,25 @@ def _quiet() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
+def pool_size(rows: int, workers: int | None) -> int:
+    """How many forked workers a pass over `rows` records uses (1: none, it runs here)."""
+    count = cpus() if workers is None else workers
+    return count if count > 1 and rows >= POOL_MIN_ROWS and _can_fork() else 1
+
+
+def slices(rows: int, workers: int | None) -> int:
+    """How many slices a pass over `rows` records is cut into: none over `SLICE_ROWS`
+    records, and at least one per worker."""
+    return max(math.ceil(rows / SLICE_ROWS), pool_size(rows, workers))
+
+
 def local_mapper(rows: int, workers: int | None) -> Mapper:
     """Slices on `workers` forked processes (None: one per CPU), or here, one by one."""
-    count = cpus() if workers is None else workers
+    count = pool_size(rows, workers)
 
     def run(fn: Callable[[pd.DataFrame], pd.DataFrame],
             parts: list[pd.DataFrame]) -> list[pd.DataFrame]:
-        if count <= 1 or len(parts) <= 1 or rows < POOL_MIN_ROWS or not _can_fork():
+        if count <= 1 or len(parts) <= 1:
             return [fn(p) for p in parts]
         with ProcessPoolExecutor(min(count, len(parts)), initializer=_quiet,
                                  mp_context=multiprocessing.get_context("fork")) as pool:

@@ -18,7 +18,6 @@ from __future__ import annotations
 import functools
 import itertools
 import json
-import math
 from typing import Any
 
 import pandas as pd
@@ -50,7 +49,7 @@ from datagen.curate import (
 )
 from datagen.curate.check import Check, Context, Texts, Verdicts
 from datagen.curate.outside import References
-from datagen.curate.pool import SLICE_ROWS, Mapper, local_mapper, partitions_of
+from datagen.curate.pool import Mapper, local_mapper, partitions_of, slices
 from datagen.curate.reasons import GENERATION
 
 # The declared order: the first reason that applies is the one a record is dropped for, so
@@ -154,13 +153,13 @@ def curate(records: pd.DataFrame, cfg: CurationConfig, *, refs: References | Non
     if out.empty:
         return out
     local = tuple(itertools.takewhile(lambda c: c in LOCAL, checks))
-    if local and (mapper is not None or len(out) > SLICE_ROWS):
+    if local and (mapper is not None or slices(len(out), cfg.workers) > 1):
         run = mapper or local_mapper(len(out), cfg.workers)
         columns = VERDICT_COLUMNS + (("instruction", "response")
                                      if cfg.pii.mode == "mask" else ())
         judged = run(functools.partial(_sliced, cfg=cfg, refs=refs, seed=seed,
                                        names=tuple(c.name for c in local), columns=columns),
-                     partitions_of(out, parts or math.ceil(len(out) / SLICE_ROWS)))
+                     partitions_of(out, parts or slices(len(out), cfg.workers)))
         for col in columns:
             out[col] = pd.concat([j[col] for j in judged])
         rest = checks[len(local):]
@@ -206,6 +205,9 @@ def _judge(out: pd.DataFrame, scores: pd.Series, checks: tuple[Check, ...],
            protected: pd.Series | None = None) -> pd.DataFrame:
     texts = Texts(out)
     protected = pd.Series(False, index=out.index) if protected is None else protected.copy()
+    # the live rows a check sees, per level, kept until a verdict changes the frame: most
+    # checks drop nothing, and cutting the frame anew for each one was most of a small pass
+    views: dict[str, tuple[pd.Index, pd.DataFrame, Texts]] = {}
     for check in checks:
         if check.name in cfg.skip:
             continue
@@ -215,13 +217,18 @@ def _judge(out: pd.DataFrame, scores: pd.Series, checks: tuple[Check, ...],
         idx = out.index[live]
         if len(idx) == 0:
             continue
-        ctx = Context(frame=out.loc[idx], texts=texts.take(idx), cfg=cfg, refs=refs,
+        view = views.get(check.level)
+        if view is None or not view[0].equals(idx):
+            view = views[check.level] = (idx, out.loc[idx], texts.take(idx))
+        ctx = Context(frame=view[1], texts=view[2], cfg=cfg, refs=refs,
                       scores=scores.loc[idx], seed=seed, targets=targets)
         if not check.active(ctx):
             continue
         verdicts = check.run(ctx)
         if verdicts.protect is not None:
             protected.loc[verdicts.protect.index[verdicts.protect.fillna(False)]] = True
+        if verdicts.reason.notna().any() or verdicts.columns:
+            views.clear()
         if _apply(out, scores, verdicts):
             texts = Texts(out)
     out["dup_cluster"] = out["dup_cluster"].fillna(out["id"])

@@ -52,12 +52,13 @@ def test_partitions_cover_every_row_once_in_order() -> None:
 
 def test_a_large_pass_on_slices_and_cores_gives_the_one_pass_verdicts(
         monkeypatch: pytest.MonkeyPatch) -> None:
-    from datagen.curate import pool, runner
+    from datagen.curate import pool
 
     df = new_records(build(6_000).frame.assign(domain="legal").to_dict(orient="records"))
     cfg = CurationConfig.model_validate({"pii": {"mode": "mask"}, "workers": 2})
     targets = {"bench": 2_000}
-    monkeypatch.setattr(runner, "SLICE_ROWS", 10**9)  # one pass, as a small run curates
+    monkeypatch.setattr(pool, "SLICE_ROWS", 10**9)  # one pass, as a small run curates
+    monkeypatch.setattr(pool, "POOL_MIN_ROWS", 10**9)
     single = curate(df, cfg, targets=targets)
     forked: list[int] = []
     real = pool.ProcessPoolExecutor
@@ -67,7 +68,7 @@ def test_a_large_pass_on_slices_and_cores_gives_the_one_pass_verdicts(
         return real(workers, **kwargs)
 
     monkeypatch.setattr(pool, "ProcessPoolExecutor", counted)
-    monkeypatch.setattr(runner, "SLICE_ROWS", 1_000)  # six slices...
+    monkeypatch.setattr(pool, "SLICE_ROWS", 1_000)  # six slices...
     monkeypatch.setattr(pool, "POOL_MIN_ROWS", 2_000)  # ...on two forked workers
     sliced = curate(df, cfg, targets=targets)
     assert forked == [2]
