@@ -48,19 +48,28 @@ def cpus() -> int:
         return os.cpu_count() or 1
 
 
-def _can_fork() -> bool:
+def can_fork() -> bool:
+    """Fork is safe on Linux only (not macOS), and a daemonic process may not have children."""
     return sys.platform == "linux" and not multiprocessing.current_process().daemon
 
 
 def _quiet() -> None:
-    """A worker ignores Ctrl-C: the process that started it decides what an interrupt does."""
+    """A worker ignores Ctrl-C and takes SIGTERM plainly: the process that started it decides
+    what an interrupt does."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def forked_pool(workers: int) -> ProcessPoolExecutor:
+    """Forked, not spawned (see the module docstring), with quiet workers."""
+    return ProcessPoolExecutor(workers, initializer=_quiet,
+                               mp_context=multiprocessing.get_context("fork"))
 
 
 def pool_size(rows: int, workers: int | None) -> int:
     """How many forked workers a pass over `rows` records uses (1: none, it runs here)."""
     count = cpus() if workers is None else workers
-    return count if count > 1 and rows >= POOL_MIN_ROWS and _can_fork() else 1
+    return count if count > 1 and rows >= POOL_MIN_ROWS and can_fork() else 1
 
 
 def slices(rows: int, workers: int | None) -> int:
@@ -77,8 +86,7 @@ def local_mapper(rows: int, workers: int | None) -> Mapper:
             parts: list[pd.DataFrame]) -> list[pd.DataFrame]:
         if count <= 1 or len(parts) <= 1:
             return [fn(p) for p in parts]
-        with ProcessPoolExecutor(min(count, len(parts)), initializer=_quiet,
-                                 mp_context=multiprocessing.get_context("fork")) as pool:
+        with forked_pool(min(count, len(parts))) as pool:
             return list(pool.map(fn, parts))
 
     return run

@@ -15,13 +15,11 @@ from __future__ import annotations
 import asyncio
 import functools
 import inspect
-import multiprocessing
-import signal
-import sys
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, Protocol
 
+from datagen.curate.pool import can_fork, forked_pool
 from datagen.run.stages import STAGES
 
 # The curation between rounds (CPU-bound) of a large run runs in a worker process, one call
@@ -31,24 +29,16 @@ OFF_LOOP = frozenset({"screen", "settle"})
 PROCESS_MIN_PAIRS = 1000  # smaller runs curate on the loop
 
 
-def _quiet() -> None:
-    """The worker ignores Ctrl-C and takes SIGTERM plainly: the run that started it decides
-    what an interrupt does."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-
-
 @functools.cache
 def _curation_worker() -> ProcessPoolExecutor:
     """Forked, not spawned: a spawned worker re-runs the user's script (one without a
     `__main__` guard runs again) and imports everything anew (~2 s)."""
-    return ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork"),
-                               initializer=_quiet)
+    return forked_pool(1)
 
 
 def in_worker(stage: str, args: tuple[Any, ...]) -> bool:
     """Whether this call of `stage` goes to the curation worker (args[0]: the run's plan)."""
-    return (stage in OFF_LOOP and sys.platform == "linux"  # fork is unsafe on macOS
+    return (stage in OFF_LOOP and can_fork()
             and sum(args[0].targets.values()) >= PROCESS_MIN_PAIRS)
 
 
