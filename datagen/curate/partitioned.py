@@ -8,17 +8,23 @@ worker, the same way a large pass runs its slices on this machine's cores
 and the surplus run on all records at once, as one pass would. The client is any object with
 Dask's `scatter`, `map` and `gather` (a `distributed.Client`): datagen itself does not import
 Dask, which stays an optional extra.
+
+Under `orchestration.task_runner: dask` a run's curation stages are tasks on a Dask worker:
+`on_cluster` gives them that worker's client, so a large pass spreads its partitions over the
+whole cluster (one per worker thread at least) instead of running on the one worker.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Iterator
 from typing import Any, Protocol
 
 import pandas as pd
 
 from datagen.config import CurationConfig
 from datagen.curate.outside import References
+from datagen.curate.pool import POOL_MIN_ROWS, SLICE_ROWS
 from datagen.curate.runner import curate
 
 
@@ -28,6 +34,7 @@ class Cluster(Protocol):
     def scatter(self, data: Any) -> Any: ...
     def map(self, func: Any, *iterables: Any, **kwargs: Any) -> Any: ...
     def gather(self, futures: Any) -> Any: ...
+    def nthreads(self) -> dict[str, int]: ...
 
 
 def cluster_mapper(client: Cluster) -> Callable[..., list[pd.DataFrame]]:
@@ -44,3 +51,24 @@ def curate_partitioned(records: pd.DataFrame, cfg: CurationConfig, client: Clust
     """`curate(records, cfg, ...)`, with the record-local checks run on `parts` partitions."""
     return curate(records, cfg, refs=refs, targets=targets, seed=seed,
                   mapper=cluster_mapper(client), parts=parts)
+
+
+@contextlib.contextmanager
+def on_cluster(rows: int) -> Iterator[dict[str, Any]]:
+    """`curate`'s `mapper` and `parts` for a pass over `rows` records run by a task on a Dask
+    worker: the cluster's worker threads take its partitions (the task secedes from its own
+    thread meanwhile). Empty (curate here) off a cluster, without Dask, or under
+    `POOL_MIN_ROWS` records, where shipping partitions costs more than it saves."""
+    if rows < POOL_MIN_ROWS:
+        yield {}
+        return
+    try:
+        from distributed import get_worker, worker_client
+        get_worker()
+    except (ImportError, ValueError):  # not installed, or not in a task on a Dask worker
+        yield {}
+        return
+    with worker_client() as client:
+        threads = sum(client.nthreads().values())
+        yield {"mapper": cluster_mapper(client),
+               "parts": max(threads, -(-rows // SLICE_ROWS))}

@@ -18,6 +18,7 @@ import pandas as pd
 
 from datagen.curate import curate
 from datagen.curate.judge import judge_records, response_format
+from datagen.curate.partitioned import on_cluster
 from datagen.curate.runner import LOCAL, SCORED, curate_rest
 from datagen.export import append
 from datagen.export.hub import push_run
@@ -94,9 +95,11 @@ async def judge_stage(plan: RunPlan, batch: pd.DataFrame, endpoint: Endpoint) ->
 
 def curate_stage(plan: RunPlan, records: pd.DataFrame, published: pd.DataFrame | None,
                  final: bool) -> pd.DataFrame:
-    """Every verdict from scratch; `final` adds the surplus cut over each seed's target."""
-    return curate(records, plan.config.curation, refs=plan.references(published),
-                  targets=plan.targets if final else None, seed=plan.config.seed)
+    """Every verdict from scratch; `final` adds the surplus cut over each seed's target. On a
+    Dask worker, a large pass spreads its record-local checks over the cluster."""
+    with on_cluster(len(records)) as spread:
+        return curate(records, plan.config.curation, refs=plan.references(published),
+                      targets=plan.targets if final else None, seed=plan.config.seed, **spread)
 
 
 def screen_stage(plan: RunPlan, records: pd.DataFrame, rescore: bool = False) -> pd.DataFrame:
@@ -107,7 +110,8 @@ def screen_stage(plan: RunPlan, records: pd.DataFrame, rescore: bool = False) ->
     cfg, refs, seed = plan.config.curation, plan.references(None), plan.config.seed
     if rescore:
         return curate_rest(records, cfg, refs=refs, seed=seed, checks=SCORED)
-    return curate(records, cfg, refs=refs, seed=seed, checks=LOCAL)
+    with on_cluster(len(records)) as spread:
+        return curate(records, cfg, refs=refs, seed=seed, checks=LOCAL, **spread)
 
 
 def settle_stage(plan: RunPlan, screened: pd.DataFrame,

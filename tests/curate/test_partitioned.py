@@ -9,11 +9,14 @@ import pandas as pd
 import pytest
 
 from bench.corpus import build
-from datagen.config import CurationConfig
+from datagen.config import CurationConfig, RunConfig
 from datagen.curate import curate
 from datagen.curate.partitioned import curate_partitioned
 from datagen.curate.pool import partitions_of
 from datagen.records import new_records
+from datagen.run.plan import plan_run
+from datagen.run.stages import curate_stage
+from tests.conftest import NDA_SEED
 
 distributed = pytest.importorskip("distributed", reason="pip install 'datagen[dask]'")
 
@@ -23,20 +26,32 @@ RECORDS = 16_000
 
 
 def test_partitioned_curation_gives_the_single_process_verdicts(
-        monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Both ways onto a cluster: `curate_partitioned` from a client, and a run's curate stage
+    as a task on a Dask worker (`orchestration.task_runner: dask`), which spreads its
+    partitions over every worker."""
     root = str(Path(__file__).resolve().parents[2])  # the workers import this tree's datagen
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join(
         p for p in (root, os.environ.get("PYTHONPATH")) if p))
+    cfg = {"pii": {"mode": "mask"}}  # a check that edits text
+    plan = plan_run(RunConfig(seeds=[str(NDA_SEED)], out=str(tmp_path / "run"),
+                              pairs=RECORDS // 2, curation=cfg))  # the surplus check too
+    [seed] = plan.seeds
     corpus = build(RECORDS)
-    df = new_records(corpus.frame.assign(domain="legal").to_dict(orient="records"))
-    cfg = CurationConfig.model_validate({"pii": {"mode": "mask"}})  # a check that edits text
-    targets = {"bench": RECORDS // 2}  # the surplus check too
-    single = curate(df, cfg, targets=targets)
+    df = new_records(corpus.frame.assign(domain="legal", seed_id=seed.id)
+                     .to_dict(orient="records"))
+    targets = plan.targets
+    single = curate(df, plan.config.curation, targets=targets)
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                                   memory_limit="2GB", dashboard_address=None) as cluster, \
             distributed.Client(cluster) as client:
-        spread = curate_partitioned(df, cfg, client, parts=4, targets=targets)
+        spread = curate_partitioned(df, plan.config.curation, client, parts=4, targets=targets)
+        with distributed.get_task_stream(client) as stream:
+            staged = client.submit(curate_stage, plan, df, None, True).result()
     pd.testing.assert_frame_equal(spread, single)
+    pd.testing.assert_frame_equal(staged, single)
+    parts = [t for t in stream.data if str(t["key"]).startswith("_sliced")]
+    assert len(parts) >= 2 and len({t["worker"] for t in parts}) == 2, stream.data
     reasons = single["drop_reason"].value_counts()
     assert {"exact_duplicate", "near_duplicate", "wrong_language", "surplus"} <= set(reasons.index)
     assert reasons["near_duplicate"] > 500
