@@ -75,13 +75,15 @@ def json_cell(value: Any) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
-def add_score(df: pd.DataFrame, name: str, values: pd.Series) -> None:
-    """Merge one named score per row into the JSON `scores` column."""
+def add_scores(df: pd.DataFrame, rows: list[dict[str, Any]]) -> None:
+    """Merge named scores, one dict per row of `df`, into the JSON `scores` column (a None or
+    NaN score leaves the row's stored one)."""
     merged = []
-    for raw, value in zip(df["scores"], values, strict=True):
+    for raw, new in zip(df["scores"], rows, strict=True):
         scores = json.loads(raw) if isinstance(raw, str) and raw else {}
-        if value is not None and not (isinstance(value, float) and pd.isna(value)):
-            scores[name] = value
+        for name, value in new.items():
+            if value is not None and not (isinstance(value, float) and pd.isna(value)):
+                scores[name] = value
         merged.append(json.dumps(scores, sort_keys=True))
     df["scores"] = pd.array(merged, dtype="string")
 

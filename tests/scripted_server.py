@@ -4,7 +4,7 @@ Each request to /v1/chat/completions is answered by `handler(request_json, n)` w
 requests so far; it returns a `Reply`. Every request is recorded (`server.requests`, and when
 it arrived in `server.times`), so tests assert what the model was asked, how many calls were
 made and how fast. `server.completed` holds the
-requests whose full answer was sent.
+requests whose full answer was sent, and `server.connections` counts the TCP connections.
 
 The Batch API routes (/v1/files, /v1/batches) follow a `BatchScript`: the statuses a batch
 shows on successive retrieves, and the answer to each of its lines (a `Reply`, or None for a
@@ -83,10 +83,16 @@ class ScriptedServer:
         self.batches: dict[str, dict[str, Any]] = {}
         self.batch_lines: list[dict[str, Any]] = []
         self._lock = threading.Lock()
+        self.connections = 0  # TCP connections accepted
         server = self
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+
+            def setup(self) -> None:  # one handler per connection (kept alive across requests)
+                super().setup()
+                with server._lock:
+                    server.connections += 1
 
             def log_message(self, *args: Any) -> None:
                 pass

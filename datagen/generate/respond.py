@@ -74,9 +74,9 @@ async def respond(
     todo = df.index[df["keep"].fillna(False).astype(bool) & df["response"].isna()]
     params = respond_params(gen)
 
-    async def one(idx: Any) -> tuple[Any, Any]:
-        messages = respond_messages(df.at[idx, "system"], df.at[idx, "instruction"],
-                                    source_of(df.at[idx, "metadata"], sources or {}))
+    async def one(idx: Any, system: str, instruction: str,
+                  metadata: str | None) -> tuple[Any, Any]:
+        messages = respond_messages(system, instruction, source_of(metadata, sources or {}))
         try:
             return idx, await client.chat(messages, params=params)
         except (LLMCallError, BudgetExceeded) as exc:
@@ -85,7 +85,10 @@ async def respond(
             if progress:
                 progress(1)
 
-    results = await asyncio.gather(*(one(i) for i in todo))
+    cols = df.loc[todo, ["system", "instruction", "metadata"]]  # plain lists: a cell
+    # lookup per record costs more than its request
+    results = await asyncio.gather(*(one(*row) for row in zip(
+        todo, *(cols[c].tolist() for c in cols.columns), strict=True)))
     params_json = json.dumps(params, sort_keys=True)
     answered = []
     for idx, done in results:

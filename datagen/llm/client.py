@@ -41,7 +41,7 @@ from datagen.llm.endpoint import Endpoint
 from datagen.llm.pricing import Price, price_for
 from datagen.llm.retry import retry_after_s
 from datagen.llm.tokens import count_chat_tokens
-from datagen.llm.transport import http_client
+from datagen.llm.transport import shared_http_client
 from datagen.llm.usage import Usage
 from datagen.llm.wire import Completion, LLMCallError, completion_fields
 from datagen.secrets import redact_url, scrub
@@ -107,10 +107,11 @@ class LLMClient:
         self._inflight = 0
         self._closed = False
         self._idle: asyncio.Event | None = None
+        http, self._shared_http = shared_http_client(transport, max_concurrency, timeout_s,
+                                                     endpoint.base_url)
         self._client = openai.AsyncOpenAI(
             base_url=endpoint.base_url, api_key=endpoint.api_key,
-            max_retries=0, timeout=timeout_s,
-            http_client=http_client(transport, max_concurrency, timeout_s, endpoint.base_url),
+            max_retries=0, timeout=timeout_s, http_client=http,
         )
 
     def status(self) -> str:
@@ -343,4 +344,5 @@ class LLMClient:
             self._budget.give_back()
         if self.batch is not None:
             await self.batch.aclose()
-        await self._client.close()
+        if not self._shared_http:  # a shared one is closed by `shared_connections`
+            await self._client.close()

@@ -29,6 +29,7 @@ from datagen.files import write_parquet
 from datagen.generate import plan_expansion, seed_state
 from datagen.generate.work import effective_seed
 from datagen.llm.endpoint import Endpoint
+from datagen.llm.transport import shared_connections
 from datagen.llm.usage import Usage
 from datagen.progress import RunProgress
 from datagen.records import COLUMNS, new_records
@@ -83,13 +84,14 @@ def to_answer(records: pd.DataFrame, missing: dict[str, int],
 
 
 def merge(records: pd.DataFrame, updated: list[pd.DataFrame]) -> pd.DataFrame:
-    out = records.copy()
-    for part in updated:
-        # Column by column: pandas 3.1 raises KeyError when a whole frame is assigned and a
-        # nullable-int column of a batch not starting at row 0 holds NA (a failed call).
-        for col in part.columns:
-            out.loc[part.index, col] = part[col]
-    return out.astype(COLUMNS)
+    """`records` with the rows of `updated` (frames of some of its rows, with its columns; a
+    later one wins) put in their place, in one concat rather than one assignment per column."""
+    parts = [p[records.columns] for p in updated if not p.empty]
+    if not parts:
+        return records.copy()
+    combined = pd.concat([records, *parts])
+    combined = combined[~combined.index.duplicated(keep="last")]
+    return combined.loc[records.index].astype(COLUMNS)
 
 
 def concat(frames: list[pd.DataFrame], keep: bool = False) -> pd.DataFrame:
@@ -225,15 +227,20 @@ async def generate(plan: RunPlan, fanout: Fanout, endpoint: Endpoint,
     """Run the rounds. A rerun asks the very same calls, which the response cache answers."""
     state = _Round(plan, fanout, endpoint, published)
     shown = RunProgress(sum(plan.targets.values()))
-    try:
-        for round_no in range(plan.config.generation.max_rounds):
-            going = await state.one(round_no)
-            # done: pairs kept, and what a seed that stopped will not ask for any more
-            left = sum(missing_pairs(plan, state.out.records).values())
-            shown.update(sum(plan.targets.values()) - left, round_no,
-                         float(state.out.usage.get("cost_usd", 0.0)))
-            if not going:
-                break
-    finally:
-        shown.close()
+    async with shared_connections():  # the stage calls' clients reuse connections
+        try:
+            return await _rounds(plan, state, shown)
+        finally:
+            shown.close()
+
+
+async def _rounds(plan: RunPlan, state: _Round, shown: RunProgress) -> Generated:
+    for round_no in range(plan.config.generation.max_rounds):
+        going = await state.one(round_no)
+        # done: pairs kept, and what a seed that stopped will not ask for any more
+        left = sum(missing_pairs(plan, state.out.records).values())
+        shown.update(sum(plan.targets.values()) - left, round_no,
+                     float(state.out.usage.get("cost_usd", 0.0)))
+        if not going:
+            break
     return state.out

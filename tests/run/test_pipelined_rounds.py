@@ -11,7 +11,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from datagen.run import fanout, run
+from datagen.run import fanout, rounds, run
 from datagen.run.fanout import LocalFanout
 from datagen.run.stages import curate_stage
 from tests.run.test_large_targets import _config, saturating, varied
@@ -77,3 +77,19 @@ def test_the_curation_worker_writes_the_dataset_the_loop_writes(
     assert {"screen", "settle"} <= set(sent)
     assert len(datasets["loop"]) > 60
     pd.testing.assert_frame_equal(datasets["loop"].astype(str), datasets["worker"].astype(str))
+
+
+def test_the_stage_calls_of_a_run_share_kept_alive_connections(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # small batches: many respond and judge stage calls, each with its own client, at once
+    monkeypatch.setattr(rounds, "RESPOND_BATCH", 5)
+    monkeypatch.setattr(rounds, "JUDGE_BATCH", 5)
+    with ScriptedServer(varied) as server:
+        result = asyncio.run(run(_config(tmp_path, server, 60,
+                                         llm={"max_concurrency": 4})))
+    assert result.outcome().name == "complete", result.outcome().message
+    by_stage = result.manifest["llm"]["by_stage"]
+    assert by_stage["respond"]["requests"] >= 60 and by_stage["judge"]["requests"] >= 60
+    # one pool of at most max_concurrency connections for the whole run (a client of its
+    # own per stage call opened ~40 here)
+    assert 1 <= server.connections <= 4 + 1, server.connections  # + the endpoint check
