@@ -32,5 +32,9 @@ def test_batch_equals_detect_langs_on_the_dev_set() -> None:
     for seed in (0, 11):
         got = detect_batch(texts, seed)
         assert got == [one_by_one(t, seed) for t in texts]
+        # small batches (langdetect's loop, text by text) give the same answers
+        assert [r for lo in range(0, 14, 7) for r in detect_batch(texts[lo:lo + 7], seed)] \
+            == got[:14]
+        assert detect_batch(texts[-2:], seed) == got[-2:]
     assert len({top for top, _ in got} - {""}) >= 3  # the sample holds several languages
     assert got[-2:] == [("", {}), ("", {})]
