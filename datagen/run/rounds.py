@@ -88,7 +88,7 @@ def merge(records: pd.DataFrame, updated: list[pd.DataFrame]) -> pd.DataFrame:
     later one wins) put in their place, in one concat rather than one assignment per column."""
     parts = [p[records.columns] for p in updated if not p.empty]
     if not parts:
-        return records.copy()
+        return records.astype(COLUMNS)  # a copy, as below
     combined = pd.concat([records, *parts])
     combined = combined[~combined.index.duplicated(keep="last")]
     return combined.loc[records.index].astype(COLUMNS)
