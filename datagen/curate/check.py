@@ -28,6 +28,13 @@ if TYPE_CHECKING:
 Level = Literal["instruction", "pair"]
 
 
+def plain(values: pd.Series, missing: str | None = "") -> pd.Series:
+    """A text column as Python strings in an object Series (`missing` for NA): the checks'
+    loops over a pyarrow-backed column pay ~2.5 us a value in its iterator, here ~0.05."""
+    return pd.Series(values.to_numpy(dtype=object, na_value=missing), index=values.index,
+                     dtype=object)
+
+
 class _View:
     """A per-row view, computed once per curation pass over every row of the pass and sliced
     for each check's rows: checks shown fewer and fewer rows share one computation."""
@@ -59,11 +66,11 @@ class Texts:
 
     @_View
     def instruction(self) -> pd.Series:
-        return self.frame["instruction"].fillna("").astype(str)
+        return plain(self.frame["instruction"])
 
     @_View
     def response(self) -> pd.Series:
-        return self.frame["response"].fillna("").astype(str)
+        return plain(self.frame["response"])
 
     @_View
     def instruction_lc(self) -> pd.Series:

@@ -70,17 +70,54 @@ def template_ngrams(n: int) -> frozenset[str]:
     return frozenset(grams)
 
 
+@functools.cache
+def template_words() -> frozenset[str]:
+    """Every word of a template n-gram: an n-gram in common lies in a run of these."""
+    return frozenset(w for n in (SHORT, LONG) for g in template_ngrams(n) for w in g.split())
+
+
+def _template_runs(words: list[str]) -> list[list[str]]:
+    """The runs of at least `SHORT` consecutive template words (most texts have none)."""
+    known, runs, run = template_words(), [], []
+    for w in words:
+        if w in known:
+            run.append(w)
+            continue
+        if len(run) >= SHORT:
+            runs.append(run)
+        run = []
+    if len(run) >= SHORT:
+        runs.append(run)
+    return runs
+
+
 def copies_prompt(text: str) -> bool:
     words = normalize(text).split()
     if len(words) < SHORT:
         return False
-    if len(words) >= LONG and word_ngrams(words, LONG) & template_ngrams(LONG):
+    runs = _template_runs(words)
+    if not runs:
+        return False
+    if len(words) >= LONG and any(word_ngrams(run, LONG) & template_ngrams(LONG)
+                                  for run in runs if len(run) >= LONG):
         return True
-    return len(word_ngrams(words, SHORT) & template_ngrams(SHORT)) >= 2
+    grams = set().union(*(word_ngrams(run, SHORT) for run in runs))
+    return len(grams & template_ngrams(SHORT)) >= 2
+
+
+# every pattern of `_META` holds one of these: one substring test skips most texts
+_META_WORDS = ("detail", "request", "instruction", "angle", "situation", "example", "task",
+               "one-to-one", "prompt", "question", "correct answer", "must", "of this kind",
+               "answerable")
+
+
+def _talks_about_generation(text: str) -> bool:
+    lc = text.lower()
+    return any(w in lc for w in _META_WORDS) and _META.search(lc) is not None
 
 
 def debris_mask(instructions: list[str]) -> list[bool]:
-    return [bool(_META.search(t.lower()) or _NUMBER_PAREN.match(t) or _LABEL_ONLY.match(t)
+    return [bool(_talks_about_generation(t) or _NUMBER_PAREN.match(t) or _LABEL_ONLY.match(t)
                  or copies_prompt(t)) for t in instructions]
 
 

@@ -5,24 +5,30 @@ langdetect (a port of Cybozu's detector) scores a text in 7 trials: each draws t
 n-grams at random from a generator seeded per text and multiplies 55 language probabilities
 by each drawn n-gram's profile, normalising every 5 draws until one language passes 0.99999.
 In pure Python that is ~5 ms per text, all of it in the per-language loops. Here the texts of
-a batch walk their trials side by side: each text keeps its own seeded generator and makes the
-same draws in the same order, and the products run as numpy rows. Every step is the same IEEE
-operation on the same numbers (an elementwise multiply, a sequential sum, a divide), so the
-probabilities are langdetect's to the last bit (`tests/curate/test_langdetect_batch.py` checks
-them against `detect_langs` on real texts); `bench/curation.py` prints the speed-up. Text
-cleaning and n-gram extraction are langdetect's own methods. Under `ONE_BY_ONE` texts the
-numpy rows cost more to set up than they save, so a small batch (a mid-run screen asks for
-two or three texts) goes through langdetect's own loop, text by text.
-"""
+a batch walk their trials side by side and the products run as numpy rows. Every text makes
+the same draws in the same order: all generators start from one seed, so the draws are read
+off that generator's word stream in bulk (`_Draws`). Every step is the same IEEE operation on
+the same numbers (an elementwise multiply, a sequential sum, a divide), so the probabilities
+are langdetect's to the last bit (`tests/curate/test_langdetect_batch.py` checks them against
+`detect_langs` on real texts); `bench/curation.py` prints the speed-up. Text cleaning is
+langdetect's own method, and its n-gram extraction is followed step by step with each
+character normalised once. Under `ONE_BY_ONE` texts the numpy rows cost more to set up than
+they save, so a small batch (a mid-run screen asks for two or three texts) goes through
+langdetect's own loop, text by text."""
 
 from __future__ import annotations
+
+import math
+import random
 
 import numpy as np
 from langdetect import detector_factory
 from langdetect.detector import Detector
 from langdetect.lang_detect_exception import LangDetectException
+from langdetect.utils.ngram import NGram
 
 Result = tuple[str, dict[str, float]]
+TWOPI = 2.0 * math.pi  # as the random module has it
 ONE_BY_ONE = 8  # fewer texts run one by one: 1 text 3 ms there, 9 ms as rows; 10: 48 vs 35 ms
 
 
@@ -45,7 +51,8 @@ def detect_batch(texts: list[str], seed: int = 0) -> list[Result]:
         d.append(text)
         d.cleaning_text()
         detectors.append(d)
-        grams.append([vocab.setdefault(w, len(vocab)) for w in d._extract_ngrams()])
+        grams.append([vocab.setdefault(w, len(vocab))
+                      for w in _ngrams(d.text, factory.word_lang_prob_map)])
     live = [k for k, g in enumerate(grams) if g]
     if live:
         profiles = np.array([factory.word_lang_prob_map[w] for w in vocab], dtype=np.float64)
@@ -58,6 +65,48 @@ def detect_batch(texts: list[str], seed: int = 0) -> list[Result]:
             out.append(("", {}))
             continue
         out.append(_result(d.get_probabilities()))  # langdetect's own threshold and order
+    return out
+
+
+class _Normalized(dict):
+    """Character code -> `NGram.normalize` of it, computed once per character (a
+    `str.translate` table): langdetect calls it for every character of every text."""
+
+    def __missing__(self, code: int) -> str:
+        value = self[code] = NGram.normalize(chr(code))
+        return value
+
+
+_NORMALIZED = _Normalized()
+
+
+def _ngrams(text: str, known: dict[str, list[float]]) -> list[str]:
+    """`Detector._extract_ngrams`: the same n-grams in the same order, with `NGram.add_char`'s
+    buffer kept in locals and each character normalised by table."""
+    out: list[str] = []
+    grams, capital = " ", False
+    for ch in text.translate(_NORMALIZED):
+        last = grams[-1]
+        if last == " ":
+            grams, capital = " ", False
+            if ch == " ":
+                continue
+        elif len(grams) >= NGram.N_GRAM:
+            grams = grams[1:]
+        grams += ch
+        if ch.isupper():
+            if last.isupper():
+                capital = True
+        else:
+            capital = False
+        if capital:
+            continue
+        for n in (1, 2, 3):
+            if len(grams) < n:
+                break
+            w = grams[-n:]
+            if w != " " and w in known:
+                out.append(w)
     return out
 
 
@@ -75,31 +124,107 @@ def _own(text: str, factory: detector_factory.DetectorFactory) -> Result:
         return "", {}
 
 
+class _Draws:
+    """The draws `random.Random(seed)` makes for langdetect, read off its raw 32-bit stream.
+
+    Every text's generator starts from the same seed, so all texts read one stream: numpy's
+    MT19937, set to Python's state, gives its words in bulk. `choice` of n items takes the top
+    `n.bit_length()` bits of a word and skips values >= n (`_randbelow_with_getrandbits`), and
+    `gauss` takes four words every other call (it keeps its second value for the next one):
+    the same words, the same draws, without a Python call per draw."""
+
+    def __init__(self, seed: int) -> None:
+        state = random.Random(seed).getstate()[1]
+        self.bits = np.random.MT19937()
+        self.bits.state = {"bit_generator": "MT19937", "state": {
+            "key": np.array(state[:624], dtype=np.uint32), "pos": state[624]}}
+        self.words = np.zeros(0, dtype=np.uint32)
+        self.accepted: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # n -> positions, values
+
+    def _grow(self, size: int) -> None:
+        if size > len(self.words):
+            more = max(size - len(self.words), len(self.words), 1 << 14)
+            self.words = np.concatenate([self.words,
+                                         self.bits.random_raw(more).astype(np.uint32)])
+            self.accepted.clear()
+
+    def gauss(self, pos: int) -> tuple[float, float]:
+        """`gauss(0, 1)` from the four words at `pos`: its value, and the one it keeps."""
+        self._grow(pos + 4)
+        a, b, c, d = (int(w) for w in self.words[pos:pos + 4])
+        u1 = ((a >> 5) * 67108864.0 + (b >> 6)) * (1.0 / 9007199254740992.0)
+        u2 = ((c >> 5) * 67108864.0 + (d >> 6)) * (1.0 / 9007199254740992.0)
+        x2pi = u1 * TWOPI
+        g2rad = math.sqrt(-2.0 * math.log(1.0 - u2))
+        return math.cos(x2pi) * g2rad, math.sin(x2pi) * g2rad
+
+    def choices(self, n: int, pos: int, count: int) -> tuple[np.ndarray, int]:
+        """The next `count` values of `choice(range(n))` from `pos`, and the position after
+        the last word they used."""
+        while True:
+            positions, values = self._accepted(n)
+            first = int(np.searchsorted(positions, pos))
+            if first + count <= len(positions):
+                return (values[first:first + count],
+                        int(positions[first + count - 1]) + 1)
+            self._grow(2 * len(self.words))
+
+    def _accepted(self, n: int) -> tuple[np.ndarray, np.ndarray]:
+        got = self.accepted.get(n)
+        if got is None:
+            top = self.words >> np.uint32(32 - n.bit_length())
+            positions = np.flatnonzero(top < n)
+            got = self.accepted[n] = (positions, top[positions].astype(np.int64))
+        return got
+
+
 def _trials(detectors: list[Detector], grams: list[list[int]],
             profiles: np.ndarray) -> np.ndarray:
     """`Detector._detect_block` for every text at once (the same draws, in the same order)."""
     first = detectors[0]
+    draws = _Draws(first.seed)
     n, langs = len(detectors), profiles.shape[1]
-    rngs = [d.random for d in detectors]
-    for d in detectors:
-        d.random.seed(d.seed)
+    sizes = [len(g) for g in grams]
+    ids = [np.asarray(g, dtype=np.int64) for g in grams]
+    pos = [0] * n  # each text's place in the stream
+    kept: list[float | None] = [None] * n  # gauss's second value, per text
     langprob = np.zeros((n, langs))
     for _ in range(first.n_trial):
         prob = np.full((n, langs), 1.0 / langs)
-        weight = np.array([(d.alpha + r.gauss(0.0, 1.0) * d.ALPHA_WIDTH) / d.BASE_FREQ
-                           for d, r in zip(detectors, rngs, strict=True)])
+        weight = np.empty(n)
+        for k, d in enumerate(detectors):
+            z = kept[k]
+            if z is None:
+                z, kept[k] = draws.gauss(pos[k])
+                pos[k] += 4
+            else:
+                kept[k] = None
+            weight[k] = (d.alpha + z * d.ALPHA_WIDTH) / d.BASE_FREQ
+        steps = 0
+        drawn = np.zeros((n, 0), dtype=np.int64)
+        used = np.zeros(n, dtype=np.int64)  # draws each text made this trial
         active = np.arange(n)
         i = 0
         while len(active):
-            drawn = [rngs[k].choice(grams[k]) for k in active.tolist()]
-            rows = prob[active] * (weight[active, None] + profiles[drawn])
+            if i == steps:  # the next block of draws of every text still going
+                more = max(64, steps)
+                block = np.zeros((n, more), dtype=np.int64)
+                for k in active.tolist():
+                    values, _ = draws.choices(sizes[k], pos[k], steps + more)
+                    block[k] = ids[k][values[steps:]]
+                drawn = np.concatenate([drawn, block], axis=1)
+                steps += more
+            rows = prob[active] * (weight[active, None] + profiles[drawn[active, i]])
             if i % 5 == 0:
                 rows /= np.cumsum(rows, axis=1)[:, -1:]  # a left-to-right sum, as sum() is
                 prob[active] = rows
                 done = (rows.max(axis=1) > first.CONV_THRESHOLD) | (i >= first.ITERATION_LIMIT)
+                used[active[done]] = i + 1
                 active = active[~done]
             else:
                 prob[active] = rows
             i += 1
+        for k in range(n):
+            pos[k] = draws.choices(sizes[k], pos[k], int(used[k]))[1]
         langprob += prob / first.n_trial
     return langprob

@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 import pandas as pd
 
-from datagen.curate.check import Check, Context, Verdicts
+from datagen.curate.check import Check, Context, Verdicts, plain
 from datagen.curate.reasons import DropReason
 
 # every kind but emails has 9+ digits close together: one search skips most texts
@@ -91,13 +91,14 @@ def _pii(ctx: Context) -> Verdicts:
     frame = ctx.frame
     kinds: list[list[str]] = []
     masked: dict[str, list[str | None]] = {"instruction": [], "response": []}
-    for ins, res in zip(frame["instruction"], frame["response"], strict=True):
+    for ins, res in zip(plain(frame["instruction"], None), plain(frame["response"], None),
+                        strict=True):
         seen: set[str] = set()
         for col, value in (("instruction", ins), ("response", res)):
-            if isinstance(value, str):
+            if value is not None:
                 k, value = scan(value)
                 seen.update(k)
-            masked[col].append(None if value is None or value is pd.NA else value)
+            masked[col].append(value)
         kinds.append(sorted(seen))
     has = pd.Series([bool(k) for k in kinds], index=frame.index)
     scores = {"pii": pd.Series([k or None for k in kinds], index=frame.index, dtype=object)}

