@@ -26,6 +26,7 @@ import pandas as pd
 
 from datagen.curate.check import Check, Context, Verdicts
 from datagen.curate.reasons import DropReason
+from datagen.curate.regex import Pattern
 from datagen.text import normalize, word_ngrams
 
 SHORT, LONG = 4, 6
@@ -36,7 +37,7 @@ STOP = frozenset(
     "with by as at from all any must may can could would should will not no do does you your "
     "they their them he she his her we our us i me my what which who whom how so than then "
     "there here if only also such".split())
-_META = re.compile(
+_META = Pattern(
     r"\b(?:another|new|more|next|other|same|different|unique)\s+(?:detail|request|instruction|"
     r"angle|situation)s?\b"
     r"|\b(?:the|these|those)\s+(?:above|previous|following|given|other)\s+(?:examples?|"
@@ -51,7 +52,7 @@ _META = re.compile(
     r"|^\W*the correct answer (?:would be|is)\b"
     r"|\bmust (?:not )?be (?:written|made available)\b"
     r"|\b(?:of this kind|such requests|answerable in writing)\b")
-_NUMBER_PAREN = re.compile(r"^\s*\d{1,3}\s*\(")
+_NUMBER_PAREN = Pattern(r"^\s*\d{1,3}\s*\(")
 _LABEL_ONLY = re.compile(r"^\s*(?:new\s+)?(?:request|instruction|task|prompt|question|example)"
                          r"\s*\d*\s*[:.)-]?\s*$", re.IGNORECASE)
 
@@ -105,20 +106,10 @@ def copies_prompt(text: str) -> bool:
     return len(grams & template_ngrams(SHORT)) >= 2
 
 
-# every pattern of `_META` holds one of these: one substring test skips most texts
-_META_WORDS = ("detail", "request", "instruction", "angle", "situation", "example", "task",
-               "one-to-one", "prompt", "question", "correct answer", "must", "of this kind",
-               "answerable")
-
-
-def _talks_about_generation(text: str) -> bool:
-    lc = text.lower()
-    return any(w in lc for w in _META_WORDS) and _META.search(lc) is not None
-
-
 def debris_mask(instructions: list[str]) -> list[bool]:
-    return [bool(_talks_about_generation(t) or _NUMBER_PAREN.match(t) or _LABEL_ONLY.match(t)
-                 or copies_prompt(t)) for t in instructions]
+    hit = _META.mask([t.lower() for t in instructions]) | _NUMBER_PAREN.mask(instructions)
+    return [bool(h or _LABEL_ONLY.match(t) or copies_prompt(t))
+            for h, t in zip(hit.tolist(), instructions, strict=True)]
 
 
 def _debris(ctx: Context) -> Verdicts:

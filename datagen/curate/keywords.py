@@ -22,21 +22,22 @@ import pandas as pd
 
 from datagen.curate.check import Check, Context, Verdicts
 from datagen.curate.reasons import DropReason
+from datagen.curate.regex import Column, Pattern
 
 _MAKE = (r"(?:draw|paint|sketch|illustrate|create|generate|make|design|produce|render|show|"
          r"display|plot|upload|attach|send|open|download|record|play|listen to|watch|look at|"
          r"see|view|take|insert|edit|crop|animate|film|compose an?)")
 _SOURCE = r"(?:this|these|the attached|attached|the following|the given|the above|the below)"
 HEAD_CHARS = 250
-_WEB = re.compile(r"\b(?:go to|visit|click(?: on)?|open|browse)\s+(?:the\s+|this\s+|a\s+|our\s+)?"
+_WEB = Pattern(r"\b(?:go to|visit|click(?: on)?|open|browse)\s+(?:the\s+|this\s+|a\s+|our\s+)?"
                   r"(?:website|web ?site|link|url|page|web page|site)\b")
 
 
 @functools.lru_cache(maxsize=8)
-def _pattern(words: tuple[str, ...]) -> re.Pattern[str]:
+def _pattern(words: tuple[str, ...]) -> Pattern:
     media = "|".join(re.escape(w.lower()) for w in words if w.strip())
     noun = rf"(?:{media})s?"
-    return re.compile(
+    return Pattern(
         rf"\b{_MAKE}\b(?:\s+\S+){{0,4}}?\s+{noun}\b"     # make/perceive ... medium
         rf"|\b{_SOURCE}\s+(?:\S+\s+)?{noun}\b"            # media the text does not hold
         rf"|\b{noun}\s+(?:below|above|attached)\b")
@@ -48,9 +49,8 @@ def _blacklisted(ctx: Context) -> pd.Series:
         return pd.Series(False, index=ctx.frame.index)
     pattern = _pattern(words)
     # the task only, at its start: an input or a quoted passage may mention anything
-    heads = [t.lower()[:HEAD_CHARS] for t in ctx.texts.task]
-    return pd.Series([pattern.search(h) is not None or _WEB.search(h) is not None
-                      for h in heads], index=ctx.frame.index, dtype=bool)
+    heads = Column([t.lower()[:HEAD_CHARS] for t in ctx.texts.task])
+    return pd.Series(pattern.mask(heads) | _WEB.mask(heads), index=ctx.frame.index, dtype=bool)
 
 
 def _bad_start(ctx: Context) -> pd.Series:

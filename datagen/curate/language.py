@@ -25,6 +25,7 @@ from datagen.config import LanguageConfig
 from datagen.curate.check import Check, Context, Texts, Verdicts
 from datagen.curate.langid import detect_many
 from datagen.curate.reasons import DropReason
+from datagen.curate.regex import Pattern
 from datagen.text import word_count
 
 SHORT_WORDS = 10  # a response judged alone has at least this many words
@@ -37,7 +38,7 @@ _SCRIPTS = {"han": re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]"),
             "kana": re.compile(r"[\u3040-\u30ff]"), "hangul": re.compile(r"[\uac00-\ud7af]")}
 _ANY_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
 _LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
-_TRANSLATE = re.compile(r"translat|traduis|traduc|traduz|übersetz|翻译|翻譯|訳|번역", re.IGNORECASE)
+_TRANSLATE = Pattern(r"translat|traduis|traduc|traduz|übersetz|翻译|翻譯|訳|번역", re.IGNORECASE)
 
 
 def _base(code: str) -> str:
@@ -74,9 +75,10 @@ def language_verdicts(t: Texts, cfg: LanguageConfig, seed: int = 0) -> pd.DataFr
     targets = [_base(x) for x in t.frame["language"].fillna("en")]
     plans: list[list[str]] = []
     decided: list[bool | None] = []
-    for task, res, shape, target in zip(t.task, t.response_prose, t.shape, targets,
-                                        strict=True):
-        if shape == "code" or _TRANSLATE.search(task):
+    translation = _TRANSLATE.mask(t.task.tolist()).tolist()
+    for task, res, shape, target, translated in zip(t.task, t.response_prose, t.shape, targets,
+                                                    translation, strict=True):
+        if shape == "code" or translated:
             res = ""  # code is no language; a translation is in another language on purpose
         by_script = [v for v in (script_verdict(task, target), script_verdict(res, target))
                      if v is not None]

@@ -13,22 +13,22 @@ import pandas as pd
 
 from datagen.curate.check import Check, Context, Verdicts
 from datagen.curate.reasons import DropReason
+from datagen.curate.regex import Column, Pattern
 
-_TOKENS = re.compile(
+_TOKENS = Pattern(
     r"<\|(?:im_start|im_end|endoftext|end|user|assistant|system|eot_id|start_header_id)\|>"
     r"|</?s>|\[/?INST\]|<</?SYS>>|<(?:end_of_turn|start_of_turn)>"
     r"|###\s*(?:human|instruction|response|input|assistant|user|system)\b", re.IGNORECASE)
-_TURN = re.compile(r"(?:^|\n)\s*(?:human|user|assistant|ai|gpt|bot)\s*:", re.IGNORECASE)
-_DIALOGUE = re.compile(r"\b(?:dialog(?:ue)?|conversation|chat|script|transcript|interview|"
+_TURN = Pattern(r"(?:^|\n)\s*(?:human|user|assistant|ai|gpt|bot)\s*:", re.IGNORECASE)
+_DIALOGUE = Pattern(r"\b(?:dialog(?:ue)?|conversation|chat|script|transcript|interview|"
                        r"role-?play|exchange)\b", re.IGNORECASE)
 
 
 def _leak(ctx: Context) -> Verdicts:
-    out = []
-    for ins, res in zip(ctx.texts.instruction, ctx.texts.response, strict=True):
-        out.append(bool(_TOKENS.search(res))
-                   or (bool(_TURN.search(res)) and not _DIALOGUE.search(ins)))
-    return Verdicts.where(pd.Series(out, index=ctx.frame.index), DropReason.CHAT_LEAK)
+    responses = Column(ctx.texts.response.tolist())
+    hit = _TOKENS.mask(responses) | (_TURN.mask(responses)
+                                     & ~_DIALOGUE.mask(ctx.texts.instruction.tolist()))
+    return Verdicts.where(pd.Series(hit, index=ctx.frame.index), DropReason.CHAT_LEAK)
 
 
 CHECK = Check(

@@ -20,18 +20,20 @@ label task); placeholders are allowed in documents; repetition is judged only on
 
 from __future__ import annotations
 
-import re
+import numpy as np
+
+from datagen.curate.regex import Column, Pattern
 
 SHAPES = ("label", "short", "code", "document", "long", "any")
 HINTS = {"label": "label", "classification": "label", "short": "short", "long": "long",
          "code": "code", "document": "document"}
 
-_BRIEF = re.compile(
+_BRIEF = Pattern(
     r"\b(?:(?:signature|subject|tag) line|subject for|title for|headline for|one-liner|"
     r"in (?:one|a single|1|two|2|three|3|a few|\d{1,2}) (?:words?|sentences?|lines?)"
     r"|one[- ]word|single word|one sentence|briefly|short answer|in short|yes or no"
     r"|true or false|under \d+ words|at most \d+ words|no more than \d+ words)\b")
-_LABEL = re.compile(
+_LABEL = Pattern(
     r"\b(?:classify|classification|categori[sz]e|which (?:of the following|one|category|"
     r"option|word|type|kind)|is (?:this|the following|it|that) (?:a|an|sentence|statement|"
     r"text|review|tweet|email)?\b|true or false|yes or no|label|tag (?:the|each)|choose|"
@@ -39,7 +41,7 @@ _LABEL = re.compile(
     r"(?:whether|if|the)|detect|sentiment|spam|extract|find the|part of speech|fill in the "
     r"blank|what (?:is|was|are) the (?:name|capital|answer|result|sum|product|value|main|"
     r"subject|verb|tense)|odd one out|rate (?:the|this)|is the following)\b")
-_CODE = re.compile(
+_CODE = Pattern(
     r"\b(?:write|implement|create|generate|complete (?:the|this|my|following)|fix|debug|"
     r"refactor|optimi[sz]e|translate|convert)\b.{0,60}\b(?:function|program|script|code|class|"
     r"method|query|regex|regular expression|sql|python|javascript|typescript|java|c\+\+|c#|"
@@ -48,28 +50,28 @@ _CODE = re.compile(
     r"module|package|cypress|docker|react|django|flask|node\.?js|powershell|gdscript|luau?|"
     r"swift|kotlin|php|ruby|scala|matlab)\b|```")
 # "code" that is law or a rule, not software: "the tax code", "a code of conduct"
-_NOT_SOFTWARE = re.compile(
+_NOT_SOFTWARE = Pattern(
     r"\b(?:tax|civil|penal|criminal|building|dress|zip|postal|promo|discount|country|area|"
     r"legal|commercial|labou?r|ethics|ethical|honou?r|moral|bar|morse|qr|uniform commercial)"
     r" codes?\b|\bcodes? of\b")
-_DOCUMENT_NOUN = re.compile(  # these words alone say a document is asked for
+_DOCUMENT_NOUN = Pattern(  # these words alone say a document is asked for
     r"\b(?:templates?|questionnaires?|surveys?|cover letters?|letters? of (?:recommendation|"
     r"intent|reference|resignation)|press releases?)\b")
-_DOCUMENT = re.compile(
+_DOCUMENT = Pattern(
     r"\b(?:templates?|forms?|fill[- ]in|placeholders?|boilerplate|letters?|e-?mails?|memo|"
     r"invitations?|notices?|announcements?|resume|cv|bio|biography|profile|press release|"
     r"agreements?|contracts?|clauses?|polic(?:y|ies)|terms|proposals?|speech|toast|"
     r"advertisements?|ads?|posts?|newsletters?|job (?:description|posting|ad)|offer|"
     r"certificates?|cards?|messages?|scripts?|summary for linkedin|linkedin|cover)\b")
-_WRITE = re.compile(r"\b(?:write|draft|create|compose|prepare|generate|make|design|produce|"
+_WRITE = Pattern(r"\b(?:write|draft|create|compose|prepare|generate|make|design|produce|"
                     r"give me|provide|come up with|put together)\b")
-_LONG = re.compile(
+_LONG = Pattern(
     r"\b(?:explain|describe|discuss|compare|contrast|analy[sz]e|assess|essay|story|stories|"
     r"article|blog|report|summari[sz]e|summary|outline|plan|guide|tutorial|steps|step-by-step|"
     r"how (?:do|does|can|to|should|would)|why|elaborate|argue|review|critique|poem|lyrics|"
     r"dialogue|conversation|itinerary|recipe|lesson|overview|advice|tips|pros and cons|"
     r"in detail|detailed|paragraph)\b")
-_SHORT = re.compile(
+_SHORT = Pattern(
     r"\b(?:name|title|suggest|recommend|translate|rephrase|rewrite|paraphrase|correct|"
     r"proofread|synonyms?|antonyms?|abbreviation|acronym|convert|calculate|compute|solve|"
     r"how many|how much|when (?:did|was|is)|who (?:is|was|wrote|invented)|where (?:is|was)|"
@@ -79,24 +81,19 @@ _SHORT = re.compile(
 
 def expected_shape(instruction: str, hint: str | None = None) -> str:
     """The shape one instruction expects (`any` when nothing says)."""
-    if hint and str(hint).lower() in HINTS:
-        return HINTS[str(hint).lower()]
-    text = (instruction or "").lower()
-    head = text.split("\n\ninput:", 1)[0][:600]  # the task, not its input
-    if _BRIEF.search(head):
-        return "label" if _LABEL.search(head) else "short"
-    if _LABEL.search(head):
-        return "label"
-    if _CODE.search(_NOT_SOFTWARE.sub(" ", head)):
-        return "code"
-    if _DOCUMENT_NOUN.search(head) or (_WRITE.search(head) and _DOCUMENT.search(head)):
-        return "document"
-    if _LONG.search(head):
-        return "long"
-    if _SHORT.search(head):
-        return "short"
-    return "any"
+    return expected_shapes([instruction], [hint])[0]
 
 
 def expected_shapes(instructions: list[str], hints: list[str | None]) -> list[str]:
-    return [expected_shape(t, h) for t, h in zip(instructions, hints, strict=True)]
+    """Per instruction, the first shape whose rule holds (in the order the module docstring
+    lists them; a hint decides alone), each rule one column search (`datagen.curate.regex`)."""
+    heads = Column([(t or "").lower().split("\n\ninput:", 1)[0][:600]  # the task, not its input
+                    for t in instructions])
+    brief, label = _BRIEF.mask(heads), _LABEL.mask(heads)
+    code = _CODE.mask(_NOT_SOFTWARE.sub(" ", heads))
+    document = _DOCUMENT_NOUN.mask(heads) | (_WRITE.mask(heads) & _DOCUMENT.mask(heads))
+    shapes = np.select(
+        [brief & label, brief, label, code, document, _LONG.mask(heads), _SHORT.mask(heads)],
+        ["label", "short", "label", "code", "document", "long", "short"], default="any")
+    return [HINTS[str(h).lower()] if h and str(h).lower() in HINTS else str(shape)
+            for shape, h in zip(shapes.tolist(), hints, strict=True)]

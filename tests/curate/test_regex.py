@@ -1,0 +1,80 @@
+"""Column regex search (`datagen.curate.regex`): Python's answers on every row, from RE2 on the
+plain rows, for every column pattern the checks use, on the dev set's real texts."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import pkgutil
+import re
+from pathlib import Path
+
+import pytest
+
+import datagen.curate
+from datagen.curate.regex import Column, Pattern
+
+DEVSET = Path(__file__).resolve().parents[2] / "bench" / "data" / "devset.jsonl"
+# rows RE2 must not answer (Python counts \x0b and \x1c-\x1f as space), and non-ASCII text
+ODD = ["Write a story\x0bin two lines", "user\x1c: hi", "Explain\x1fwhy", "Übersetze: hello",
+       "Rédigez une clause", "The ﬁle below", "[SPLIT] ok", "\ufffd\ufffd", "", "\n\nUser: x",
+       "Classify this\n\nInput: x", "write a PYTHON script", "ΑΒΓ συνάρτηση python"]
+
+
+def patterns() -> list[tuple[str, Pattern]]:
+    found = []
+    for info in pkgutil.iter_modules(datagen.curate.__path__):
+        module = importlib.import_module(f"datagen.curate.{info.name}")
+        for name, value in vars(module).items():
+            if isinstance(value, Pattern):
+                found.append((f"{info.name}.{name}", value))
+    from datagen.curate.keywords import _pattern
+    found.append(("keywords._pattern", _pattern(("image", "file", "graph", "map", "video"))))
+    return found
+
+
+def texts() -> list[str]:
+    rows = [json.loads(line) for line in DEVSET.read_text(encoding="utf-8").splitlines()]
+    out = [r[k] for r in rows for k in ("instruction", "response")]
+    return out + [t.lower() for t in out] + ODD
+
+
+def test_the_checks_use_column_patterns() -> None:
+    names = {name for name, _ in patterns()}
+    assert {"shape._LONG", "keywords._WEB", "leak._TOKENS", "debris._META",
+            "language._TRANSLATE", "garbled._ARTEFACT"} <= names
+
+
+@pytest.mark.parametrize(("name", "pattern"), patterns(), ids=lambda x: x if isinstance(x, str)
+                         else "")
+def test_column_search_gives_pythons_answer_on_every_row(name: str, pattern: Pattern) -> None:
+    sample = texts()
+    column = Column(sample)
+    expected = [pattern.python.search(t) is not None for t in sample]
+    assert column.plain.sum() > len(sample) / 2  # most rows went through RE2
+    assert pattern.mask(column).tolist() == expected
+
+
+def test_column_sub_gives_pythons_text() -> None:
+    pattern = Pattern(r"\b(?:tax|civil) codes?\b|\bcodes? of\b")
+    sample = texts()
+    assert Pattern(r"x").sub(" ", Column([])).texts == []
+    assert pattern.sub(" ", Column(sample)).texts == [pattern.python.sub(" ", t) for t in sample]
+
+
+@pytest.mark.parametrize("source", [r"a(?=b)", r"a(?!b)", r"(?<=a)b", r"(?<!a)b", r"(a)\1",
+                                    r"end$", r"end\Z", r"(?P<x>a)(?P=x)"])
+def test_patterns_outside_the_shared_dialect_are_refused(source: str) -> None:
+    with pytest.raises(ValueError, match="dialect"):
+        Pattern(source)
+
+
+def test_flags_and_escapes_carry_over() -> None:
+    assert Pattern(r"ab", re.IGNORECASE).mask(["xAbx", "ab", "a b"]).tolist() == [True, True,
+                                                                                 False]
+    assert Pattern(r"^b", re.MULTILINE).mask(["a\nb", "ab"]).tolist() == [True, False]
+    assert Pattern(r"a.b", re.DOTALL).mask(["a\nb"]).tolist() == [True]
+    assert Pattern(r"\$\d").mask(["costs $5", "5$"]).tolist() == [True, False]
+    assert Pattern(r"[\u2022]").mask(["\u2022 item", "- item"]).tolist() == [True, False]
+    with pytest.raises(ValueError, match="dialect"):
+        Pattern(r"a", re.VERBOSE)
