@@ -60,9 +60,11 @@ class Texts:
     """Per-row views of the rows a check sees, computed once per curation pass and sliced
     for each check (lowercasing first is ~7x faster than case-insensitive regexes)."""
 
-    def __init__(self, frame: pd.DataFrame, root: Texts | None = None) -> None:
+    def __init__(self, frame: pd.DataFrame, root: Texts | None = None,
+                 made: dict[str, Any] | None = None) -> None:
         self.frame = frame
         self.root = root or self
+        self.made = made or {}  # per check, what its `prepare` made for the root's rows
 
     @_View
     def instruction(self) -> pd.Series:
@@ -122,7 +124,14 @@ class Texts:
         if isinstance(value, pd.Series):
             return value.loc[self.frame.index]
         pos = self.root.frame.index.get_indexer(self.frame.index)
+        if hasattr(value, "take"):
+            return value.take(pos)
         return [value[p] for p in pos]
+
+    def carried(self, check: str) -> Any:
+        """What `check`'s `prepare` made for these rows on the slices of the pass, or None."""
+        made = self.root.made.get(check)
+        return made if made is None or self.root is self else self.sliced(made)
 
     def take(self, index: pd.Index) -> Texts:
         """The same views restricted to `index` (computed once, on the pass's rows)."""
@@ -188,6 +197,10 @@ class Check:
     level: Level
     run: Callable[[Context], Verdicts]
     active: Callable[[Context], bool] = lambda ctx: True  # e.g. only with eval sets configured
+    # a check that compares records may do its record-by-record part beforehand, on the
+    # slices of a large pass: (texts, config, rows in the pass) -> a value with `take(positions)`
+    # and `concat(parts)`, which `Texts.carried` hands back to `run`
+    prepare: Callable[[Texts, CurationConfig, int], Any] | None = None
 
     def __post_init__(self) -> None:
         from datagen.curate.reasons import DropReason

@@ -19,38 +19,81 @@ answer one instruction, the best answer stays.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
+import xxhash
 
-from datagen.curate.check import Check, Context, Verdicts
+from datagen.config import CurationConfig
+from datagen.curate.check import Check, Context, Texts, Verdicts
+from datagen.curate.minhash import Sketch, sketch
 from datagen.curate.quality import DIGITS, best_first, heuristic, stored
 from datagen.curate.reasons import DropReason
-from datagen.curate.similarity import PairMemo, exact_key, prepared_pairs
-from datagen.text import token_sort
+from datagen.curate.similarity import PairMemo, lsh_for, prepared_pairs, uses_minhash
+from datagen.text import normalize
 
 # Between generation rounds the same instructions are compared again with a few new ones:
 # the memo scores only the new ones (`--pairs 3000`: the second pass of a round ~0 s, not ~2 s).
 MEMO = PairMemo()
 
 
+@dataclass
+class Prepared:
+    """What dedup knows of each record before it compares two: the hash of its normalised
+    instruction, its token-sorted instruction and, where the pass is large enough for MinHash,
+    its sketch. Record by record, so a large pass makes it on its slices, on every core."""
+
+    key: np.ndarray  # uint64
+    sorted: list[str]
+    sketch: Sketch | None
+
+    def take(self, positions: np.ndarray) -> Prepared:
+        pos = positions.tolist()
+        return Prepared(self.key[positions], [self.sorted[p] for p in pos],
+                        None if self.sketch is None else self.sketch.take(positions))
+
+    @classmethod
+    def concat(cls, parts: list[Prepared]) -> Prepared:
+        sketches = [p.sketch for p in parts]
+        return cls(np.concatenate([p.key for p in parts]),
+                   [t for p in parts for t in p.sorted],
+                   None if any(s is None for s in sketches) else Sketch.concat(sketches))
+
+
+def prepare(texts: Texts, cfg: CurationConfig, rows: int) -> Prepared:
+    """`Prepared` for the rows of `texts`, in a pass over `rows` records."""
+    normal = [normalize(t) for t in texts.instruction]
+    key = np.fromiter((xxhash.xxh3_64_intdigest(t.encode()) for t in normal), dtype=np.uint64,
+                      count=len(normal))
+    ordered = [" ".join(sorted(t.split())) for t in normal]
+    d = cfg.dedup
+    big = uses_minhash(rows, d.near_threshold, d.method, d.allpairs_max)
+    return Prepared(key, ordered, sketch(ordered, lsh_for(d.near_threshold)) if big else None)
+
+
 def _dedup(ctx: Context) -> Verdicts:
     frame, cfg = ctx.frame, ctx.cfg.dedup
     n = len(frame)
-    texts = ctx.texts.instruction.tolist()
+    carried = ctx.texts.carried(CHECK.name)
+    ready = carried if carried is not None else prepare(ctx.texts, ctx.cfg, 0)
     # position -> index of its distinct text, numbered in order of first appearance
-    group = pd.factorize(pd.Series([exact_key(t) for t in texts], dtype=object))[0]
+    group = pd.factorize(ready.key)[0]
     distinct = np.flatnonzero(~pd.Series(group).duplicated().to_numpy())  # first of each
     near: list[list[int]] = [[] for _ in distinct]
-    prepared = [token_sort(texts[p]) for p in distinct.tolist()]
-    for i, j in prepared_pairs(prepared, cfg.near_threshold, method=cfg.method,
-                               allpairs_max=cfg.allpairs_max, memo=MEMO).tolist():
+    first = ready.take(distinct)
+    for i, j in prepared_pairs(first.sorted, cfg.near_threshold, method=cfg.method,
+                               allpairs_max=cfg.allpairs_max, memo=MEMO,
+                               sketched=first.sketch).tolist():
         near[i].append(j)
         near[j].append(i)
     decided = np.full(len(distinct), -1, dtype=np.int64)  # text -> the record copies lose to
     kept_of = np.full(len(distinct), -1, dtype=np.int64)  # text -> its record, when kept
     quality = stored(ctx.scores)  # from the quality check, unless dedup runs without it
+    scored = {}
     if quality is None:
         quality = heuristic(frame, ctx.texts, ctx.scores).round(DIGITS)
+        scored = {"quality": quality.astype(object)}
     order = best_first(frame, ctx.scores, quality)
     rank = np.empty(n, dtype=np.int64)
     rank[order] = np.arange(n)
@@ -73,12 +116,11 @@ def _dedup(ctx: Context) -> Verdicts:
     reason[lost & ~same_text] = str(DropReason.NEAR_DUPLICATE)
     lost_to = pd.Series(np.where(lost, ids[winner], None), index=frame.index, dtype="object")
     cluster = pd.Series(ids[winner], index=frame.index, dtype="string")
-    return Verdicts(reason, columns={"dup_cluster": cluster}, lost_to=lost_to,
-                    scores={"quality": quality.astype(object)})
+    return Verdicts(reason, columns={"dup_cluster": cluster}, lost_to=lost_to, scores=scored)
 
 
 CHECK = Check(
     name="dedup", reasons=(DropReason.EXACT_DUPLICATE, DropReason.NEAR_DUPLICATE),
     inputs=("id", "instruction", "response", "finish_reason", "scores", "language_score"),
-    section="dedup", level="instruction", run=_dedup,
+    section="dedup", level="instruction", run=_dedup, prepare=prepare,
 )

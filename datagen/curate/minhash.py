@@ -130,6 +130,15 @@ class Sketch:
     def __len__(self) -> int:
         return len(self.empty)
 
+    def take(self, positions: np.ndarray) -> Sketch:
+        return Sketch(self.keys[positions], self.marks[positions], self.empty[positions])
+
+    @classmethod
+    def concat(cls, parts: list[Sketch]) -> Sketch:
+        return cls(np.concatenate([p.keys for p in parts]),
+                   np.concatenate([p.marks for p in parts]),
+                   np.concatenate([p.empty for p in parts]))
+
 
 def sketch(texts: list[str], params: LSHParams = LSHParams()) -> Sketch:
     """The `Sketch` of every text, signature chunk by signature chunk."""

@@ -135,7 +135,8 @@ def _apply(out: pd.DataFrame, scores: pd.Series, v: Verdicts) -> bool:
     return bool({"instruction", "response"} & set(v.columns))
 
 
-# What a slice's record-local pass sends back (the texts too when PII masking rewrote them)
+# What a slice's record-local pass sends back (the texts too when PII masking rewrote them);
+# its scores stay dicts, for the checks that follow
 VERDICT_COLUMNS = ("keep", "drop_reason", "lost_to", "dup_cluster", "detected_language",
                    "language_score", "scores")
 
@@ -147,36 +148,50 @@ def curate(records: pd.DataFrame, cfg: CurationConfig, *, refs: References | Non
     """All verdicts, from scratch. `targets` (the final pass) turns the surplus check on;
     between generation rounds it stays off, as more pairs may still come. The record-local
     checks of a large pass run on slices (`datagen.curate.pool`), or on `parts` partitions
-    through `mapper` (a cluster's); the verdicts are the same."""
+    through `mapper` (a cluster's); the verdicts are the same. So does the record-by-record
+    part of the checks that follow (`Check.prepare`: dedup's keys and sketches)."""
     checks = checks or CHECKS
     out = reset(records)
     if out.empty:
         return out
+    refs = refs or References()
     local = tuple(itertools.takewhile(lambda c: c in LOCAL, checks))
     if local and (mapper is not None or slices(len(out), cfg.workers) > 1):
         run = mapper or local_mapper(len(out), cfg.workers)
         columns = VERDICT_COLUMNS + (("instruction", "response")
                                      if cfg.pii.mode == "mask" else ())
+        rest = checks[len(local):]
+        prepared = tuple(c.name for c in rest if c.prepare and c.name not in cfg.skip)
         judged = run(functools.partial(_sliced, cfg=cfg, refs=refs, seed=seed,
-                                       names=tuple(c.name for c in local), columns=columns),
+                                       names=tuple(c.name for c in local), columns=columns,
+                                       prepared=prepared, rows=len(out)),
                      partitions_of(out, parts or slices(len(out), cfg.workers)))
         for col in columns:
-            out[col] = pd.concat([j[col] for j in judged])
-        rest = checks[len(local):]
-        return curate_rest(out, cfg, refs=refs, targets=targets, seed=seed,
-                           checks=rest) if rest else out
+            out[col] = pd.concat([frame[col] for frame, _ in judged])
+        scores = out["scores"]
+        if not rest:
+            return _finish(out, scores)
+        made = {name: type(judged[0][1][name]).concat([m[name] for _, m in judged])
+                for name in prepared}
+        return _rest(out, scores, rest, cfg, refs, seed, targets, made)
     scores = pd.Series([_scores(s) for s in out["scores"]], index=out.index, dtype=object)
-    return _judge(out, scores, checks, cfg, refs or References(), seed, targets)
+    return _finish(*_judge(out, scores, checks, cfg, refs, seed, targets))
 
 
-def _sliced(part: pd.DataFrame, *, cfg: CurationConfig, refs: References | None, seed: int,
-            names: tuple[str, ...], columns: tuple[str, ...]) -> pd.DataFrame:
-    """One slice's record-local verdicts (checks go by name: a check holds lambdas, which
-    do not pickle)."""
+def _sliced(part: pd.DataFrame, *, cfg: CurationConfig, refs: References, seed: int,
+            names: tuple[str, ...], columns: tuple[str, ...], prepared: tuple[str, ...],
+            rows: int) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """One slice's record-local verdicts, with its scores as dicts, and what the checks named
+    in `prepared` made of its rows (checks go by name: a check holds lambdas, which do not
+    pickle)."""
     checks = tuple(c for c in CHECKS if c.name in names)
     scores = pd.Series([_scores(s) for s in part["scores"]], index=part.index, dtype=object)
-    return _judge(part.copy(), scores, checks, cfg, refs or References(), seed,
-                  None)[list(columns)]
+    out, scores = _judge(part.copy(), scores, checks, cfg, refs, seed, None)
+    out["scores"] = scores
+    texts = Texts(out)
+    made = {c.name: c.prepare(texts, cfg, rows) for c in CHECKS
+            if c.name in prepared and c.prepare}
+    return out[list(columns)], made
 
 
 def curate_rest(judged: pd.DataFrame, cfg: CurationConfig, *, refs: References | None = None,
@@ -188,22 +203,41 @@ def curate_rest(judged: pd.DataFrame, cfg: CurationConfig, *, refs: References |
     out = judged.copy()
     if out.empty:
         return out
-    refs = refs or References()
     scores = pd.Series([json.loads(s) if isinstance(s, str) and s else {}
                         for s in out["scores"]], index=out.index, dtype=object)
+    return _rest(out, scores, checks, cfg, refs or References(), seed, targets, {})
+
+
+def _rest(out: pd.DataFrame, scores: pd.Series, checks: tuple[Check, ...],
+          cfg: CurationConfig, refs: References, seed: int, targets: dict[str, int] | None,
+          made: dict[str, Any]) -> pd.DataFrame:
+    """`curate_rest` on a frame whose scores are dicts already (`scores`, not a column), with
+    what the checks' `prepare` made on the slices (`made`)."""
+    texts = Texts(out, made=made)
     protected = pd.Series(False, index=out.index)
-    ctx = Context(frame=out, texts=Texts(out), cfg=cfg, refs=refs, scores=scores, seed=seed)
+    ctx = Context(frame=out, texts=texts, cfg=cfg, refs=refs, scores=scores, seed=seed)
     if human.CHECK.name not in cfg.skip and human.CHECK.active(ctx):
         keep = human.CHECK.run(ctx).protect  # human keeps are judged by no later check
         if keep is not None:
             protected = keep.fillna(False).astype(bool)
-    return _judge(out, scores, checks, cfg, refs, seed, targets, protected)
+    return _finish(*_judge(out, scores, checks, cfg, refs, seed, targets, protected, texts))
+
+
+def _finish(out: pd.DataFrame, scores: pd.Series) -> pd.DataFrame:
+    """The frame as stored: every record in a cluster (its own, when it has no copy), and
+    its scores as JSON."""
+    out["dup_cluster"] = out["dup_cluster"].fillna(out["id"])
+    out["scores"] = pd.array([json.dumps(s, sort_keys=True, ensure_ascii=False)
+                              for s in scores], dtype="string")
+    return out
 
 
 def _judge(out: pd.DataFrame, scores: pd.Series, checks: tuple[Check, ...],
            cfg: CurationConfig, refs: References, seed: int, targets: dict[str, int] | None,
-           protected: pd.Series | None = None) -> pd.DataFrame:
-    texts = Texts(out)
+           protected: pd.Series | None = None,
+           texts: Texts | None = None) -> tuple[pd.DataFrame, pd.Series]:
+    """Each check in turn over the rows still kept; the verdicts, and the scores as dicts."""
+    texts = texts or Texts(out)
     protected = pd.Series(False, index=out.index) if protected is None else protected.copy()
     # the live rows a check sees, per level, kept until a verdict changes the frame: most
     # checks drop nothing, and cutting the frame anew for each one was most of a small pass
@@ -231,7 +265,4 @@ def _judge(out: pd.DataFrame, scores: pd.Series, checks: tuple[Check, ...],
             views.clear()
         if _apply(out, scores, verdicts):
             texts = Texts(out)
-    out["dup_cluster"] = out["dup_cluster"].fillna(out["id"])
-    out["scores"] = pd.array([json.dumps(s, sort_keys=True, ensure_ascii=False)
-                              for s in scores], dtype="string")
-    return out
+    return out, scores

@@ -23,7 +23,7 @@ import numpy as np
 import xxhash
 from rapidfuzz import fuzz, process
 
-from datagen.curate.minhash import LSHParams, bucket_pairs, sketch
+from datagen.curate.minhash import LSHParams, Sketch, bucket_pairs, sketch
 from datagen.text import normalize, token_sort, word_ngrams
 
 BLOCK_ROWS = 2048
@@ -162,18 +162,26 @@ def lsh_for(threshold: float) -> LSHParams:
     return LSHParams(bands=32, rows=3, min_jaccard=0.0)
 
 
+def uses_minhash(texts: int, threshold: float, method: Method = "auto",
+                 allpairs_max: int = ALLPAIRS_MAX) -> bool:
+    """Whether `prepared_pairs` over this many texts proposes its candidates by MinHash."""
+    return method == "minhash" or (method == "auto" and texts > allpairs_max
+                                   and threshold >= LSH_TUNED_FOR)
+
+
 def prepared_pairs(prepared: list[str], threshold: float, *, method: Method = "auto",
                    allpairs_max: int = ALLPAIRS_MAX, lsh: LSHParams | None = None,
-                   memo: PairMemo | None = None) -> np.ndarray:
+                   memo: PairMemo | None = None, sketched: Sketch | None = None) -> np.ndarray:
     """Pairs (i < j), shape (m, 2), of already token-sorted texts scoring >= threshold. With
-    `memo`, all pairs are scored only for texts it has not seen (same result)."""
+    `memo`, all pairs are scored only for texts it has not seen (same result); `sketched`:
+    the texts' MinHash sketch, made beforehand with `lsh` (or `lsh_for(threshold)`)."""
     if not prepared:
         return np.zeros((0, 2), dtype=np.int64)
-    small = len(prepared) <= allpairs_max
-    if method == "allpairs" or (method == "auto" and (small or threshold < LSH_TUNED_FOR)):
+    if not uses_minhash(len(prepared), threshold, method, allpairs_max):
         return memo.pairs_of(prepared, threshold) if memo else _allpairs(prepared, threshold)
     lsh = lsh or lsh_for(threshold)
-    return verified(prepared, prepared, bucket_pairs(sketch(prepared, lsh), lsh), threshold)[0]
+    sk = sketched if sketched is not None else sketch(prepared, lsh)
+    return verified(prepared, prepared, bucket_pairs(sk, lsh), threshold)[0]
 
 
 def near_pairs(texts: list[str], threshold: float, *, method: Method = "auto",
