@@ -13,6 +13,8 @@ import unicodedata
 
 import pandas as pd
 
+from datagen.regex import Column, Pattern
+
 _PUNCT = re.compile(r"[^\w\s]", re.UNICODE)
 _SPACE = re.compile(r"\s+")
 # ASCII punctuation -> space: the same characters `[^\w\s]` matches in ASCII ("_" is a word
@@ -69,12 +71,12 @@ def word_ngrams(words: list[str], n: int) -> set[str]:
 
 _FENCE = re.compile(r"```.*?(?:```|$)", re.DOTALL)
 _INLINE = re.compile(r"`[^`\n]+`")
-_CODE_LINE = re.compile(
+_CODE_LINE = Pattern(
     r"^\s*(?:def |class |import |from \S+ import |return\b|for .+:|while .+:|if .+:|elif |else:|"
     r"try:|except|#include|public |private |static |function |const |let |var |func |fn |"
     r"SELECT |INSERT |UPDATE |DELETE |CREATE |<\w+[ >/]|[{}\]);]+$|[\w.]+\s*=\s*\S|"
     r"[\w.]+\(.*\)\s*;?(?:\s*//.*)?$|"
-    r"//|#!|\$ )", re.IGNORECASE)
+    r"//|#!|\$ )", re.IGNORECASE, lines=True)
 _INPUT = re.compile(r"\n\s*\n\s*input\s*:", re.IGNORECASE)
 
 
@@ -87,10 +89,10 @@ def task_part(instruction: str) -> str:
 def prose(text: str) -> str:
     """Text with fenced code, inline code and lines that read as code removed."""
     text = _INLINE.sub(" ", _FENCE.sub(" ", text or ""))
-    return "\n".join(line for line in text.splitlines() if not _CODE_LINE.match(line))
+    return "\n".join(line for line in text.splitlines() if not _CODE_LINE.search(line))
 
 
-_SQL = re.compile(r"^\s*(?:FROM|WHERE|GROUP BY|ORDER BY|JOIN|LEFT JOIN|LIMIT|HAVING|VALUES|SET|"
+_SQL = Pattern(r"^\s*(?:FROM|WHERE|GROUP BY|ORDER BY|JOIN|LEFT JOIN|LIMIT|HAVING|VALUES|SET|"
                   r"AND|OR)\b")
 _NO_SYMBOLS = str.maketrans("", "", "{}[]();=<>$^*\\|&%#:'\"")  # deletes code symbols
 
@@ -100,8 +102,12 @@ def code_line(line: str) -> bool:
     stripped = line.strip()
     if len(stripped) < 2:
         return False
-    if _CODE_LINE.match(line) or _SQL.match(line):
+    if _CODE_LINE.search(line) or _SQL.search(line):
         return True
+    return _dense(stripped)
+
+
+def _dense(stripped: str) -> bool:
     symbols = len(stripped) - len(stripped.translate(_NO_SYMBOLS))
     return len(stripped) >= 4 and symbols / len(stripped) >= 0.12 and symbols >= 3
 
@@ -116,3 +122,34 @@ def looks_like_code(text: str) -> bool:
     if len(lines) <= 2:
         return hits >= 1
     return hits >= 2 and hits / len(lines) >= 0.25
+
+
+def code_views(texts: list[str]) -> tuple[list[bool], list[str]]:
+    """`looks_like_code` and `prose` of every text, with the line patterns searched over all
+    lines at once (`datagen.regex`): the same answers, ~5x faster than text by text."""
+    owner, lines = [], []
+    for k, text in enumerate(texts):
+        split = text.splitlines()
+        owner.extend([k] * len(split))
+        lines.extend(split)
+    column = Column(lines)
+    statement = _CODE_LINE.mask(column)
+    code = statement | _SQL.mask(column)
+    per_text: list[list[int]] = [[] for _ in texts]
+    for i, k in enumerate(owner):
+        per_text[k].append(i)
+    has_code, prose_of = [], []
+    for k, text in enumerate(texts):
+        mine = per_text[k]
+        if "`" in text:  # fences and inline code: the text's own path
+            prose_of.append(prose(text))
+        else:
+            prose_of.append("\n".join(lines[i] for i in mine if not statement[i]))
+        if "```" in text:
+            has_code.append(True)
+            continue
+        full = [i for i in mine if lines[i].strip()]
+        hits = sum(1 for i in full if len(lines[i].strip()) >= 2
+                   and (code[i] or _dense(lines[i].strip())))
+        has_code.append(hits >= 1 if len(full) <= 2 else hits >= 2 and hits / len(full) >= 0.25)
+    return has_code, prose_of

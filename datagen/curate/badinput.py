@@ -55,17 +55,16 @@ def _bad_input(ctx: Context) -> Verdicts:
     non-string field or invalid Unicode; their text is replaced by a safe version."""
     frame = ctx.frame
     values = {col: frame[col].tolist() for col in FIELDS}
+    not_text = {col: [_not_text(v) for v in values[col]] for col in FIELDS}
+    invalid = {col: [_invalid(v) for v in values[col]] for col in FIELDS}
     masks = [
         (DropReason.MISSING_FIELD, [_missing(v) for v in values["instruction"]]),
-        (DropReason.NOT_TEXT, [_not_text(a) or _not_text(b) for a, b in
-                               zip(values["instruction"], values["response"], strict=True)]),
-        (DropReason.INVALID_UNICODE, [_invalid(a) or _invalid(b) for a, b in
-                                      zip(values["instruction"], values["response"],
-                                          strict=True)]),
+        (DropReason.NOT_TEXT, [a or b for a, b in zip(*not_text.values(), strict=True)]),
+        (DropReason.INVALID_UNICODE, [a or b for a, b in zip(*invalid.values(), strict=True)]),
     ]
     columns = {}
     for col in FIELDS:
-        if any(_not_text(v) or _invalid(v) for v in values[col]):
+        if any(not_text[col]) or any(invalid[col]):
             columns[col] = pd.Series([_clean(v) for v in values[col]], index=frame.index,
                                      dtype="string")
     return Verdicts.first_of(frame.index, [(r, pd.Series(m, index=frame.index, dtype=bool))

@@ -20,7 +20,7 @@ import pandas as pd
 
 from datagen.config import CurationConfig
 from datagen.curate.shape import expected_shapes
-from datagen.text import looks_like_code, prose, task_part, word_counts
+from datagen.text import code_views, task_part, word_counts
 
 if TYPE_CHECKING:
     from datagen.curate.outside import References
@@ -99,13 +99,17 @@ class Texts:
     @_View
     def response_prose(self) -> pd.Series:
         """The response with its code taken out."""
-        return pd.Series([prose(t) for t in self.response], index=self.frame.index,
-                         dtype=object)
+        return self._response_code["prose"]
 
     @_View
     def response_has_code(self) -> pd.Series:
-        return pd.Series([looks_like_code(t) for t in self.response], index=self.frame.index,
-                         dtype=bool)
+        return self._response_code["has_code"]
+
+    @_View
+    def _response_code(self) -> pd.DataFrame:
+        has_code, prose_of = code_views(self.response.tolist())
+        return pd.DataFrame({"has_code": pd.Series(has_code, index=self.frame.index, dtype=bool),
+                             "prose": pd.Series(prose_of, index=self.frame.index, dtype=object)})
 
     @_View
     def metadata(self) -> list[dict[str, Any]]:

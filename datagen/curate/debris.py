@@ -26,7 +26,7 @@ import pandas as pd
 
 from datagen.curate.check import Check, Context, Verdicts
 from datagen.curate.reasons import DropReason
-from datagen.curate.regex import Pattern
+from datagen.regex import Pattern
 from datagen.text import normalize, word_ngrams
 
 SHORT, LONG = 4, 6

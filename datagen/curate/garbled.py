@@ -12,7 +12,7 @@ import pandas as pd
 
 from datagen.curate.check import Check, Context, Verdicts
 from datagen.curate.reasons import DropReason
-from datagen.curate.regex import Column, Pattern
+from datagen.regex import Column, Pattern
 
 _JOINED = re.compile(r"\b[a-z]{3,}[A-Z][a-z]{2,}\b")
 _CASE_NOISE = re.compile(r"\b\w*(?:[a-z][A-Z]\w*){2,}[a-z]\w*\b")  # "eAcTicAtiOn", "DaVid"

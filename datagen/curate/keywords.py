@@ -22,7 +22,7 @@ import pandas as pd
 
 from datagen.curate.check import Check, Context, Verdicts
 from datagen.curate.reasons import DropReason
-from datagen.curate.regex import Column, Pattern
+from datagen.regex import Column, Pattern
 
 _MAKE = (r"(?:draw|paint|sketch|illustrate|create|generate|make|design|produce|render|show|"
          r"display|plot|upload|attach|send|open|download|record|play|listen to|watch|look at|"

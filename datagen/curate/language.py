@@ -25,7 +25,7 @@ from datagen.config import LanguageConfig
 from datagen.curate.check import Check, Context, Texts, Verdicts
 from datagen.curate.langid import detect_many
 from datagen.curate.reasons import DropReason
-from datagen.curate.regex import Pattern
+from datagen.regex import Pattern
 from datagen.text import word_count
 
 SHORT_WORDS = 10  # a response judged alone has at least this many words

@@ -13,7 +13,7 @@ import pandas as pd
 
 from datagen.curate.check import Check, Context, Verdicts
 from datagen.curate.reasons import DropReason
-from datagen.curate.regex import Column, Pattern
+from datagen.regex import Column, Pattern
 
 _TOKENS = Pattern(
     r"<\|(?:im_start|im_end|endoftext|end|user|assistant|system|eot_id|start_header_id)\|>"

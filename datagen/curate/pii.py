@@ -11,13 +11,15 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+import numpy as np
 import pandas as pd
 
 from datagen.curate.check import Check, Context, Verdicts, plain
 from datagen.curate.reasons import DropReason
+from datagen.regex import Pattern
 
 # every kind but emails has 9+ digits close together: one search skips most texts
-_DIGIT_RUN = re.compile(r"\d(?:\W{0,3}\w?\W{0,2}\d){8}")
+_DIGIT_RUN = Pattern(r"\d(?:\W{0,3}\w?\W{0,2}\d){8}")
 _EMAIL = re.compile(r"\b[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}\b")
 _CARD = re.compile(r"(?<![\d-])\d(?:[ -]?\d){12,18}(?![\d-])")
 _IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}\b")
@@ -85,17 +87,25 @@ def scan(text: str) -> tuple[list[str], str]:
     return sorted(set(found)), text
 
 
+def might_hold(texts: list[str | None]) -> np.ndarray:
+    """Per text, whether it has what every kind needs: an "@" or 9 digits close together."""
+    at = np.array([t is not None and "@" in t for t in texts], dtype=bool)
+    return at | _DIGIT_RUN.mask([t or "" for t in texts])
+
+
 def _pii(ctx: Context) -> Verdicts:
     """Flag (`scores.pii`), mask (new text for the columns) or drop, per `curation.pii.mode`."""
     mode = ctx.cfg.pii.mode
     frame = ctx.frame
     kinds: list[list[str]] = []
     masked: dict[str, list[str | None]] = {"instruction": [], "response": []}
-    for ins, res in zip(plain(frame["instruction"], None), plain(frame["response"], None),
-                        strict=True):
+    values = {col: plain(frame[col], None).tolist() for col in masked}
+    maybe = might_hold(values["instruction"]) | might_hold(values["response"])
+    for ins, res, look in zip(values["instruction"], values["response"], maybe.tolist(),
+                              strict=True):
         seen: set[str] = set()
         for col, value in (("instruction", ins), ("response", res)):
-            if value is not None:
+            if value is not None and look:
                 k, value = scan(value)
                 seen.update(k)
             masked[col].append(value)

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from datagen.curate.regex import Column, Pattern
+from datagen.regex import Column, Pattern
 
 SHAPES = ("label", "short", "code", "document", "long", "any")
 HINTS = {"label": "label", "classification": "label", "short": "short", "long": "long",
@@ -86,7 +86,7 @@ def expected_shape(instruction: str, hint: str | None = None) -> str:
 
 def expected_shapes(instructions: list[str], hints: list[str | None]) -> list[str]:
     """Per instruction, the first shape whose rule holds (in the order the module docstring
-    lists them; a hint decides alone), each rule one column search (`datagen.curate.regex`)."""
+    lists them; a hint decides alone), each rule one column search (`datagen.regex`)."""
     heads = Column([(t or "").lower().split("\n\ninput:", 1)[0][:600]  # the task, not its input
                     for t in instructions])
     brief, label = _BRIEF.mask(heads), _LABEL.mask(heads)

@@ -11,8 +11,9 @@ rows. Every other row goes through Python's `re`. `tests/curate/test_regex.py` c
 column pattern of the checks against Python's own search on the dev set's texts.
 
 A `Pattern` is written in the dialect both share, which is checked when it is made: no
-lookaround, no backreference, no `$` (Python's also matches before a final newline) or `\\Z`,
-and no flags but IGNORECASE, DOTALL and MULTILINE.
+lookaround, no backreference, no `$` (Python's also matches before a final newline; a pattern
+made with `lines=True`, for texts that hold no newline, may use it) or `\\Z`, and no flags but
+IGNORECASE, DOTALL and MULTILINE.
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-_UNSHARED = re.compile(r"\(\?[=!<]|\(\?P[=<]|\\[1-9]|\\Z|(?<!\\)\$")
+_UNSHARED = re.compile(r"\(\?[=!<]|\(\?P[=<]|\\[1-9]|\\Z")
+_DOLLAR = re.compile(r"(?<!\\)\$")
 _UNICODE_ESCAPE = re.compile(r"\\u([0-9a-fA-F]{4})")
 _FLAGS = ((re.IGNORECASE, "i"), (re.DOTALL, "s"), (re.MULTILINE, "m"))
 _NOT_PLAIN = r"[\x0b\x1c-\x1f]"
@@ -57,9 +59,10 @@ class Column:
 class Pattern:
     """A compiled regex that searches one text (Python's `re`) or a whole `Column`."""
 
-    def __init__(self, source: str, flags: int = 0) -> None:
+    def __init__(self, source: str, flags: int = 0, *, lines: bool = False) -> None:
         self.python = re.compile(source, flags)
-        bad = _UNSHARED.search(source)
+        self.lines = lines
+        bad = _UNSHARED.search(source) or (None if lines else _DOLLAR.search(source))
         extra = flags & ~(re.IGNORECASE | re.DOTALL | re.MULTILINE | re.UNICODE)
         if bad or extra:
             raise ValueError(f"not in the dialect RE2 and Python share: {source!r} "

@@ -1,5 +1,6 @@
-"""Column regex search (`datagen.curate.regex`): Python's answers on every row, from RE2 on the
-plain rows, for every column pattern the checks use, on the dev set's real texts."""
+"""Column regex search (`datagen.regex`): Python's answers on every row, from RE2 on the
+plain rows, for every column pattern the checks and `datagen.text` use, on the dev set's real
+texts; and the column helpers built on it against their text-by-text references."""
 
 from __future__ import annotations
 
@@ -12,9 +13,11 @@ from pathlib import Path
 import pytest
 
 import datagen.curate
-from datagen.curate.regex import Column, Pattern
+import datagen.text
+from datagen.regex import Column, Pattern
+from datagen.text import code_views, looks_like_code, prose
 
-DEVSET = Path(__file__).resolve().parents[2] / "bench" / "data" / "devset.jsonl"
+DEVSET = Path(__file__).resolve().parents[1] / "bench" / "data" / "devset.jsonl"
 # rows RE2 must not answer (Python counts \x0b and \x1c-\x1f as space), and non-ASCII text
 ODD = ["Write a story\x0bin two lines", "user\x1c: hi", "Explain\x1fwhy", "Übersetze: hello",
        "Rédigez une clause", "The ﬁle below", "[SPLIT] ok", "\ufffd\ufffd", "", "\n\nUser: x",
@@ -22,12 +25,13 @@ ODD = ["Write a story\x0bin two lines", "user\x1c: hi", "Explain\x1fwhy", "Über
 
 
 def patterns() -> list[tuple[str, Pattern]]:
+    modules = [importlib.import_module(f"datagen.curate.{info.name}")
+               for info in pkgutil.iter_modules(datagen.curate.__path__)] + [datagen.text]
     found = []
-    for info in pkgutil.iter_modules(datagen.curate.__path__):
-        module = importlib.import_module(f"datagen.curate.{info.name}")
+    for module in modules:
         for name, value in vars(module).items():
             if isinstance(value, Pattern):
-                found.append((f"{info.name}.{name}", value))
+                found.append((f"{module.__name__.rsplit('.', 1)[-1]}.{name}", value))
     from datagen.curate.keywords import _pattern
     found.append(("keywords._pattern", _pattern(("image", "file", "graph", "map", "video"))))
     return found
@@ -49,6 +53,8 @@ def test_the_checks_use_column_patterns() -> None:
                          else "")
 def test_column_search_gives_pythons_answer_on_every_row(name: str, pattern: Pattern) -> None:
     sample = texts()
+    if pattern.lines:  # searched line by line
+        sample = [line for t in sample for line in t.splitlines()]
     column = Column(sample)
     expected = [pattern.python.search(t) is not None for t in sample]
     assert column.plain.sum() > len(sample) / 2  # most rows went through RE2
@@ -78,3 +84,13 @@ def test_flags_and_escapes_carry_over() -> None:
     assert Pattern(r"[\u2022]").mask(["\u2022 item", "- item"]).tolist() == [True, False]
     with pytest.raises(ValueError, match="dialect"):
         Pattern(r"a", re.VERBOSE)
+
+
+def test_code_views_give_the_text_by_text_answers() -> None:
+    sample = texts() + ["```python\nx = 1\n```", "Use `x = 1` here.\nfor i in y:\n  go()",
+                        "SELECT *\nFROM t\nWHERE a = 1;", "}", "a\r\nb = c\r\n", "x\x0by = 2",
+                        "one\n\n\ntwo", "if (a) {\n  b();\n}\ndone"]
+    has_code, prose_of = code_views(sample)
+    assert has_code == [looks_like_code(t) for t in sample]
+    assert prose_of == [prose(t) for t in sample]
+    assert 0 < sum(has_code) < len(sample)
