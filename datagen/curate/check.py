@@ -20,7 +20,7 @@ import pandas as pd
 
 from datagen.config import CurationConfig
 from datagen.curate.shape import expected_shapes
-from datagen.text import code_views, task_part, word_counts
+from datagen.text import code_views, normalize, task_part, word_counts
 
 if TYPE_CHECKING:
     from datagen.curate.outside import References
@@ -81,6 +81,17 @@ class Texts:
     @_View
     def response_lc(self) -> pd.Series:
         return self.response.str.lower()
+
+    @_View
+    def instruction_normal(self) -> pd.Series:
+        """Normalised (`datagen.text.normalize`): what dedup and echo compare."""
+        return pd.Series([normalize(t) for t in self.instruction], index=self.frame.index,
+                         dtype=object)
+
+    @_View
+    def response_normal(self) -> pd.Series:
+        return pd.Series([normalize(t) for t in self.response], index=self.frame.index,
+                         dtype=object)
 
     @_View
     def instruction_words(self) -> pd.Series:

@@ -31,7 +31,6 @@ from datagen.curate.minhash import Sketch, sketch
 from datagen.curate.quality import DIGITS, best_first, heuristic, stored
 from datagen.curate.reasons import DropReason
 from datagen.curate.similarity import PairMemo, lsh_for, prepared_pairs, uses_minhash
-from datagen.text import normalize
 
 # Between generation rounds the same instructions are compared again with a few new ones:
 # the memo scores only the new ones (`--pairs 3000`: the second pass of a round ~0 s, not ~2 s).
@@ -63,7 +62,7 @@ class Prepared:
 
 def prepare(texts: Texts, cfg: CurationConfig, rows: int) -> Prepared:
     """`Prepared` for the rows of `texts`, in a pass over `rows` records."""
-    normal = [normalize(t) for t in texts.instruction]
+    normal = texts.instruction_normal.tolist()
     key = np.fromiter((xxhash.xxh3_64_intdigest(t.encode()) for t in normal), dtype=np.uint64,
                       count=len(normal))
     ordered = [" ".join(sorted(t.split())) for t in normal]

@@ -8,7 +8,6 @@ from rapidfuzz import fuzz
 
 from datagen.curate.check import Check, Context, Verdicts
 from datagen.curate.reasons import DropReason
-from datagen.text import normalize
 
 SIMILAR = 90
 MIN_NEW_WORDS = 0.2  # an answer that fills in a template it was given adds words of its own
@@ -18,8 +17,7 @@ MIN_COPY_WORDS = 20
 
 def _echo(ctx: Context) -> Verdicts:
     out = []
-    for ins, res in zip(ctx.texts.instruction, ctx.texts.response, strict=True):
-        a, b = normalize(ins), normalize(res)
+    for a, b in zip(ctx.texts.instruction_normal, ctx.texts.response_normal, strict=True):
         if not b:
             out.append(False)
             continue

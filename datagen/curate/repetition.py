@@ -64,7 +64,9 @@ def duplicate_item_share(text: str) -> tuple[int, float]:
 
 def repetitive(text: str, cfg: RepetitionConfig, prose: str | None = None) -> bool:
     """`prose`: the text without its code (lists are judged on it; None: no prose)."""
-    if prose:
+    # a list of `min_list_items` needs as many lines, commas and semicolons: most texts have not
+    if prose and len(prose.splitlines()) + prose.count(",") + prose.count(";") \
+            >= cfg.min_list_items:
         n_items, dup_items = duplicate_item_share(prose)
         if n_items >= cfg.min_list_items and dup_items > cfg.max_duplicate_item_share:
             return True
