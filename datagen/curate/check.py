@@ -146,11 +146,14 @@ class Texts:
     def carried(self, check: str) -> Any:
         """What `check`'s `prepare` made for these rows on the slices of the pass, or None."""
         made = self.root.made.get(check)
-        return made if made is None or self.root is self else self.sliced(made)
+        if made is None or self.root is self:
+            return made
+        return made.take(self.root.frame.index.get_indexer(self.frame.index))
 
-    def take(self, index: pd.Index) -> Texts:
-        """The same views restricted to `index` (computed once, on the pass's rows)."""
-        return Texts(self.frame.loc[index], root=self.root)
+    def take(self, frame: pd.DataFrame) -> Texts:
+        """The same views for the rows of `frame`, a cut of the root's (computed once, on the
+        pass's rows)."""
+        return self.root if frame is self.root.frame else Texts(frame, root=self.root)
 
 
 @dataclass
@@ -211,7 +214,9 @@ class Check:
     section: str | None
     level: Level
     run: Callable[[Context], Verdicts]
-    active: Callable[[Context], bool] = lambda ctx: True  # e.g. only with eval sets configured
+    # e.g. only with eval sets configured; reads the config, outside texts and targets only
+    # (never the rows: it is asked before they are cut)
+    active: Callable[[Context], bool] = lambda ctx: True
     # a check that compares records may do its record-by-record part beforehand, on the
     # slices of a large pass: (texts, config, rows in the pass) -> a value with `take(positions)`
     # and `concat(parts)`, which `Texts.carried` hands back to `run`

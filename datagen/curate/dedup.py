@@ -19,7 +19,7 @@ answer one instruction, the best answer stays.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -37,26 +37,38 @@ from datagen.curate.similarity import PairMemo, lsh_for, prepared_pairs, uses_mi
 MEMO = PairMemo()
 
 
-@dataclass
+@dataclass(frozen=True)
 class Prepared:
     """What dedup knows of each record before it compares two: the hash of its normalised
     instruction, its token-sorted instruction and, where the pass is large enough for MinHash,
-    its sketch. Record by record, so a large pass makes it on its slices, on every core."""
+    its sketch. Record by record, so a large pass makes it on its slices, on every core.
+    `take` only notes the rows (a sketch is ~400 bytes a record): they are cut once, when
+    read."""
 
     key: np.ndarray  # uint64
     sorted: list[str]
     sketch: Sketch | None
+    rows: np.ndarray | None = None  # the rows of the arrays above this stands for (None: all)
 
     def take(self, positions: np.ndarray) -> Prepared:
-        pos = positions.tolist()
-        return Prepared(self.key[positions], [self.sorted[p] for p in pos],
-                        None if self.sketch is None else self.sketch.take(positions))
+        return replace(self, rows=positions if self.rows is None else self.rows[positions])
+
+    def keys(self) -> np.ndarray:
+        return self.key if self.rows is None else self.key[self.rows]
+
+    def texts(self) -> list[str]:
+        return self.sorted if self.rows is None else [self.sorted[p] for p in self.rows.tolist()]
+
+    def sketched(self) -> Sketch | None:
+        if self.sketch is None or self.rows is None:
+            return self.sketch
+        return self.sketch.take(self.rows)
 
     @classmethod
     def concat(cls, parts: list[Prepared]) -> Prepared:
-        sketches = [p.sketch for p in parts]
-        return cls(np.concatenate([p.key for p in parts]),
-                   [t for p in parts for t in p.sorted],
+        sketches = [p.sketched() for p in parts]
+        return cls(np.concatenate([p.keys() for p in parts]),
+                   [t for p in parts for t in p.texts()],
                    None if any(s is None for s in sketches) else Sketch.concat(sketches))
 
 
@@ -77,13 +89,13 @@ def _dedup(ctx: Context) -> Verdicts:
     carried = ctx.texts.carried(CHECK.name)
     ready = carried if carried is not None else prepare(ctx.texts, ctx.cfg, 0)
     # position -> index of its distinct text, numbered in order of first appearance
-    group = pd.factorize(ready.key)[0]
+    group = pd.factorize(ready.keys())[0]
     distinct = np.flatnonzero(~pd.Series(group).duplicated().to_numpy())  # first of each
     near: list[list[int]] = [[] for _ in distinct]
     first = ready.take(distinct)
-    for i, j in prepared_pairs(first.sorted, cfg.near_threshold, method=cfg.method,
+    for i, j in prepared_pairs(first.texts(), cfg.near_threshold, method=cfg.method,
                                allpairs_max=cfg.allpairs_max, memo=MEMO,
-                               sketched=first.sketch).tolist():
+                               sketched=first.sketched()).tolist():
         near[i].append(j)
         near[j].append(i)
     decided = np.full(len(distinct), -1, dtype=np.int64)  # text -> the record copies lose to

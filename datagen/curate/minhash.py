@@ -221,13 +221,16 @@ def bucket_pairs(sk: Sketch, params: LSHParams = LSHParams()) -> np.ndarray:
             same = ks[d:] == ks[:-d]
             if not same.any():
                 break
-            found.append(ids[:-d][same] * n + ids[d:][same])  # ascending in a bucket: i < j
-            held += len(found[-1])
+            codes = ids[:-d][same] * n + ids[d:][same]  # ascending in a bucket: i < j
+            if params.min_jaccard > 0:  # unlikely pairs go at once: held memory stays small
+                codes = codes[_estimated_similar(sk, np.stack([codes // n, codes % n], axis=1),
+                                                 params)]
+            found.append(codes)
+            held += len(codes)
         if held > _MERGE_AT:  # bands repeat pairs: fold them as we go
             found = [sorted_unique(np.concatenate(found))]
             held = len(found[0])
     if not found:
         return np.zeros((0, 2), dtype=np.int64)
     codes = sorted_unique(np.concatenate(found))
-    pairs = np.stack([codes // n, codes % n], axis=1)
-    return pairs[_estimated_similar(sk, pairs, params)] if params.min_jaccard > 0 else pairs
+    return np.stack([codes // n, codes % n], axis=1)

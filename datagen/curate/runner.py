@@ -249,15 +249,16 @@ def _judge(out: pd.DataFrame, scores: pd.Series, checks: tuple[Check, ...],
         if check.level == "pair":
             live &= out["response"].notna()
         idx = out.index[live]
-        if len(idx) == 0:
+        if len(idx) == 0 or not check.active(Context(frame=out, texts=texts, cfg=cfg, refs=refs,
+                                                     scores=scores, seed=seed, targets=targets)):
             continue
         view = views.get(check.level)
         if view is None or not view[0].equals(idx):
-            view = views[check.level] = (idx, out.loc[idx], texts.take(idx))
+            frame = out if len(idx) == len(out) else out.loc[idx]  # no copy when all are live
+            view = views[check.level] = (idx, frame, texts.take(frame))
         ctx = Context(frame=view[1], texts=view[2], cfg=cfg, refs=refs,
-                      scores=scores.loc[idx], seed=seed, targets=targets)
-        if not check.active(ctx):
-            continue
+                      scores=scores if len(idx) == len(out) else scores.loc[idx], seed=seed,
+                      targets=targets)
         verdicts = check.run(ctx)
         if verdicts.protect is not None:
             protected.loc[verdicts.protect.index[verdicts.protect.fillna(False)]] = True
