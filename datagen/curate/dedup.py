@@ -62,7 +62,7 @@ class Prepared:
     def sketched(self) -> Sketch | None:
         if self.sketch is None or self.rows is None:
             return self.sketch
-        return self.sketch.take(self.rows)
+        return self.sketch.take(self.rows)  # noted, not copied
 
     @classmethod
     def concat(cls, parts: list[Prepared]) -> Prepared:

@@ -126,18 +126,25 @@ class Sketch:
     keys: np.ndarray  # (n, bands) uint64
     marks: np.ndarray  # (n, perms) uint16
     empty: np.ndarray  # (n,) bool
+    rows: np.ndarray | None = None  # the rows of the arrays this stands for (None: all)
 
     def __len__(self) -> int:
-        return len(self.empty)
+        return len(self.empty) if self.rows is None else len(self.rows)
 
     def take(self, positions: np.ndarray) -> Sketch:
-        return Sketch(self.keys[positions], self.marks[positions], self.empty[positions])
+        """These rows, noted, not copied (a sketch is ~400 bytes a text)."""
+        rows = positions if self.rows is None else self.rows[positions]
+        return Sketch(self.keys, self.marks, self.empty, rows)
+
+    def at(self, positions: np.ndarray) -> np.ndarray:
+        """Rows of the arrays for positions in this sketch."""
+        return positions if self.rows is None else self.rows[positions]
 
     @classmethod
     def concat(cls, parts: list[Sketch]) -> Sketch:
-        return cls(np.concatenate([p.keys for p in parts]),
-                   np.concatenate([p.marks for p in parts]),
-                   np.concatenate([p.empty for p in parts]))
+        return cls(np.concatenate([p.keys[p.at(np.arange(len(p)))] for p in parts]),
+                   np.concatenate([p.marks[p.at(np.arange(len(p)))] for p in parts]),
+                   np.concatenate([p.empty[p.at(np.arange(len(p)))] for p in parts]))
 
 
 def sketch(texts: list[str], params: LSHParams = LSHParams()) -> Sketch:
@@ -190,7 +197,8 @@ def _estimated_similar(sk: Sketch, pairs: np.ndarray, params: LSHParams) -> np.n
     ok = np.empty(len(pairs), dtype=bool)
     for lo in range(0, len(pairs), _ESTIMATE_CHUNK):
         part = pairs[lo:lo + _ESTIMATE_CHUNK]
-        same = np.count_nonzero(sk.marks[part[:, 0]] == sk.marks[part[:, 1]], axis=1)
+        same = np.count_nonzero(sk.marks[sk.at(part[:, 0])] == sk.marks[sk.at(part[:, 1])],
+                                axis=1)
         ok[lo:lo + len(part)] = same >= need
     return ok
 
@@ -210,9 +218,9 @@ def bucket_pairs(sk: Sketch, params: LSHParams = LSHParams()) -> np.ndarray:
     n = len(sk)
     found: list[np.ndarray] = []
     held = 0
-    idx = np.flatnonzero(~sk.empty)
+    idx = np.flatnonzero(~sk.empty[sk.at(np.arange(n))])
     for band in range(params.bands):
-        k = sk.keys[idx, band]
+        k = sk.keys[sk.at(idx), band]
         order = np.argsort(k, kind="stable")  # stable: index order within a bucket
         ks, ids = k[order], idx[order]
         for d in range(1, params.window + 1):

@@ -240,8 +240,11 @@ def _judge(out: pd.DataFrame, scores: pd.Series, checks: tuple[Check, ...],
     texts = texts or Texts(out)
     protected = pd.Series(False, index=out.index) if protected is None else protected.copy()
     # the live rows a check sees, per level, kept until a verdict changes the frame: most
-    # checks drop nothing, and cutting the frame anew for each one was most of a small pass
+    # checks drop nothing, and cutting the frame anew for each one was most of a small pass;
+    # a cut holds the columns the pass's checks read (a run's personas, parameters and model
+    # names are no check's business)
     views: dict[str, tuple[pd.Index, pd.DataFrame, Texts]] = {}
+    read = [c for c in out.columns if c == "id" or any(c in k.inputs for k in checks)]
     for check in checks:
         if check.name in cfg.skip:
             continue
@@ -254,7 +257,7 @@ def _judge(out: pd.DataFrame, scores: pd.Series, checks: tuple[Check, ...],
             continue
         view = views.get(check.level)
         if view is None or not view[0].equals(idx):
-            frame = out if len(idx) == len(out) else out.loc[idx]  # no copy when all are live
+            frame = out if len(idx) == len(out) else out.loc[idx, read]  # all live: no copy
             view = views[check.level] = (idx, frame, texts.take(frame))
         ctx = Context(frame=view[1], texts=view[2], cfg=cfg, refs=refs,
                       scores=scores if len(idx) == len(out) else scores.loc[idx], seed=seed,
