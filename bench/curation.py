@@ -32,6 +32,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -41,6 +42,7 @@ from datagen.config import CurationConfig  # noqa: E402
 from datagen.curate import CHECKS, curate, dedup, language  # noqa: E402
 from datagen.curate.langid import detect_many  # noqa: E402
 from datagen.curate.minhash import LSHParams, shingle_hashes, signatures  # noqa: E402
+from datagen.curate.pool import SLICE_ROWS  # noqa: E402
 from datagen.curate.similarity import clusters, prepared_pairs  # noqa: E402
 from datagen.records import new_records  # noqa: E402
 from datagen.text import token_sort  # noqa: E402
@@ -162,6 +164,23 @@ def rouge_filter_seconds(texts: list[str]) -> tuple[float, int]:
     return time.perf_counter() - started, comparisons
 
 
+def write_corpus(n: int, path: str) -> None:
+    """The corpus as a run's records file, and its ground truth beside it."""
+    corpus = build(n)
+    new_records(corpus.frame.assign(domain="legal").to_dict(orient="records")).to_parquet(
+        path, row_group_size=SLICE_ROWS)
+    np.savez(path + ".npz", kind=np.array(corpus.kind), origin=np.array(corpus.origin))
+
+
+def load_corpus(n: int, folder: str) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+    """The records, read as `datagen curate` reads a run's (a child process builds them, so
+    this one holds no more than a user's would), with each row's kind and origin."""
+    path = str(Path(folder) / f"records-{n}.parquet")
+    subprocess.run([sys.executable, __file__, "--write-corpus", str(n), path], check=True)
+    truth = np.load(path + ".npz")
+    return pd.read_parquet(path), truth["kind"], truth["origin"]
+
+
 def near_child(path: str) -> None:
     """Near dedup alone in a fresh process, so its peak RSS is its own (not the corpus's)."""
     with open(path, encoding="utf-8") as f:
@@ -194,6 +213,9 @@ def main() -> None:
     if len(sys.argv) == 3 and sys.argv[1] == "--near-file":
         near_child(sys.argv[2])
         return
+    if len(sys.argv) == 4 and sys.argv[1] == "--write-corpus":
+        write_corpus(int(sys.argv[2]), sys.argv[3])
+        return
     ap = argparse.ArgumentParser()
     ap.add_argument("n", type=int, nargs="*", default=[100_000])
     ap.add_argument("--sample", type=int, default=10_000, help="brute-force sample size")
@@ -216,13 +238,11 @@ def main() -> None:
         return
     cfg = CurationConfig()  # the defaults a user gets
     t0 = time.perf_counter()
-    corpus = build(n)
-    frame = corpus.frame.assign(domain="legal")
-    df = new_records(frame.to_dict(orient="records"))
-    kind = np.array(corpus.kind)
-    foreign = kind[np.array(corpus.origin)] == "foreign"  # copies of foreign lines too
+    with tempfile.TemporaryDirectory() as tmp:
+        df, kind, origin = load_corpus(n, tmp)
+    foreign = kind[origin] == "foreign"  # copies of foreign lines too
     print(f"corpus: {n} records ({(kind == 'exact').sum()} exact, {(kind == 'near').sum()} near "
-          f"planted, {(kind == 'foreign').sum()} foreign) built in "
+          f"planted, {(kind == 'foreign').sum()} foreign) built and read in "
           f"{time.perf_counter() - t0:.1f} s; rss {rss_mb():.0f} MB")
     res: dict[str, float] = {}
 

@@ -168,11 +168,12 @@ def curate(records: pd.DataFrame, cfg: CurationConfig, *, refs: References | Non
                      partitions_of(out, parts or slices(len(out), cfg.workers)))
         for col in columns:
             out[col] = pd.concat([frame[col] for frame, _ in judged])
+        made = {name: type(judged[0][1][name]).concat([m[name] for _, m in judged])
+                for name in prepared}
+        del judged  # the slices' copies (a sketch is ~400 bytes a record) go before the rest
         scores = out["scores"]
         if not rest:
             return _finish(out, scores)
-        made = {name: type(judged[0][1][name]).concat([m[name] for _, m in judged])
-                for name in prepared}
         return _rest(out, scores, rest, cfg, refs, seed, targets, made)
     scores = pd.Series([_scores(s) for s in out["scores"]], index=out.index, dtype=object)
     return _finish(*_judge(out, scores, checks, cfg, refs, seed, targets))
