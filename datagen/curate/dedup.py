@@ -88,46 +88,68 @@ def _dedup(ctx: Context) -> Verdicts:
     n = len(frame)
     carried = ctx.texts.carried(CHECK.name)
     ready = carried if carried is not None else prepare(ctx.texts, ctx.cfg, 0)
-    # position -> index of its distinct text, numbered in order of first appearance
-    group = pd.factorize(ready.keys())[0]
-    distinct = np.flatnonzero(~pd.Series(group).duplicated().to_numpy())  # first of each
-    near: list[list[int]] = [[] for _ in distinct]
+    group, distinct = texts_of(ready.keys())
     first = ready.take(distinct)
-    for i, j in prepared_pairs(first.texts(), cfg.near_threshold, method=cfg.method,
-                               allpairs_max=cfg.allpairs_max, memo=MEMO,
-                               sketched=first.sketched()).tolist():
-        near[i].append(j)
-        near[j].append(i)
-    decided = np.full(len(distinct), -1, dtype=np.int64)  # text -> the record copies lose to
-    kept_of = np.full(len(distinct), -1, dtype=np.int64)  # text -> its record, when kept
+    pairs = prepared_pairs(first.texts(), cfg.near_threshold, method=cfg.method,
+                           allpairs_max=cfg.allpairs_max, memo=MEMO, sketched=first.sketched())
     quality = stored(ctx.scores)  # from the quality check, unless dedup runs without it
     scored = {}
     if quality is None:
         quality = heuristic(frame, ctx.texts, ctx.scores).round(DIGITS)
         scored = {"quality": quality.astype(object)}
-    order = best_first(frame, ctx.scores, quality)
-    rank = np.empty(n, dtype=np.int64)
-    rank[order] = np.arange(n)
-    winner = np.empty(n, dtype=np.int64)
-    for pos in order:
-        g = group[pos]
-        if decided[g] >= 0:  # an exact copy of a text already decided
-            winner[pos] = decided[g]
-            continue
-        rivals = [kept_of[h] for h in near[g] if kept_of[h] >= 0]
-        if rivals:  # near a kept record: the best of those wins
-            winner[pos] = decided[g] = min(rivals, key=lambda r: rank[r])
-        else:
-            winner[pos] = decided[g] = kept_of[g] = pos
+    winner = resolve(group, pairs, best_first(frame, ctx.scores, quality))
     ids = frame["id"].astype(str).to_numpy()
-    reason = pd.Series(None, index=frame.index, dtype="object")
+    reason = pd.Series(reasons(group, winner), index=frame.index, dtype="object")
     lost = winner != np.arange(n)
-    same_text = group == group[winner]
-    reason[lost & same_text] = str(DropReason.EXACT_DUPLICATE)
-    reason[lost & ~same_text] = str(DropReason.NEAR_DUPLICATE)
     lost_to = pd.Series(np.where(lost, ids[winner], None), index=frame.index, dtype="object")
     cluster = pd.Series(ids[winner], index=frame.index, dtype="string")
     return Verdicts(reason, columns={"dup_cluster": cluster}, lost_to=lost_to, scores=scored)
+
+
+def texts_of(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each record's distinct text (numbered in order of first appearance), and the position
+    of each text's first record."""
+    group = pd.factorize(keys)[0]
+    return group, np.flatnonzero(~pd.Series(group).duplicated().to_numpy())
+
+
+def resolve(group: np.ndarray, pairs: np.ndarray, order: np.ndarray) -> np.ndarray:
+    """Per record, the record it loses to (itself when kept). Records are taken best first
+    (`order`): a copy of a text already decided loses as that text did; a record near a kept
+    one (`pairs` of near texts) loses to the best of them; else it is kept."""
+    near: dict[int, list[int]] = {}
+    for i, j in pairs.tolist():
+        near.setdefault(i, []).append(j)
+        near.setdefault(j, []).append(i)
+    of = group.tolist()
+    texts = max(of) + 1 if of else 0
+    decided = [-1] * texts  # text -> the record copies lose to
+    kept_of = [-1] * texts  # text -> its record, when kept
+    rank = [0] * len(of)
+    for r, pos in enumerate(order.tolist()):
+        rank[pos] = r
+    winner = [0] * len(of)
+    for pos in order.tolist():
+        g = of[pos]
+        if decided[g] >= 0:  # an exact copy of a text already decided
+            winner[pos] = decided[g]
+            continue
+        rivals = [kept_of[h] for h in near.get(g, ()) if kept_of[h] >= 0]
+        if rivals:  # near a kept record: the best of those wins
+            winner[pos] = decided[g] = min(rivals, key=rank.__getitem__)
+        else:
+            winner[pos] = decided[g] = kept_of[g] = pos
+    return np.array(winner, dtype=np.int64)
+
+
+def reasons(group: np.ndarray, winner: np.ndarray) -> np.ndarray:
+    """Per record, its drop reason (None: kept): a copy of its winner's text, or near it."""
+    out = np.full(len(group), None, dtype=object)
+    lost = winner != np.arange(len(group))
+    same_text = group == group[winner]
+    out[lost & same_text] = str(DropReason.EXACT_DUPLICATE)
+    out[lost & ~same_text] = str(DropReason.NEAR_DUPLICATE)
+    return out
 
 
 CHECK = Check(

@@ -13,6 +13,7 @@ The defaults (5-grams, 20 bands of 6 rows) were tuned on the bench corpus: pairs
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -191,14 +192,15 @@ def candidate_pairs(sig: np.ndarray, params: LSHParams = LSHParams()) -> np.ndar
     return bucket_pairs(Sketch(band_keys(sig, params), sig.astype(np.uint16), empty), params)
 
 
-def _estimated_similar(sk: Sketch, pairs: np.ndarray, params: LSHParams) -> np.ndarray:
-    """Mask of the pairs whose MinHash agreement estimates Jaccard >= params.min_jaccard."""
+def estimated_similar(marks: Callable[[np.ndarray], np.ndarray], pairs: np.ndarray,
+                      params: LSHParams) -> np.ndarray:
+    """Mask of the pairs whose MinHash agreement estimates Jaccard >= params.min_jaccard;
+    `marks(rows)` gives those texts' marks (a `Sketch`'s, or ones read from disk)."""
     need = int(np.ceil(params.min_jaccard * params.perms))
     ok = np.empty(len(pairs), dtype=bool)
     for lo in range(0, len(pairs), _ESTIMATE_CHUNK):
         part = pairs[lo:lo + _ESTIMATE_CHUNK]
-        same = np.count_nonzero(sk.marks[sk.at(part[:, 0])] == sk.marks[sk.at(part[:, 1])],
-                                axis=1)
+        same = np.count_nonzero(marks(part[:, 0]) == marks(part[:, 1]), axis=1)
         ok[lo:lo + len(part)] = same >= need
     return ok
 
@@ -219,22 +221,11 @@ def bucket_pairs(sk: Sketch, params: LSHParams = LSHParams()) -> np.ndarray:
     found: list[np.ndarray] = []
     held = 0
     idx = np.flatnonzero(~sk.empty[sk.at(np.arange(n))])
+    similar = None if params.min_jaccard <= 0 else \
+        (lambda pairs: estimated_similar(lambda rows: sk.marks[sk.at(rows)], pairs, params))
     for band in range(params.bands):
-        k = sk.keys[sk.at(idx), band]
-        order = np.argsort(k, kind="stable")  # stable: index order within a bucket
-        ks, ids = k[order], idx[order]
-        for d in range(1, params.window + 1):
-            if d >= len(ks):
-                break
-            same = ks[d:] == ks[:-d]
-            if not same.any():
-                break
-            codes = ids[:-d][same] * n + ids[d:][same]  # ascending in a bucket: i < j
-            if params.min_jaccard > 0:  # unlikely pairs go at once: held memory stays small
-                codes = codes[_estimated_similar(sk, np.stack([codes // n, codes % n], axis=1),
-                                                 params)]
-            found.append(codes)
-            held += len(codes)
+        found.append(band_codes(sk.keys[sk.at(idx), band], idx, n, params, similar))
+        held += len(found[-1])
         if held > _MERGE_AT:  # bands repeat pairs: fold them as we go
             found = [sorted_unique(np.concatenate(found))]
             held = len(found[0])
@@ -242,3 +233,24 @@ def bucket_pairs(sk: Sketch, params: LSHParams = LSHParams()) -> np.ndarray:
         return np.zeros((0, 2), dtype=np.int64)
     codes = sorted_unique(np.concatenate(found))
     return np.stack([codes // n, codes % n], axis=1)
+
+
+def band_codes(keys: np.ndarray, idx: np.ndarray, n: int, params: LSHParams,
+               similar: Callable[[np.ndarray], np.ndarray] | None = None) -> np.ndarray:
+    """One band's candidate pairs, as codes `i * n + j` (i < j): the texts `idx` (ascending)
+    whose band keys (`keys`, aligned with `idx`) are equal, each paired with the next `window`
+    of its bucket; `similar(pairs)` masks the pairs worth keeping (the signature estimate)."""
+    order = np.argsort(keys, kind="stable")  # stable: index order within a bucket
+    ks, ids = keys[order], idx[order]
+    found: list[np.ndarray] = []
+    for d in range(1, params.window + 1):
+        if d >= len(ks):
+            break
+        same = ks[d:] == ks[:-d]
+        if not same.any():
+            break
+        codes = ids[:-d][same] * n + ids[d:][same]  # ascending in a bucket: i < j
+        if similar is not None:  # unlikely pairs go at once: held memory stays small
+            codes = codes[similar(np.stack([codes // n, codes % n], axis=1))]
+        found.append(codes)
+    return np.concatenate(found) if found else np.zeros(0, dtype=np.int64)

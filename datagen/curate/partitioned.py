@@ -54,21 +54,33 @@ def curate_partitioned(records: pd.DataFrame, cfg: CurationConfig, client: Clust
 
 
 @contextlib.contextmanager
-def on_cluster(rows: int) -> Iterator[dict[str, Any]]:
-    """`curate`'s `mapper` and `parts` for a pass over `rows` records run by a task on a Dask
-    worker: the cluster's worker threads take its partitions (the task secedes from its own
-    thread meanwhile). Empty (curate here) off a cluster, without Dask, or under
-    `POOL_MIN_ROWS` records, where shipping partitions costs more than it saves."""
+def cluster_client(rows: int) -> Iterator[Cluster | None]:
+    """The cluster's client for a pass over `rows` records run by a task on a Dask worker
+    (the task secedes from its thread meanwhile, so the cluster's threads take the work);
+    None off a cluster, without Dask, or under `POOL_MIN_ROWS` records, where shipping
+    partitions costs more than it saves."""
     if rows < POOL_MIN_ROWS:
-        yield {}
+        yield None
         return
     try:
         from distributed import get_worker, worker_client
         get_worker()
     except (ImportError, ValueError):  # not installed, or not in a task on a Dask worker
-        yield {}
+        yield None
         return
     with worker_client() as client:
+        yield client
+
+
+@contextlib.contextmanager
+def on_cluster(rows: int) -> Iterator[dict[str, Any]]:
+    """`curate`'s `mapper` and `parts` for a pass over `rows` records run by a task on a Dask
+    worker: the cluster's worker threads take its partitions, one per thread at least. Empty
+    (curate here) where `cluster_client` gives none."""
+    with cluster_client(rows) as client:
+        if client is None:
+            yield {}
+            return
         threads = sum(client.nthreads().values())
         yield {"mapper": cluster_mapper(client),
                "parts": max(threads, -(-rows // SLICE_ROWS))}

@@ -4,16 +4,23 @@ are surplus too. They stay in the run folder: a later run with a larger target k
 
 from __future__ import annotations
 
+import pandas as pd
+
 from datagen.curate.check import Check, Context, Verdicts
 from datagen.curate.reasons import DropReason
 
 
-def _surplus(ctx: Context) -> Verdicts:
-    frame, targets = ctx.frame, ctx.targets or {}
+def cut(frame: pd.DataFrame, targets: dict[str, int]) -> pd.Series:
+    """Records past their seed's target, in order, and unanswered ones (columns `seed_id`,
+    `response`)."""
     answered = frame["response"].notna()
     rank = answered.astype(int).groupby(frame["seed_id"]).cumsum()
     target = frame["seed_id"].map(targets).fillna(0)
-    return Verdicts.where((answered & (rank > target)) | ~answered, DropReason.SURPLUS)
+    return (answered & (rank > target)) | ~answered
+
+
+def _surplus(ctx: Context) -> Verdicts:
+    return Verdicts.where(cut(ctx.frame, ctx.targets or {}), DropReason.SURPLUS)
 
 
 CHECK = Check(

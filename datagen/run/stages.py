@@ -17,8 +17,9 @@ from typing import Any
 import pandas as pd
 
 from datagen.curate import curate
+from datagen.curate.distributed import curate_through_files
 from datagen.curate.judge import judge_records, response_format
-from datagen.curate.partitioned import on_cluster
+from datagen.curate.partitioned import cluster_client, on_cluster
 from datagen.curate.runner import LOCAL, SCORED, curate_rest
 from datagen.export import append
 from datagen.export.hub import push_run
@@ -96,10 +97,15 @@ async def judge_stage(plan: RunPlan, batch: pd.DataFrame, endpoint: Endpoint) ->
 def curate_stage(plan: RunPlan, records: pd.DataFrame, published: pd.DataFrame | None,
                  final: bool) -> pd.DataFrame:
     """Every verdict from scratch; `final` adds the surplus cut over each seed's target. On a
-    Dask worker, a large pass spreads its record-local checks over the cluster."""
-    with on_cluster(len(records)) as spread:
-        return curate(records, plan.config.curation, refs=plan.references(published),
-                      targets=plan.targets if final else None, seed=plan.config.seed, **spread)
+    Dask worker, a large pass is curated by the cluster, partition by partition, from a
+    Parquet file in the run folder (`datagen.curate.distributed`)."""
+    cfg, refs = plan.config.curation, plan.references(published)
+    targets, seed = plan.targets if final else None, plan.config.seed
+    with cluster_client(len(records)) as client:
+        if client is not None:
+            return curate_through_files(records, cfg, client, plan.folder.root / ".curating",
+                                        refs=refs, targets=targets, seed=seed)
+    return curate(records, cfg, refs=refs, targets=targets, seed=seed)
 
 
 def screen_stage(plan: RunPlan, records: pd.DataFrame, rescore: bool = False) -> pd.DataFrame:
