@@ -4,7 +4,9 @@
     python bench/curation.py 100000 1000000    # each size in its own process, then a table:
                                                # per-stage time and peak RSS, and the ratio
     python bench/curation.py 1000000 --near-only   # near dedup alone, its own peak RSS
-    python bench/curation.py 200000 --dask 2 --memory-limit 6GB   # partitioned, vs one pass
+    python bench/curation.py 200000 --dask 2 --compare   # a records file on a LocalCluster,
+                                                         # then one pass: same verdicts?
+    python bench/curation.py 10000000 --dask 2 --memory-limit 6GB   # 10M on 2 workers
 
 Prints, for N records: dedup (exact, and near with MinHash LSH + rapidfuzz verification), the
 language check with the fast engine (and langdetect's rate on a sample), the record
@@ -39,10 +41,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.corpus import build  # noqa: E402
 from datagen.config import CurationConfig  # noqa: E402
-from datagen.curate import CHECKS, curate, dedup, language  # noqa: E402
+from datagen.curate import CHECKS, curate, dedup, language, quality  # noqa: E402
 from datagen.curate.langid import detect_many  # noqa: E402
 from datagen.curate.minhash import LSHParams, shingle_hashes, signatures  # noqa: E402
 from datagen.curate.pool import SLICE_ROWS  # noqa: E402
+
+CHUNK_ROWS = 500_000  # corpus rows made into records at a time
 from datagen.curate.similarity import clusters, prepared_pairs  # noqa: E402
 from datagen.records import new_records  # noqa: E402
 from datagen.text import token_sort  # noqa: E402
@@ -165,11 +169,23 @@ def rouge_filter_seconds(texts: list[str]) -> tuple[float, int]:
 
 
 def write_corpus(n: int, path: str) -> None:
-    """The corpus as a run's records file, and its ground truth beside it."""
+    """The corpus as a run's records file, and its ground truth beside it; written in
+    chunks, so that 10M records fit this machine's memory."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
     corpus = build(n)
-    new_records(corpus.frame.assign(domain="legal").to_dict(orient="records")).to_parquet(
-        path, row_group_size=SLICE_ROWS)
     np.savez(path + ".npz", kind=np.array(corpus.kind), origin=np.array(corpus.origin))
+    frame = corpus.frame.assign(domain="legal")
+    del corpus
+    writer = None
+    for lo in range(0, n, CHUNK_ROWS):
+        table = pa.Table.from_pandas(new_records(
+            frame.iloc[lo:lo + CHUNK_ROWS].to_dict(orient="records")), preserve_index=False)
+        writer = writer or pq.ParquetWriter(path, table.schema)
+        writer.write_table(table, row_group_size=SLICE_ROWS)
+    if writer is not None:
+        writer.close()
 
 
 def load_corpus(n: int, folder: str) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
@@ -225,9 +241,11 @@ def main() -> None:
     ap.add_argument("--json", help="write the stage times here (one size per process)")
     ap.add_argument("--dask", type=int, default=0, help="workers of a LocalCluster")
     ap.add_argument("--memory-limit", default="6GB", help="per Dask worker")
+    ap.add_argument("--compare", action="store_true",
+                    help="with --dask: also one pass in this process, and compare verdicts")
     args = ap.parse_args()
     if args.dask:
-        on_dask(args.n[0], args.dask, args.memory_limit)
+        on_dask(args.n[0], args.dask, args.memory_limit, args.compare)
         return
     if len(args.n) > 1:
         sizes(args)
@@ -246,8 +264,8 @@ def main() -> None:
           f"{time.perf_counter() - t0:.1f} s; rss {rss_mb():.0f} MB")
     res: dict[str, float] = {}
 
-    with peak_rss(res, "dedup"):
-        work = curate(df, cfg, checks=(dedup.CHECK,))
+    with peak_rss(res, "dedup"):  # with the quality score it ranks by, as a run has it
+        work = curate(df, cfg, checks=(quality.CHECK, dedup.CHECK))
     exact_hits = (work["drop_reason"] == "exact_duplicate").fillna(False).to_numpy(bool)
     near_hits = (work["drop_reason"] == "near_duplicate").fillna(False).to_numpy(bool)
     method = "minhash" if n > cfg.dedup.allpairs_max else "all pairs"
@@ -331,32 +349,43 @@ def main() -> None:
 STAGES = ("dedup", "language", "heuristics", "curate")
 
 
-def on_dask(n: int, workers: int, memory_limit: str) -> None:
-    """The whole stage partitioned on a LocalCluster (record-local checks on the workers,
-    dedup and what follows here), its workers' peak RSS, and whether the verdicts equal one
-    pass's (run after it, in this process)."""
+def on_dask(n: int, workers: int, memory_limit: str, compare: bool) -> None:
+    """The whole stage on an N-worker LocalCluster from a records file (`curate_files`:
+    partitions read and curated by the workers, dedup across them), the workers' and this
+    process's peak memory, and (`compare`) whether the verdicts equal one pass's, run after it
+    in this process."""
     from distributed import Client, LocalCluster
 
-    from datagen.curate.partitioned import curate_partitioned
+    from datagen.curate.distributed import curate_files, read_curated
 
-    corpus = build(n)
-    df = new_records(corpus.frame.assign(domain="legal").to_dict(orient="records"))
-    del corpus
-    cfg = CurationConfig()
+    cfg, targets = CurationConfig(), {"bench": n}
     res: dict[str, float] = {}
     root = str(Path(__file__).resolve().parents[1])
-    with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                      memory_limit=memory_limit, dashboard_address=None,
-                      env={"PYTHONPATH": root}) as cluster, Client(cluster) as client:
-        with peak_rss(res, "dask"):
-            spread = curate_partitioned(df, cfg, client, parts=4 * workers,
-                                        targets={"bench": n})
-        peaks = client.run(lambda: resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
-    print(f"partitioned on {workers} workers (memory_limit {memory_limit}): {res['dask']:.1f} s; "
-          f"worker peak rss " + ", ".join(f"{v:.0f} MB" for v in peaks.values())
-          + f"; this process {res['dask_rss_mb']:.0f} MB")
-    with peak_rss(res, "single"):
-        single = curate(df, cfg, targets={"bench": n})
+    with tempfile.TemporaryDirectory() as tmp:
+        source = Path(tmp) / f"records-{n}.parquet"
+        t = time.perf_counter()
+        subprocess.run([sys.executable, __file__, "--write-corpus", str(n), str(source)],
+                       check=True)
+        print(f"corpus: {n:,} records written in {time.perf_counter() - t:.0f} s "
+              f"({source.stat().st_size / 2**20:,.0f} MB of Parquet)", flush=True)
+        with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                          memory_limit=memory_limit, dashboard_address=None,
+                          env={"PYTHONPATH": root}) as cluster, Client(cluster) as client:
+            with peak_rss(res, "dask"):
+                counts = curate_files(source, Path(tmp) / "curated", cfg, client,
+                                      targets=targets)
+            peaks = client.run(
+                lambda: resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+        print(f"curated on {workers} workers (memory_limit {memory_limit}): {res['dask']:.0f} s "
+              f"({n / res['dask']:,.0f} records/s), kept {counts['kept']:,}; worker peak rss "
+              + ", ".join(f"{v:.0f} MB" for v in peaks.values())
+              + f"; this process (the driver) {rss_mb():.0f} MB")
+        if not compare:
+            return
+        spread = read_curated(Path(tmp) / "curated")
+        records = pd.read_parquet(source)
+        with peak_rss(res, "single"):
+            single = curate(records, cfg, targets=targets)
     same = spread.equals(single)
     print(f"one process: {res['single']:.1f} s, peak rss {res['single_rss_mb']:.0f} MB; "
           f"verdicts identical: {same}; ratio {res['single'] / res['dask']:.2f}x")
