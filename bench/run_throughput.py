@@ -4,7 +4,8 @@ One loopback OpenAI-compatible server with a fixed latency and varied answers (d
 instructions for expansion calls, a distinct answer to each instruction: the handler of
 `bench/flow_overhead.py`) serves, in one bench run and in fresh processes:
 - client: `LLMClient` (cache, gate, cost on) sending `--requests` distinct answer requests at
-  `llm.max_concurrency`: the most requests/s a run could reach;
+  `llm.max_concurrency`: the most requests/s a run could reach; measured before and after the
+  run, as the shared machine's pace drifts, and the two pooled;
 - run: `datagen.run.run` of the legal seed with `--pairs` (plain library path, no Prefect), at
   the same concurrency: its generate stage's requests/s (expand, respond, judge, curation
   between them).
@@ -109,20 +110,28 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="datagen-bench-"))
     env = {**os.environ, "PREFECT_LOGGING_LEVEL": "WARNING"}
     with ScriptedServer(handler(args.latency_ms / 1000)) as server:
-        alone = measure(["client", server.base_url, str(tmp / "client"), str(args.requests),
-                         str(args.concurrency)], env)
+        def client_alone(label: str) -> dict[str, Any]:
+            return measure(["client", server.base_url, str(tmp / f"client-{label}"),
+                            str(args.requests), str(args.concurrency)], env)
+
+        before = client_alone("before")
         cfg = config_data(server.base_url, str(tmp / "run"), args.pairs, args.concurrency)
         if args.language_engine:
             cfg["curation"] = {"language": {"engine": args.language_engine}}
         whole = measure(["run", json.dumps(cfg)], env)
+        after = client_alone("after")  # the machine's pace can drift: the run sits between
+    alone = {"requests": before["requests"] + after["requests"],
+             "seconds": before["seconds"] + after["seconds"]}
     a = alone["requests"] / alone["seconds"]
     w = whole["requests"] / whole["seconds"]
     ideal = args.concurrency * 1000 / args.latency_ms
     print(f"loopback server, {args.latency_ms:.0f} ms per request, varied answers; "
           f"llm.max_concurrency {args.concurrency} (ideal {ideal:,.0f} req/s); "
           f"{os.cpu_count()} CPUs")
-    print(f"client alone: {alone['requests']} requests in {alone['seconds']:.1f} s = "
-          f"{a:,.0f} req/s")
+    print(f"client alone, before and after the run: {alone['requests']} requests in "
+          f"{alone['seconds']:.1f} s = {a:,.0f} req/s "
+          f"({before['requests'] / before['seconds']:,.0f} and "
+          f"{after['requests'] / after['seconds']:,.0f})")
     print(f"run, --pairs {args.pairs}: {whole['requests']} requests in a generate stage of "
           f"{whole['seconds']:.1f} s = {w:,.0f} req/s ({whole['kept']} kept; language "
           f"engine {args.language_engine or 'default'})")

@@ -7,6 +7,7 @@ deleted.
     shape.py      what answer an instruction expects (label, short, code, document, long)
     quality.py    which member of a duplicate cluster is the best
     partitioned.py the record-local checks on cluster partitions, then the rest in one pass
+    distributed.py a records file curated on a cluster, dedup included, partition by partition
     references.py the one reference matcher (seed examples, reference and eval sets,
                   published data) and its checks
     ledger.py     why each dropped record was dropped, for `datagen rejected` and the report

@@ -145,7 +145,8 @@ def judge_enabled(cfg: JudgeConfig, endpoint_kind: str) -> bool:
 def to_judge(df: pd.DataFrame) -> pd.Index:
     """Kept, answered records without a judge score yet."""
     live = df["keep"].fillna(False).astype(bool) & df["response"].notna()
-    scored = pd.Series(["judge" in json.loads(s or "{}") for s in df["scores"].fillna("{}")],
+    # the key as json.dumps writes it (no JSON parse per record: this runs for every batch)
+    scored = pd.Series(['"judge":' in s for s in df["scores"].fillna("{}").tolist()],
                        index=df.index, dtype=bool)  # bool even when df is empty
     return df.index[live & ~scored]
 

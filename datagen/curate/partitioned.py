@@ -10,8 +10,10 @@ Dask's `scatter`, `map` and `gather` (a `distributed.Client`): datagen itself do
 Dask, which stays an optional extra.
 
 Under `orchestration.task_runner: dask` a run's curation stages are tasks on a Dask worker:
-`on_cluster` gives them that worker's client, so a large pass spreads its partitions over the
-whole cluster (one per worker thread at least) instead of running on the one worker.
+`cluster_client` gives them that worker's client. The screens between rounds spread their
+partitions over the whole cluster this way (`on_cluster`, one per worker thread at least); the
+curate stage, which holds every record, goes through a Parquet file instead
+(`datagen.curate.distributed`), so that dedup is spread over the cluster too.
 """
 
 from __future__ import annotations

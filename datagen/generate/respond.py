@@ -87,6 +87,7 @@ async def respond(
 
     cols = df.loc[todo, ["system", "instruction", "metadata"]]  # plain lists: a cell
     # lookup per record costs more than its request
+    metadata = dict(zip(todo, cols["metadata"].tolist(), strict=True))
     results = await asyncio.gather(*(one(*row) for row in zip(
         todo, *(cols[c].tolist() for c in cols.columns), strict=True)))
     params_json = json.dumps(params, sort_keys=True)
@@ -109,7 +110,7 @@ async def respond(
         df.loc[rows, "model"] = [d.model for _, d in answered]
         df.loc[rows, "params"] = params_json
     for idx, done in answered:
-        if '"parent_id"' in df.at[idx, "metadata"] and unanswerable(done.text):
+        if '"parent_id"' in (metadata[idx] or "") and unanswerable(done.text):
             _set_meta(df, idx, verdict=str(DropReason.EVOL_UNANSWERABLE))
     return df
 
