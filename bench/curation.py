@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import resource
 import subprocess
 import sys
@@ -358,6 +359,8 @@ def on_dask(n: int, workers: int, memory_limit: str, compare: bool) -> None:
 
     from datagen.curate.distributed import curate_files, read_curated
 
+    logging.basicConfig(format="%(asctime)s %(message)s")  # the steps' progress, with ETA
+    logging.getLogger("datagen.progress").setLevel(logging.INFO)
     cfg, targets = CurationConfig(), {"bench": n}
     res: dict[str, float] = {}
     root = str(Path(__file__).resolve().parents[1])

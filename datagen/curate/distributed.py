@@ -47,6 +47,7 @@ from datagen.curate.partitioned import Cluster
 from datagen.curate.reasons import DropReason
 from datagen.curate.similarity import lsh_for, prepared_pairs, uses_minhash, verified
 from datagen.files import write_parquet
+from datagen.progress import StageProgress
 
 PART_ROWS = 100_000  # a partition's records: its text views and sketch stay well under 1 GB
 
@@ -236,13 +237,22 @@ def curate_files(source: Path, dest: Path, cfg: CurationConfig, client: Cluster,
         total = sum(p.rows for p in parts)
         judge = functools.partial(_judge_part, source=source, work=work, cfg=cfg, refs=refs,
                                   seed=seed, rows=total)
-        infos = client.gather(client.map(judge, parts, pure=False))
+        infos = _tasks(client, "curate partitions", judge, parts)
         final = _decide(infos, parts, work, cfg, client, targets)
         write = functools.partial(_write_part, work=work, dest=dest)
-        kept = client.gather(client.map(write, parts, final, pure=False))
+        kept = _tasks(client, "write partitions", write, parts, final)
         return {"records": total, "kept": int(sum(kept))}
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def _tasks(client: Cluster, label: str, fn: Any, *iterables: Any) -> list[Any]:
+    """`fn` mapped over the cluster, with progress (done/total, ETA) as its tasks finish."""
+    futures = client.map(fn, *iterables, pure=False)
+    with StageProgress(label, len(futures)) as tick:
+        for future in futures:
+            future.add_done_callback(lambda _: tick())
+        return list(client.gather(futures))
 
 
 def _decide(infos: list[dict[str, Any]], parts: list[Part], work: Path, cfg: CurationConfig,
@@ -309,7 +319,7 @@ def _near_pairs(first: np.ndarray, empty: np.ndarray, parts: list[Part], work: P
     np.save(work / "distinct.npy", first)
     np.save(work / "nonempty.npy", np.flatnonzero(~empty))
     band = functools.partial(_band, work=work, parts=parts, params=params)
-    codes = client.gather(client.map(band, range(params.bands), pure=False))
+    codes = _tasks(client, "dedup bands", band, range(params.bands))
     found = sorted_unique(np.concatenate(codes)) if codes else np.zeros(0, dtype=np.int64)
     cand = np.stack([found // len(first), found % len(first)], axis=1)
     involved = np.unique(cand.ravel())
