@@ -14,9 +14,9 @@ heuristics, and the whole curation stage; near-dup recall against planted duplic
 brute-force all-pairs rapidfuzz on a sample (with the brute-force time extrapolated to N), and
 the time a Self-Instruct style ROUGE-L filter would take (measured on a small sample,
 extrapolated quadratically); our numpy MinHash signatures against rensa's and datasketch's on
-the same shingles; how often langdetect's second opinion changes a language verdict. Each
-stage's peak RSS is sampled while it runs. Numbers are from one run on this machine; nothing is
-asserted.
+the same shingles (`pip install '.[bench]'`); how often langdetect's second opinion changes a
+language verdict. Each stage's peak RSS is sampled while it runs. Numbers are from one run on
+this machine; nothing is asserted.
 """
 
 from __future__ import annotations
