@@ -7,6 +7,7 @@ Column names are the contract between stages. Stages add verdicts (`keep`, `drop
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from typing import Any
 
 import pandas as pd
@@ -61,6 +62,15 @@ def _as_json(value: Any) -> str:
     if isinstance(value, str):
         return value
     return json.dumps(value, sort_keys=True, ensure_ascii=False)
+
+
+_ENCODER = json.JSONEncoder(sort_keys=True, ensure_ascii=False)
+
+
+def json_column(values: Iterable[dict[str, Any]]) -> pd.arrays.ArrowStringArray:
+    """Dicts as a JSON string column (keys sorted), one encoder for all: `json.dumps` builds
+    one per call, ~40% of its time on a million small score dicts."""
+    return pd.array([_ENCODER.encode(v) for v in values], dtype="string")
 
 
 def json_cell(value: Any) -> dict[str, Any]:

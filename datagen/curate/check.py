@@ -144,8 +144,10 @@ class Texts:
         return [value[p] for p in pos]
 
     def carried(self, check: str) -> Any:
-        """What `check`'s `prepare` made for these rows on the slices of the pass, or None."""
-        made = self.root.made.get(check)
+        """What `check`'s `prepare` made for these rows on the slices of the pass, or None.
+        It is handed over once: the pass lets it go (a sketch is ~400 bytes a record) as
+        soon as the check does."""
+        made = self.root.made.pop(check, None)
         if made is None or self.root is self:
             return made
         return made.take(self.root.frame.index.get_indexer(self.frame.index))

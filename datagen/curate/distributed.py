@@ -26,7 +26,6 @@ this machine, source, work and dest must be on storage every worker reads.
 from __future__ import annotations
 
 import functools
-import json
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,6 +47,7 @@ from datagen.curate.reasons import DropReason
 from datagen.curate.similarity import lsh_for, prepared_pairs, uses_minhash, verified
 from datagen.files import write_parquet
 from datagen.progress import StageProgress
+from datagen.records import json_column
 
 PART_ROWS = 100_000  # a partition's records: its text views and sketch stay well under 1 GB
 
@@ -122,8 +122,7 @@ def _judge_part(part: Part, *, source: Path, work: Path, cfg: CurationConfig,
                                   scores=scores.loc[rows_live], seed=seed))
         hit = found.reason.notna()
         published = {int(i): str(found.lost_to.at[i]) for i in hit.index[hit]}
-    judged["scores"] = pd.array([json.dumps(s, sort_keys=True, ensure_ascii=False)
-                                 for s in scores], dtype="string")
+    judged["scores"] = json_column(scores)
     files = _files(work, part)
     write_parquet(files["parquet"], judged)
     key = np.zeros(len(judged), dtype=np.uint64)
@@ -152,27 +151,41 @@ def _spread(values: pd.Series, rows: pd.Index, index: pd.Index) -> np.ndarray:
 
 
 class _Disk:
-    """The partitions' sketch files, read by global record position."""
+    """The partitions' sketch files, read by global record position (each file mapped once)."""
 
     def __init__(self, work: Path, parts: list[Part]) -> None:
         self.parts = parts
         self.starts = np.array([p.start for p in parts])
         self.files = [_files(work, p) for p in parts]
+        self._mapped: dict[tuple[int, str], np.ndarray] = {}
 
     def _where(self, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         part = np.searchsorted(self.starts, positions, side="right") - 1
         return part, positions - self.starts[part]
 
-    def gather(self, name: str, positions: np.ndarray, band: int | None = None) -> np.ndarray:
+    def _array(self, p: int, name: str) -> np.ndarray:
+        if (p, name) not in self._mapped:
+            self._mapped[p, name] = np.load(self.files[p][name], mmap_mode="r")
+        return self._mapped[p, name]
+
+    def by_part(self, positions: np.ndarray) -> list[tuple[int, np.ndarray, np.ndarray]]:
+        """Per partition that holds some of `positions`: its number, where those positions
+        are in `positions`, and their rows in the partition (ascending, so a mapped file is
+        read front to back). One sort, however many partitions there are."""
         part, local = self._where(positions)
+        order = np.lexsort((local, part))
+        bounds = np.searchsorted(part[order], np.arange(len(self.parts) + 1))
+        return [(p, order[lo:hi], local[order[lo:hi]]) for p, (lo, hi) in
+                enumerate(zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True)) if hi > lo]
+
+    def gather(self, name: str, positions: np.ndarray, band: int | None = None) -> np.ndarray:
         out: np.ndarray | None = None
-        for p in np.unique(part).tolist():
-            sel = np.flatnonzero(part == p)
-            data = np.load(self.files[p][name], mmap_mode="r")
-            rows = (data[band] if band is not None else data)[local[sel]]
+        for p, sel, rows in self.by_part(positions):
+            data = self._array(p, name)
+            got = (data[band] if band is not None else data)[rows]
             if out is None:
-                out = np.empty((len(positions), *rows.shape[1:]), dtype=rows.dtype)
-            out[sel] = rows
+                out = np.empty((len(positions), *got.shape[1:]), dtype=got.dtype)
+            out[sel] = got
         assert out is not None
         return out
 
@@ -191,13 +204,10 @@ def _band(band: int, *, work: Path, parts: list[Part], params: LSHParams) -> np.
 def _texts(work: Path, parts: list[Part], positions: np.ndarray) -> list[str]:
     """The token-sorted texts of records at these global positions."""
     disk = _Disk(work, parts)
-    part, local = disk._where(positions)
     out: list[str] = [""] * len(positions)
-    for p in np.unique(part).tolist():
-        sel = np.flatnonzero(part == p)
+    for p, sel, rows in disk.by_part(positions):
         column = pq.read_table(disk.files[p]["sorted.parquet"])["sorted"]
-        got = column.take(pa.array(local[sel])).to_pylist()
-        for k, text in zip(sel.tolist(), got, strict=True):
+        for k, text in zip(sel.tolist(), column.take(pa.array(rows)).to_pylist(), strict=True):
             out[k] = text
     return out
 

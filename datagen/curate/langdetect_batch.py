@@ -46,13 +46,13 @@ def detect_batch(texts: list[str], seed: int = 0) -> list[Result]:
         return [_own(text, factory) for text in texts]
     detectors, grams = [], []
     vocab: dict[str, int] = {}
+    words: dict[str, list[int]] = {}
     for text in texts:
         d = Detector(factory)
         d.append(text)
         d.cleaning_text()
         detectors.append(d)
-        grams.append([vocab.setdefault(w, len(vocab))
-                      for w in _ngrams(d.text, factory.word_lang_prob_map)])
+        grams.append(_ngram_ids(d.text, factory.word_lang_prob_map, vocab, words))
     live = [k for k, g in enumerate(grams) if g]
     if live:
         profiles = np.array([factory.word_lang_prob_map[w] for w in vocab], dtype=np.float64)
@@ -80,12 +80,33 @@ class _Normalized(dict):
 _NORMALIZED = _Normalized()
 
 
-def _ngrams(text: str, known: dict[str, list[float]]) -> list[str]:
-    """`Detector._extract_ngrams`: the same n-grams in the same order, with `NGram.add_char`'s
-    buffer kept in locals and each character normalised by table."""
+def _ngram_ids(text: str, known: dict[str, list[float]], vocab: dict[str, int],
+               words: dict[str, list[int]]) -> list[int]:
+    """`Detector._extract_ngrams` of a cleaned text, as ids in `vocab`. The extractor's state
+    (its 3-character buffer, its capitals flag) starts afresh after every space, so a text's
+    n-grams are its words' (each with the space after it, but the last) in order: each
+    distinct word is walked once per batch (`words`), not once per occurrence."""
+    pieces = text.translate(_NORMALIZED).split(" ")
+    out: list[int] = []
+    last = len(pieces) - 1
+    for k, piece in enumerate(pieces):
+        if not piece:
+            continue
+        if k < last:
+            piece += " "
+        got = words.get(piece)
+        if got is None:
+            got = words[piece] = [vocab.setdefault(w, len(vocab)) for w in _walk(piece, known)]
+        out += got
+    return out
+
+
+def _walk(text: str, known: dict[str, list[float]]) -> list[str]:
+    """`Detector._extract_ngrams` on normalised characters: the same n-grams in the same
+    order, with `NGram.add_char`'s buffer kept in locals."""
     out: list[str] = []
     grams, capital = " ", False
-    for ch in text.translate(_NORMALIZED):
+    for ch in text:
         last = grams[-1]
         if last == " ":
             grams, capital = " ", False
@@ -200,29 +221,32 @@ def _trials(detectors: list[Detector], grams: list[list[int]],
             else:
                 kept[k] = None
             weight[k] = (d.alpha + z * d.ALPHA_WIDTH) / d.BASE_FREQ
+        # the texts still going, compacted: their probabilities, weights and drawn n-grams
+        # (rows leave as they converge; a finished row is written back once)
         steps = 0
+        active = np.arange(n)
+        rows, w = prob, weight[:, None]
         drawn = np.zeros((n, 0), dtype=np.int64)
         used = np.zeros(n, dtype=np.int64)  # draws each text made this trial
-        active = np.arange(n)
         i = 0
         while len(active):
             if i == steps:  # the next block of draws of every text still going
                 more = max(64, steps)
-                block = np.zeros((n, more), dtype=np.int64)
-                for k in active.tolist():
+                block = np.zeros((len(active), more), dtype=np.int64)
+                for r, k in enumerate(active.tolist()):
                     values, _ = draws.choices(sizes[k], pos[k], steps + more)
-                    block[k] = ids[k][values[steps:]]
+                    block[r] = ids[k][values[steps:]]
                 drawn = np.concatenate([drawn, block], axis=1)
                 steps += more
-            rows = prob[active] * (weight[active, None] + profiles[drawn[active, i]])
+            rows = rows * (w + profiles[drawn[:, i]])
             if i % 5 == 0:
                 rows /= np.cumsum(rows, axis=1)[:, -1:]  # a left-to-right sum, as sum() is
-                prob[active] = rows
                 done = (rows.max(axis=1) > first.CONV_THRESHOLD) | (i >= first.ITERATION_LIMIT)
-                used[active[done]] = i + 1
-                active = active[~done]
-            else:
-                prob[active] = rows
+                if done.any():
+                    prob[active[done]] = rows[done]
+                    used[active[done]] = i + 1
+                    going = ~done
+                    active, rows, w, drawn = active[going], rows[going], w[going], drawn[going]
             i += 1
         for k in range(n):
             pos[k] = draws.choices(sizes[k], pos[k], int(used[k]))[1]

@@ -16,6 +16,9 @@ Dask worker), the slices run one after another here.
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
+import functools
 import math
 import multiprocessing
 import os
@@ -90,3 +93,21 @@ def local_mapper(rows: int, workers: int | None) -> Mapper:
             return list(pool.map(fn, parts))
 
     return run
+
+
+@functools.cache
+def _libc() -> ctypes.CDLL | None:
+    name = ctypes.util.find_library("c") if sys.platform == "linux" else None
+    try:
+        return ctypes.CDLL(name) if name else None
+    except OSError:
+        return None
+
+
+def release_memory() -> None:
+    """Hand the heap's free pages back to the system (glibc's `malloc_trim`; nothing
+    elsewhere). The slices' results arrive as many small objects; once merged and let go,
+    their pages stay with this process unless trimmed (~0.4 GB at 1M records)."""
+    libc = _libc()
+    if libc is not None and hasattr(libc, "malloc_trim"):
+        libc.malloc_trim(0)

