@@ -20,7 +20,7 @@ import numpy as np
 
 _PRIME_MIX = np.uint64(0x9E3779B97F4A7C15)
 _MERGE_AT = 16_000_000  # candidate codes held before de-duplicating them (bounds memory)
-_ESTIMATE_CHUNK = 200_000  # candidate pairs compared per step (2 x 48 MB of marks)
+_ESTIMATE_CHUNK = 50_000  # candidate pairs compared per step (2 x 12 MB of marks)
 
 
 @dataclass(frozen=True)
@@ -122,9 +122,9 @@ def signatures(texts: list[str], params: LSHParams = LSHParams()) -> np.ndarray:
 class Sketch:
     """What LSH keeps per text: one key per band, the low 16 bits of every MinHash value (to
     estimate a candidate pair's Jaccard before paying for `fuzz.ratio`), and an empty mask.
-    At a million texts that is 160 + 240 MB; the full uint32 signature is never held."""
+    At a million texts that is 80 + 240 MB; the full uint32 signature is never held."""
 
-    keys: np.ndarray  # (n, bands) uint64
+    keys: np.ndarray  # (n, bands) uint32
     marks: np.ndarray  # (n, perms) uint16
     empty: np.ndarray  # (n,) bool
     rows: np.ndarray | None = None  # the rows of the arrays this stands for (None: all)
@@ -158,19 +158,21 @@ def sketch(texts: list[str], params: LSHParams = LSHParams()) -> Sketch:
         marks.append(sig.astype(np.uint16))
         empty.append((sig == np.iinfo(np.uint32).max).all(axis=1))
     if not keys:
-        return Sketch(np.zeros((0, params.bands), dtype=np.uint64),
+        return Sketch(np.zeros((0, params.bands), dtype=np.uint32),
                       np.zeros((0, params.perms), dtype=np.uint16), np.zeros(0, dtype=bool))
     return Sketch(np.concatenate(keys), np.concatenate(marks), np.concatenate(empty))
 
 
 def band_keys(sig: np.ndarray, params: LSHParams) -> np.ndarray:
-    """One uint64 key per text and band, shape (n, bands)."""
-    keys = np.zeros((sig.shape[0], params.bands), dtype=np.uint64)
+    """One uint32 key per text and band, shape (n, bands): the low half of a 64-bit mix of
+    the band's values. Two texts whose bands differ share a key by chance once in 2**32
+    pairs (~100 pairs a band at a million texts), and the signature estimate drops those."""
+    keys = np.zeros((sig.shape[0], params.bands), dtype=np.uint32)
     for band in range(params.bands):
         h = np.full(sig.shape[0], ((band + 1) * int(_PRIME_MIX)) % 2**64, dtype=np.uint64)
         for r in range(params.rows):
             h = _mix(h ^ sig[:, band * params.rows + r].astype(np.uint64))
-        keys[:, band] = h
+        keys[:, band] = h.astype(np.uint32)
     return keys
 
 
