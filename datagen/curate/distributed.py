@@ -26,6 +26,7 @@ this machine, source, work and dest must be on storage every worker reads.
 from __future__ import annotations
 
 import functools
+import mmap
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,6 +51,7 @@ from datagen.progress import StageProgress
 from datagen.records import json_column
 
 PART_ROWS = 100_000  # a partition's records: its text views and sketch stay well under 1 GB
+MAPPED_MAX = 512 * 2**20  # sketch-file pages a band task keeps mapped in before giving back
 
 
 @dataclass(frozen=True)
@@ -151,21 +153,34 @@ def _spread(values: pd.Series, rows: pd.Index, index: pd.Index) -> np.ndarray:
 
 
 class _Disk:
-    """The partitions' sketch files, read by global record position (each file mapped once)."""
+    """The partitions' sketch files, read by global record position. Each file is mapped
+    once; once reads have touched `MAPPED_MAX` bytes of pages, they are given back: they stay
+    in the page cache, not in this worker's resident memory, which its `memory_limit` counts
+    (10M records' marks are 2.4 GB)."""
 
     def __init__(self, work: Path, parts: list[Part]) -> None:
         self.parts = parts
         self.starts = np.array([p.start for p in parts])
         self.files = [_files(work, p) for p in parts]
-        self._mapped: dict[tuple[int, str], np.ndarray] = {}
+        self._mapped: dict[tuple[int, str], tuple[mmap.mmap, np.ndarray]] = {}
+        self._touched = 0  # bytes of mapped pages read since they were last given back
 
     def _where(self, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         part = np.searchsorted(self.starts, positions, side="right") - 1
         return part, positions - self.starts[part]
 
-    def _array(self, p: int, name: str) -> np.ndarray:
+    def _map(self, p: int, name: str) -> tuple[mmap.mmap, np.ndarray]:
+        """A `.npy` file as an array over a read-only map of it."""
         if (p, name) not in self._mapped:
-            self._mapped[p, name] = np.load(self.files[p][name], mmap_mode="r")
+            with open(self.files[p][name], "rb") as f:
+                version = np.lib.format.read_magic(f)
+                shape, fortran, dtype = (np.lib.format.read_array_header_1_0(f)
+                                         if version == (1, 0) else
+                                         np.lib.format.read_array_header_2_0(f))
+                start = f.tell()
+                pages = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+            data = np.frombuffer(pages, dtype=dtype, count=int(np.prod(shape)), offset=start)
+            self._mapped[p, name] = (pages, data.reshape(shape, order="F" if fortran else "C"))
         return self._mapped[p, name]
 
     def by_part(self, positions: np.ndarray) -> list[tuple[int, np.ndarray, np.ndarray]]:
@@ -181,11 +196,16 @@ class _Disk:
     def gather(self, name: str, positions: np.ndarray, band: int | None = None) -> np.ndarray:
         out: np.ndarray | None = None
         for p, sel, rows in self.by_part(positions):
-            data = self._array(p, name)
+            pages, data = self._map(p, name)
             got = (data[band] if band is not None else data)[rows]
+            self._touched += min(len(pages), len(rows) * mmap.PAGESIZE)
             if out is None:
                 out = np.empty((len(positions), *got.shape[1:]), dtype=got.dtype)
             out[sel] = got
+        if self._touched > MAPPED_MAX and hasattr(mmap, "MADV_DONTNEED"):
+            for pages, _ in self._mapped.values():
+                pages.madvise(mmap.MADV_DONTNEED)
+            self._touched = 0
         assert out is not None
         return out
 
