@@ -56,15 +56,15 @@ def new_records(rows: list[dict[str, Any]]) -> pd.DataFrame:
     return df.astype(COLUMNS)
 
 
+_ENCODER = json.JSONEncoder(sort_keys=True, ensure_ascii=False)
+
+
 def _as_json(value: Any) -> str:
     if value is None or (isinstance(value, float) and pd.isna(value)):
         return "{}"
     if isinstance(value, str):
         return value
-    return json.dumps(value, sort_keys=True, ensure_ascii=False)
-
-
-_ENCODER = json.JSONEncoder(sort_keys=True, ensure_ascii=False)
+    return _ENCODER.encode(value)
 
 
 def json_column(values: Iterable[dict[str, Any]]) -> pd.arrays.ArrowStringArray:
