@@ -27,7 +27,7 @@ from datagen.curate.reasons import DropReason
 from datagen.errors import BudgetExceeded
 from datagen.llm.client import LLMClient
 from datagen.llm.wire import LLMCallError
-from datagen.records import add_scores, json_cell
+from datagen.records import add_scores, has_score, json_cell
 
 PROMPT_VERSION = "judge.v1"
 CRITERIA = ("correctness", "instruction_following", "domain_fit")
@@ -145,10 +145,7 @@ def judge_enabled(cfg: JudgeConfig, endpoint_kind: str) -> bool:
 def to_judge(df: pd.DataFrame) -> pd.Index:
     """Kept, answered records without a judge score yet."""
     live = df["keep"].fillna(False).astype(bool) & df["response"].notna()
-    # the key as json.dumps writes it (no JSON parse per record: this runs for every batch)
-    scored = pd.Series(['"judge":' in s for s in df["scores"].fillna("{}").tolist()],
-                       index=df.index, dtype=bool)  # bool even when df is empty
-    return df.index[live & ~scored]
+    return df.index[live & ~has_score(df, "judge")]
 
 
 async def judge_records(df: pd.DataFrame, client: LLMClient, cfg: JudgeConfig, *,
