@@ -10,8 +10,12 @@ from __future__ import annotations
 import re
 import string
 import unicodedata
+from collections.abc import Callable
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from datagen.regex import Column, Pattern
 
@@ -59,7 +63,58 @@ def word_count(text: str | None) -> int:
 
 def word_counts(texts: pd.Series) -> pd.Series:
     """`word_count` of every text of a string Series."""
-    return pd.Series([word_count(t) for t in texts], index=texts.index, dtype=int)
+    return pd.Series(counts_of(texts.tolist(), word_count), index=texts.index, dtype=int)
+
+
+def split_counts(texts: list[str]) -> np.ndarray:
+    """`len(text.split())` of every text."""
+    return counts_of(texts, lambda text: len(text.split()))
+
+
+# the ASCII characters `str.split()` splits on (`str.isspace`, \x1c-\x1f included)
+_ASCII_SPLITS = np.array([chr(b).isspace() for b in range(256)])
+_COUNT_CHUNK = 100_000
+
+
+def counts_of(texts: list[str], count: Callable[[str], int]) -> np.ndarray:
+    """Per text, its whitespace-separated words (0 for a missing one). An ASCII text is
+    counted on its UTF-8 bytes, a word being a non-space byte after a space or at the start,
+    as `str.split()` cuts it (~10x faster than splitting); any other text is given to
+    `count` (CJK characters count as words there)."""
+    if len(texts) > _COUNT_CHUNK:  # a string array holds under 2 GB of text
+        return np.concatenate([counts_of(texts[lo:lo + _COUNT_CHUNK], count)
+                               for lo in range(0, len(texts), _COUNT_CHUNK)])
+    try:
+        arr = pa.array(texts, pa.string())
+    except (pa.ArrowInvalid, pa.ArrowTypeError):  # not all text: one by one
+        return np.array([count(t) if isinstance(t, str) else 0 for t in texts], dtype=np.int64)
+    data, offsets = utf8_bytes(arr)
+    word = ~_ASCII_SPLITS[data]
+    starts = word.copy()
+    starts[1:] &= ~word[:-1]
+    first = offsets[:-1][offsets[:-1] < len(data)]
+    starts[first] = word[first]  # a string's first byte follows no space of its own
+    out = per_text(starts, offsets)
+    plain = np.asarray(pc.fill_null(pc.string_is_ascii(arr), True), dtype=bool)
+    for i in np.flatnonzero(~plain).tolist():
+        out[i] = count(texts[i])
+    return out
+
+
+def utf8_bytes(arr: pa.StringArray) -> tuple[np.ndarray, np.ndarray]:
+    """A string array's UTF-8 bytes and, per string, where it starts (one more, for the end),
+    read off its buffers without a copy."""
+    offsets = np.frombuffer(arr.buffers()[1], dtype=np.int32)[arr.offset:arr.offset + len(arr)
+                                                                + 1]
+    if not len(arr) or arr.buffers()[2] is None:
+        return np.zeros(0, dtype=np.uint8), np.zeros(len(arr) + 1, dtype=np.int32)
+    return np.frombuffer(arr.buffers()[2], dtype=np.uint8)[:offsets[-1]], offsets
+
+
+def per_text(mask: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    """Per string, how many of its bytes `mask` marks (`mask` over `utf8_bytes`' bytes): the
+    marked positions, cut at the strings' offsets (no running sum over every byte)."""
+    return np.diff(np.searchsorted(np.flatnonzero(mask), offsets)).astype(np.int64)
 
 
 def word_ngrams(words: list[str], n: int) -> set[str]:

@@ -15,7 +15,7 @@ import pytest
 import datagen.curate
 import datagen.text
 from datagen.regex import Column, Pattern
-from datagen.text import code_views, looks_like_code, prose
+from datagen.text import code_views, counts_of, looks_like_code, prose, split_counts, word_count
 
 DEVSET = Path(__file__).resolve().parents[1] / "bench" / "data" / "devset.jsonl"
 # rows RE2 must not answer (Python counts \x0b and \x1c-\x1f as space), and non-ASCII text
@@ -94,3 +94,14 @@ def test_code_views_give_the_text_by_text_answers() -> None:
     assert has_code == [looks_like_code(t) for t in sample]
     assert prose_of == [prose(t) for t in sample]
     assert 0 < sum(has_code) < len(sample)
+
+
+def test_word_counts_on_bytes_give_the_text_by_text_answers() -> None:
+    sample = texts() + ["", " ", "  two  words ", "tab\tand\nnewline\r\n", "a\x1cb\x1dc\x1ed\x1ff",
+                        "x\x0by\x0cz", "\u3000full\u3000width", "no\xa0break", "中文 和 English",
+                        "日本語のテキスト", "one"]
+    assert split_counts(sample).tolist() == [len(t.split()) for t in sample]
+    assert counts_of(sample, word_count).tolist() == [word_count(t) for t in sample]
+    # a missing text has no words; a slice of texts counts as the whole list does
+    assert counts_of(["a b", None, "c"], word_count).tolist() == [2, 0, 1]  # type: ignore[list-item]
+    assert split_counts(sample[5:40]).tolist() == split_counts(sample)[5:40].tolist()

@@ -54,7 +54,7 @@ def _bad_input(ctx: Context) -> Verdicts:
     """A missing instruction (a missing response only means "not answered yet"), a
     non-string field or invalid Unicode; their text is replaced by a safe version."""
     frame = ctx.frame
-    values = {col: frame[col].tolist() for col in FIELDS}
+    values = {col: ctx.texts.stored(col).tolist() for col in FIELDS}
     not_text = {col: [_not_text(v) for v in values[col]] for col in FIELDS}
     invalid = {col: [_invalid(v) for v in values[col]] for col in FIELDS}
     masks = [

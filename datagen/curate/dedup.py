@@ -92,7 +92,7 @@ def _dedup(ctx: Context) -> Verdicts:
     if quality is None:
         quality = heuristic(frame, ctx.texts, ctx.scores).round(DIGITS)
         scored = {"quality": quality.astype(object)}
-    winner = resolve(group, pairs, best_first(frame, ctx.scores, quality))
+    winner = resolve(group, pairs, best_first(frame, ctx.texts, ctx.scores, quality))
     ids = frame["id"].astype(str).to_numpy()
     reason = pd.Series(reasons(group, winner), index=frame.index, dtype="object")
     lost = winner != np.arange(n)
@@ -125,29 +125,37 @@ def resolve(group: np.ndarray, pairs: np.ndarray, order: np.ndarray) -> np.ndarr
     """Per record, the record it loses to (itself when kept). Records are taken best first
     (`order`): a copy of a text already decided loses as that text did; a record near a kept
     one (`pairs` of near texts) loses to the best of them; else it is kept."""
+    if len(group) == 0:
+        return np.zeros(0, dtype=np.int64)
+    texts = int(group.max()) + 1
+    rank = np.empty(len(group), dtype=np.int64)
+    rank[order] = np.arange(len(order))
+    # a text near no other: its best record is kept, and its copies lose to it
+    best = np.full(texts, len(group), dtype=np.int64)
+    np.minimum.at(best, group, rank)
+    winner = order[best[group]]
+    # texts with near ones are taken one by one, best record first
     near: dict[int, list[int]] = {}
     for i, j in pairs.tolist():
         near.setdefault(i, []).append(j)
         near.setdefault(j, []).append(i)
-    of = group.tolist()
-    texts = max(of) + 1 if of else 0
-    decided = [-1] * texts  # text -> the record copies lose to
-    kept_of = [-1] * texts  # text -> its record, when kept
-    rank = [0] * len(of)
-    for r, pos in enumerate(order.tolist()):
-        rank[pos] = r
-    winner = [0] * len(of)
-    for pos in order.tolist():
-        g = of[pos]
-        if decided[g] >= 0:  # an exact copy of a text already decided
+    if not near:
+        return winner
+    involved = np.zeros(texts, dtype=bool)
+    involved[list(near)] = True
+    decided: dict[int, int] = {}  # text -> the record copies lose to
+    kept_of: dict[int, int] = {}  # text -> its record, when kept
+    taken = order[involved[group[order]]]
+    for pos, g in zip(taken.tolist(), group[taken].tolist(), strict=True):
+        if g in decided:  # an exact copy of a text already decided
             winner[pos] = decided[g]
             continue
-        rivals = [kept_of[h] for h in near.get(g, ()) if kept_of[h] >= 0]
+        rivals = [kept_of[h] for h in near[g] if h in kept_of]
         if rivals:  # near a kept record: the best of those wins
             winner[pos] = decided[g] = min(rivals, key=rank.__getitem__)
         else:
             winner[pos] = decided[g] = kept_of[g] = pos
-    return np.array(winner, dtype=np.int64)
+    return winner
 
 
 def reasons(group: np.ndarray, winner: np.ndarray) -> np.ndarray:

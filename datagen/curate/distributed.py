@@ -322,9 +322,8 @@ def _decide(infos: list[dict[str, Any]], parts: list[Part], work: Path, cfg: Cur
         at = np.flatnonzero(live)
         seeds = pa.chunked_array([i["seed"] for i in infos]).take(pa.array(at))
         answered = np.concatenate([i["answered"] for i in infos])[at]
-        frame = pd.DataFrame({"seed_id": pd.Series(seeds.to_pylist(), dtype=object),
-                              "response": np.where(answered, "", None)})
-        cut = surplus.cut(frame, targets).to_numpy()
+        cut = surplus.cut(pd.Series(seeds.to_pylist(), dtype=object), pd.Series(answered),
+                          targets).to_numpy()
         reason[at[cut]] = str(DropReason.SURPLUS)
     final = []
     for part in parts:

@@ -21,9 +21,8 @@ def _echo(ctx: Context) -> Verdicts:
         if not b:
             out.append(False)
             continue
-        asked = set(a.split())
         words = b.split()
-        new = sum(w not in asked for w in words) / len(words)
+        new = (len(words) - sum(map(set(a.split()).__contains__, words))) / len(words)
         copied = len(words) >= MIN_COPY_WORDS and new < MIN_NEW_WORDS / 4 and \
             fuzz.partial_ratio(b, a) >= COPY
         out.append(a == b or (new < MIN_NEW_WORDS and fuzz.ratio(a, b) >= SIMILAR) or copied)

@@ -99,5 +99,5 @@ CHECK = Check(
 
 def counts(records: pd.DataFrame) -> dict[str, int]:
     """Records a human kept or dropped, from their scores."""
-    marks = [json_cell(s).get("human") for s in records["scores"]]
+    marks = [json_cell(s).get("human") for s in records["scores"].tolist()]
     return {"keep": sum(m == "keep" for m in marks), "drop": sum(m == "drop" for m in marks)}

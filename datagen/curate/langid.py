@@ -29,6 +29,7 @@ import pyarrow.compute as pc
 
 from datagen.curate.langdetect_batch import detect_batch
 from datagen.errors import ConfigError
+from datagen.text import per_text, split_counts, utf8_bytes
 
 Engine = Literal["checked", "langdetect", "fast", "lingua"]
 Result = tuple[str, dict[str, float]]
@@ -94,16 +95,9 @@ def fast_inputs(texts: list[str]) -> list[str]:
 def _ascii_cases(arr: pa.StringArray) -> tuple[np.ndarray, np.ndarray]:
     """Per string, its ASCII upper and lower case letters, counted on the UTF-8 bytes (an
     ASCII byte is always that character; a regex count pays per match, ~30x slower)."""
-    offsets = np.frombuffer(arr.buffers()[1], dtype=np.int32)[arr.offset:arr.offset + len(arr)
-                                                                + 1]
-    data = np.frombuffer(arr.buffers()[2], dtype=np.uint8)[:offsets[-1]] if len(arr) else \
-        np.zeros(0, dtype=np.uint8)
-    counts = []
-    for lo, hi in ((65, 90), (97, 122)):
-        sums = np.zeros(len(data) + 1, dtype=np.int64)
-        np.cumsum((data >= lo) & (data <= hi), out=sums[1:])
-        counts.append(sums[offsets[1:]] - sums[offsets[:-1]])
-    return counts[0], counts[1]
+    data, offsets = utf8_bytes(arr)
+    return (per_text((data >= 65) & (data <= 90), offsets),
+            per_text((data >= 97) & (data <= 122), offsets))
 
 
 @functools.cache
@@ -179,20 +173,22 @@ def detect_lingua(texts: list[str], targets: set[str]) -> list[Result]:
     return out
 
 
-def needs_opinion(text: str, result: Result, target: str) -> bool:
-    """Whether fastText's answer for a text should be checked by langdetect."""
+def needs_opinion(words: int, result: Result, target: str) -> bool:
+    """Whether fastText's answer for a text of `words` words (`str.split`) should be checked
+    by langdetect."""
     top, probs = result
     sure = probs.get(top, 0.0)
     rejected = top != target and probs.get(target, 0.0) < sure
-    return (len(text.split()) < OPINION_SHORT_WORDS or sure < OPINION_UNSURE
+    return (words < OPINION_SHORT_WORDS or sure < OPINION_UNSURE
             or (rejected and sure < OPINION_SURE_REJECT))
 
 
 def detect_checked(texts: list[str], text_targets: list[str], seed: int = 0) -> list[Result]:
     """fastText first; langdetect's answer where `needs_opinion` says so."""
     found = detect_fast(texts)
-    ask = [i for i, (text, target) in enumerate(zip(texts, text_targets, strict=True))
-           if text.strip() and needs_opinion(text, found[i], target)]
+    words = split_counts(texts).tolist()
+    ask = [i for i, (n, target) in enumerate(zip(words, text_targets, strict=True))
+           if n and needs_opinion(n, found[i], target)]
     for i, result in zip(ask, detect_langdetect([texts[i] for i in ask], seed), strict=True):
         found[i] = result
     return found

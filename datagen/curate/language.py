@@ -26,7 +26,7 @@ from datagen.curate.check import Check, Context, Texts, Verdicts
 from datagen.curate.langid import detect_many
 from datagen.curate.reasons import DropReason
 from datagen.regex import Pattern
-from datagen.text import word_count
+from datagen.text import counts_of, word_count
 
 SHORT_WORDS = 10  # a response judged alone has at least this many words
 SHORT_TASK_WORDS = 15  # an instruction judged alone has at least this many words
@@ -72,18 +72,21 @@ def language_verdicts(t: Texts, cfg: LanguageConfig, seed: int = 0) -> pd.DataFr
 
     The instruction is judged on its task (not the input it carries), the response on its
     prose (not its code); a translation task's response is not judged."""
-    targets = [_base(x) for x in t.frame["language"].fillna("en")]
+    targets = [_base(x) for x in t.frame["language"].fillna("en").tolist()]
     plans: list[list[str]] = []
     decided: list[bool | None] = []
-    translation = _TRANSLATE.mask(t.task.tolist()).tolist()
-    for task, res, shape, target, translated in zip(t.task, t.response_prose, t.shape, targets,
-                                                    translation, strict=True):
-        if shape == "code" or translated:
-            res = ""  # code is no language; a translation is in another language on purpose
+    tasks = t.task.tolist()
+    translation = _TRANSLATE.mask(tasks).tolist()
+    # code is no language; a translation is in another language on purpose
+    judged = ["" if shape == "code" or translated else res for res, shape, translated
+              in zip(t.response_prose.tolist(), t.shape.tolist(), translation, strict=True)]
+    for task, res, target, ins_n, res_n in zip(tasks, judged, targets,
+                                               counts_of(tasks, word_count).tolist(),
+                                               counts_of(judged, word_count).tolist(),
+                                               strict=True):
         by_script = [v for v in (script_verdict(task, target), script_verdict(res, target))
                      if v is not None]
         decided.append(True if True in by_script else False if by_script else None)
-        ins_n, res_n = word_count(task), word_count(res)
         texts = [x for x, n, least in ((task, ins_n, SHORT_TASK_WORDS), (res, res_n, SHORT_WORDS))
                  if n >= least]
         if not texts and ins_n + res_n >= MIN_JOINED_WORDS:

@@ -99,7 +99,7 @@ def _pii(ctx: Context) -> Verdicts:
     frame = ctx.frame
     kinds: list[list[str]] = []
     masked: dict[str, list[str | None]] = {"instruction": [], "response": []}
-    values = {col: plain(frame[col], None).tolist() for col in masked}
+    values = {col: plain(ctx.texts.stored(col), None).tolist() for col in masked}
     maybe = might_hold(values["instruction"]) | might_hold(values["response"])
     for ins, res, look in zip(values["instruction"], values["response"], maybe.tolist(),
                               strict=True):

@@ -44,7 +44,7 @@ def length_fit(shape: str, words: int) -> float:
 def heuristic(frame: pd.DataFrame, texts: Texts,
               scores: pd.Series | None = None) -> pd.Series:
     """The heuristic quality score per row (see the module docstring)."""
-    finish = frame["finish_reason"].fillna("").astype(str)
+    finish = frame["finish_reason"].fillna("").astype(str).tolist()
     stop = np.array([1.0 if f == "stop" else 0.5 if f == "" else 0.0 for f in finish])
     fit = np.array([length_fit(str(s), int(w))
                     for s, w in zip(texts.shape, texts.response_words, strict=True)])
@@ -85,11 +85,11 @@ def judge_score(scores: pd.Series | None, index: pd.Index) -> np.ndarray:
     return np.array([float(v) if isinstance(v, int | float) else -1.0 for v in values])
 
 
-def best_first(frame: pd.DataFrame, scores: pd.Series | None,
+def best_first(frame: pd.DataFrame, texts: Texts, scores: pd.Series | None,
                quality: pd.Series) -> np.ndarray:
     """Row positions of `frame`, best record first (see the module docstring), given each
     row's heuristic score."""
-    answered = frame["response"].notna().to_numpy()
+    answered = texts.answered.to_numpy()
     q = quality.to_numpy()
     judge = judge_score(scores, frame.index)
     ids = frame["id"].astype(str).to_numpy()

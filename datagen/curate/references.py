@@ -45,7 +45,7 @@ def _eval(ctx: Context) -> Verdicts:
     cfg = ctx.cfg.references
     index = ctx.refs.evals(cfg.eval_sets)
     ins, res = ctx.texts.instruction.tolist(), ctx.texts.response.tolist()
-    answered = ctx.frame["response"].notna().to_numpy()
+    answered = ctx.texts.answered.to_numpy()
     found = index.ngram_match(ins, cfg.ngram)
     by_answer = index.ngram_match(res, cfg.ngram)
     found = np.where((found < 0) & answered, by_answer, found)

@@ -47,7 +47,7 @@ from datagen.curate import (
     surplus,
     truncation,
 )
-from datagen.curate.check import Check, Context, Texts, Verdicts
+from datagen.curate.check import TEXT_COLUMNS, Check, Context, Texts, Verdicts
 from datagen.curate.outside import References
 from datagen.curate.pool import Mapper, local_mapper, partitions_of, release_memory, slices
 from datagen.curate.reasons import GENERATION
@@ -177,7 +177,8 @@ def curate(records: pd.DataFrame, cfg: CurationConfig, *, refs: References | Non
         if not rest:
             return _finish(out, scores)
         return _rest(out, scores, rest, cfg, refs, seed, targets, made)
-    scores = pd.Series([_scores(s) for s in out["scores"]], index=out.index, dtype=object)
+    scores = pd.Series([_scores(s) for s in out["scores"].tolist()], index=out.index,
+                       dtype=object)
     return _finish(*_judge(out, scores, checks, cfg, refs, seed, targets))
 
 
@@ -188,10 +189,11 @@ def _sliced(part: pd.DataFrame, *, cfg: CurationConfig, refs: References, seed: 
     in `prepared` made of its rows (checks go by name: a check holds lambdas, which do not
     pickle)."""
     checks = tuple(c for c in CHECKS if c.name in names)
-    scores = pd.Series([_scores(s) for s in part["scores"]], index=part.index, dtype=object)
-    out, scores = _judge(part.copy(), scores, checks, cfg, refs, seed, None)
+    scores = pd.Series([_scores(s) for s in part["scores"].tolist()], index=part.index,
+                       dtype=object)
+    texts = Texts(part.copy())  # the views the checks made serve `prepare` too
+    out, scores = _judge(texts.frame, scores, checks, cfg, refs, seed, None, texts=texts)
     out["scores"] = scores
-    texts = Texts(out)
     made = {c.name: c.prepare(texts, cfg, rows) for c in CHECKS
             if c.name in prepared and c.prepare}
     return out[list(columns)], made
@@ -207,7 +209,7 @@ def curate_rest(judged: pd.DataFrame, cfg: CurationConfig, *, refs: References |
     if out.empty:
         return out
     scores = pd.Series([json.loads(s) if isinstance(s, str) and s else {}
-                        for s in out["scores"]], index=out.index, dtype=object)
+                        for s in out["scores"].tolist()], index=out.index, dtype=object)
     return _rest(out, scores, checks, cfg, refs or References(), seed, targets, {})
 
 
@@ -246,7 +248,8 @@ def _judge(out: pd.DataFrame, scores: pd.Series, checks: tuple[Check, ...],
     # a cut holds the columns the pass's checks read (a run's personas, parameters and model
     # names are no check's business)
     views: dict[str, tuple[pd.Index, pd.DataFrame, Texts]] = {}
-    read = [c for c in out.columns if c == "id" or any(c in k.inputs for k in checks)]
+    read = [c for c in out.columns if c not in TEXT_COLUMNS
+            and (c == "id" or any(c in k.inputs for k in checks))]
     for check in checks:
         if check.name in cfg.skip:
             continue
@@ -264,8 +267,7 @@ def _judge(out: pd.DataFrame, scores: pd.Series, checks: tuple[Check, ...],
         if verdicts.reason.notna().any() or verdicts.columns:
             views.clear()  # the old cut goes before the next is made (~0.5 GB at 1M)
         if _apply(out, scores, verdicts):
-            texts.root.made.clear()
-            texts = Texts(out)
+            texts.forget()
     return out, scores
 
 
@@ -273,11 +275,11 @@ def _context(views: dict[str, tuple[pd.Index, pd.DataFrame, Texts]], check: Chec
              idx: pd.Index, out: pd.DataFrame, read: list[str], texts: Texts,
              cfg: CurationConfig, refs: References, scores: pd.Series, seed: int,
              targets: dict[str, int] | None) -> Context:
-    """What `check` sees: the live rows `idx`, cut once per level while they stay the same
-    (`views`), and all of `out` when every row is live."""
+    """What `check` sees: the live rows `idx` and the columns `read` (no texts: `Texts`
+    serves those), cut once per level while they stay the same (`views`)."""
     view = views.get(check.level)
     if view is None or not view[0].equals(idx):
-        frame = out if len(idx) == len(out) else out.loc[idx, read]  # all live: no copy
+        frame = out[read] if len(idx) == len(out) else out.loc[idx, read]  # all live: no copy
         view = views[check.level] = (idx, frame, texts.take(frame))
     return Context(frame=view[1], texts=view[2], cfg=cfg, refs=refs,
                    scores=scores if len(idx) == len(out) else scores.loc[idx], seed=seed,

@@ -10,17 +10,17 @@ from datagen.curate.check import Check, Context, Verdicts
 from datagen.curate.reasons import DropReason
 
 
-def cut(frame: pd.DataFrame, targets: dict[str, int]) -> pd.Series:
-    """Records past their seed's target, in order, and unanswered ones (columns `seed_id`,
-    `response`)."""
-    answered = frame["response"].notna()
-    rank = answered.astype(int).groupby(frame["seed_id"]).cumsum()
-    target = frame["seed_id"].map(targets).fillna(0)
+def cut(seeds: pd.Series, answered: pd.Series, targets: dict[str, int]) -> pd.Series:
+    """Records past their seed's target, in order, and unanswered ones (each record's seed
+    id, and whether it has a response)."""
+    rank = answered.astype(int).groupby(seeds).cumsum()
+    target = seeds.map(targets).fillna(0)
     return (answered & (rank > target)) | ~answered
 
 
 def _surplus(ctx: Context) -> Verdicts:
-    return Verdicts.where(cut(ctx.frame, ctx.targets or {}), DropReason.SURPLUS)
+    return Verdicts.where(cut(ctx.frame["seed_id"], ctx.texts.answered, ctx.targets or {}),
+                          DropReason.SURPLUS)
 
 
 CHECK = Check(

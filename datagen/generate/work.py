@@ -81,7 +81,7 @@ class ExpandWork:
 
 def _meta(records: pd.DataFrame, seed_id: str) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
     part = records[records["seed_id"] == seed_id] if not records.empty else records
-    return part, [json.loads(m) if isinstance(m, str) else {} for m in part["metadata"]]
+    return part, [json.loads(m) if isinstance(m, str) else {} for m in part["metadata"].tolist()]
 
 
 def calls_made(metas: list[dict[str, Any]]) -> set[int]:

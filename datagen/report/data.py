@@ -55,8 +55,8 @@ def build(records: pd.DataFrame, labels: pd.Series, sources: dict[str, str] | No
     record's details carry its source: file, chunk or row, and the text it was made from."""
     records = records.reset_index(drop=False).rename(columns={"index": "_row"})
     split = labels.reindex(records["_row"]).astype("string").fillna("").tolist()
-    metas = [json_cell(m) for m in records["metadata"]]
-    scores = [json_cell(s) for s in records["scores"]]
+    metas = [json_cell(m) for m in records["metadata"].tolist()]
+    scores = [json_cell(s) for s in records["scores"].tolist()]
     keep = records["keep"].fillna(False).astype(bool).tolist()
     reason = ["kept" if k else str(r if isinstance(r, str) else "dropped")
               for k, r in zip(keep, records["drop_reason"], strict=True)]

@@ -89,13 +89,15 @@ def test_checked_asks_langdetect_on_short_unsure_or_rejected_texts_only() -> Non
     short = "Bonjour, ceci est court, no?"
     texts = [GOOD_RESPONSE, FR_RES, short]
     fast, ld = detect_fast(texts), detect_langdetect(texts, 3)
-    assert len(short.split()) < OPINION_SHORT_WORDS and needs_opinion(short, fast[2], "en")
-    assert not needs_opinion(GOOD_RESPONSE, fast[0], "en")  # long, sure, the target
-    want = [ld[i] if needs_opinion(t, fast[i], "en") else fast[i] for i, t in enumerate(texts)]
+    words = [len(t.split()) for t in texts]
+    assert words[2] < OPINION_SHORT_WORDS and needs_opinion(words[2], fast[2], "en")
+    assert not needs_opinion(words[0], fast[0], "en")  # long, sure, the target
+    want = [ld[i] if needs_opinion(words[i], fast[i], "en") else fast[i]
+            for i in range(len(texts))]
     got = detect_checked(texts, ["en"] * 3, seed=3)
     assert got == want and got[0] == fast[0] and got[2] == ld[2]
     # the French answer to a French seed is no rejection: fastText's word stands
-    assert not needs_opinion(FR_RES, fast[1], "fr")
+    assert not needs_opinion(words[1], fast[1], "fr")
     assert detect_checked([FR_RES], ["fr"])[0] == fast[1]
 
 

@@ -27,7 +27,7 @@ def test_rank_order() -> None:
     )
     scores = pd.Series([json.loads(s) for s in df["scores"]], index=df.index)
     q = heuristic(df, Texts(df), scores)
-    order = best_first(df, scores, q)
+    order = best_first(df, Texts(df), scores, q)
     assert df["id"].iloc[order].tolist() == ["d", "c", "e", "b", "a"]
     assert q.iloc[2] > q.iloc[1]
     flagged = records({"response": GOOD_RESPONSE + " Write to [Your Name]."}, {})
