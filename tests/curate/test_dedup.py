@@ -10,6 +10,7 @@ import random
 import numpy as np
 
 from bench.corpus import build
+from datagen.curate.dedup import resolve
 from datagen.curate.minhash import (
     LSHParams,
     bucket_pairs,
@@ -215,3 +216,40 @@ def test_duplicates_are_measured_against_kept_records_not_chained() -> None:
     assert reasons(df) == [None, "near_duplicate", None]  # components would keep only a
     assert df["lost_to"].tolist()[1] == df["id"].tolist()[0]
     assert df["dup_cluster"].tolist() == [df["id"].tolist()[0]] * 2 + [df["id"].tolist()[2]]
+
+
+def _greedy(group: np.ndarray, pairs: np.ndarray, order: np.ndarray) -> list[int]:
+    """`resolve` as its docstring says it, record by record: the reference for its shortcut
+    (texts near no other decided in one step)."""
+    near: dict[int, set[int]] = {}
+    for i, j in pairs.tolist():
+        near.setdefault(i, set()).add(j)
+        near.setdefault(j, set()).add(i)
+    rank = {pos: r for r, pos in enumerate(order.tolist())}
+    decided: dict[int, int] = {}
+    kept: dict[int, int] = {}
+    winner = [0] * len(group)
+    for pos in order.tolist():
+        g = int(group[pos])
+        if g in decided:
+            winner[pos] = decided[g]
+            continue
+        rivals = [kept[h] for h in near.get(g, ()) if h in kept]
+        winner[pos] = decided[g] = min(rivals, key=rank.__getitem__) if rivals else pos
+        if not rivals:
+            kept[g] = pos
+    return winner
+
+
+def test_resolve_gives_the_record_by_record_answer() -> None:
+    rng = np.random.default_rng(7)
+    for _ in range(200):
+        n = int(rng.integers(1, 120))
+        group = np.unique(rng.integers(0, int(rng.integers(1, n + 1)), n), return_inverse=True)[1]
+        texts = int(group.max()) + 1
+        pairs = rng.integers(0, texts, (int(rng.integers(0, 2 * texts + 1)), 2))
+        pairs = pairs[pairs[:, 0] < pairs[:, 1]]
+        order = rng.permutation(n)
+        assert resolve(group, pairs, order).tolist() == _greedy(group, pairs, order)
+    assert resolve(np.zeros(0, dtype=np.int64), np.zeros((0, 2), dtype=np.int64),
+                   np.zeros(0, dtype=np.int64)).tolist() == []
