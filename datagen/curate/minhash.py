@@ -246,9 +246,9 @@ def bucket_pairs(sk: Sketch, params: LSHParams = LSHParams()) -> np.ndarray:
         for codes in pool.map(one, range(params.bands)):
             found.append(codes)
             held += len(codes)
-        if held > _MERGE_AT:  # bands repeat pairs: fold them as we go
-            found = [sorted_unique(np.concatenate(found))]
-            held = len(found[0])
+            if held > _MERGE_AT:  # bands repeat pairs: fold them as we go
+                found = [sorted_unique(np.concatenate(found))]
+                held = len(found[0])
     if not found:
         return np.zeros((0, 2), dtype=np.int64)
     codes = sorted_unique(np.concatenate(found))
