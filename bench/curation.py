@@ -282,6 +282,14 @@ def main() -> None:
           f"{time.perf_counter() - t0:.1f} s; rss {rss_mb():.0f} MB")
     res: dict[str, float] = {}
 
+    with peak_rss(res, "curate"):
+        out = curate(df, cfg, targets={"bench": n})
+    print(f"whole curation stage (default config): {res['curate']:.1f} s, kept "
+          f"{int(out['keep'].sum())}; peak rss {rss_mb():.0f} MB")
+    print("  by reason: " + ", ".join(f"{k} {v}" for k, v in
+                                     out["drop_reason"].value_counts().items()))
+    del out  # first, while no other stage's frames are held: its peak is the stage's own
+
     with peak_rss(res, "dedup"):  # with the quality score it ranks by, as a run has it
         work = curate(df, cfg, checks=(quality.CHECK, dedup.CHECK))
     exact_hits = (work["drop_reason"] == "exact_duplicate").fillna(False).to_numpy(bool)
@@ -346,12 +354,6 @@ def main() -> None:
     print(f"record heuristics ({', '.join(c.name for c in HEURISTICS)}): "
           f"{res['heuristics']:.1f} s, {int((~work['keep']).sum())} dropped")
 
-    with peak_rss(res, "curate"):
-        out = curate(df, cfg, targets={"bench": n})
-    print(f"whole curation stage (default config): {res['curate']:.1f} s, kept "
-          f"{int(out['keep'].sum())}; peak rss {rss_mb():.0f} MB")
-    print("  by reason: " + ", ".join(f"{k} {v}" for k, v in
-                                     out["drop_reason"].value_counts().items()))
 
     if args.rouge:
         rs, comparisons = rouge_filter_seconds(df["instruction"].iloc[:args.rouge].tolist())
