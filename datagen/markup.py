@@ -26,9 +26,10 @@ import re
 from typing import Any
 
 # JSON text has `<`, `>` and `&` only inside strings, where `\u003c` means the same character:
-# the text stays JSON, and the HTML parser never sees `</script>` or `<!--` in it.
-_SCRIPT_UNSAFE = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026",
-                                "\u2028": "\\u2028", "\u2029": "\\u2029"})
+# the text stays JSON, and the HTML parser never sees `</script>` or `<!--` in it. (Chained
+# `str.replace`: `str.translate` measured 14x slower on non-ASCII text, 3.4 s for 17 MB.)
+_SCRIPT_UNSAFE = (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"),
+                  ("\u2028", "\\u2028"), ("\u2029", "\\u2029"))
 
 
 def html_text(value: Any) -> str:
@@ -57,7 +58,9 @@ def script_json(value: Any) -> str:
     except ValueError:  # a NaN somewhere: only then walk the value (a page holds many)
         text = json.dumps(_finite(value), ensure_ascii=False, separators=(",", ":"),
                           default=str)
-    return text.translate(_SCRIPT_UNSAFE)
+    for char, escaped in _SCRIPT_UNSAFE:
+        text = text.replace(char, escaped)
+    return text
 
 
 class Markdown(str):
