@@ -163,6 +163,25 @@ def test_a_reviewer_note_comes_back_into_the_page_as_text(run_dir: Path, page: P
         assert page.page.evaluate("window.pwned") is None, path
 
 
+def test_texts_in_chunk_files_show_as_written(run_dir: Path, page: Page,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """A run too big to inline keeps its texts in `report_files/*.js`: the same JSON, there a
+    JavaScript literal."""
+    from datagen.report import data
+
+    monkeypatch.setattr(data, "INLINE_BYTES", 0)
+    code, out = cli("report", run_dir)
+    assert code == 0, out
+    files = run_dir / "current" / "report_files"
+    assert sorted(f.name for f in files.iterdir()) == ["chunk-00000.js"]
+    page.open(run_dir / "report.html")
+    page.page.locator("#rows tr").first.click()
+    page.page.wait_for_selector("#detail:not([hidden]) #mark-keep")
+    assert HOSTILE in page.page.inner_text("#detail-body pre.text")
+    assert page.page.evaluate("window.pwned") is None
+    assert not page.errors, page.errors
+
+
 @pytest.mark.parametrize("port", [-5, 70000])
 def test_serve_on_a_port_out_of_range_says_so(run_dir: Path, port: int) -> None:
     code, out = cli("report", run_dir, "--serve", "--port", port)
