@@ -12,9 +12,11 @@ from __future__ import annotations
 import re
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from datagen.config import LinksConfig
 from datagen.export.card import markdown_table, split_table
+from datagen.markup import md_bold, md_code, md_text
 
 SPLITS = ("train", "validation", "test")
 
@@ -33,7 +35,7 @@ def funnel_markdown(manifest: dict[str, Any]) -> str:
         ["curate: generated records", c["generated"]],
     ]
     rows += [[f"curate: dropped {reason}", n] for reason, n in c["by_reason"].items()]
-    rows += [["**curate: kept**", f"**{c['kept']}**"]]
+    rows += [[md_bold("curate: kept"), md_bold(c["kept"])]]
     rows += [[f"split: {name}", c[name]] for name in SPLITS if name in c]
     return "\n".join([f"# Funnel of run {manifest['run_id']}", "",
                       f"{stage.get('rounds', 1)} generation round(s).", "",
@@ -70,21 +72,22 @@ def validate_markdown(manifest: dict[str, Any]) -> str:
 
 
 def url_of(path: str | Path, links: LinksConfig | None) -> str | None:
-    """The URL of `path` under `links.root`, or None."""
+    """The URL of `path` under `links.root`, or None; the path part percent-encoded (a `)` or
+    a space in a folder's name would end a Markdown link)."""
     if links is None:
         return None
     path, root = Path(path).absolute(), Path(links.root).absolute()
     if not path.is_relative_to(root):
         return None
     rel = path.relative_to(root).as_posix()
-    return links.url.rstrip("/") + ("/" + rel if rel != "." else "")
+    return links.url.rstrip("/") + ("/" + quote(rel) if rel != "." else "")
 
 
 def where(what: str, path: str | Path, links: LinksConfig | None) -> str:
     """`what: /the/path` as text, with a link when the folder is served."""
     path = Path(path).absolute()  # the run folder's own names, not its generation's
     url = url_of(path, links)
-    return f"{what}: `{path}`" + (f" ([open]({url}))" if url else "")
+    return f"{what}: {md_code(path)}" + (f" ([open]({url}))" if url else "")
 
 
 def cost_markdown(manifest: dict[str, Any]) -> str:
@@ -93,7 +96,8 @@ def cost_markdown(manifest: dict[str, Any]) -> str:
     cols = ("requests", "cache_hits", "failures", "prompt_tokens", "completion_tokens")
     rows = [[name, *(u.get(k, 0) for k in cols), f"${u.get('cost_usd', 0):.4f}"]
             for name, u in (llm.get("by_stage") or {}).items()]
-    rows.append(["**all**", *(llm.get(k, 0) for k in cols), f"**${llm.get('cost_usd', 0):.4f}**"])
+    rows.append([md_bold("all"), *(llm.get(k, 0) for k in cols),
+                 md_bold(f"${llm.get('cost_usd', 0):.4f}")])
     parts = [f"# Cost of run {manifest['run_id']}", "", "## Generation", "",
              markdown_table(["stage", "requests", "cached", "failed", "prompt tokens",
                              "completion tokens", "cost"], rows)]
@@ -140,7 +144,8 @@ def publish_artifacts(manifest: dict[str, Any], out: str | Path, *,
         keys["dataset"] = f"dataset-{slug}"
         counts = ", ".join(f"{k} {v}" for k, v in published["counts"].items())
         create_markdown_artifact(
-            "\n".join([f"# Dataset {Path(dataset).name}", "", where("folder", dataset, links),
+            "\n".join([f"# Dataset {md_text(Path(dataset).name)}", "",
+                       where("folder", dataset, links),
                        "", f"{counts}; {len(published['lineage'])} runs appended."]),
             key=keys["dataset"], description="The published dataset this run appended to")
     if hub_url:

@@ -85,8 +85,11 @@ def report(
     viewer over every record with review marks (`datagen curate --verdicts`)."""
     import webbrowser
 
+    from datagen.report.serve import check_port
     from datagen.run import rewrite_report
 
+    if serve:
+        check_port(port)  # before the report is rewritten: a bad --port fails at once
     path = rewrite_report(run_dir)
     console.print(f"report: {esc(path)}")
     if serve:

@@ -1,5 +1,6 @@
 """The comparison as people read it: a rich table on the terminal, a markdown section in the
-run's report.md (between markers, replaced on rerun) and eval/report.md."""
+run's report.md (between markers, replaced on rerun) and eval/report.md. Candidate and model
+names are escaped (`datagen.markup`), so none can add markup or a marker to report.md."""
 
 from __future__ import annotations
 
@@ -9,8 +10,8 @@ from typing import Any
 from rich.table import Table
 
 from datagen.console import esc
-from datagen.export.card import markdown_table
 from datagen.files import write_text
+from datagen.markup import md_code, md_table, md_text
 
 BEGIN, END = "<!-- datagen eval -->", "<!-- /datagen eval -->"
 COLUMNS = ("candidate", "approach", "model", "data needed", "training", "ROUGE-L [95% CI]",
@@ -62,16 +63,17 @@ def cells(summary: dict[str, Any]) -> list[list[str]]:
 
 def markdown(summary: dict[str, Any]) -> str:
     judge = summary.get("judge")
-    how = (f"pairwise preference by `{judge['model']}`, each pair asked in both orders"
+    how = (f"pairwise preference by {md_code(judge['model'])}, each pair asked in both orders"
            if judge else "no judge endpoint configured (`--judge-base-url`)")
     return "\n".join([
         "## Prompting vs fine-tuning vs adapter",
         "",
         f"{summary['instructions']} validation instructions (generation "
-        f"{summary['generation_id']}), temperature 0, at most {summary['params']['max_tokens']} "
-        f"tokens. Similarity: {summary['metric']}. Judge: {how}.",
+        f"{md_text(summary['generation_id'])}), temperature 0, at most "
+        f"{summary['params']['max_tokens']} tokens. Similarity: {md_text(summary['metric'])}. "
+        f"Judge: {how}.",
         "",
-        markdown_table(list(COLUMNS), cells(summary)),
+        md_table(list(COLUMNS), cells(summary)),
     ])
 
 

@@ -36,6 +36,7 @@ from datagen.export.openai import write_chat_jsonl
 from datagen.export.split import GROUP_THRESHOLD, source_ids
 from datagen.export.split import SPLITS as SPLIT_NAMES
 from datagen.files import locked, read_json, read_parquet, write_json, write_parquet
+from datagen.markup import md_text
 from datagen.records import COLUMNS, kept
 
 SCHEMA = "datagen-dataset/1"
@@ -203,7 +204,7 @@ def card_body(manifest: dict[str, Any]) -> str:
              e["published_duplicates"]] for e in manifest["lineage"]]
     counts = manifest["counts"]
     return "\n".join([
-        f"# {manifest['name']}", "",
+        f"# {md_text(manifest['name'])}", "",
         "Synthetic instruction/response pairs grown run by run with datagen. New pairs are "
         "deduplicated against everything already published; a published pair never changes "
         "split.", "",

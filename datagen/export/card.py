@@ -1,10 +1,18 @@
-"""Numbers of a run, for the manifest, the console, the report and the dataset card."""
+"""Numbers of a run, for the manifest, the console, the report and the dataset card.
+
+Seed fields, instructions and answers are untrusted: every one reaches the card and
+`report.md` through `datagen.markup` (escaped inline text, tables, fenced code), so a
+`<script>` in an answer renders as text wherever the Markdown is shown.
+"""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pandas as pd
+
+from datagen.markup import md_block, md_bold, md_code, md_table, md_text
 
 
 def funnel(records: pd.DataFrame) -> dict[str, Any]:
@@ -34,16 +42,13 @@ def per_seed(records: pd.DataFrame, labels: pd.Series, targets: dict[str, int]) 
     return out
 
 
-def markdown_table(header: list[str], rows: list[list[Any]]) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
-    return "\n".join(lines)
+markdown_table = md_table  # cells escaped unless `Markdown`: the name the other writers import
 
 
 def funnel_table(f: dict[str, Any]) -> str:
     rows = [["generated", f["generated"]]]
     rows += [[f"dropped: {reason}", n] for reason, n in f["by_reason"].items()]
-    rows += [["**kept**", f"**{f['kept']}**"]]
+    rows += [[md_bold("kept"), md_bold(f["kept"])]]
     return markdown_table(["stage", "records"], rows)
 
 
@@ -66,8 +71,9 @@ def _clip(text: str, width: int) -> str:
 def examples_block(df: pd.DataFrame, n: int = 3, width: int = 300) -> str:
     parts = []
     for _, r in df.head(n).iterrows():
-        ins, res = (_clip(str(r[c]).replace("\n", " "), width) for c in ("instruction", "response"))
-        parts.append(f"- **{r['seed_id']}**\n  - user: {ins}\n  - assistant: {res}")
+        ins, res = (md_text(_clip(str(r[c]).replace("\n", " "), width))
+                    for c in ("instruction", "response"))
+        parts.append(f"- {md_bold(r['seed_id'])}\n  - user: {ins}\n  - assistant: {res}")
     return "\n".join(parts) or "_none_"
 
 
@@ -95,9 +101,9 @@ def split_table(split_info: dict[str, Any]) -> str:
     if not shares.get("misses"):
         return table
     lines = [table, "", f"**The shares asked could not be met** (tolerance "
-             f"{shares['tolerance']}): {shares['warning']}.", ""]
+             f"{md_text(shares['tolerance'])}): {md_text(shares['warning'])}.", ""]
     rows = [[m["seed"], m["split"], m["asked_share"], m["realised_share"], g["size"],
-             g["share"], g["split"], g["example"].replace("|", "/").replace("\n", " ")]
+             g["share"], g["split"], g["example"]]
             for m in shares["misses"] for g in m["largest_groups"]]
     lines.append(markdown_table(["seed", "split", "asked", "realised", "largest group",
                                  "group share", "group in", "example instruction"], rows))
@@ -107,13 +113,13 @@ def split_table(split_info: dict[str, Any]) -> str:
 def _stage_line(counts: dict[str, Any]) -> list[str]:
     stages = counts.get("by_stage") or {}
     parts = [f"{k} {v}" for k, v in stages.items() if isinstance(v, int | float)]
-    return [f"Generation stages: {', '.join(parts)}.", ""] if parts else []
+    return [f"Generation stages: {md_text(', '.join(parts))}.", ""] if parts else []
 
 
 def _llm_lines(manifest: dict[str, Any]) -> list[str]:
     ep, llm = manifest["endpoint"], manifest.get("llm", {})
     return [
-        f"- model: `{ep.get('model')}` ({ep.get('kind')} endpoint)",
+        f"- model: {md_code(ep.get('model'))} ({md_text(ep.get('kind'))} endpoint)",
         f"- LLM requests: {llm.get('requests', 0)}, cached answers reused: "
         f"{llm.get('cache_hits', 0)}",
         f"- tokens: {llm.get('prompt_tokens', 0)} prompt, "
@@ -142,9 +148,11 @@ def source_lines(manifest: dict[str, Any]) -> list[str]:
 
 def card_body(manifest: dict[str, Any], splits: dict[str, pd.DataFrame],
               seeds: list[dict[str, Any]], *, plots: dict[str, str] | None = None,
-              preflight: str | None = None, repo_id: str | None = None) -> str:
+              preflight: str | None = None, repo_id: str | None = None,
+              title: str | None = None) -> str:
     """The data-driven body of the dataset card (and of the run report). `plots` maps a plot
-    name to its path relative to the card; `preflight` is the OpenAI check's summary."""
+    name to its path relative to the card; `preflight` is the OpenAI check's summary (Markdown
+    that `datagen.export.validate` wrote); `title` the heading (the run's name)."""
     plots = plots or {}
     leak = manifest["split"]["leakage"]
     seed_rows = [[s["id"], s["domain"], s["language"], s["task"][:120]] for s in seeds]
@@ -153,7 +161,7 @@ def card_body(manifest: dict[str, Any], splits: dict[str, pd.DataFrame],
         return [f"![{alt}]({plots[name]})", ""] if name in plots else []
 
     body = [
-        f"# {manifest['name']}", "",
+        f"# {md_text(manifest['name'] if title is None else title)}", "",
         "Synthetic instruction/response pairs made with datagen from the seed tasks below, "
         "deduplicated and filtered. Every record's provenance and every rejected record are "
         "kept in the run folder.", "",
@@ -176,15 +184,17 @@ def card_body(manifest: dict[str, Any], splits: dict[str, pd.DataFrame],
     for name, df in splits.items():
         if not df.empty:
             body += [f"## Examples: {name}", examples_block(df), ""]
-    where = repo_id or "path/to/this/folder"
-    body += [
-        "## Load it",
-        "```python",
-        "from datasets import load_dataset",
-        f'ds = load_dataset("{where}")',
-        'print(ds["train"][0]["messages"])',
-        'legal = ds["train"].filter(lambda r: r["seed_id"] == "' +
-        (seeds[0]["id"] if seeds else "my-seed") + '")',
-        "```",
-    ]
+    body += ["## Load it", md_block(load_code(repo_id or "path/to/this/folder",
+                                             seeds[0]["id"] if seeds else "my-seed"), "python")]
     return "\n".join(body)
+
+
+def load_code(where: str, seed_id: str) -> str:
+    """Python that loads the dataset and one seed's pairs; names as string literals (JSON's
+    are Python's too), so a quote in a name cannot end the string."""
+    return "\n".join([
+        "from datasets import load_dataset",
+        f"ds = load_dataset({json.dumps(where)})",
+        'print(ds["train"][0]["messages"])',
+        f'legal = ds["train"].filter(lambda r: r["seed_id"] == {json.dumps(seed_id)})',
+    ])

@@ -7,6 +7,7 @@ once the manifest is saved, so a failing check still leaves its report in the ma
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,12 @@ from datagen.report import write_report
 
 PLOTS = {"token_lengths": "token_lengths.png", "seed_yield": "seed_yield.png",
          "languages": "languages.png"}
+
+
+def tag(text: str) -> str:
+    """A seed's domain as a Hub tag: lower-case words joined by `-` (a domain is free text
+    from a seed file; the card's YAML header shows tags as they are)."""
+    return "-".join(re.findall(r"[^\W_]+", text.lower()))[:60]
 
 
 def split_frames(records: pd.DataFrame, labels: pd.Series) -> dict[str, pd.DataFrame]:
@@ -76,7 +83,7 @@ def export_run(root: Path, records: pd.DataFrame, labels: pd.Series,
     preflight = markdown(reports["train"]) if "train" in reports else None
     names = {k: f"plots/{v}" for k, v in PLOTS.items()}
     languages = sorted({str(s["language"]).split("-")[0] for s in seeds}) or ["en"]
-    domains = sorted({str(s["domain"]) for s in seeds})
+    domains = sorted({tag(str(s["domain"])) for s in seeds} - {""})
     write_hf(splits, root / "hf",
              card_body=card_body(manifest, splits, seeds, plots=names, preflight=preflight),
              card_meta={"language": languages, "license": ex.license,
@@ -87,10 +94,9 @@ def export_run(root: Path, records: pd.DataFrame, labels: pd.Series,
     files.append(root / "hf")
     manifest["exports"] = [str(Path(f).relative_to(root)) for f in files]
     report = card_body(manifest, splits, seeds, plots={k: f"hf/{v}" for k, v in names.items()},
-                       preflight="\n\n".join(markdown(r) for r in reports.values()))
-    write_text(root / "report.md", report.replace(f"# {manifest['name']}",
-                                             f"# Run {manifest.get('run_id', '')}: "
-                                             f"{manifest['name']}", 1) + "\n")
+                       preflight="\n\n".join(markdown(r) for r in reports.values()),
+                       title=f"Run {manifest.get('run_id', '')}: {manifest['name']}")
+    write_text(root / "report.md", report + "\n")
     write_report(root, manifest, records, labels, *tokens, sources=sources)
     return manifest
 

@@ -14,7 +14,6 @@ reviewer mark records keep or drop and download the verdicts (`datagen curate --
 from __future__ import annotations
 
 import shutil
-from html import escape
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ from typing import Any
 import pandas as pd
 
 from datagen.files import write_text
+from datagen.markup import html_text, script_json
 from datagen.report import data, sections
 
 FILE = "report.html"
@@ -60,7 +60,7 @@ def render(manifest: dict[str, Any], records: pd.DataFrame, labels: pd.Series,
     splits = {name: records.loc[labels.index[labels == name]]
               for name in ("train", "validation", "test") if (labels == name).any()}
     index, chunks = data.build(records, labels, sources)
-    dumped = [data.dumps(c) for c in chunks]
+    dumped = [script_json(c) for c in chunks]
     inline = sum(len(c) for c in dumped) <= data.INLINE_BYTES or files_dir is None
     if inline:
         if files_dir is not None and files_dir.exists():
@@ -92,11 +92,11 @@ def render(manifest: dict[str, Any], records: pd.DataFrame, labels: pd.Series,
         "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
         "<meta name='viewport' content='width=device-width, initial-scale=1'>"
         "<link rel='icon' href='data:,'>"  # no favicon request: served, it would 404
-        f"<title>datagen report: {escape(manifest['name'])}</title>"
+        f"<title>datagen report: {html_text(manifest['name'])}</title>"
         f"<style>{_asset('report.css')}</style></head><body>"
         + "".join(body)
-        + f'<script type="application/json" id="report-meta">{data.dumps(meta)}</script>'
-        + f'<script type="application/json" id="index">{data.dumps(index)}</script>'
+        + f'<script type="application/json" id="report-meta">{script_json(meta)}</script>'
+        + f'<script type="application/json" id="index">{script_json(index)}</script>'
         + texts + f"<script>{_asset('viewer.js')}</script></body></html>")
 
 

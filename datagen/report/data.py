@@ -7,12 +7,12 @@ verdict and score, provenance) come in chunks of `CHUNK` records, parsed only wh
 is opened or a full-text search runs. Up to `INLINE_BYTES` the chunks sit inside the page
 (`<script type="application/json">`, which the browser does not parse), so `report.html` is
 one self-contained file; above that they are files next to it (`report_files/`), loaded by
-script tags, which a browser allows from `file://` and over HTTP alike.
+script tags, which a browser allows from `file://` and over HTTP alike. Both are written by
+`datagen.markup.script_json`: a `<!--` or `</script>` in a record stays text.
 """
 
 from __future__ import annotations
 
-import json
 import math
 from typing import Any
 
@@ -107,8 +107,3 @@ def build(records: pd.DataFrame, labels: pd.Series, sources: dict[str, str] | No
         chunks.append(part)
     return index, chunks
 
-
-def dumps(value: Any) -> str:
-    """JSON safe inside an HTML <script> element."""
-    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
-    return text.replace("</", "<\\/").replace("<!--", "<\\!--")

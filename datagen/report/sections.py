@@ -1,25 +1,26 @@
 """The report's sections as HTML, from the manifest (numbers) and the records (plots).
 
 Each function returns one `<section>`; every number comes from the manifest the run wrote,
-so the page and `manifest.json` cannot disagree. Text from users or models is escaped.
+so the page and `manifest.json` cannot disagree. Text from users or models is escaped
+(`datagen.markup.html_text`, the one HTML escape).
 """
 
 from __future__ import annotations
 
-from html import escape
 from typing import Any
 
 import pandas as pd
 
 from datagen.curate.reasons import stage_of
 from datagen.export import plots
+from datagen.markup import html_text
 from datagen.records import kept
 
 
 def table(header: list[str], rows: list[list[Any]], *, numeric_from: int = 1,
           cls: str = "") -> str:
     """An HTML table; columns from `numeric_from` on are right-aligned numbers."""
-    head = "".join(f"<th{' class=num' if i >= numeric_from else ''}>{escape(str(h))}</th>"
+    head = "".join(f"<th{' class=num' if i >= numeric_from else ''}>{html_text(str(h))}</th>"
                    for i, h in enumerate(header))
     body = []
     for row in rows:
@@ -27,22 +28,22 @@ def table(header: list[str], rows: list[list[Any]], *, numeric_from: int = 1,
         for i, value in enumerate(row):
             text = f"{value:,}" if isinstance(value, int) and not isinstance(value, bool) else (
                 f"{value:,.4g}" if isinstance(value, float) else str(value))
-            cells.append(f"<td{' class=num' if i >= numeric_from else ''}>{escape(text)}</td>")
+            cells.append(f"<td{' class=num' if i >= numeric_from else ''}>{html_text(text)}</td>")
         body.append("<tr>" + "".join(cells) + "</tr>")
     return (f"<table class='{cls}'><thead><tr>{head}</tr></thead><tbody>"
             + "".join(body) + "</tbody></table>")
 
 
 def section(anchor: str, title: str, *parts: str) -> str:
-    return f"<section id='{anchor}'><h2>{escape(title)}</h2>" + "".join(parts) + "</section>"
+    return f"<section id='{anchor}'><h2>{html_text(title)}</h2>" + "".join(parts) + "</section>"
 
 
 def figure(fig: Any, caption: str) -> str:
-    return f"<figure>{plots.svg(fig)}<figcaption>{escape(caption)}</figcaption></figure>"
+    return f"<figure>{plots.svg(fig)}<figcaption>{html_text(caption)}</figcaption></figure>"
 
 
 def note(text: str, cls: str = "note") -> str:
-    return f"<p class='{cls}'>{escape(text)}</p>"
+    return f"<p class='{cls}'>{html_text(text)}</p>"
 
 
 def header(manifest: dict[str, Any]) -> str:
@@ -51,19 +52,19 @@ def header(manifest: dict[str, Any]) -> str:
     tiles = [("generated", c["generated"]), ("kept", c["kept"]),
              ("train", c.get("train", 0)), ("validation", c.get("validation", 0)),
              ("LLM calls", llm.get("requests", 0)), ("cost", f"${llm.get('cost_usd', 0):.4f}")]
-    tile_html = "".join(f"<div class='tile'><b data-count='{escape(k)}'>"
-                        f"{escape(f'{v:,}' if isinstance(v, int) else str(v))}</b>"
-                        f"<span>{escape(k)}</span></div>" for k, v in tiles)
+    tile_html = "".join(f"<div class='tile'><b data-count='{html_text(k)}'>"
+                        f"{html_text(f'{v:,}' if isinstance(v, int) else str(v))}</b>"
+                        f"<span>{html_text(k)}</span></div>" for k, v in tiles)
     short = sum(1 for s in manifest["per_seed"].values() if s.get("shortfall"))
     status = (f"<span class='badge warn'>{short} seed(s) short of target</span>" if short
               else "<span class='badge ok'>every seed met its target</span>")
     meta = " · ".join([
-        f"run {escape(manifest['run_id'])}",
-        f"generation {escape(str(manifest.get('generation_id', '')))}",
-        escape(str(manifest.get("created", ""))),
-        f"model <code>{escape(str(ep.get('model')))}</code> ({escape(str(ep.get('kind')))})",
-        f"datagen {escape(str(manifest.get('datagen_version', '')))}"])
-    return (f"<header><h1>{escape(manifest['name'])} {status}</h1><p class='meta'>{meta}</p>"
+        f"run {html_text(manifest['run_id'])}",
+        f"generation {html_text(str(manifest.get('generation_id', '')))}",
+        html_text(str(manifest.get("created", ""))),
+        f"model <code>{html_text(str(ep.get('model')))}</code> ({html_text(str(ep.get('kind')))})",
+        f"datagen {html_text(str(manifest.get('datagen_version', '')))}"])
+    return (f"<header><h1>{html_text(manifest['name'])} {status}</h1><p class='meta'>{meta}</p>"
             f"<div class='tiles'>{tile_html}</div></header>")
 
 

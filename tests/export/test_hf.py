@@ -4,6 +4,7 @@ with `datasets.load_dataset` (offline) and its card with `DatasetCard.load`."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,8 @@ SEEDS = [{"id": "nda", "domain": "legal", "language": "en", "task": "Draft NDA c
          {"id": "lease", "domain": "legal", "language": "en", "task": "Explain lease terms."}]
 
 
-def run_export(tmp_path: Path, records: pd.DataFrame, **export: Any) -> tuple[RunFolder, dict]:
+def run_export(tmp_path: Path, records: pd.DataFrame, seeds: list[dict[str, Any]] = SEEDS,
+               **export: Any) -> tuple[RunFolder, dict]:
     cfg = RunConfig.model_validate({"out": str(tmp_path), "export": export,
                                     "llm": {"base_url": PRIVATE_URL}})
     labels = split(records, 0.2, 0.1, seed=0)
@@ -37,7 +39,7 @@ def run_export(tmp_path: Path, records: pd.DataFrame, **export: Any) -> tuple[Ru
         "llm": {"requests": 7, "cache_hits": 2, "prompt_tokens": 100, "completion_tokens": 50},
     }
     folder = RunFolder(tmp_path).ensure()
-    return folder, export_run(folder.root, records, labels, manifest, cfg, SEEDS)
+    return folder, export_run(folder.root, records, labels, manifest, cfg, seeds)
 
 
 @pytest.fixture
@@ -128,3 +130,26 @@ def test_two_run_folders_do_not_share_a_datasets_cache_entry(tmp_path: Path, mak
         ds = load_dataset(str(folder.hf), cache_dir=cache)
         seen.append({r["seed_id"] for s in ds for r in ds[s]})
     assert seen == [{"first"}, {"second"}]
+
+
+def test_the_card_and_report_md_render_model_and_seed_text_as_text(tmp_path: Path,
+                                                                   records) -> None:
+    """A `<script>` or `<img onerror>` in an answer, an instruction or a seed field, rendered
+    by a CommonMark renderer (raw HTML allowed, as on the Hub): text, never markup."""
+    from markdown_it import MarkdownIt
+
+    hostile = ('<script>alert(1)</script> <img src=x onerror=alert(1)> <!-- ``` `x` | '
+               '[a](javascript:alert(1))')
+    records["instruction"] = records["instruction"] + " " + hostile
+    records["response"] = records["response"] + "\n" + hostile
+    folder, _ = run_export(tmp_path, records, [
+        {**s, "task": f"{s['task']} {hostile}", "domain": f"legal {hostile}"} for s in SEEDS])
+    md = MarkdownIt("commonmark").enable(["table", "strikethrough"])
+    card = DatasetCard.load(folder.hf / "README.md")
+    for text in (card.text, (folder.root / "report.md").read_text()):
+        page = md.render(text)
+        assert "<script" not in page and "<!--" not in page and 'href="javascript' not in page
+        assert not re.search(r"<img(?! src=\"(hf/)?plots/)", page)
+        assert page.count("&lt;script&gt;alert(1)&lt;/script&gt;") >= 3  # seeds and examples
+    assert card.data.tags[2].startswith("legal-script-alert")  # a tag, shown as it is
+    assert all(re.fullmatch(r"[\w-]+", t) for t in card.data.tags)
