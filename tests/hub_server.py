@@ -5,10 +5,11 @@ The routes are the ones the client calls on its way through a push (found by run
 against this server and logging every request):
 
     POST /api/repos/create                           {name, organization, type, visibility}
-    GET  /api/{type}s/{repo}/revision/{rev}          repo info (sha, siblings)
+    GET  /api/{type}s/{repo}/revision/{rev}          repo info (when create answers 401-403)
     GET  /api/{type}s/{repo}/tree/{rev}[/{path}]     the file list (`delete_patterns`)
     POST /api/validate-yaml                          the dataset card's metadata
-    POST /api/{type}s/{repo}/preupload/{rev}         "regular" (inline) for every file
+    POST /api/{type}s/{repo}/preupload/{rev}         "regular" (inline) for every file, so
+                                                     no LFS or Xet storage is involved
     POST /api/{type}s/{repo}/commit/{rev}            ndjson: header, file (base64), deletedFile
 
 The client also asks, once per process and without credentials, for `GET /api/agent-harnesses`

@@ -5,7 +5,9 @@ A published dataset folder holds every record ever appended (`records.parquet`, 
 column), its exports (`openai/*.jsonl`, `hf/`) and a manifest whose `lineage` lists the runs
 that contributed. The manifest is written last and is the commit point: records of a run that
 is not in the lineage (a publish killed half-way) are ignored when the folder is read back, so
-rerunning the failed run publishes it exactly once.
+rerunning the failed run publishes it exactly once. The manifest's `generation_id` and
+`hf/.generation` name the last run published, so a push refuses an `hf/` whose run was never
+committed; what a push uploads is this `hf/`, the whole dataset (`datagen.export.hub`).
 
 Splits are stable: a published record never changes split. A new record that is a near
 paraphrase of a published one (at the split's grouping threshold) joins that record's split; any
@@ -13,7 +15,8 @@ other new group is placed by a hash of its `dup_cluster`, which does not depend 
 generated that night.
 
 A dataset folder is recognised by the `schema` in its manifest; `--append-to` anything else
-that is not empty is refused, and publishing holds the run folder's kind of lock on it.
+that is not empty is refused, and so is one that is the run folder, inside it or around it.
+Publishing and pushing hold the run folder's kind of lock on it.
 """
 
 from __future__ import annotations

@@ -153,9 +153,10 @@ def test_refuses_a_folder_that_holds_the_token(run_dir: Path, hub: HubServer,
 ])
 def test_repo_ids_the_hub_rejects_fail_before_any_call(
         run_dir: Path, hub: HubServer, token: str, repo_id: str, rule: str) -> None:
-    with pytest.raises(ConfigError) as exc:
-        push_run(run_dir / "hf", run_dir / "manifest.json", repo_id)
-    assert rule in exc.value.message and repo_id[:40] in exc.value.message
+    for dry_run in (True, False):
+        with pytest.raises(ConfigError) as exc:
+            push_run(run_dir / "hf", run_dir / "manifest.json", repo_id, dry_run=dry_run)
+        assert rule in exc.value.message and repo_id[:40] in exc.value.message
     assert hub.calls == []
     code, out = cli("push", run_dir, "--repo-id", repo_id, "--dry-run")
     assert code == 2 and "Traceback" not in out and rule in out, out
