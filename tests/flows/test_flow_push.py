@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import json
 from pathlib import Path
 
 import huggingface_hub.constants
@@ -38,6 +39,24 @@ def test_push_step_without_token_fails_clearly_after_export(
 def test_push_to_must_be_a_repo_id(make_config) -> None:
     with pytest.raises(ValueError, match="push_to"):
         make_config(export={"push_to": "not a repo id"})
+
+
+def test_a_push_to_the_hub_refuses_fails_before_any_call(make_config, world,
+                                                         tmp_path: Path) -> None:
+    """`export.push_to` passes the config's pattern but not the Hub's rules: refused before
+    the first paid call, by the CLI (exit 2, before Prefect starts) and by the library."""
+    from datagen.errors import ConfigError
+    from datagen.run import run
+    from tests.cli import cli
+
+    config = make_config(export={"push_to": "acme/..git"})
+    with pytest.raises(ConfigError, match="export.push_to 'acme/..git'"):
+        asyncio.run(run(config))
+    path = tmp_path / "run.yaml"
+    path.write_text(json.dumps(config.model_dump(mode="json")))
+    code, out = cli("run", "--config", path)
+    assert code == 2 and "Traceback" not in out and "the Hub refuses it" in out, out
+    assert world.requests == []
 
 
 def test_two_nights_appended_and_pushed_leave_the_whole_dataset_on_the_hub(
