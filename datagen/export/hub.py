@@ -32,8 +32,8 @@ from datagen.errors import ConfigError, ExportError
 from datagen.export.hf import GENERATION_FILE
 from datagen.files import read_json, write_json
 
-DATAGEN_PATHS = ["data/*", "plots/*"]  # what an export writes besides README.md: mirrored
-HIDDEN = [".*", "*/.*"]  # markers such as `.generation`: never uploaded
+DATAGEN_PATHS = ("data/*", "plots/*")  # what an export writes besides README.md: mirrored
+HIDDEN = (".*", "*/.*")  # markers such as `.generation`: never uploaded
 
 
 @dataclass
