@@ -125,6 +125,7 @@ def preflight(cfg: RunConfig) -> RunConfig:
     from datagen.curate import CHECK_NAMES
     from datagen.curate.outside import load_texts
     from datagen.export.append import check_target
+    from datagen.export.hub import check_repo_id
     from datagen.llm import embedded
     from datagen.llm.cache import ResponseCache
     from datagen.llm.endpoint import configured_base_url, resolve
@@ -145,7 +146,9 @@ def preflight(cfg: RunConfig) -> RunConfig:
     if (out / "cache.sqlite").exists():
         ResponseCache(out / "cache.sqlite").close()  # unreadable: say so before any work
     if cfg.append_to:
-        update["append_to"] = str(check_target(cfg.append_to))
+        update["append_to"] = str(check_target(cfg.append_to, out))
+    if cfg.export.push_to:
+        check_repo_id(cfg.export.push_to, what="export.push_to")
     base_url = configured_base_url(cfg.llm)
     if base_url:
         resolve(cfg.llm, base_url)

@@ -5,7 +5,9 @@ A published dataset folder holds every record ever appended (`records.parquet`, 
 column), its exports (`openai/*.jsonl`, `hf/`) and a manifest whose `lineage` lists the runs
 that contributed. The manifest is written last and is the commit point: records of a run that
 is not in the lineage (a publish killed half-way) are ignored when the folder is read back, so
-rerunning the failed run publishes it exactly once.
+rerunning the failed run publishes it exactly once. The manifest's `generation_id` and
+`hf/.generation` name the last run published, so a push refuses an `hf/` whose run was never
+committed; what a push uploads is this `hf/`, the whole dataset (`datagen.export.hub`).
 
 Splits are stable: a published record never changes split. A new record that is a near
 paraphrase of a published one (at the split's grouping threshold) joins that record's split; any
@@ -13,7 +15,8 @@ other new group is placed by a hash of its `dup_cluster`, which does not depend 
 generated that night.
 
 A dataset folder is recognised by the `schema` in its manifest; `--append-to` anything else
-that is not empty is refused, and publishing holds the run folder's kind of lock on it.
+that is not empty is refused, and so is one that is the run folder, inside it or around it.
+Publishing and pushing hold the run folder's kind of lock on it.
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ from datagen.curate.reasons import DropReason
 from datagen.curate.similarity import ReferenceIndex, UnionFind, clusters
 from datagen.errors import ConfigError
 from datagen.export.card import markdown_table
-from datagen.export.hf import write_hf
+from datagen.export.hf import GENERATION_FILE, write_hf
 from datagen.export.openai import write_chat_jsonl
 from datagen.export.split import GROUP_THRESHOLD, source_ids
 from datagen.export.split import SPLITS as SPLIT_NAMES
@@ -75,22 +78,48 @@ def read_manifest(path: Path) -> dict[str, Any]:
     return data
 
 
-def check_target(path: str | Path) -> Path:
-    """An `--append-to` folder that is absent, empty, or a dataset datagen published."""
+def check_target(path: str | Path, out: str | Path | None = None) -> Path:
+    """An `--append-to` folder that is absent, empty, or a dataset datagen published, and
+    apart from the run folder `out`: the two share file names (`manifest.json`,
+    `records.parquet`, `hf/`) and each is locked while written, so one inside the other would
+    be refused only at publish time, after every paid call."""
     p = Path(os.path.abspath(os.path.expanduser(str(path))))
+    if out is not None:
+        check_apart(p, Path(os.path.abspath(os.path.expanduser(str(out)))))
     if p.exists() and not p.is_dir():
         raise ConfigError(f"--append-to {p}: is a file, not a dataset folder",
                           hint="give a new folder or one that datagen appended to before")
-    if p.is_dir() and any(p.iterdir()):
-        try:
-            data = read_manifest(p / "manifest.json")
-        except Exception:  # noqa: BLE001 - any unreadable manifest: not our dataset
-            data = {}
-        if data.get("schema") != SCHEMA or not isinstance(data.get("lineage"), list):
-            raise ConfigError(f"--append-to {p}: not a dataset folder datagen appended to "
-                              "(no manifest with a lineage)",
-                              hint="give a new or empty folder, or one datagen appended to")
+    if p.is_dir() and any(p.iterdir()) and not is_dataset(p):
+        raise ConfigError(f"--append-to {p}: not a dataset folder datagen appended to "
+                          "(no manifest with a lineage)",
+                          hint="give a new or empty folder, or one datagen appended to")
     return p
+
+
+def check_apart(target: Path, out: Path) -> None:
+    """A ConfigError when the dataset folder and the run folder are one, or one holds the
+    other (symlinks resolved)."""
+    t, o = target.resolve(), out.resolve()
+    if t == o:
+        what = f"--append-to {target} and --out {out} are the same folder"
+    elif o in t.parents:
+        what = f"--append-to {target} is inside --out {out}"
+    elif t in o.parents:
+        what = f"--out {out} is inside --append-to {target}"
+    else:
+        return
+    raise ConfigError(what, hint="keep them apart: give the dataset its own folder beside the "
+                                 "run folders, e.g. --out outputs/nightly-1 --append-to "
+                                 "datasets/legal")
+
+
+def is_dataset(path: Path) -> bool:
+    """Whether `path` holds a dataset datagen appended to (a manifest with its schema)."""
+    try:
+        data = read_manifest(path / "manifest.json")
+    except Exception:  # noqa: BLE001 - any unreadable manifest: not our dataset
+        return False
+    return data.get("schema") == SCHEMA and isinstance(data.get("lineage"), list)
 
 
 def night(config: RunConfig) -> int:
@@ -191,10 +220,13 @@ def _publish(target: Published, config: RunConfig, run_id: str, records: pd.Data
         "lineage": [*manifest["lineage"], entry],
         "counts": {name: len(df) for name, df in splits.items()} | {"total": len(everything)},
         "seeds": sorted(everything["seed_id"].dropna().astype(str).unique()),
+        "generation_id": run_id,  # as `hf/.generation`: a push checks the export is whole
+        "pushes": manifest.get("pushes", []),
     }
     write_hf(splits, target.hf, card_body=card_body(manifest), system_message=system_message,
              card_meta={"license": config.export.license,
-                        "tags": ["synthetic", "datagen", "incremental"]})
+                        "tags": ["synthetic", "datagen", "incremental"]},
+             assets=lambda folder: (folder / GENERATION_FILE).write_text(f"{run_id}\n"))
     write_json(target.manifest_path, manifest)  # the commit point
     return manifest
 

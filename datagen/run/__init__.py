@@ -31,6 +31,7 @@ from datagen.config import CurationConfig, RunConfig
 from datagen.curate.human import read_verdicts, write_verdicts
 from datagen.errors import ConfigError
 from datagen.export import append
+from datagen.export.hub import check_repo_id
 from datagen.files import locked, read_parquet
 from datagen.llm.endpoint import open_endpoint
 from datagen.records import COLUMNS, kept
@@ -51,7 +52,9 @@ async def run(config: RunConfig, fanout: Fanout | None = None, *,
     config = config.model_copy(update={"out": str(out)})
     if config.append_to:
         config = config.model_copy(update={"append_to": str(append.check_target(
-            config.append_to))})
+            config.append_to, out))})
+    if config.export.push_to:
+        check_repo_id(config.export.push_to, what="export.push_to")
     config = append.prepare(config)
     with locked(out, command):
         plan = plan_run(config)
@@ -93,7 +96,7 @@ async def finish(plan: RunPlan, fanout: Fanout, records: pd.DataFrame,
                             allow_empty=True, allow_short=True).name == "llm_failed"
     if push and config.export.push_to and counts["kept"] and not failed:
         result.hub_url = await fanout.call("push", config.out, config.export.push_to,
-                                           config.export.push_private)
+                                           config.export.push_private, config.append_to)
     return result
 
 

@@ -24,6 +24,7 @@ from datagen.curate.runner import LOCAL, SCORED, curate_rest
 from datagen.export import append
 from datagen.export.hub import push_run
 from datagen.export.split import assign, check_shares, leakage_check, realised_ratios
+from datagen.files import locked
 from datagen.generate import ExpandWork, expand, follow_up, respond, structured_mode
 from datagen.llm.cache import ResponseCache
 from datagen.llm.client import LLMClient
@@ -167,8 +168,14 @@ def publish_stage(plan: RunPlan, records: pd.DataFrame, labels: pd.Series) -> di
     return append.publish(plan.config, plan.run_id, records, labels)
 
 
-def push_stage(out: str, repo_id: str, private: bool) -> str | None:
-    """Upload `hf/` to the Hub (`datagen push` as a run step); the dataset's URL."""
+def push_stage(out: str, repo_id: str, private: bool, append_to: str | None = None) -> str | None:
+    """Upload to the Hub (`datagen push` as a run step); the dataset's URL. A run that appends
+    pushes the dataset it grows (every pair published so far), holding that folder's lock so
+    no other night publishes into it meanwhile; otherwise its own `hf/`."""
+    if append_to:
+        dataset = append.Published(append_to)
+        with locked(dataset.root, "push"):
+            return push_run(dataset.hf, dataset.manifest_path, repo_id, private=private).url
     folder = RunFolder(out)
     return push_run(folder.hf, folder.manifest, repo_id, private=private).url
 

@@ -5,14 +5,18 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 from datagen.curate.similarity import exact_key, near_pairs
 from datagen.export.append import Published, assign_splits, bucket
 from datagen.records import new_records
 from flows.generate_dataset import generate_dataset
+from tests.cli import cli
+from tests.conftest import NDA_SEED
 
 
 def _jsonl_lines(path: Path) -> int:
@@ -113,3 +117,39 @@ def test_a_night_that_adds_nothing_ends_failed(prefect_harness, tmp_path):
     assert error.summary["counts"]["kept"] == 0
     assert error.summary["counts"]["by_reason"].get("published_duplicate", 0) >= 1
     assert Published(dataset).records()["id"].tolist() == before["id"].tolist()
+
+
+@pytest.mark.parametrize(("out", "target", "said"), [
+    ("nightly", "nightly", "are the same folder"),
+    ("nightly", "nightly/dataset", "is inside --out"),
+    ("datasets/legal/nightly", "datasets/legal", "is inside --append-to"),
+    ("nightly", "link-to-nightly", "are the same folder"),  # a symlink is no way apart
+])
+def test_append_target_and_run_folder_must_be_apart(world, tmp_path: Path, out: str,
+                                                     target: str, said: str) -> None:
+    """Refused before any paid call and before Prefect starts: one line naming both flags and
+    the fix, exit 2 (it used to make every call, then blame its own pid, exit 9)."""
+    (tmp_path / "nightly").mkdir()
+    (tmp_path / "link-to-nightly").symlink_to(tmp_path / "nightly")
+    started = time.perf_counter()
+    code, printed = cli("run", NDA_SEED, "--out", tmp_path / out, "--append-to",
+                        tmp_path / target, "--base-url", world.base_url, "--model", "test-model",
+                        "--pairs", "4")
+    assert code == 2 and "Traceback" not in printed, printed
+    error, fix = " ".join(printed.split()).split(" fix: ")  # as printed, unwrapped
+    assert error.startswith("error: ") and said in error, printed
+    assert "--out" in error and "--append-to" in error and "its own folder" in fix, printed
+    assert world.requests == []
+    assert time.perf_counter() - started < 5, "refused before Prefect starts"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["link-to-nightly", "nightly"]
+
+
+def test_the_library_run_refuses_the_same_folder_too(make_config, world, tmp_path: Path) -> None:
+    """Deployments call `datagen.run.run` without the CLI: the same check, before any call."""
+    from datagen.errors import ConfigError
+    from datagen.run import run
+
+    config = make_config(out=str(tmp_path / "nightly"), append_to=str(tmp_path / "nightly"))
+    with pytest.raises(ConfigError, match="are the same folder"):
+        asyncio.run(run(config))
+    assert world.requests == []
