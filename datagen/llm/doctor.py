@@ -21,7 +21,7 @@ from datagen.llm.endpoint import configured_base_url, open_endpoint
 from datagen.llm.wire import LLMCallError
 from datagen.secrets import redact_url
 
-DOCTOR_WAIT_S = 15.0
+DOCTOR_WAIT_S = 10.0
 
 
 def check(llm: LLMConfig) -> dict[str, Any]:
@@ -64,8 +64,8 @@ def check(llm: LLMConfig) -> dict[str, Any]:
                     f"{where} accepted the connection but did not answer a chat request "
                     f"within {wait:g} s",
                     hint="check that the server at this URL is up and not stuck or "
-                    "overloaded, that the model is loaded, and its log; raise llm.timeout_s "
-                    "if it is only slow") from None
+                    "overloaded, that the model is loaded, and its log (a run waits longer "
+                    f"for each answer: llm.timeout_s = {llm.timeout_s:g} s)") from None
             raise EndpointError(f"{where} did not answer a chat request: {exc.reason}",
                                 hint="check the server's log; the model may not be loaded") \
                 from None
