@@ -167,8 +167,11 @@ class LLMClient:
                 with interrupt.in_flight():
                     result, cost = await self.batch.submit(key, messages, params,
                                                            self.endpoint.model)
-            except BaseException:
+            except BaseException as exc:
                 self._settle(reserved, 0.0)
+                if isinstance(exc, LLMCallError):  # a line that failed for good, as live
+                    self.usage.failures += 1
+                    self._count(exc.reason.split(":", 1)[0])
                 raise
             self.usage.requests += 1
             self._account(result, cost, reserved)
