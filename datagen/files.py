@@ -3,15 +3,19 @@
 Every file is written to a temporary sibling and renamed into place; folders are built beside
 their destination and swapped in, so a crash never leaves a half-written file behind. A file
 datagen reads back (a manifest, a config, records) that is missing or corrupt gives a
-`DatagenError` saying which file and what to do, never a traceback.
+`DatagenError` saying which file and what to do, never a traceback. A write that finds the
+disk full (`OSError` ENOSPC, SQLite's "database or disk is full") is one `DatagenError`
+naming the file and the fix (`out_of_space`), whichever writer hit it.
 """
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import shutil
 import socket
+import sqlite3
 import tempfile
 import time
 from collections.abc import Iterator
@@ -28,6 +32,25 @@ _UMASK = os.umask(0)
 os.umask(_UMASK)
 
 
+def disk_full(exc: BaseException) -> bool:
+    """Whether a write failed because its disk (or quota) is full."""
+    if isinstance(exc, sqlite3.Error):
+        return getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL \
+            or "disk is full" in str(exc)
+    return isinstance(exc, OSError) and (
+        exc.errno in (errno.ENOSPC, errno.EDQUOT) or "No space left on device" in str(exc))
+
+
+def out_of_space(path: str | Path) -> DatagenError:
+    """The error for a write that found the disk full: which file, and what to do."""
+    path = Path(path)
+    return DatagenError(
+        f"{path}: no space left on the disk that holds {path.parent} (the write failed; "
+        "what was written before is kept)",
+        hint=f"free space on that disk (`df -h {path.parent}`), then rerun the same command: "
+        "completed LLM calls are in the run folder's cache and are not paid for again")
+
+
 @contextmanager
 def atomic_path(path: str | Path) -> Iterator[Path]:
     """Yield a temporary path next to `path`; rename it into place on success. A symlink is
@@ -36,12 +59,16 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     if path.is_symlink():
         path = path.resolve()
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    fd, tmp = _on_disk(path, tempfile.mkstemp, prefix=f".{path.name}.", dir=path.parent)
     os.close(fd)
     os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; published files follow the umask
     try:
         yield Path(tmp)
         os.replace(tmp, path)
+    except OSError as exc:
+        if disk_full(exc):
+            raise out_of_space(path) from None
+        raise
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
@@ -65,6 +92,16 @@ def write_parquet(path: str | Path, df: pd.DataFrame) -> None:
         df.to_parquet(tmp, index=False)
 
 
+def _on_disk(path: Path, make: Any, **kwargs: Any) -> Any:
+    """`make(**kwargs)` (a temporary file or folder beside `path`), a full disk told as such."""
+    try:
+        return make(**kwargs)
+    except OSError as exc:
+        if disk_full(exc):
+            raise out_of_space(path) from None
+        raise
+
+
 @contextmanager
 def atomic_dir(path: str | Path) -> Iterator[Path]:
     """Yield a fresh temporary folder; it replaces `path` whole on success."""
@@ -72,10 +109,15 @@ def atomic_dir(path: str | Path) -> Iterator[Path]:
     if path.is_symlink():
         path = path.resolve()
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
+    tmp = Path(_on_disk(path, tempfile.mkdtemp, prefix=f".{path.name}.", dir=path.parent))
     os.chmod(tmp, 0o777 & ~_UMASK)
     try:
-        yield tmp
+        try:
+            yield tmp
+        except OSError as exc:
+            if disk_full(exc):
+                raise out_of_space(path) from None
+            raise
         old = None
         if path.exists():
             old = path.with_name(f".{path.name}.old")

@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 import os
 import re
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 SECRET_URL_ENV = "DATAGEN_LLM_BASE_URL"
 KEY_ENV = re.compile(r"^[A-Z][A-Z0-9_]*_API_KEY$")
@@ -66,14 +66,25 @@ def remember(secret: str | None) -> None:
         _KNOWN.add(secret)
 
 
+def remember_url(url: str) -> None:
+    """Mask the secret parts of an endpoint URL: its password, its query string and each
+    query value (the SDK sends them as parameters of its own, in its own order)."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return
+    remember(parts.password)
+    remember(parts.query)
+    for _, value in parse_qsl(parts.query, keep_blank_values=True):
+        remember(value)
+
+
 def stash(url: str) -> str:
     """Keep a secret-bearing URL in the environment only; return what may be stored."""
     if not has_secret(url):
         return url
     os.environ[SECRET_URL_ENV] = url
-    parts = urlsplit(url)
-    remember(parts.password)
-    remember(parts.query)
+    remember_url(url)
     remember(url)
     return redact_url(url)
 
@@ -82,7 +93,7 @@ def reveal(url: str | None) -> str | None:
     """The full URL for a stored (redacted) one, when this process was given it."""
     full = os.environ.get(SECRET_URL_ENV)
     if full and (url is None or redact_url(full) == url):
-        remember(urlsplit(full).password)
+        remember_url(full)
         remember(full)
         return full
     return url

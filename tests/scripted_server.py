@@ -5,6 +5,9 @@ requests so far; it returns a `Reply`. Every request is recorded (`server.reques
 it arrived in `server.times`), so tests assert what the model was asked, how many calls were
 made and how fast. `server.completed` holds the
 requests whose full answer was sent, and `server.connections` counts the TCP connections.
+`server.paths` holds the path and query string of every request, in order; for a
+`Reply(body_bytes=N)` (a large answer streamed in chunks), `server.sent_bytes` holds how much
+of it went out before the client hung up.
 
 The Batch API routes (/v1/files, /v1/batches) follow a `BatchScript`: the statuses a batch
 shows on successive retrieves, and the answer to each of its lines (a `Reply`, or None for a
@@ -37,6 +40,8 @@ class Reply:
     reset: bool = False  # close the connection mid-response
     prompt_tokens: int = 10
     completion_tokens: int | None = None
+    body_bytes: int = 0  # > 0: a completion body of this size, streamed in 64 KB chunks
+    announce_length: bool = True  # with body_bytes: send Content-Length, else close-delimited
 
 
 class _Listener(ThreadingHTTPServer):
@@ -84,6 +89,8 @@ class ScriptedServer:
         self.batch_lines: list[dict[str, Any]] = []
         self._lock = threading.Lock()
         self.connections = 0  # TCP connections accepted
+        self.paths: list[str] = []  # path and query of every request
+        self.sent_bytes: list[int] = []  # of each `body_bytes` answer, what was written
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -109,7 +116,37 @@ class ScriptedServer:
                 except (BrokenPipeError, ConnectionResetError):
                     self.close_connection = True  # the client gave up (a timeout test)
 
+            def _send_large(self, reply: Reply, model: str) -> None:
+                """A completion whose content pads the body to `reply.body_bytes`."""
+                head = json.dumps(completion_body(Reply("<>"), model)).encode()
+                before, after = head.split(b"<>")
+                pad = max(0, reply.body_bytes - len(before) - len(after))
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                if reply.announce_length:
+                    self.send_header("Content-Length", str(len(before) + pad + len(after)))
+                else:
+                    self.send_header("Connection", "close")
+                    self.close_connection = True
+                self.end_headers()
+                sent = 0
+                chunk = b"x" * 65536
+                try:
+                    self.wfile.write(before)
+                    while sent < pad:
+                        piece = chunk[:pad - sent]
+                        self.wfile.write(piece)
+                        sent += len(piece)
+                    self.wfile.write(after)
+                    self.wfile.flush()
+                except (BrokenPipeError, ConnectionResetError):
+                    self.close_connection = True
+                with server._lock:
+                    server.sent_bytes.append(sent)
+
             def do_GET(self) -> None:
+                with server._lock:
+                    server.paths.append(self.path)
                 path = self.path.split("?")[0].rstrip("/")
                 if "/files/" in path or "/batches" in path:
                     status, body = server._batch_get(path)
@@ -125,6 +162,8 @@ class ScriptedServer:
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length", 0))
                 raw = self.rfile.read(length)
+                with server._lock:
+                    server.paths.append(self.path)
                 path = self.path.split("?")[0].rstrip("/")
                 if path.endswith("/files") or "/batches" in path:
                     status, out = server._batch_post(path, raw, self.headers.get("Content-Type"))
@@ -139,6 +178,9 @@ class ScriptedServer:
                 reply = server.handler(body, n)
                 if reply.delay_s:
                     time.sleep(reply.delay_s)
+                if reply.body_bytes:
+                    self._send_large(reply, body.get("model", ""))
+                    return
                 if reply.reset:
                     self.send_response(200)
                     self.send_header("Content-Type", "application/json")

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -109,3 +111,88 @@ def test_doctor_reports_endpoint_model_key_and_round_trip(
     assert "$OPENAI_API_KEY is set" in out
     assert "ok in" in out and "Hello there" in out
     assert secret not in out
+
+
+def test_a_key_in_the_base_url_query_is_sent_as_a_query_parameter(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`?api-key=` in a base URL (gateways that take the key there): the path stays
+    /v1/chat/completions and the key arrives whole, as a query parameter, on every route."""
+    key = "gw-" + "k" * 29
+    with ScriptedServer(lambda body, n: Reply("Hello there")) as server:
+        url = f"{server.base_url}?api-key={key}"
+        proc = subprocess.run(
+            [sys.executable, "-m", "datagen.cli", "doctor", "--base-url", url],
+            capture_output=True, text=True, timeout=120, env={**os.environ, "COLUMNS": "200"})
+        out = proc.stdout + proc.stderr
+        assert proc.returncode == 0, out
+        assert server.paths == [f"/v1/models?api-key={key}",
+                                f"/v1/chat/completions?api-key={key}"]
+        monkeypatch.setenv("OPENAI_BASE_URL", url)  # the library path: a run's client
+        with open_endpoint(LLMConfig(model="test-model")) as endpoint:
+            async def call() -> str | None:
+                client = LLMClient(endpoint, None)
+                try:
+                    return (await client.chat([{"role": "user", "content": "hi"}],
+                                              params={})).text
+                finally:
+                    await client.aclose()
+
+            assert asyncio.run(call()) == "Hello there"
+        assert server.paths[-1] == f"/v1/chat/completions?api-key={key}"
+    assert "Hello there" in out and key not in out
+
+
+def test_a_key_in_the_query_is_masked_in_logs(caplog: pytest.LogCaptureFixture) -> None:
+    from datagen.secrets import redact_logs, remember_url, scrub
+
+    key = "gw-" + "m" * 29
+    remember_url(f"http://127.0.0.1:1/v1?api-version=2&api-key={key}")
+    redact_logs()
+    logging.getLogger("httpx").warning("HTTP Request: POST http://h/v1/chat/completions"
+                                       "?api-key=%s&api-version=2", key)
+    assert key not in caplog.text and "***" in caplog.text
+    assert key not in scrub(f"api-key={key}")
+
+
+def _silent_port() -> tuple[socket.socket, int]:
+    """A port that accepts connections (the kernel's backlog) and never answers."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(16)
+    return sock, sock.getsockname()[1]
+
+
+def test_doctor_against_a_hanging_endpoint_gives_up_and_names_it(tmp_path: Path) -> None:
+    """The models are listed, then the chat request hangs: doctor says what it waits for,
+    gives up after its own short wait (not llm.timeout_s = 120 s, twice), and ends in one
+    line naming the URL and what to check."""
+    def hang(body: dict, n: int) -> Reply:
+        return Reply("late", delay_s=90)
+
+    with ScriptedServer(hang) as server:
+        started = time.monotonic()
+        proc = subprocess.run(
+            [sys.executable, "-m", "datagen.cli", "doctor", "--base-url", server.base_url],
+            capture_output=True, text=True, timeout=60, env={**os.environ, "COLUMNS": "200"})
+        took = time.monotonic() - started
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == EndpointError.exit_code, out
+    assert took < 10 + 20, took  # the doctor's wait, plus start-up
+    assert f"{server.base_url}/chat/completions (waiting up to 10 s)" in out
+    assert f"{server.base_url} accepted the connection but did not answer" in out
+    assert "fix:" in out and "Traceback" not in out
+    assert len(server.requests) == 1  # no retry
+
+
+def test_doctor_models_list_against_a_silent_port_is_bounded() -> None:
+    from datagen.llm.doctor import check
+
+    sock, port = _silent_port()
+    with sock:
+        url = f"http://127.0.0.1:{port}/v1"
+        started = time.monotonic()
+        with pytest.raises(EndpointError, match="did not list its models within 1 s") as info:
+            check(LLMConfig(base_url=url, timeout_s=1))
+        assert time.monotonic() - started < 5  # once, no retry
+    assert url in str(info.value) and info.value.hint

@@ -40,6 +40,11 @@ class LLMConfig(Section):
         default="aiohttp", description="The openai SDK's HTTP transport (aiohttp is faster)."
     )
     timeout_s: float = Field(default=120.0, gt=0, allow_inf_nan=False)
+    max_answer_bytes: int = Field(
+        default=4 * 1024 * 1024, ge=64 * 1024, le=1024 * 1024 * 1024,
+        description="Largest answer body read from the endpoint; a larger one is cut off "
+        "while it is read and fails that call as `oversize` (not retried, not cached).",
+    )
     max_retries: int = Field(default=6, ge=0, le=50)
     structured: Literal["auto", "json_schema", "json_object", "text"] = Field(
         default="auto",

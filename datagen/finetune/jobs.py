@@ -150,8 +150,7 @@ class JobRunner:
     def __init__(self, data: TrainingData, endpoint: Endpoint, *, timeout_s: float = 120) -> None:
         self.data, self.endpoint = data, endpoint
         self.record = JobRecord(data)
-        self.client = openai.OpenAI(base_url=endpoint.base_url, api_key=endpoint.api_key,
-                                    max_retries=2, timeout=timeout_s)
+        self.client = openai.OpenAI(**endpoint.sdk_args(), max_retries=2, timeout=timeout_s)
 
     def call(self, what: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
         try:

@@ -29,6 +29,7 @@ import openai
 
 from datagen.console import console
 from datagen.errors import EndpointError
+from datagen.llm.bounds import DEFAULT_MAX_ANSWER_BYTES
 from datagen.llm.cache import ResponseCache
 from datagen.llm.endpoint import Endpoint
 from datagen.llm.pricing import Price
@@ -119,18 +120,19 @@ class BatchQueue:
 
     def __init__(self, endpoint: Endpoint, cache: ResponseCache, price: Price, *,
                  poll_s: float = 30.0, max_resubmits: int = 3, flush_after_s: float = 0.5,
-                 max_requests: int = MAX_REQUESTS, max_bytes: int = MAX_BYTES) -> None:
+                 max_requests: int = MAX_REQUESTS, max_bytes: int = MAX_BYTES,
+                 max_answer_bytes: int = DEFAULT_MAX_ANSWER_BYTES) -> None:
         self.endpoint, self.cache, self.price = endpoint, cache, price
         self.poll_s, self.max_resubmits, self.flush_after_s = poll_s, max_resubmits, flush_after_s
         self.max_requests, self.max_bytes = max_requests, max_bytes
+        self.max_answer_bytes = max_answer_bytes
         self.store = BatchStore(cache)
         self.submitted: list[str] = []  # batch ids this queue created (tests, reports)
         self._waiting: dict[str, asyncio.Future[tuple[dict[str, Any], float]]] = {}
         self._queued: dict[str, bytes] = {}
         self._flusher: asyncio.Task[None] | None = None
         self._last = 0.0
-        self._client = openai.AsyncOpenAI(base_url=endpoint.base_url, api_key=endpoint.api_key,
-                                          max_retries=3, timeout=300)
+        self._client = openai.AsyncOpenAI(**endpoint.sdk_args(), max_retries=3, timeout=300)
 
     async def submit(self, key: str, messages: list[dict[str, Any]], params: dict[str, Any],
                      model: str) -> tuple[dict[str, Any], float]:
@@ -279,6 +281,9 @@ class BatchQueue:
                 result = completion_fields(body, self.endpoint.model)
             except ValueError:
                 return [(key, "bad_body", True)]
+            if len((result["text"] or "").encode()) > self.max_answer_bytes:  # never stored
+                return [(key, f"oversize: the answer passed llm.max_answer_bytes = "
+                              f"{self.max_answer_bytes:,} bytes", False)]
             cost = self.price.cost(result["prompt_tokens"], result["completion_tokens"])
             self.cache.put(key, result, cost_usd=cost)
             return []

@@ -11,6 +11,9 @@ At hundreds of answers a second a commit per answer on the event loop is what li
 `write` hands answers to one writer thread per cache file, which commits whatever has queued up
 in one transaction (group commit) and only then wakes the callers: an answer is still on disk
 before any stage sees it, and SIGKILL loses only answers no caller was given yet.
+
+A full disk is one `DatagenError` naming the cache file and the fix (`files.out_of_space`);
+the answers committed before it stay readable.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from typing import Any
 import xxhash
 
 from datagen.errors import DatagenError
+from datagen.files import disk_full, out_of_space
 
 
 def cache_key(identity: str, model: str, messages: list[dict[str, Any]],
@@ -141,6 +145,8 @@ class ResponseCache:
             conn = self._open()
         except sqlite3.DatabaseError as exc:
             self._local.conn = None
+            if disk_full(exc):
+                raise out_of_space(self.path) from None
             raise DatagenError(
                 f"{self.path}: the LLM answer cache is unreadable ({exc})",
                 hint="restore it from a backup, or move it away to start the run without its "
@@ -186,8 +192,13 @@ class ResponseCache:
         return None if row is None else json.loads(row[0])
 
     def put(self, key: str, response: dict[str, Any], cost_usd: float = 0.0) -> None:
-        self._conn().execute(
-            _INSERT, (key, json.dumps(response, ensure_ascii=False), time.time(), cost_usd))
+        try:
+            self._conn().execute(
+                _INSERT, (key, json.dumps(response, ensure_ascii=False), time.time(), cost_usd))
+        except (sqlite3.Error, OSError) as exc:
+            if disk_full(exc):
+                raise out_of_space(self.path) from None
+            raise
 
     async def write(self, key: str, response: dict[str, Any], cost_usd: float = 0.0) -> None:
         """`put`, committed by the writer thread together with other answers; returns once
@@ -196,7 +207,12 @@ class ResponseCache:
         fut: asyncio.Future[None] = loop.create_future()
         row = (key, json.dumps(response, ensure_ascii=False), time.time(), cost_usd)
         self._writer.submit((row, loop, fut))
-        await fut
+        try:
+            await fut
+        except (sqlite3.Error, OSError) as exc:
+            if disk_full(exc):
+                raise out_of_space(self.path) from None
+            raise
 
     def has(self, key: str) -> bool:
         return self._conn().execute(

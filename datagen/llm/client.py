@@ -7,6 +7,9 @@ the SDK's own retries are off (`max_retries=0`) and Prefect tasks that call LLMs
 retries of their own. 408/409/429/5xx, timeouts, dropped connections and unreadable bodies are
 retried with jittered exponential backoff, honouring `Retry-After` and `retry-after-ms` at any
 length (the SDK gives up above 120 s); 400/422 fail the one request, 401/403/404 stop the run.
+An answer larger than `llm.max_answer_bytes` is cut off while it is read and fails the one
+request as `oversize` (`llm.bounds`). A call counts as a request once an attempt gave a usable
+answer; one whose attempts all failed (unreadable bodies included) counts as one failure.
 
 Every answer is written to the cache the moment it arrives, with what it cost, so a crash,
 Ctrl-C or budget stop loses nothing that was paid for. In Batch API mode (`batch=`) the request
@@ -36,6 +39,7 @@ import openai
 from datagen.errors import BudgetExceeded, EndpointError
 from datagen.llm import interrupt, limits
 from datagen.llm.batch import BatchQueue
+from datagen.llm.bounds import DEFAULT_MAX_ANSWER_BYTES, AnswerTooLarge, check_size
 from datagen.llm.cache import ResponseCache, cache_key
 from datagen.llm.endpoint import Endpoint
 from datagen.llm.pricing import Price, price_for
@@ -82,6 +86,7 @@ class LLMClient:
         batch: BatchQueue | None = None,
         transport: str = "aiohttp",
         adaptive: bool = True,
+        max_answer_bytes: int = DEFAULT_MAX_ANSWER_BYTES,
     ) -> None:
         self.endpoint = endpoint
         self.cache = cache
@@ -90,6 +95,7 @@ class LLMClient:
         self.backoff_base_s = backoff_base_s
         self.backoff_max_s = backoff_max_s
         self.max_concurrency = max_concurrency
+        self.max_answer_bytes = max_answer_bytes
         self.price = price or price_for(endpoint.model, endpoint.kind)
         self.usage = Usage()
         self.batch = batch
@@ -108,11 +114,9 @@ class LLMClient:
         self._closed = False
         self._idle: asyncio.Event | None = None
         http, self._shared_http = shared_http_client(transport, max_concurrency, timeout_s,
-                                                     endpoint.base_url)
-        self._client = openai.AsyncOpenAI(
-            base_url=endpoint.base_url, api_key=endpoint.api_key,
-            max_retries=0, timeout=timeout_s, http_client=http,
-        )
+                                                     endpoint.base_url, max_answer_bytes)
+        self._client = openai.AsyncOpenAI(**endpoint.sdk_args(), max_retries=0,
+                                          timeout=timeout_s, http_client=http)
 
     def status(self) -> str:
         """Requests in flight and the live totals, for a progress bar."""
@@ -128,14 +132,16 @@ class LLMClient:
             if cache is None:
                 raise ValueError("Batch API mode needs a response cache for its results")
             batch = BatchQueue(endpoint, cache, price, poll_s=llm.batch_poll_s,
-                               max_resubmits=llm.max_retries)
+                               max_resubmits=llm.max_retries,
+                               max_answer_bytes=llm.max_answer_bytes)
         return cls(
             endpoint, cache, max_concurrency=max_concurrency or llm.max_concurrency,
             timeout_s=llm.timeout_s, max_retries=llm.max_retries,
             requests_per_minute=llm.max_requests_per_minute,
             tokens_per_minute=llm.max_tokens_per_minute,
             price=price, max_cost_usd=llm.max_cost_usd, batch=batch,
-            transport=llm.transport, adaptive=llm.adaptive_concurrency, **kwargs,
+            transport=llm.transport, adaptive=llm.adaptive_concurrency,
+            max_answer_bytes=llm.max_answer_bytes, **kwargs,
         )
 
     def key(self, messages: list[dict[str, Any]], params: dict[str, Any], sample: int = 0) -> str:
@@ -161,8 +167,11 @@ class LLMClient:
                 with interrupt.in_flight():
                     result, cost = await self.batch.submit(key, messages, params,
                                                            self.endpoint.model)
-            except BaseException:
+            except BaseException as exc:
                 self._settle(reserved, 0.0)
+                if isinstance(exc, LLMCallError):  # a line that failed for good, as live
+                    self.usage.failures += 1
+                    self._count(exc.reason.split(":", 1)[0])
                 raise
             self.usage.requests += 1
             self._account(result, cost, reserved)
@@ -180,9 +189,9 @@ class LLMClient:
                         self._settle(reserved, 0.0)
                         raise
                     cost = self.price.cost(result["prompt_tokens"], result["completion_tokens"])
+                    self._account(result, cost, reserved)  # paid for, whatever the disk says
                     if self.cache is not None:
                         await self.cache.write(key, result, cost_usd=cost)
-                    self._account(result, cost, reserved)
             finally:
                 self._leave()
         return Completion(key=key, cached=False, **result)
@@ -273,6 +282,10 @@ class LLMClient:
                     self._backoffs += 1
                 wait = retry_after_s(exc.response.headers)
                 reason = f"http_{status}"
+            except AnswerTooLarge as exc:  # the same request would be as large again: no retry
+                self._count("oversize")
+                self.usage.failures += 1
+                raise LLMCallError(str(exc)) from None
             except (openai.APITimeoutError, TimeoutError):
                 reason = "timeout"
                 self._count(reason)
@@ -301,11 +314,16 @@ class LLMClient:
             resp = await self._client.post("/chat/completions", body=body,
                                            cast_to=httpx2.Response)
         self.usage.seconds += time.perf_counter() - started
-        self.usage.requests += 1
-        data = json.loads(resp.content)  # ValueError on a body that is not JSON: bad_body
+        content = resp.content
+        check_size(content, self.max_answer_bytes)  # decoded: a compressed body counts whole
+        data = json.loads(content)  # ValueError on a body that is not JSON: bad_body
         if not isinstance(data, dict) or not data.get("choices"):
             raise ValueError("no choices in the response")
-        return completion_fields(data, self.endpoint.model)
+        result = completion_fields(data, self.endpoint.model)
+        # counted once usable: a call whose every attempt was unusable is one failure, not
+        # requests that succeeded (the failed share, `llm.max_failed_share`, counts on it)
+        self.usage.requests += 1
+        return result
 
     def _count(self, what: str) -> None:
         self.usage.by_status[what] = self.usage.by_status.get(what, 0) + 1

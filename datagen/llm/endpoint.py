@@ -12,14 +12,15 @@ import hashlib
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 import openai
 
 from datagen.config import LLMConfig
 from datagen.errors import EndpointError
 from datagen.llm import embedded
-from datagen.secrets import redact_url, remember, reveal
+from datagen.secrets import redact_url, remember, remember_url, reveal
 
 _LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1", "0.0.0.0"}
 _NO_KEY = "sk-no-key-needed"
@@ -34,6 +35,12 @@ class Endpoint:
     api_key: str = field(repr=False, default=_NO_KEY)
     key_found: bool = False
 
+    def sdk_args(self) -> dict[str, Any]:
+        """What the openai SDK's clients are built with (`base_url`, `api_key`,
+        `default_query`): see `sdk_url`."""
+        base_url, query = sdk_url(self.base_url)
+        return {"base_url": base_url, "api_key": self.api_key, "default_query": query or None}
+
     @property
     def public(self) -> dict[str, str]:
         """What may be shown in manifests and dataset cards: no key, no private URL."""
@@ -41,6 +48,16 @@ class Endpoint:
         if self.kind == "openai":
             out["base_url"] = self.base_url
         return out
+
+
+def sdk_url(base_url: str) -> tuple[str, dict[str, str]]:
+    """The base URL the SDK joins paths to, and the query parameters it sends with every
+    request. A gateway's key in the URL (`https://host/v1?api-key=...`) must not reach the
+    SDK as part of the base URL: it appends `chat/completions` to the whole string, which
+    breaks the path and corrupts the key."""
+    parts = urlsplit(base_url)
+    query = dict(parse_qsl(parts.query, keep_blank_values=True))
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, "", "")), query
 
 
 def endpoint_kind(base_url: str) -> str:
@@ -52,9 +69,12 @@ def endpoint_kind(base_url: str) -> str:
     return "remote"
 
 
-def _served_models(base_url: str, api_key: str, timeout: float) -> list[str] | None:
+def _served_models(base_url: str, api_key: str, timeout: float,
+                   retries: int = 1) -> list[str] | None:
     """Model ids the endpoint lists, or None when it has no /models route."""
-    client = openai.OpenAI(base_url=base_url, api_key=api_key, max_retries=1, timeout=timeout)
+    url, query = sdk_url(base_url)
+    client = openai.OpenAI(base_url=url, api_key=api_key, default_query=query or None,
+                           max_retries=retries, timeout=timeout)
     shown = redact_url(base_url)
     try:
         return [m.id for m in client.models.list()]
@@ -65,6 +85,12 @@ def _served_models(base_url: str, api_key: str, timeout: float) -> list[str] | N
         ) from None
     except openai.NotFoundError:
         return None
+    except openai.APITimeoutError:
+        raise EndpointError(
+            f"{shown} accepted the connection but did not list its models within {timeout:g} s",
+            hint="check that the server at this URL is up and not stuck or overloaded (its "
+            "log), and that --base-url names its OpenAI-compatible API (often ending in /v1)",
+        ) from None
     except openai.APIConnectionError:
         raise EndpointError(
             f"cannot reach the LLM endpoint at {shown}",
@@ -77,8 +103,9 @@ def _served_models(base_url: str, api_key: str, timeout: float) -> list[str] | N
         client.close()
 
 
-def resolve(cfg: LLMConfig, base_url: str, *, check: bool = True) -> Endpoint:
-    """Check an endpoint that is already running and pick its model."""
+def resolve(cfg: LLMConfig, base_url: str, *, check: bool = True, retries: int = 1) -> Endpoint:
+    """Check an endpoint that is already running and pick its model (listing its models
+    with `retries` retries)."""
     kind = endpoint_kind(base_url)
     key = os.environ.get(cfg.api_key_env) or None
     remember(key)
@@ -91,7 +118,8 @@ def resolve(cfg: LLMConfig, base_url: str, *, check: bool = True) -> Endpoint:
     api_key = key or _NO_KEY
     model = cfg.model
     if check:
-        served = _served_models(base_url, api_key, timeout=min(cfg.timeout_s, 30))
+        served = _served_models(base_url, api_key, timeout=min(cfg.timeout_s, 30),
+                                retries=retries)
         if served is not None:
             if model is None and served:
                 model = served[0]
@@ -114,17 +142,16 @@ def configured_base_url(cfg: LLMConfig) -> str | None:
     or None for the embedded model."""
     url = reveal(cfg.base_url) if cfg.base_url else os.environ.get("OPENAI_BASE_URL") or None
     if url:
-        remember(urlsplit(url).password)
-        remember(urlsplit(url).query)
+        remember_url(url)
     return url
 
 
 @contextlib.contextmanager
-def open_endpoint(cfg: LLMConfig) -> Iterator[Endpoint]:
+def open_endpoint(cfg: LLMConfig, *, retries: int = 1) -> Iterator[Endpoint]:
     """Yield a usable endpoint; start (and finally stop) the embedded model if none is set."""
     base_url = configured_base_url(cfg)
     if base_url:
-        yield resolve(cfg, base_url)
+        yield resolve(cfg, base_url, retries=retries)
         return
     with embedded.embedded_server() as server:
         yield Endpoint(

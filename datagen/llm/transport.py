@@ -23,6 +23,8 @@ from urllib.parse import urlsplit
 import httpx2
 import openai
 
+from datagen.llm.bounds import DEFAULT_MAX_ANSWER_BYTES, answer_bound
+
 
 @dataclass
 class _Shared:
@@ -47,8 +49,9 @@ async def shared_connections() -> AsyncIterator[None]:
             await client.aclose()
 
 
-def shared_http_client(transport: str, max_concurrency: int, timeout_s: float,
-                       base_url: str) -> tuple[httpx2.AsyncClient, bool]:
+def shared_http_client(transport: str, max_concurrency: int, timeout_s: float, base_url: str,
+                       max_answer_bytes: int = DEFAULT_MAX_ANSWER_BYTES,
+                       ) -> tuple[httpx2.AsyncClient, bool]:
     """`http_client(...)`, or the one already made with these settings inside
     `shared_connections` on this loop; True when shared (its owner closes it, not the SDK
     client that uses it)."""
@@ -58,22 +61,26 @@ def shared_http_client(transport: str, max_concurrency: int, timeout_s: float,
     except RuntimeError:  # no running loop: a client made outside any run
         here = False
     if not here:
-        return http_client(transport, max_concurrency, timeout_s, base_url), False
+        return http_client(transport, max_concurrency, timeout_s, base_url,
+                           max_answer_bytes), False
     assert shared is not None
-    key = (transport, max_concurrency, timeout_s, base_url)
+    key = (transport, max_concurrency, timeout_s, base_url, max_answer_bytes)
     if key not in shared.clients:
-        shared.clients[key] = http_client(transport, max_concurrency, timeout_s, base_url)
+        shared.clients[key] = http_client(transport, max_concurrency, timeout_s, base_url,
+                                          max_answer_bytes)
     return shared.clients[key], True
 
 
-def http_client(transport: str, max_concurrency: int, timeout_s: float,
-                base_url: str) -> httpx2.AsyncClient:
-    """The SDK's HTTP client on `transport`, its pool as large as the concurrency allows.
+def http_client(transport: str, max_concurrency: int, timeout_s: float, base_url: str,
+                max_answer_bytes: int = DEFAULT_MAX_ANSWER_BYTES) -> httpx2.AsyncClient:
+    """The SDK's HTTP client on `transport`, its pool as large as the concurrency allows, every
+    answer bounded to `max_answer_bytes` while it is read (`datagen.llm.bounds`).
     aiohttp refuses a URL with a user and password next to the SDK's bearer header, so such
     an endpoint (a proxy with basic auth) goes through httpx, which sends the URL's."""
     pool = httpx2.Limits(max_connections=max_concurrency,
                          max_keepalive_connections=max_concurrency)
-    kwargs = {"limits": pool, "timeout": timeout_s, "verify": _tls()}
+    kwargs = {"limits": pool, "timeout": timeout_s, "verify": _tls(),
+              "event_hooks": {"response": [answer_bound(max_answer_bytes)]}}
     if transport == "httpx" or urlsplit(base_url).username is not None:
         return openai.DefaultAsyncHttpxClient(**kwargs)
     return openai.DefaultAioHttpClient(**kwargs)

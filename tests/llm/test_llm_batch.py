@@ -162,3 +162,27 @@ def test_endpoint_without_batch_api_says_so(tmp_path: Path) -> None:
     assert all(isinstance(r, EndpointError) and "no Batch API" in (r.hint or "")
                for r in results)
     assert server.requests == [] and server.batches == {}
+
+
+def test_an_oversize_line_fails_its_call_and_counts_as_failed(tmp_path: Path) -> None:
+    """A batch line whose answer passes llm.max_answer_bytes is not cached, not resubmitted,
+    and counts as a failed call, as a line that failed with a 400 does."""
+    def line(batch: int, i: int, body: dict[str, Any]) -> Reply | None:
+        q = int(body["messages"][-1]["content"].split()[-1])
+        if q == 1:
+            return Reply("x" * 70_000)
+        if q == 2:
+            return Reply("bad", status=400)
+        return Reply(f"answer {q}")
+
+    with ScriptedServer(batch_script=BatchScript(line=line)) as server:
+        client = batch_client(server, tmp_path / "c.sqlite")
+        assert client.batch is not None
+        client.batch.max_answer_bytes = 65_536
+        results = asyncio.run(ask_all(client, QUESTIONS[:4]))
+    assert isinstance(results[1], LLMCallError) and results[1].reason.startswith("oversize")
+    assert isinstance(results[2], LLMCallError)
+    assert len(server.batches) == 1  # neither is resubmitted
+    assert len(client.cache) == 2
+    assert (client.usage.requests, client.usage.failures) == (2, 2)
+    assert client.usage.by_status == {"oversize": 1, "http_400": 1}
