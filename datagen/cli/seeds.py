@@ -71,6 +71,9 @@ def seeds_import(
     from datagen.seeds.selfinstruct import import_tasks, seed_yaml
 
     target = out or file.with_suffix(".yaml")
+    if target.is_dir():
+        raise ConfigError(f"{target}: is a folder; --out names the YAML file to write",
+                          hint=f"pass --out {target / file.with_suffix('.yaml').name}")
     if target.exists() and not force:
         raise ConfigError(f"{target}: exists already", hint="pass --force to replace it, or "
                           "--out to write elsewhere")
