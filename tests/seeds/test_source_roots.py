@@ -104,7 +104,7 @@ def test_a_source_outside_the_seed_folder_is_refused(world: Path, kind: str) -> 
     assert SECRET not in out and "Traceback" not in out
 
 
-def test_a_run_never_sends_a_file_from_outside(prefect_harness, world: Path) -> None:
+def test_a_run_never_sends_a_file_from_outside(world: Path) -> None:
     seed, _ = _outside(world, "symlink to a file outside")
     out = world / "run"
     with ScriptedServer(grounded_world.handler) as server:
@@ -113,6 +113,7 @@ def test_a_run_never_sends_a_file_from_outside(prefect_harness, world: Path) -> 
         sent = [m["content"] for r in server.requests for m in r.get("messages", [])]
     assert code == 2, text
     assert "outside the seed's folder" in " ".join(text.split())
+    assert "Traceback" not in text  # refused before the flow starts
     assert not any(SECRET in s for s in sent)
     stored = [p for p in out.rglob("*") if p.is_file()] if out.exists() else []
     assert not any(SECRET.encode() in p.read_bytes() for p in stored)
