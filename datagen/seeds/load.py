@@ -49,7 +49,8 @@ def _describe(exc: ValidationError, path: Path) -> str:
         fix = _FIXES.get(err["type"], "fix the value of `{field}`").format(
             field=field, allowed=_allowed(tuple(err["loc"]))
         )
-        lines.append(f"  field `{field}`: {err['msg']} -> {fix}")
+        msg = err["msg"].removeprefix("Value error, ")
+        lines.append(f"  field `{field}`: {msg} -> {fix}")
     return "\n".join(lines)
 
 

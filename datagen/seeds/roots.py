@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import glob
 import os
+import stat
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -72,6 +73,15 @@ def never(path: Path) -> Path | None:
     return next((n for n in NEVER if path.is_relative_to(n)), None)
 
 
+def _kind(path: Path) -> str:
+    """file, folder, other (a pipe, a socket, a device: never read) or missing."""
+    try:
+        mode = path.stat().st_mode
+    except (OSError, ValueError):
+        return "missing"
+    return "file" if stat.S_ISREG(mode) else "folder" if stat.S_ISDIR(mode) else "other"
+
+
 def _under(real: Path, bad: Path) -> str:
     return "" if real == bad else f", under {bad}"
 
@@ -85,12 +95,16 @@ def allowed_roots(seed: SeedTask, extra: Sequence[str | Path] = ()) -> list[Path
     listed += [(f"run config `source_roots[{i}]`", Path(r)) for i, r in enumerate(extra)]
     roots = [base]
     for where, root in listed:
-        real = root.resolve()
+        try:
+            real = root.resolve()
+        except (RuntimeError, OSError) as exc:  # a symlink loop
+            raise SeedError(f"{seed.file}: {where}: {root} cannot be resolved ({exc})",
+                            hint="fix or remove the symlink") from None
         if (bad := never(real)) is not None:
             raise SeedError(f"{seed.file}: {where}: {root}{_under(real, bad)}, which is never "
                             "read",
                             hint="list a folder of ordinary files")
-        if not real.is_dir():
+        if _kind(real) != "folder":
             raise SeedError(f"{seed.file}: {where}: no such folder {root}",
                             hint="check the path; a seed's roots are relative to its folder")
         roots.append(real)
@@ -116,7 +130,7 @@ class _Finder:
         """The path with every symlink resolved; a loop is an error naming the field."""
         try:
             return path.resolve()
-        except (RuntimeError, OSError) as exc:  # a symlink loop
+        except (RuntimeError, OSError, ValueError) as exc:  # a symlink loop, a NUL byte
             raise SeedError(f"{self.seed.file}: field `{field}`: {given!r}: {path} cannot be "
                             f"resolved ({exc})", hint="fix or remove the symlink") from None
 
@@ -136,10 +150,15 @@ class _Finder:
         path = Path(given) if Path(given).is_absolute() else self.seed.base / given
         real = self.real(field, given, path)
         self.refuse(field, given, real)
-        if real.is_dir():
+        kind = _kind(real)
+        if kind == "folder":
             raise SeedError(f"{self.seed.file}: field `{field}`: {given!r} is a folder",
                             hint=f"name its files, or a glob such as '{given}/*.md'")
-        if not real.is_file():  # missing, or not a regular file (a pipe, a device)
+        if kind == "other":
+            raise SeedError(f"{self.seed.file}: field `{field}`: {given!r} is not a regular "
+                            "file (a pipe, a socket or a device)",
+                            hint="copy its text into a file under the seed's folder")
+        if kind == "missing":
             raise SeedError(f"{self.seed.file}: field `{field}`: no such file {given!r}",
                             hint=f"check the path; it is relative to {self.seed.base}")
         return real
@@ -154,8 +173,11 @@ class _Finder:
         found: dict[Path, None] = {}
         try:
             for hit in self._walk(field, pattern, start, parts[cut:]):
-                real = self.real(field, pattern, hit)
-                if not real.is_file():
+                try:
+                    real = hit.resolve()
+                except (RuntimeError, OSError):  # a symlink loop: a glob passes it by
+                    continue
+                if _kind(real) != "file":
                     continue
                 self.refuse(field, pattern, real, f"matches {hit}, which resolves to")
                 found[real] = None
@@ -184,9 +206,12 @@ class _Finder:
 
     def _enter(self, field: str, pattern: str, folder: Path) -> Path | None:
         """A folder a segment names, resolved and checked; None if it is not one."""
-        if not folder.is_dir():
+        try:
+            real = folder.resolve()
+        except (RuntimeError, OSError):
             return None
-        real = self.real(field, pattern, folder)
+        if _kind(real) != "folder":
+            return None
         self.refuse(field, pattern, real, f"enters {folder}, which resolves to")
         return real
 

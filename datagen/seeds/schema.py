@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -30,7 +31,17 @@ from datagen.seeds.limits import (
     TEXT_CHARS,
 )
 
-Short = Annotated[str, Field(max_length=SHORT_CHARS)]  # a topic, a persona, a path
+Short = Annotated[str, Field(max_length=SHORT_CHARS)]  # a topic, a persona
+
+
+def _no_nul(value: str) -> str:
+    if "\0" in value:
+        raise ValueError("a path cannot hold a NUL character")
+    return value
+
+
+SourcePath = Annotated[str, Field(min_length=1, max_length=SHORT_CHARS),
+                       AfterValidator(_no_nul)]
 
 
 @functools.cache
@@ -161,10 +172,11 @@ class Sources(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    documents: list[Short] = Field(
+    documents: list[SourcePath] = Field(
         default_factory=list, max_length=LIST_ITEMS,
         description="Files or globs: Markdown, text, HTML, PDF or DOCX.")
-    table: str | None = Field(default=None, description="A .csv, .parquet or .jsonl file.")
+    table: SourcePath | None = Field(default=None,
+                                     description="A .csv, .parquet or .jsonl file.")
     sample: int | None = Field(default=None, ge=1,
                                description="Rows (or chunks) used; all when unset.")
     shuffle: bool = Field(default=True, description="Seeded order over rows or chunks.")
@@ -177,7 +189,7 @@ class Sources(BaseModel):
                                 description="Most bytes read from all the files together.")
     max_files: int = Field(default=1_000, ge=1, le=MAX_FILES,
                            description="Most files the documents (globs included) may name.")
-    roots: list[Short] = Field(
+    roots: list[SourcePath] = Field(
         default_factory=list, max_length=100,
         description="Folders outside the seed's folder that sources may be read from "
         "(relative to the seed's folder, or absolute). Never /proc, /sys or /dev.")

@@ -157,12 +157,15 @@ NEVER = (("  documents: ['/proc/**/*.txt']", "/proc"),
 def test_proc_sys_and_dev_are_never_read_whatever_is_allowed(world: Path, sources: str,
                                                             place: str) -> None:
     seed = _seed(world / "seed", sources)
-    # a subprocess with a timeout: walking /proc used to hang `seeds validate`
-    proc = subprocess.run([sys.executable, "-m", "datagen.cli", "seeds", "validate", str(seed)],
-                          capture_output=True, text=True, timeout=30, cwd=ROOT,
-                          env={**os.environ, "COLUMNS": "200"})
-    assert proc.returncode == 2, proc.stdout + proc.stderr
-    flat = " ".join((proc.stdout + proc.stderr).split())
+    if "**" in sources:  # in a subprocess with a timeout: walking /proc used to hang
+        proc = subprocess.run([sys.executable, "-m", "datagen.cli", "seeds", "validate",
+                               str(seed)], capture_output=True, text=True, timeout=30,
+                              cwd=ROOT, env={**os.environ, "COLUMNS": "200"})
+        code, out = proc.returncode, proc.stdout + proc.stderr
+    else:
+        code, out = cli("seeds", "validate", seed)
+    assert code == 2, out
+    flat = " ".join(out.split())
     assert str(seed) in flat and place in flat and "which is never read" in flat, flat
     assert "Traceback" not in flat
 
@@ -225,3 +228,36 @@ def test_validate_lists_every_file_a_seed_reads_with_its_size_and_units() -> Non
     for f in files:
         assert f"{f.stat().st_size / 1e3:.1f} kB" in flat and f"northwind/{f.name}" in flat
     assert flat.count(" chunks northwind/") == len(files)
+
+
+def _odd(world: Path, kind: str) -> tuple[Path, str]:
+    docs = world / "seed" / "docs"
+    if kind == "a pipe":
+        os.mkfifo(docs / "pipe.txt")  # reading it would wait forever
+        return _seed(world / "seed", "  documents: [docs/pipe.txt]"), \
+            "'docs/pipe.txt' is not a regular file"
+    if kind == "a NUL byte":
+        return _seed(world / "seed", '  documents: ["docs/a\\0b.md"]'), \
+            "a path cannot hold a NUL character"
+    if kind == "a symlink loop":
+        (docs / "a.md").symlink_to(docs / "b.md")
+        (docs / "b.md").symlink_to(docs / "a.md")
+        return _seed(world / "seed", "  documents: [docs/a.md]"), "cannot be resolved"
+    raise AssertionError(kind)
+
+
+@pytest.mark.parametrize("kind", ["a pipe", "a NUL byte", "a symlink loop"])
+def test_odd_paths_are_clear_errors(world: Path, kind: str) -> None:
+    seed, said = _odd(world, kind)
+    code, out = cli("seeds", "validate", seed)
+    assert code == 2 and said in " ".join(out.split()), out
+    assert "Traceback" not in out
+
+
+def test_a_glob_passes_pipes_and_symlink_loops_by(world: Path) -> None:
+    docs = world / "seed" / "docs"
+    os.mkfifo(docs / "pipe.md")
+    (docs / "a.md").symlink_to(docs / "b.md")
+    (docs / "b.md").symlink_to(docs / "a.md")
+    seed = load_seed(_seed(world / "seed", "  documents: ['docs/*.md']"))
+    assert {u.file for u in units(seed, 0)} == {"docs/policy.md"}
