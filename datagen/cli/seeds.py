@@ -26,7 +26,7 @@ def seeds_validate(
     grounded seed would read; errors name the file, the field and the fix."""
     from datagen.cli.app import build_config
     from datagen.seeds import load_seeds
-    from datagen.seeds.roots import source_files
+    from datagen.seeds.roots import allowed_roots, source_files
     from datagen.seeds.sources import units
 
     roots = [*(build_config(None, config).source_roots if config else []), *(root or [])]
@@ -42,8 +42,12 @@ def seeds_validate(
         console.print(f"[green]ok[/] {esc(s.id)}: {esc(s.domain)}, {s.language}, {s.pairs} "
                       f"pairs, {len(s.examples)} examples, {len(found)} {what} from "
                       f"{len(per_file)} file(s)")
+        allowed = allowed_roots(s, roots)
+        if len(allowed) > 1:
+            console.print(f"  may read from {esc(allowed[0])} (its folder) and "
+                          f"{esc(', '.join(map(str, allowed[1:])))}", soft_wrap=True)
         console.print(f"  reads {len(files)} file(s), {_size(sum(f.size for f in files))}:")
-        base = s.base.resolve()
+        base = allowed[0]
         for f in files:
             where = f.path.relative_to(base) if f.path.is_relative_to(base) else f.path
             console.print(f"    {_size(f.size):>9}  {per_file[f.shown]:>5} {what}  "

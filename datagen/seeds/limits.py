@@ -20,6 +20,7 @@ MAX_TOTAL_MB = 2_000.0  # the highest `sources.max_total_mb`
 MAX_FILES = 100_000  # the highest `sources.max_files`
 WALK_ENTRIES = 200_000  # folder entries a seed's globs may look at, in all
 WALK_SECONDS = 10.0  # time a seed's globs may take to walk, in all
+WALK_DEPTH = 64  # folders below a glob's start that a walk may go down
 
 
 def check_seed_size(path: Path) -> None:

@@ -10,7 +10,7 @@ Globs are walked here, not by `glob.glob`, which follows symlinked folders out o
 folder, walks whatever it is pointed at and cannot be stopped (`/proc/**` never ends). This
 walk starts at the pattern's literal folder (which must be allowed), never follows a symlinked
 folder under `**`, skips hidden names as `glob` does, and is bounded in the folder entries it
-looks at, the time it takes and the files it may match.
+looks at, its depth, the time it takes and the files it may match.
 
 `source_files` is the one check: a run's plan, `estimate` and `seeds validate` all find a
 seed's sources through it.
@@ -28,7 +28,7 @@ from fnmatch import fnmatch
 from pathlib import Path
 
 from datagen.errors import SeedError
-from datagen.seeds.limits import WALK_ENTRIES, WALK_SECONDS
+from datagen.seeds.limits import WALK_DEPTH, WALK_ENTRIES, WALK_SECONDS
 from datagen.seeds.schema import SeedTask
 
 NEVER = (Path("/proc"), Path("/sys"), Path("/dev"))
@@ -66,6 +66,11 @@ class Walk:
 
 class _Exceeded(Exception):
     """A glob passed a bound; turned into a SeedError naming the seed, field and pattern."""
+
+    def __init__(self, message: str, hint: str = "narrow the pattern: start it at the "
+                 "folder that holds the files, without `**` over large trees") -> None:
+        super().__init__(message)
+        self.hint = hint
 
 
 def never(path: Path) -> Path | None:
@@ -183,11 +188,12 @@ class _Finder:
                 found[real] = None
                 if len(found) > limit:
                     raise _Exceeded("matches more files than the seed may read "
-                                    "(`sources.max_files`)")
+                                    "(`sources.max_files`)",
+                                    "narrow the pattern to the files you mean, or raise "
+                                    "`sources.max_files` in the seed")
         except _Exceeded as exc:
             raise SeedError(f"{self.seed.file}: field `{field}`: {pattern!r} {exc}",
-                            hint="narrow the pattern to the files you mean, or raise "
-                                 "`sources.max_files` in the seed") from None
+                            hint=exc.hint) from None
         if not found:
             raise SeedError(f"{self.seed.file}: field `{field}`: {pattern!r} matches no file",
                             hint=f"check the pattern; it is relative to {self.seed.base}")
@@ -215,20 +221,22 @@ class _Finder:
         self.refuse(field, pattern, real, f"enters {folder}, which resolves to")
         return real
 
-    def _walk(self, field: str, pattern: str, folder: Path,
-              parts: tuple[str, ...]) -> Iterator[Path]:
+    def _walk(self, field: str, pattern: str, folder: Path, parts: tuple[str, ...],
+              depth: int = 0) -> Iterator[Path]:
         if not parts:
             yield folder
             return
+        if depth > WALK_DEPTH:
+            raise _Exceeded(f"goes more than {WALK_DEPTH} folders deep")
         seg, rest = parts[0], parts[1:]
         if seg == "**":  # any depth, real sub-folders only (no symlinked folder is followed)
             if rest:
-                yield from self._walk(field, pattern, folder, rest)
+                yield from self._walk(field, pattern, folder, rest, depth)
             for entry in self._entries(folder):
                 if entry.name.startswith("."):
                     continue
                 if entry.is_dir(follow_symlinks=False):
-                    yield from self._walk(field, pattern, Path(entry.path), parts)
+                    yield from self._walk(field, pattern, Path(entry.path), parts, depth + 1)
                 elif not rest:
                     yield Path(entry.path)
         elif glob.has_magic(seg):
@@ -240,11 +248,11 @@ class _Finder:
                 if not rest:
                     yield Path(entry.path)
                 elif (real := self._enter(field, pattern, Path(entry.path))) is not None:
-                    yield from self._walk(field, pattern, real, rest)
+                    yield from self._walk(field, pattern, real, rest, depth + 1)
         elif not rest:
             yield folder / seg
         elif (real := self._enter(field, pattern, folder / seg)) is not None:
-            yield from self._walk(field, pattern, real, rest)
+            yield from self._walk(field, pattern, real, rest, depth + 1)
 
 
 def source_files(seed: SeedTask, roots: Sequence[str | Path] = (),

@@ -126,6 +126,7 @@ def test_roots_listed_by_the_seed_or_the_run_config_are_allowed(world: Path) -> 
     assert code == 0, out
     flat = " ".join(out.split())
     assert "reads 2 file(s)" in flat and str(world / "outside" / "secret.txt") in flat
+    assert f"may read from {world / 'seed'} (its folder) and {world / 'outside'}" in flat
     from datagen.seeds.roots import source_files
 
     assert {f.shown for f in source_files(load_seed(seed))} == {"docs/policy.md",
@@ -194,6 +195,16 @@ def test_globs_are_bounded_in_files_entries_and_time(world: Path) -> None:
         source_files(loaded, walk=Walk(entries=5))
     with pytest.raises(SeedError, match=r"'docs/\*\*/\*\.md' walks for longer than 0 s"):
         source_files(loaded, walk=Walk(seconds=0))
+
+
+def test_a_glob_walk_is_bounded_in_depth(world: Path) -> None:
+    deep = world / "seed" / "docs" / "deep"
+    (deep / "/".join(["d"] * 70)).mkdir(parents=True)
+    (deep / "/".join(["d"] * 70) / "x.md").write_text("# Deep\n\nA policy far down.\n")
+    seed = _seed(world / "seed", "  documents: ['docs/deep/**/*.md']")
+    code, out = cli("seeds", "validate", seed)
+    flat = " ".join(out.split())
+    assert code == 2 and "'docs/deep/**/*.md' goes more than 64 folders deep" in flat, flat
 
 
 def test_star_star_does_not_follow_a_symlinked_folder_out(world: Path) -> None:
