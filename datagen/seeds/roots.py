@@ -95,11 +95,13 @@ def allowed_roots(seed: SeedTask, extra: Sequence[str | Path] = ()) -> list[Path
     """The resolved folders the seed's sources may be read from: its own folder, the seed's
     `sources.roots` (relative to its folder) and `extra` (the run config's `source_roots`)."""
     base = seed.base.resolve()
-    listed = [(f"field `sources.roots[{i}]`", seed.base / r)
+    listed = [(f"field `sources.roots[{i}]`", seed.base / r, "relative to the seed's folder")
               for i, r in enumerate(seed.sources.roots if seed.sources else [])]
-    listed += [(f"run config `source_roots[{i}]`", Path(r)) for i, r in enumerate(extra)]
+    listed += [(f"`source_roots[{i}]` (run config or --root)", Path(r),
+                "relative to the run config's folder, or on the command line to the current "
+                "one") for i, r in enumerate(extra)]
     roots = [base]
-    for where, root in listed:
+    for where, root, relative in listed:
         try:
             real = root.resolve()
         except (RuntimeError, OSError) as exc:  # a symlink loop
@@ -111,7 +113,7 @@ def allowed_roots(seed: SeedTask, extra: Sequence[str | Path] = ()) -> list[Path
                             hint="list a folder of ordinary files")
         if _kind(real) != "folder":
             raise SeedError(f"{seed.file}: {where}: no such folder {root}",
-                            hint="check the path; a seed's roots are relative to its folder")
+                            hint=f"check the path; it is {relative}")
         roots.append(real)
     return roots
 
