@@ -179,15 +179,21 @@ class _Finder:
         self.refuse(field, pattern, start, "searches")
         found: dict[Path, None] = {}
         try:
-            for hit in self._walk(field, pattern, start, parts[cut:]):
-                try:
-                    real = hit.resolve()
-                except (RuntimeError, OSError):  # a symlink loop: a glob passes it by
-                    continue
-                if _kind(real) != "file":
-                    continue
-                self.refuse(field, pattern, real, f"matches {hit}, which resolves to")
-                found[real] = None
+            for hit, entry in self._walk(field, pattern, start, parts[cut:]):
+                if entry is not None and not entry.is_symlink():
+                    # listed in a real, checked folder: it is its own real path
+                    if not entry.is_file(follow_symlinks=False):
+                        continue
+                    found[hit] = None
+                else:
+                    try:
+                        real = hit.resolve()
+                    except (RuntimeError, OSError):  # a symlink loop: a glob passes it by
+                        continue
+                    if _kind(real) != "file":
+                        continue
+                    self.refuse(field, pattern, real, f"matches {hit}, which resolves to")
+                    found[real] = None
                 if len(found) > limit:
                     raise _Exceeded("matches more files than the seed may read "
                                     "(`sources.max_files`)",
@@ -224,9 +230,11 @@ class _Finder:
         return real
 
     def _walk(self, field: str, pattern: str, folder: Path, parts: tuple[str, ...],
-              depth: int = 0) -> Iterator[Path]:
+              depth: int = 0) -> Iterator[tuple[Path, os.DirEntry[str] | None]]:
+        """What the pattern's `parts` match under a real, checked folder: each path with the
+        folder entry it was listed as (None for a literal name, which may be anything)."""
         if not parts:
-            yield folder
+            yield folder, None
             return
         if depth > WALK_DEPTH:
             raise _Exceeded(f"goes more than {WALK_DEPTH} folders deep")
@@ -240,7 +248,7 @@ class _Finder:
                 if entry.is_dir(follow_symlinks=False):
                     yield from self._walk(field, pattern, Path(entry.path), parts, depth + 1)
                 elif not rest:
-                    yield Path(entry.path)
+                    yield Path(entry.path), entry
         elif glob.has_magic(seg):
             for entry in self._entries(folder):
                 if entry.name.startswith(".") and not seg.startswith("."):
@@ -248,11 +256,11 @@ class _Finder:
                 if not fnmatch(entry.name, seg):
                     continue
                 if not rest:
-                    yield Path(entry.path)
+                    yield Path(entry.path), entry
                 elif (real := self._enter(field, pattern, Path(entry.path))) is not None:
                     yield from self._walk(field, pattern, real, rest, depth + 1)
         elif not rest:
-            yield folder / seg
+            yield folder / seg, None
         elif (real := self._enter(field, pattern, folder / seg)) is not None:
             yield from self._walk(field, pattern, real, rest, depth + 1)
 
