@@ -131,8 +131,10 @@ def preflight(cfg: RunConfig) -> RunConfig:
     from datagen.llm.endpoint import configured_base_url, resolve
     from datagen.run.folder import check_out
     from datagen.seeds import load_seeds
+    from datagen.seeds.roots import source_files
 
-    load_seeds(cfg.seeds)
+    for s in load_seeds(cfg.seeds):  # where grounded seeds read from, before Prefect starts
+        source_files(s, cfg.source_roots)
     refs = cfg.curation.references
     for paths, answers in ((refs.sets, False), (refs.eval_sets, True)):
         if paths:

@@ -61,7 +61,7 @@ def read_config_file(path: str | Path) -> dict[str, Any]:
 
 # Keys that hold paths: relative ones in a config file mean "next to this file".
 PATH_KEYS = (("seeds",), ("out",), ("append_to",), ("curation", "references", "sets"),
-             ("curation", "references", "eval_sets"))
+             ("curation", "references", "eval_sets"), ("source_roots",))
 
 
 def resolve_paths(data: dict[str, Any], base: Path) -> dict[str, Any]:

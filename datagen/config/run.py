@@ -236,6 +236,10 @@ class RunConfig(Section):
     """Everything a run needs. Saved resolved into the run folder."""
 
     seeds: list[str] = Field(default_factory=list, description="Seed files or folders.")
+    source_roots: list[str] = Field(
+        default_factory=list,
+        description="Folders grounded seeds may read sources from, beside each seed's own "
+        "folder (never /proc, /sys or /dev).")
     out: str = Field(default="outputs/run", description="The run folder.")
     pairs: int | None = Field(default=None, ge=1, description="Override every seed's `pairs`.")
     seed: int = Field(default=0, description="Random seed: sampling, split, language detection.")

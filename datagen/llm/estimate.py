@@ -89,7 +89,7 @@ def _seed_lines(seed: SeedTask, pairs: int, cfg: RunConfig, model: str, kind: st
     from datagen.seeds.sources import units
 
     gen = gen_for(seed, cfg.generation)
-    grounded = units(seed, cfg.seed)
+    grounded = units(seed, cfg.seed, cfg.source_roots)
     calls = expand_calls_needed(pairs, gen)
     prompt = 0
     for sample in range(calls):

@@ -72,7 +72,8 @@ def ground(config: RunConfig, seeds: list[SeedTask]) -> dict[str, list[Unit]]:
     """Every grounded seed's units, read and checked now (before anything is paid for), with
     PII masked when curation masks it (`curation.pii.mode: mask`), so that what a remote
     endpoint is sent holds none; the manifest's `sources` section counts the masked units."""
-    found = {s.id: units(s, config.seed) for s in seeds if s.sources is not None}
+    found = {s.id: units(s, config.seed, config.source_roots) for s in seeds
+             if s.sources is not None}
     if config.curation.pii.mode == "mask":
         found = {sid: [masked(u) for u in us] for sid, us in found.items()}
     return found

@@ -15,7 +15,7 @@ import zipfile
 from pathlib import Path
 
 from datagen.errors import SeedError
-from datagen.seeds.limits import check_file
+from datagen.seeds.limits import check_file, read_bounded
 
 TEXT = (".md", ".markdown", ".txt")
 HTML = (".html", ".htm")
@@ -97,11 +97,7 @@ def _docx(path: Path, data: bytes) -> str:
 def read_document(path: Path, *, max_bytes: int) -> tuple[str, bytes]:
     """The document's text (Markdown-like), and its raw bytes (for the content hash)."""
     suffix = check_file(path, SUFFIXES, "documents", max_bytes, "split the document")
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise SeedError(f"{path}: cannot be read ({exc.strerror})",
-                        hint="check the file's permissions") from None
+    data = read_bounded(path, max_bytes)
     if suffix == ".pdf":
         text = _pdf(path, data)
     elif suffix == ".docx":

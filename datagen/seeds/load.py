@@ -10,6 +10,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from datagen.errors import SeedError
+from datagen.seeds.limits import check_seed_size
 from datagen.seeds.schema import SeedTask
 from datagen.seeds.selfinstruct import import_tasks
 
@@ -18,6 +19,10 @@ _FIXES = {
     "extra_forbidden": "remove `{field}` (allowed fields: {allowed})",
     "too_short": "give `{field}` at least one entry / more text",
     "string_pattern_mismatch": "use lowercase letters, digits, '-' and '_' for `{field}`",
+    "string_too_long": "shorten `{field}`; put long reference material in files named by "
+                       "`sources`",
+    "too_long": "give `{field}` fewer entries",
+    "less_than_equal": "lower `{field}` to the limit",
 }
 
 
@@ -44,7 +49,8 @@ def _describe(exc: ValidationError, path: Path) -> str:
         fix = _FIXES.get(err["type"], "fix the value of `{field}`").format(
             field=field, allowed=_allowed(tuple(err["loc"]))
         )
-        lines.append(f"  field `{field}`: {err['msg']} -> {fix}")
+        msg = err["msg"].removeprefix("Value error, ")
+        lines.append(f"  field `{field}`: {msg} -> {fix}")
     return "\n".join(lines)
 
 
@@ -53,6 +59,7 @@ def load_seed(path: str | Path) -> SeedTask:
     path = Path(path)
     if not path.is_file():
         raise SeedError(f"{path}: no such seed file", hint="check the path (seeds live in seeds/)")
+    check_seed_size(path)
     if path.suffix == ".jsonl":  # a Self-Instruct / Alpaca seed_tasks.jsonl, used as is
         return import_tasks(path)
     try:

@@ -10,9 +10,10 @@ from __future__ import annotations
 import functools
 import importlib.util
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -20,6 +21,27 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+
+from datagen.seeds.limits import (
+    LIST_ITEMS,
+    MAX_FILE_MB,
+    MAX_FILES,
+    MAX_TOTAL_MB,
+    SHORT_CHARS,
+    TEXT_CHARS,
+)
+
+Short = Annotated[str, Field(max_length=SHORT_CHARS)]  # a topic, a persona
+
+
+def _no_nul(value: str) -> str:
+    if "\0" in value:
+        raise ValueError("a path cannot hold a NUL character")
+    return value
+
+
+SourcePath = Annotated[str, Field(min_length=1, max_length=SHORT_CHARS),
+                       AfterValidator(_no_nul)]
 
 
 @functools.cache
@@ -40,11 +62,11 @@ class Example(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    instruction: str = Field(min_length=3)
-    input: str | None = None
-    response: str | None = None
-    task_id: str | None = None
-    name: str | None = None
+    instruction: str = Field(min_length=3, max_length=TEXT_CHARS)
+    input: str | None = Field(default=None, max_length=TEXT_CHARS)
+    response: str | None = Field(default=None, max_length=TEXT_CHARS)
+    task_id: str | None = Field(default=None, max_length=SHORT_CHARS)
+    name: str | None = Field(default=None, max_length=SHORT_CHARS)
     is_classification: bool = False
 
 
@@ -88,7 +110,7 @@ class TopicsStrategy(Sampling):
 class PersonasStrategy(Sampling):
     """User personas (given, or generated when none are given) crossed with tasks/topics."""
 
-    personas: list[str] = Field(default_factory=list)
+    personas: list[Short] = Field(default_factory=list, max_length=LIST_ITEMS)
     generate: int = Field(default=5, ge=1, le=50)
 
 
@@ -145,14 +167,16 @@ class Strategies(BaseModel):
 
 class Sources(BaseModel):
     """The user's own material a seed is grounded in: documents (chunked by structure) or a
-    table (one row per prompt). Paths and globs are relative to the seed file's folder."""
+    table (one row per prompt). Paths and globs are relative to the seed file's folder and
+    must stay inside it, or inside a folder `roots` lists (see `roots.py`)."""
 
     model_config = ConfigDict(extra="forbid")
 
-    documents: list[str] = Field(
-        default_factory=list,
+    documents: list[SourcePath] = Field(
+        default_factory=list, max_length=LIST_ITEMS,
         description="Files or globs: Markdown, text, HTML, PDF or DOCX.")
-    table: str | None = Field(default=None, description="A .csv, .parquet or .jsonl file.")
+    table: SourcePath | None = Field(default=None,
+                                     description="A .csv, .parquet or .jsonl file.")
     sample: int | None = Field(default=None, ge=1,
                                description="Rows (or chunks) used; all when unset.")
     shuffle: bool = Field(default=True, description="Seeded order over rows or chunks.")
@@ -160,7 +184,15 @@ class Sources(BaseModel):
                              description="Largest chunk, in characters.")
     chunk_overlap: int = Field(default=150, ge=0, le=5_000,
                                description="Characters of the previous chunk repeated.")
-    max_file_mb: float = Field(default=20.0, gt=0, description="Largest file read.")
+    max_file_mb: float = Field(default=20.0, gt=0, le=MAX_FILE_MB, description="Largest file read.")
+    max_total_mb: float = Field(default=200.0, gt=0, le=MAX_TOTAL_MB,
+                                description="Most bytes read from all the files together.")
+    max_files: int = Field(default=1_000, ge=1, le=MAX_FILES,
+                           description="Most files the documents (globs included) may name.")
+    roots: list[SourcePath] = Field(
+        default_factory=list, max_length=100,
+        description="Folders outside the seed's folder that sources may be read from "
+        "(relative to the seed's folder, or absolute). Never /proc, /sys or /dev.")
     per_unit: int = Field(default=2, ge=1, le=20,
                           description="Instructions asked per call about one chunk or row.")
 
@@ -184,14 +216,16 @@ class SeedTask(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9_\-]*$", max_length=80)
-    domain: str = Field(min_length=2)
-    description: str = Field(min_length=3)
-    system: str = Field(min_length=3, description="The persona that answers (system message).")
-    task: str = Field(min_length=3, description="What the generated instructions ask for.")
-    examples: list[Example] = Field(min_length=1)
+    domain: str = Field(min_length=2, max_length=SHORT_CHARS)
+    description: str = Field(min_length=3, max_length=SHORT_CHARS)
+    system: str = Field(min_length=3, max_length=TEXT_CHARS,
+                        description="The persona that answers (system message).")
+    task: str = Field(min_length=3, max_length=TEXT_CHARS,
+                      description="What the generated instructions ask for.")
+    examples: list[Example] = Field(min_length=1, max_length=LIST_ITEMS)
     language: str = "en"
     pairs: int = Field(default=20, ge=1, le=1_000_000)
-    topics: list[str] = Field(default_factory=list)
+    topics: list[Short] = Field(default_factory=list, max_length=LIST_ITEMS)
     strategies: Strategies = Field(default_factory=Strategies)
     multi_turn: bool = Field(default=False, description="Add a follow-up turn and its answer.")
     sources: Sources | None = Field(

@@ -20,6 +20,7 @@ import yaml
 from pydantic import ValidationError
 
 from datagen.errors import SeedError
+from datagen.seeds.limits import check_seed_size
 from datagen.seeds.schema import Example, SeedTask
 
 TASK_FIELDS = ("id", "name", "instruction", "instances", "is_classification")
@@ -55,6 +56,7 @@ def read_tasks(path: str | Path) -> list[dict[str, Any]]:
     path = Path(path)
     if not path.is_file():
         raise SeedError(f"{path}: no such file", hint="check the path of the seed_tasks.jsonl")
+    check_seed_size(path)
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
@@ -91,14 +93,18 @@ def import_tasks(path: str | Path, *, seed_id: str | None = None, domain: str = 
     for no, task in enumerate(read_tasks(path), 1):
         instances = task.get("instances") or [{"input": "", "output": ""}]
         for inst in instances:
-            examples.append(Example(
-                instruction=task["instruction"].strip(),
-                input=(inst.get("input") or "").strip() or None,
-                response=(inst.get("output") or "").strip() or None,
-                task_id=str(task.get("id", f"seed_task_{no - 1}")),
-                name=task.get("name"),
-                is_classification=bool(task.get("is_classification", False)),
-            ))
+            try:
+                examples.append(Example(
+                    instruction=task["instruction"].strip(),
+                    input=(inst.get("input") or "").strip() or None,
+                    response=(inst.get("output") or "").strip() or None,
+                    task_id=str(task.get("id", f"seed_task_{no - 1}")),
+                    name=task.get("name"),
+                    is_classification=bool(task.get("is_classification", False)),
+                ))
+            except ValidationError as exc:
+                raise SeedError(f"{path}: task {no}: {_first(exc)}",
+                                hint="fix the task, or leave it out of the file") from None
     try:
         return SeedTask(
             id=seed_id or _seed_id(path), domain=domain,
@@ -107,7 +113,14 @@ def import_tasks(path: str | Path, *, seed_id: str | None = None, domain: str = 
             pairs=pairs, strategies={"bootstrap": {}},
         )
     except ValidationError as exc:
-        raise SeedError(f"{path}: cannot make a seed: {exc.errors()[0]['msg']}") from None
+        raise SeedError(f"{path}: cannot make a seed: {_first(exc)}") from None
+
+
+def _first(exc: ValidationError) -> str:
+    """The first error of a validation, with the field it is about."""
+    err = exc.errors()[0]
+    field = ".".join(str(p) for p in err["loc"]) or "(top level)"
+    return f"field `{field}`: {err['msg']}"
 
 
 def to_seed_tasks(seed: SeedTask) -> list[dict[str, Any]]:

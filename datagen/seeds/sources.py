@@ -5,13 +5,14 @@ came from (as the seed names it), its character span or row number, and its text
 instruction is asked about and what the response is written from. `units` returns them in
 the order a seed's calls take them: seeded (`sources.shuffle`) and cut to `sources.sample`,
 so call number `k` is about unit `k mod n` and every unit gets its turn before any gets two.
+Which files are read, and from where, is decided by `roots.source_files` alone.
 """
 
 from __future__ import annotations
 
-import glob
 import hashlib
 import random
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,9 @@ from datagen.errors import SeedError
 from datagen.records import record_id
 from datagen.seeds.chunks import chunk
 from datagen.seeds.documents import read_document
-from datagen.seeds.schema import SeedTask, Sources
+from datagen.seeds.limits import read_bounded
+from datagen.seeds.roots import SourceFile, source_files
+from datagen.seeds.schema import SeedTask
 from datagen.seeds.tables import check_columns, read_table, row_text
 
 ROW_PREVIEW = 200
@@ -58,75 +61,46 @@ def _digest(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def _documents(src: Sources, base: Path, seed_file: Path) -> list[Path]:
-    files: list[Path] = []
-    for pattern in src.documents:
-        root = Path(pattern) if Path(pattern).is_absolute() else base / pattern
-        if glob.has_magic(pattern):
-            found = sorted(Path(p) for p in glob.glob(str(root), recursive=True)
-                           if Path(p).is_file())
-            if not found:
-                raise SeedError(f"{seed_file}: field `sources.documents`: {pattern!r} "
-                                "matches no file",
-                                hint=f"check the pattern; it is relative to {base}")
-            files.extend(found)
-        elif root.is_file():
-            files.append(root)
-        else:
-            raise SeedError(f"{seed_file}: field `sources.documents`: no such file {pattern!r}",
-                            hint=f"check the path; it is relative to {base}")
-    return list(dict.fromkeys(files))
-
-
-def _shown(path: Path, base: Path) -> str:
-    try:
-        return path.resolve().relative_to(base.resolve()).as_posix()
-    except ValueError:
-        return path.name
-
-
-def document_units(seed: SeedTask, seed_file: Path) -> list[Unit]:
+def document_units(seed: SeedTask, files: list[SourceFile]) -> list[Unit]:
     src = seed.sources
     assert src is not None
     out: list[Unit] = []
-    for path in _documents(src, seed.base, seed_file):
-        text, data = read_document(path, max_bytes=int(src.max_file_mb * 1e6))
+    for f in files:
+        text, data = read_document(f.path, max_bytes=int(src.max_file_mb * 1e6))
         digest = _digest(data)
         for span in chunk(text, src.chunk_chars, src.chunk_overlap):
             out.append(Unit(id=record_id("chunk", digest, span.start, span.end)[:16],
-                            kind="chunk", file=_shown(path, seed.base),
+                            kind="chunk", file=f.shown,
                             text=text[span.start:span.end], start=span.start, end=span.end,
                             heading=span.heading))
     return out
 
 
-def table_units(seed: SeedTask, seed_file: Path) -> list[Unit]:
+def table_units(seed: SeedTask, files: list[SourceFile]) -> list[Unit]:
     src = seed.sources
-    assert src is not None and src.table is not None
-    path = Path(src.table) if Path(src.table).is_absolute() else seed.base / src.table
-    if not path.is_file():
-        raise SeedError(f"{seed_file}: field `sources.table`: no such file {src.table!r}",
-                        hint=f"check the path; it is relative to {seed.base}")
-    table = read_table(path, max_bytes=int(src.max_file_mb * 1e6))
+    assert src is not None and len(files) == 1
+    path = files[0].path
+    max_bytes = int(src.max_file_mb * 1e6)
+    table = read_table(path, max_bytes=max_bytes)
     texts = {"task": seed.task, **{f"examples.{i}.instruction": ex.instruction
                                    for i, ex in enumerate(seed.examples)}}
-    check_columns(table, texts, seed_file, path)
-    digest = _digest(path.read_bytes())
-    shown = _shown(path, seed.base)
-    return [Unit(id=record_id("row", digest, i)[:16], kind="row", file=shown,
+    check_columns(table, texts, seed.file, path)
+    digest = _digest(read_bounded(path, max_bytes))
+    return [Unit(id=record_id("row", digest, i)[:16], kind="row", file=files[0].shown,
                  text=row_text(row), row=i, fields=row)
             for i, row in enumerate(table.to_dict(orient="records"))]
 
 
-def units(seed: SeedTask, rng_seed: int) -> list[Unit]:
-    """The seed's units in the order its calls take them ([] for a seed without sources)."""
+def units(seed: SeedTask, rng_seed: int, roots: Sequence[str | Path] = ()) -> list[Unit]:
+    """The seed's units in the order its calls take them ([] for a seed without sources).
+    `roots`: folders the run config allows beside the seed's own (`source_roots`)."""
     src = seed.sources
     if src is None:
         return []
-    where = seed.file
-    made = table_units(seed, where) if src.kind == "table" else document_units(seed, where)
+    files = source_files(seed, roots)
+    made = table_units(seed, files) if src.kind == "table" else document_units(seed, files)
     if not made:
-        raise SeedError(f"{where}: field `sources`: the sources hold no text",
+        raise SeedError(f"{seed.file}: field `sources`: the sources hold no text",
                         hint="point the seed at documents or a table with content")
     if src.shuffle:
         random.Random(f"{rng_seed}:{seed.id}:sources").shuffle(made)
