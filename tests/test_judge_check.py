@@ -50,7 +50,7 @@ def judged_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("judged") / "run"
     with ScriptedServer(judging) as server:
         cfg = RunConfig.model_validate({
-            "seeds": [str(NDA_SEED)], "out": str(root), "pairs": 24, "allow_short": True,
+            "seeds": [str(NDA_SEED)], "out": str(root), "pairs": 16, "allow_short": True,
             "llm": {"base_url": server.base_url, "model": "test-model", "max_retries": 0}})
         result = asyncio.run(run(cfg))
         judge_calls = sum(JUDGE_SYSTEM in r["messages"][0]["content"] for r in server.requests)
@@ -120,6 +120,7 @@ def test_judge_check_after_the_review_round_trip(run_dir: Path, tmp_path: Path) 
     kappa = got["kappa"]
     assert kappa["ci95"][0] <= kappa["value"] <= kappa["ci95"][1]
     assert "bootstrap" in kappa["method"]
+    assert got["kappa_reading"] in ("fair", "moderate", "substantial", "almost perfect")
     # the reviewer drops below 7 (but for three records): 7 agrees best, and says it is optimistic
     assert got["best_threshold"]["threshold"] == 7
     assert got["best_threshold"]["agreement"]["value"] == pytest.approx((n - 3) / n)
@@ -134,19 +135,32 @@ def test_judge_check_after_the_review_round_trip(run_dir: Path, tmp_path: Path) 
     code, out = cli("judge-check", run_dir)
     assert code == 0, out
     for words in ("agreement", "Cohen's kappa", "precision of drops", "recall of drops",
-                  f"n = {n}", "never answered", "best threshold 7", "optimistic"):
+                  f"n = {n}", "never answered", "agreement at threshold 7*", "optimistic"):
         assert words in out, (words, out)
 
 
 def test_any_verdicts_file_of_the_run_can_be_checked(run_dir: Path, tmp_path: Path) -> None:
-    path = _write(tmp_path / "elsewhere.jsonl", _reviewer(_records(run_dir)))
+    strict = tmp_path / "strict.yaml"
+    strict.write_text("curation:\n  judge:\n    threshold: 8\n")
+    code, out = cli("curate", run_dir, "--config", strict)  # re-curated at a new threshold
+    assert code == 0, out
+    df = _records(run_dir)
+    verdicts = _reviewer(df)
+    path = _write(tmp_path / "elsewhere.jsonl", verdicts)
     code, out = cli("judge-check", run_dir, "--verdicts", path, "--json")
     assert code == 0, out
-    assert json.loads(out)["verdicts_file"] == str(path)
+    got = json.loads(out)
+    assert got["verdicts_file"] == str(path) and got["threshold"] == 8.0
+    score = {r: s["judge"] for r, s in zip(df["id"], df["sc"], strict=True) if "judge" in s}
+    assert got["judge_drops"] == sum(score[r] < 8 for r in verdicts if r in score)
     assert not (run_dir / "verdicts.jsonl").exists()  # checked, not merged
 
 
 def test_the_check_cannot_be_made(run_dir: Path, tmp_path: Path) -> None:
+    code, out = cli("judge-check", tmp_path / "typo")
+    assert code == 2 and "not a datagen run folder" in out, out
+    assert not (tmp_path / "typo").exists()
+
     code, out = cli("judge-check", run_dir)
     assert code == 2 and "verdicts.jsonl: no reviewer verdicts in the run folder" in out, out
     assert "datagen curate RUN_DIR --verdicts" in out
@@ -174,3 +188,18 @@ def test_a_run_without_judge_scores_says_how_to_get_them(tmp_path: Path) -> None
     assert code == 2 and "the run has no judge scores (curation.judge.enabled: auto" in out, out
     assert "set curation.judge.enabled: on" in out and "rerun `datagen run`" in out
     assert len([line for line in out.splitlines() if line.strip()]) == 2  # no traceback
+
+
+def test_a_run_whose_judge_never_answered_the_verdict_says_so(tmp_path: Path) -> None:
+    root = tmp_path / "run"
+    with ScriptedServer(world) as server:  # the world answers the judge in prose
+        cfg = RunConfig.model_validate({
+            "seeds": [str(NDA_SEED)], "out": str(root), "pairs": 8, "allow_short": True,
+            "llm": {"base_url": server.base_url, "model": "test-model", "max_retries": 0}})
+        asyncio.run(run(cfg))
+    ids = pd.read_parquet(root / "records.parquet")["id"].tolist()
+    path = _write(tmp_path / "v.jsonl", dict.fromkeys(ids, "drop"))
+    code, out = cli("judge-check", root, "--verdicts", path)
+    assert code == 2 and "the judge scored none of the run's records" in out, out
+    assert "replies could not be read (judge_error, e.g. 'not JSON" in out
+    assert "rerun `datagen run`" in out

@@ -150,6 +150,20 @@ def kappa(judge_drop: Sequence[bool] | np.ndarray, human_drop: Sequence[bool] | 
     return Stat(value, (float(low), float(high)), KAPPA_METHOD, note=note)
 
 
+KAPPA_BANDS = ((0.0, "worse than chance"), (0.2, "slight"), (0.4, "fair"), (0.6, "moderate"),
+               (0.8, "substantial"), (math.inf, "almost perfect"))
+
+
+def kappa_band(value: float | None) -> str | None:
+    """Landis and Koch's words for a kappa (0.61-0.80 "substantial", ...): a common reading,
+    not a law; the interval's ends may fall in other bands."""
+    if value is None:
+        return None
+    if value < 0:
+        return KAPPA_BANDS[0][1]
+    return next(word for top, word in KAPPA_BANDS[1:] if value <= top)
+
+
 def agreement(c: Confusion) -> Stat:
     return proportion(c.both_drop + c.both_keep, c.n,
                       undefined="no record has both a judge score and a verdict")

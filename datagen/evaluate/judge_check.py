@@ -25,7 +25,7 @@ import pandas as pd
 from datagen.config import validated
 from datagen.curate.human import read_verdicts
 from datagen.curate.judge import CRITERIA
-from datagen.errors import ConfigError
+from datagen.errors import ConfigError, DatagenError
 from datagen.evaluate import agreement as stats
 from datagen.files import read_json, read_parquet, write_json
 from datagen.records import json_cell
@@ -78,6 +78,16 @@ def _no_scores(records: pd.DataFrame, cfg: Any, root: Path) -> ConfigError:
         f"{root}: the run has no judge scores ({field}: {enabled}; {why})",
         hint=f"set {field}: on with an endpoint that can judge (`llm.base_url`) in the run "
              f"config and rerun `datagen run` with it on the same --out; {RERUN}")
+
+
+def threshold_of(folder: RunFolder, cfg: Any) -> float:
+    """The threshold the current generation was curated with: the manifest's config (a
+    `datagen curate --config` may have changed it since the run), else the run's config."""
+    try:
+        manifest = read_json(folder.manifest, what="manifest")
+        return float(manifest["config"]["curation"]["judge"]["threshold"])
+    except (DatagenError, KeyError, TypeError, ValueError):
+        return float(cfg.curation.judge.threshold)
 
 
 def reviewed_pairs(folder: RunFolder, verdicts_path: Path) -> tuple[Pairs, Any]:
@@ -146,6 +156,7 @@ def check(pairs: Pairs, threshold: float) -> dict[str, Any]:
     best = stats.best_threshold(scan, threshold)
     best_drop = pairs.scores < best["threshold"]
     best_c = stats.confusion(best_drop, pairs.human_drop)
+    kappa = stats.kappa(judge_drop, pairs.human_drop).as_json()
     return {
         "n": c.n, "verdicts": pairs.verdicts,
         "without_score": {k: {"verdicts": n, "why": WHY_UNSCORED[k]}
@@ -158,7 +169,8 @@ def check(pairs: Pairs, threshold: float) -> dict[str, Any]:
                       "both_keep": c.both_keep},
         "human_drops": int(pairs.human_drop.sum()), "judge_drops": int(judge_drop.sum()),
         "agreement": stats.agreement(c).as_json(),
-        "kappa": stats.kappa(judge_drop, pairs.human_drop).as_json(),
+        "kappa": kappa,
+        "kappa_reading": stats.kappa_band(kappa["value"]),
         "drop_precision": stats.drop_precision(c).as_json(),
         "drop_recall": stats.drop_recall(c).as_json(),
         "best_threshold": {
@@ -177,10 +189,11 @@ def judge_check(run_dir: str | Path, verdicts: str | Path | None = None) -> dict
     folder = RunFolder(run_dir)
     path = Path(verdicts) if verdicts is not None else folder.verdicts
     pairs, cfg = reviewed_pairs(folder, path)
-    result = {"run": str(folder.root), "verdicts_file": str(path),
+    shown = path.name if path.resolve().parent == folder.root.resolve() else str(path)
+    result = {"verdicts_file": shown,
               "generation_id": folder.generation(),
               "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-              "min_n": MIN_N, **check(pairs, float(cfg.curation.judge.threshold))}
+              "min_n": MIN_N, **check(pairs, threshold_of(folder, cfg))}
     write_json(folder.root / RESULT, result)
     if folder.manifest.is_file():  # the current generation's manifest, written through its link
         manifest = read_json(folder.manifest, what="manifest")

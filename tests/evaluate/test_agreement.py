@@ -119,6 +119,13 @@ def test_bootstrap_resamples_without_a_kappa_are_left_out_and_counted() -> None:
     assert re.search(r"\d+ of 2000 resamples had no kappa", got.note), got.note
 
 
+def test_kappa_reads_in_landis_koch_bands() -> None:
+    assert [a.kappa_band(v) for v in (-0.1, 0.0, 0.2, 0.21, 0.6, 0.61, 0.8, 0.81, 1.0)] == [
+        "worse than chance", "slight", "slight", "fair", "moderate", "substantial",
+        "substantial", "almost perfect", "almost perfect"]
+    assert a.kappa_band(None) is None
+
+
 def test_position_bias_from_both_orders() -> None:
     # (X first, Y first): consistent, flip (A twice), consistent, flip, half-answered
     got = a.position_bias([("A", "B"), ("A", "A"), ("B", "A"), ("A", "A"), (None, "A")])
