@@ -202,4 +202,4 @@ def test_a_run_whose_judge_never_answered_the_verdict_says_so(tmp_path: Path) ->
     code, out = cli("judge-check", root, "--verdicts", path)
     assert code == 2 and "the judge scored none of the run's records" in out, out
     assert "replies could not be read (judge_error, e.g. 'not JSON" in out
-    assert "rerun `datagen run`" in out
+    assert "run with a model that does (llm.model, llm.base_url)" in out

@@ -59,23 +59,34 @@ def _config(folder: RunFolder) -> Any:
     return validated({**data["config"], "out": str(folder.root)}, str(folder.config))
 
 
-def _no_scores(records: pd.DataFrame, cfg: Any, root: Path) -> ConfigError:
+def _manifest(folder: RunFolder) -> dict[str, Any]:
+    """The current generation's manifest, or {} when it cannot be read (only used to explain)."""
+    try:
+        data = read_json(folder.manifest, what="manifest")
+    except DatagenError:
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _no_scores(records: pd.DataFrame, cfg: Any, folder: RunFolder) -> ConfigError:
     """Why the run has no judge score, and how to get them."""
     errors = [json_cell(s).get("judge_error") for s in records["scores"].tolist()]
     errors = [e for e in errors if e]
     field = "curation.judge.enabled"
     if errors:
         return ConfigError(
-            f"{root}: the judge scored none of the run's records: {len(errors)} replies could "
-            f"not be read (judge_error, e.g. {errors[0]!r})",
-            hint="point the judge at a model that answers the JSON verdict (a stronger model or "
-                 f"another endpoint) and rerun `datagen run` with the same config; {RERUN}")
+            f"{folder.root}: the judge scored none of the run's records: {len(errors)} replies "
+            f"could not be read (judge_error, e.g. {errors[0]!r})",
+            hint="the judge must answer with the JSON verdict: run with a model that does "
+                 "(llm.model, llm.base_url); a rerun with the same model reads the same replies "
+                 "from the cache")
     enabled = cfg.curation.judge.enabled
+    kind = (_manifest(folder).get("endpoint") or {}).get("kind")
     why = ("it is off in the run config" if enabled == "off" else
-           "auto turns it off for the embedded model" if enabled == "auto" else
-           "no record reached it")
+           "auto turns it off for the embedded model" if enabled == "auto" and
+           kind in ("embedded", None) else "no record was answered and kept until the judge")
     return ConfigError(
-        f"{root}: the run has no judge scores ({field}: {enabled}; {why})",
+        f"{folder.root}: the run has no judge scores ({field}: {enabled}; {why})",
         hint=f"set {field}: on with an endpoint that can judge (`llm.base_url`) in the run "
              f"config and rerun `datagen run` with it on the same --out; {RERUN}")
 
@@ -84,9 +95,8 @@ def threshold_of(folder: RunFolder, cfg: Any) -> float:
     """The threshold the current generation was curated with: the manifest's config (a
     `datagen curate --config` may have changed it since the run), else the run's config."""
     try:
-        manifest = read_json(folder.manifest, what="manifest")
-        return float(manifest["config"]["curation"]["judge"]["threshold"])
-    except (DatagenError, KeyError, TypeError, ValueError):
+        return float(_manifest(folder)["config"]["curation"]["judge"]["threshold"])
+    except (KeyError, TypeError, ValueError):
         return float(cfg.curation.judge.threshold)
 
 
@@ -102,7 +112,7 @@ def reviewed_pairs(folder: RunFolder, verdicts_path: Path) -> tuple[Pairs, Any]:
     cells = [json_cell(s) for s in records["scores"].tolist()]
     score = [sc.get("judge") for sc in cells]
     if not any(isinstance(v, int | float) for v in score):
-        raise _no_scores(records, cfg, folder.root)
+        raise _no_scores(records, cfg, folder)
     if not verdicts_path.is_file():
         default = verdicts_path == folder.verdicts
         raise ConfigError(
