@@ -12,11 +12,13 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pytest
 
 from datagen.config import RunConfig
 from datagen.evaluate.agreement import wilson
+from datagen.evaluate.judge_check import Pairs, check
 from datagen.run import run
 from tests.cli import cli
 from tests.conftest import NDA_SEED
@@ -126,6 +128,7 @@ def test_judge_check_after_the_review_round_trip(run_dir: Path, tmp_path: Path) 
     assert got["best_threshold"]["agreement"]["value"] == pytest.approx((n - 3) / n)
     assert "optimistic" in got["best_threshold"]["note"]
     assert [r["threshold"] for r in got["thresholds"]] == list(range(1, 11))
+    assert sum(got["score_counts"].values()) == n and got["warnings"] == []
 
     written = json.loads((run_dir / "judge_check.json").read_text())
     assert written["kappa"] == kappa and written["n"] == n
@@ -203,3 +206,17 @@ def test_a_run_whose_judge_never_answered_the_verdict_says_so(tmp_path: Path) ->
     assert code == 2 and "the judge scored none of the run's records" in out, out
     assert "replies could not be read (judge_error, e.g. 'not JSON" in out
     assert "run with a model that does (llm.model, llm.base_url)" in out
+
+
+def test_a_judge_that_scores_everything_alike_is_flagged_not_praised() -> None:
+    # as seen with the embedded model judging its own answers: 1 for everything, and a
+    # reviewer who drops them all: agreement 1.0, and nothing learnt about the judge
+    pairs = Pairs([f"r{i}" for i in range(12)], np.ones(12), np.ones(12, dtype=bool), 12, {})
+    got = check(pairs, 6.0)
+    assert got["agreement"]["value"] == 1.0
+    assert got["kappa"]["value"] is None and "dropped every one of the 12" in \
+        got["kappa"]["undefined"]
+    assert got["kappa_reading"] is None
+    assert got["score_counts"] == {"1": 12}
+    assert any("same score (1)" in w for w in got["warnings"])
+    assert any("reviewer dropped every reviewed record" in w for w in got["warnings"])

@@ -60,6 +60,8 @@ def _print(run_dir: Path, result: dict[str, Any]) -> None:
         f"{r['threshold']}: {r['agreement']:.2f}/"
         + ("-" if r["kappa"] is None else f"{r['kappa']:.2f}") for r in result["thresholds"])
     console.print(f"agreement/kappa per threshold: {scan}")
+    for line in result["warnings"]:
+        console.print(f"[yellow]note:[/] {esc(line)}")
     console.print(f"written: {esc(run_dir / 'judge_check.json')}")
 
 

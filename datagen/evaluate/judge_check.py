@@ -191,7 +191,25 @@ def check(pairs: Pairs, threshold: float) -> dict[str, Any]:
                     "are optimistic: confirm it on records reviewed afterwards",
         },
         "thresholds": scan,
+        "score_counts": {f"{k:g}": int(v) for k, v in zip(
+            *np.unique(pairs.scores, return_counts=True), strict=True)},
+        "warnings": warnings(pairs),
     }
+
+
+def warnings(pairs: Pairs) -> list[str]:
+    """What makes the numbers say less than they seem to."""
+    out = []
+    distinct = np.unique(pairs.scores)
+    if len(distinct) == 1:
+        out.append(f"the judge gave all {len(pairs.scores)} reviewed records the same score "
+                   f"({distinct[0]:g}): these verdicts cannot show whether it tells good "
+                   "answers from bad ones")
+    drops = int(pairs.human_drop.sum())
+    if drops in (0, len(pairs.human_drop)):
+        out.append(f"the reviewer {'dropped' if drops else 'kept'} every reviewed record: "
+                   "review some the other way to measure both kinds of error")
+    return out
 
 
 def judge_check(run_dir: str | Path, verdicts: str | Path | None = None) -> dict[str, Any]:
