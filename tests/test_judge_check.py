@@ -176,6 +176,11 @@ def test_the_check_cannot_be_made(run_dir: Path, tmp_path: Path) -> None:
     code, out = cli("judge-check", run_dir, "--verdicts", other)
     assert code == 2 and "ids are not records of this run" in out, out
 
+    broken = tmp_path / "broken.jsonl"
+    broken.write_text('{"id": "x", "verdict": "drop"}\n{not json\n')
+    code, out = cli("judge-check", run_dir, "--verdicts", broken)
+    assert code == 2 and "broken.jsonl:2: not JSON" in out and "Traceback" not in out, out
+
     few = dict(list(_reviewer(_records(run_dir)).items())[:5])
     code, out = cli("judge-check", run_dir, "--verdicts", _write(tmp_path / "few.jsonl", few))
     assert code == 2 and "5 of its 5 verdicts are on records the judge scored" in out, out
