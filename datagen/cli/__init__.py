@@ -8,8 +8,8 @@
 
 One module per group of commands: `runs` (run, estimate, doctor), `seeds`, `exports`
 (validate, push), `schedule`, `curation` (curate, rejected, report), `finetune`, `evaluate`
-(eval); `app` holds the Typer app and the run config a command builds from its file and
-flags.
+(eval), `judging` (judge-check); `app` holds the Typer app and the run config a command
+builds from its file and flags.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from datagen.cli import (  # noqa: F401  (registers)
     evaluate,
     exports,
     finetune,
+    judging,
     runs,
     schedule,
     seeds,
