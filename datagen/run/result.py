@@ -6,6 +6,13 @@
     llm_failed  more than `llm.max_failed_share` of the LLM calls failed for good  exit 6
     empty       no pair was kept (unless allowed)                                  exit 7
     short       a seed ended short of its target (unless allowed)                  exit 8
+    judge_failed  the judge was on and scored none of the pairs it was asked to    exit 11
+                score (every reply failed or held no valid verdict): its threshold
+                was applied to nothing, so the pairs are exported unjudged
+    too_few     openai/train.jsonl is a file OpenAI refuses (fewer than its 10     exit 5
+                examples), as `datagen validate` says of it (an appending run: the
+                dataset's training split), unless allowed (`allow_short`) or
+                `export.target_models` is empty (the data is not for OpenAI)
     complete    every seed met its target                                          exit 0
 
 Each comes with a message and a hint naming the real cause. `datagen.cli.main` turns it
@@ -24,7 +31,8 @@ import pandas as pd
 from datagen.curate.reasons import DropReason
 from datagen.errors import DatagenError
 
-EXIT_CODES = {"complete": 0, "budget": 4, "llm_failed": 6, "empty": 7, "short": 8}
+EXIT_CODES = {"complete": 0, "budget": 4, "too_few": 5, "llm_failed": 6, "empty": 7,
+              "short": 8, "judge_failed": 11}
 
 
 @dataclass
@@ -123,6 +131,14 @@ class RunResult:
         failed = int(self.manifest.get("llm", {}).get("failures", 0))
         return failed / self.calls if self.calls else 0.0
 
+    @property
+    def judge_unscored(self) -> tuple[int, str]:
+        """Pairs the judge was asked to score and could not, and why ("not JSON x3")."""
+        n = int(self.counts.get("by_stage", {}).get("judge_unscored", 0))
+        why = ", ".join(f"{k.removeprefix('judge_')} x{v}" for k, v in self.errors.items()
+                        if k.startswith("judge_"))
+        return n, why or "no reason recorded"
+
     def outcome(self, *, max_failed_share: float = 0.2, allow_empty: bool = False,
                 allow_short: bool = False) -> Outcome:
         gen = self.manifest.get("generation") or {}
@@ -154,7 +170,48 @@ class RunResult:
             return Outcome("short", "short of target: " + ", ".join(parts),
                            (_why_short(gen) or "") + " Pass --allow-short to accept a partial "
                            "dataset (exit 0).")
-        return Outcome("complete", f"kept {self.counts['kept']} pairs")
+        unscored, why = self.judge_unscored
+        if unscored and not self.counts.get("by_stage", {}).get("judged"):
+            return Outcome(
+                "judge_failed", f"the judge scored none of the {unscored} pairs it was asked to "
+                f"score ({why}): no pair passed its threshold, and the pairs are exported "
+                "unjudged", "check the judge's endpoint and model (`datagen doctor`; a judge "
+                "must reply with the JSON verdict, see curation.judge), then rerun the same "
+                "command: every answer is cached; or set curation.judge.enabled: off to run "
+                "without a judge")
+        refused = openai_refuses(self.manifest, self.published)
+        if refused and not allow_short and not (allow_empty and self.counts["kept"] == 0):
+            where = (f"{self.out}/openai/train.jsonl" if not self.published
+                     else "the appended dataset's training split")
+            return Outcome(
+                "too_few", f"{where}: {refused}, so OpenAI would refuse it for fine-tuning "
+                "(`datagen validate` exits 5 on such a file)",
+                "ask for more pairs (--pairs, or the seeds' `pairs`; split.validation takes its "
+                "share of them) and rerun the same command (answers so far come from the "
+                "cache); pass --allow-short to accept a small dataset (exit 0), or set "
+                "export.target_models: [] in the run config when the data is not for OpenAI")
+        note = (f" (the judge could not score {unscored} of the pairs it was asked to: {why}; "
+                "they passed no threshold)" if unscored else "")
+        return Outcome("complete", f"kept {self.counts['kept']} pairs{note}")
+
+
+def openai_refuses(manifest: dict[str, Any], published: dict[str, Any] | None = None
+                   ) -> str | None:
+    """Why OpenAI would refuse the run's training file as a whole (empty, or under its
+    minimum of examples), from the export's pre-flight report; None when it would not, or
+    when no OpenAI model is a target (`export.target_models: []`: no pre-flight pricing).
+    An appending run is judged by the dataset it grows, not by one night's slice."""
+    from datagen.export.validate import MIN_EXAMPLES
+
+    report = (manifest.get("validate") or {}).get("train") or {}
+    if not report.get("models"):
+        return None
+    if published is not None:
+        n = int((published.get("counts") or {}).get("train", 0))
+        return (f"{n} training examples, OpenAI needs at least {MIN_EXAMPLES}"
+                if n < MIN_EXAMPLES else None)
+    errors = report.get("file_errors") or {}
+    return "; ".join(str(v) for v in errors.values()) or None
 
 
 def _stop(seed_gen: dict[str, Any]) -> str:

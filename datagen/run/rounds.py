@@ -32,7 +32,7 @@ from datagen.llm.endpoint import Endpoint
 from datagen.llm.transport import shared_connections
 from datagen.llm.usage import Usage
 from datagen.progress import RunProgress
-from datagen.records import COLUMNS, new_records
+from datagen.records import COLUMNS, has_score, new_records
 from datagen.run.fanout import Fanout
 from datagen.run.plan import RunPlan
 
@@ -136,6 +136,11 @@ class _Round:
             self.out.by_stage[stage] = add_usage(self.out.by_stage.get(stage, {}), usage)
             self.out.budget_refused += refused(usage)
             n = int(df["response"].notna().sum()) if what == "responded" else len(df)
+            if what == "judged":  # scored, not asked: a reply that held no score is no score
+                n = int(has_score(df, "judge").sum())
+                failed = int((has_score(df, "judge_error") & ~has_score(df, "judge")).sum())
+                self.out.counts["judge_unscored"] = \
+                    self.out.counts.get("judge_unscored", 0) + failed
             self.out.counts[what] = self.out.counts.get(what, 0) + n
 
     async def settle(self, records: pd.DataFrame, changed: pd.Index,

@@ -27,6 +27,8 @@ def _run(tmp_path: Path, server: ScriptedServer, **generation: Any) -> dict[str,
         "seeds": [str(seed)], "out": str(tmp_path / "run"),
         "llm": {"base_url": server.base_url, "model": "test-model", "max_retries": 0},
         "generation": {"max_rounds": 20, **generation},
+        # the scripted words are no judge verdicts; 5 pairs are not for OpenAI
+        "curation": {"judge": {"enabled": "off"}}, "export": {"target_models": []},
     })
     summary = flow_summary(config)
     assert summary["outcome"] in ("complete", "short", "empty")  # a stop, never a crash
