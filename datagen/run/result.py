@@ -66,6 +66,16 @@ def llm_errors(records: pd.DataFrame) -> dict[str, int]:
     return dict(Counter(reasons).most_common())
 
 
+def judge_counts(records: pd.DataFrame) -> dict[str, int]:
+    """Pairs the judge scored, and pairs it was asked about and could not score (a failed
+    call or a reply without a valid verdict), from the records' stored scores."""
+    from datagen.records import has_score
+
+    scored = has_score(records, "judge")
+    unscored = has_score(records, "judge_error") & ~scored
+    return {"scored": int(scored.sum()), "unscored": int(unscored.sum())}
+
+
 def error_samples(records: pd.DataFrame, n: int = 1) -> list[str]:
     failed = records[records["drop_reason"] == str(DropReason.LLM_ERROR)]
     out = []
@@ -104,6 +114,7 @@ class RunResult:
     error_sample: list[str] = field(default_factory=list)
     published: dict[str, Any] | None = None
     hub_url: str | None = None
+    judge: dict[str, int] = field(default_factory=dict)  # `judge_counts` of the records
 
     @property
     def counts(self) -> dict[str, Any]:
@@ -134,7 +145,7 @@ class RunResult:
     @property
     def judge_unscored(self) -> tuple[int, str]:
         """Pairs the judge was asked to score and could not, and why ("not JSON x3")."""
-        n = int(self.counts.get("by_stage", {}).get("judge_unscored", 0))
+        n = int(self.judge.get("unscored", 0))
         why = ", ".join(f"{k.removeprefix('judge_')} x{v}" for k, v in self.errors.items()
                         if k.startswith("judge_"))
         return n, why or "no reason recorded"
@@ -171,7 +182,7 @@ class RunResult:
                            (_why_short(gen) or "") + " Pass --allow-short to accept a partial "
                            "dataset (exit 0).")
         unscored, why = self.judge_unscored
-        if unscored and not self.counts.get("by_stage", {}).get("judged"):
+        if unscored and not self.judge.get("scored"):
             return Outcome(
                 "judge_failed", f"the judge scored none of the {unscored} pairs it was asked to "
                 f"score ({why}): no pair passed its threshold, and the pairs are exported "

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 
-from datagen.errors import ScoreFailed
 from datagen.llm.endpoint import Endpoint
 from tests.cli import cli
 from tests.scripted_server import Reply, ScriptedServer
@@ -32,6 +31,12 @@ def fair_judge(body: dict, n: int) -> Reply:
     return Reply("A" if shown_a == BETTER else "B")
 
 
+def score_failed() -> type[Exception]:
+    from datagen.errors import ScoreFailed  # the error of its own (exit 11)
+
+    return ScoreFailed
+
+
 def endpoint(server: ScriptedServer, name: str) -> Endpoint:
     return Endpoint(base_url=server.base_url, model="test-model", kind="local",
                     identity=f"local:{name}")
@@ -48,7 +53,7 @@ def evaluate_with(run_dir: Path, judge_handler, base_handler=candidates) -> dict
 
 
 def test_a_judge_whose_every_call_fails_is_an_error(run_dir: Path) -> None:
-    with pytest.raises(ScoreFailed) as caught:
+    with pytest.raises(score_failed()) as caught:
         evaluate_with(run_dir, lambda body, n: Reply("overloaded", status=500))
     assert caught.value.exit_code == 11
     assert "scored none of the" in caught.value.message and "http_500" in caught.value.message
@@ -60,7 +65,7 @@ def test_a_judge_whose_every_call_fails_is_an_error(run_dir: Path) -> None:
 
 
 def test_a_judge_that_never_says_a_or_b_is_an_error(run_dir: Path) -> None:
-    with pytest.raises(ScoreFailed, match="said_neither"):
+    with pytest.raises(score_failed(), match="said_neither"):
         evaluate_with(run_dir, lambda body, n: Reply("Both answers have merit."))
 
 
@@ -85,7 +90,7 @@ def test_a_partly_failing_judge_scores_the_rest_only(run_dir: Path) -> None:
 
 
 def test_a_candidate_that_answers_nothing_has_no_score(run_dir: Path) -> None:
-    with pytest.raises(ScoreFailed, match=r"answered none of the \d+ validation instructions"):
+    with pytest.raises(score_failed(), match=r"answered none of the \d+ validation instructions"):
         evaluate_with(run_dir, fair_judge, lambda body, n: Reply("down", status=503))
 
 

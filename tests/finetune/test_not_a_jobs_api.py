@@ -13,7 +13,6 @@ from pathlib import Path
 import pytest
 
 from datagen.errors import EndpointError
-from datagen.finetune.jobs import checked
 from datagen.llm.endpoint import Endpoint
 from tests.cli import cli
 from tests.finetune.jobs_server import JobsServer
@@ -92,6 +91,8 @@ def test_a_real_jobs_api_still_passes(run_dir: Path) -> None:
 
 def test_what_a_job_is() -> None:
     from openai.types.fine_tuning import FineTuningJob
+
+    from datagen.finetune.jobs import checked
 
     at = Endpoint(base_url="http://127.0.0.1:9/v1", model="m", kind="openai", identity="x")
     job = {"id": "ftjob-1", "object": "fine_tuning.job", "created_at": 0, "model": "m",
