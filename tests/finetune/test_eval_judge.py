@@ -82,9 +82,9 @@ def test_a_partly_failing_judge_scores_the_rest_only(run_dir: Path) -> None:
     summary = evaluate_with(run_dir, judge)
     result = summary["judge"]["pairs"]["b_vs_a"]
     asked = summary["instructions"]
+    assert result["win_rate"] == 1.0 and result["ci95"] == [1.0, 1.0]  # over the scored only
     assert result["asked"] == asked and result["scored"] == result["n"] == asked - 3
     assert result["unscored"] == {"http_500": 3}
-    assert result["win_rate"] == 1.0 and result["ci95"] == [1.0, 1.0]  # over the scored only
     report = (run_dir / "eval" / "report.md").read_text()
     assert f"scored {asked - 3} of {asked} comparisons (http_500 x3)" in report
 

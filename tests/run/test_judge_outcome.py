@@ -55,12 +55,13 @@ def test_a_judge_that_scores_some_pairs_is_counted_as_it_is(make_config) -> None
         cfg = make_config(llm={"base_url": server.base_url, "model": "test-model",
                                "max_retries": 0}, export={"target_models": []})
         result = asyncio.run(run(cfg))
+    outcome = result.outcome()
+    assert outcome.name == "complete"
+    assert "the judge could not score" in outcome.message and "not JSON" in outcome.message
     stages = result.counts["by_stage"]
     assert stages["judged"] > 0 and stages["judge_unscored"] > 0
     assert result.judge == {"scored": stages["judged"], "unscored": stages["judge_unscored"]}
-    outcome = result.outcome()
-    assert outcome.name == "complete"
     assert f"the judge could not score {stages['judge_unscored']} of the pairs" in \
-        outcome.message and "not JSON" in outcome.message
+        outcome.message
     counts = json.loads((Path(cfg.out) / "manifest.json").read_text())["counts"]
     assert counts["by_stage"]["judged"] == stages["judged"]

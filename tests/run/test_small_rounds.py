@@ -58,8 +58,8 @@ def test_one_small_round_of_duplicates_does_not_stop_a_seed(tmp_path: Path) -> N
     # examples each; then distinct ones again
     result = go(tmp_path, Script(lambda k: COPIES if k in (2, 3) else distinct(k)))
     gen = result.manifest["generation"]["tiny-nda"]
-    assert [r["dropped"] for r in gen["by_round"][1:3]] == [{"seed_overlap": 3}] * 2
     assert gen["stop"] == "target_met" and gen["kept"] == 5, gen
+    assert [r["dropped"] for r in gen["by_round"][1:3]] == [{"seed_overlap": 3}] * 2
     assert result.outcome().name == "complete", result.outcome().message
 
 
