@@ -31,6 +31,7 @@ def _config(out: Path, base_url: str, pairs: int = 3) -> RunConfig:
         # the shared server looks like any local endpoint, where the judge is on by default;
         # the embedded model is too weak to judge (as on its own, default path)
         "curation": {"judge": {"enabled": "off"}},
+        "export": {"target_models": []},  # a handful of pairs: not for OpenAI
     })
 
 

@@ -4,6 +4,7 @@
     0 done    1 error    2 bad input    3 endpoint unusable    4 budget reached
     5 export invalid    6 LLM calls failed    7 nothing kept    8 short of target
     9 run folder busy    10 fine-tuning job failed, cancelled or expired
+    11 a judge or an eval could not score (no default number stands in)
     130 interrupted (Ctrl-C or SIGTERM; completed calls are saved)
 
 One module per group of commands: `runs` (run, estimate, doctor), `seeds`, `exports`

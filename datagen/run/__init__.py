@@ -39,7 +39,7 @@ from datagen.run import rounds
 from datagen.run.fanout import Fanout, LocalFanout
 from datagen.run.folder import RunFolder, check_out
 from datagen.run.plan import RunPlan, plan_from_folder, plan_run
-from datagen.run.result import Outcome, RunResult, error_samples, llm_errors
+from datagen.run.result import Outcome, RunResult, error_samples, judge_counts, llm_errors
 
 __all__ = ["Outcome", "RunPlan", "RunResult", "recurate", "run"]
 
@@ -89,7 +89,8 @@ async def finish(plan: RunPlan, fanout: Fanout, records: pd.DataFrame,
                                  timings, counts)
     result = RunResult(out=config.out, run_id=plan.run_id, manifest=manifest,
                        budget_refused=budget_refused, budget_cap=config.llm.max_cost_usd,
-                       errors=llm_errors(records), error_sample=error_samples(records))
+                       errors=llm_errors(records), error_sample=error_samples(records),
+                       judge=judge_counts(records))
     if config.append_to:
         result.published = await fanout.call("publish", plan, records, labels)
     failed = result.outcome(max_failed_share=config.llm.max_failed_share,

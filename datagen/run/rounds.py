@@ -32,7 +32,7 @@ from datagen.llm.endpoint import Endpoint
 from datagen.llm.transport import shared_connections
 from datagen.llm.usage import Usage
 from datagen.progress import RunProgress
-from datagen.records import COLUMNS, new_records
+from datagen.records import COLUMNS, has_score, new_records
 from datagen.run.fanout import Fanout
 from datagen.run.plan import RunPlan
 
@@ -128,6 +128,8 @@ class _Round:
         self.out = Generated(new_records([]))
         self.screened = new_records([])  # every record with its record-local verdicts only
         self.judge = judge_enabled(plan.config.curation.judge, endpoint.kind)
+        self.scored: set[str] = set()  # ids of pairs the judge scored, and could not score
+        self.unscored: set[str] = set()
 
     def account(self, results: list[tuple[pd.DataFrame, dict[str, Any]]], what: str) -> None:
         stage = {"expanded": "expand", "responded": "respond", "judged": "judge"}[what]
@@ -136,6 +138,14 @@ class _Round:
             self.out.by_stage[stage] = add_usage(self.out.by_stage.get(stage, {}), usage)
             self.out.budget_refused += refused(usage)
             n = int(df["response"].notna().sum()) if what == "responded" else len(df)
+            if what == "judged":  # pairs scored, not asked: a reply without a score is none
+                scored = has_score(df, "judge")
+                self.scored.update(df.loc[scored, "id"].astype(str))
+                self.unscored.update(df.loc[~scored & has_score(df, "judge_error"), "id"]
+                                     .astype(str))
+                self.out.counts["judged"] = len(self.scored)
+                self.out.counts["judge_unscored"] = len(self.unscored - self.scored)
+                continue
             self.out.counts[what] = self.out.counts.get(what, 0) + n
 
     async def settle(self, records: pd.DataFrame, changed: pd.Index,

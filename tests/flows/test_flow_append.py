@@ -26,7 +26,7 @@ def _jsonl_lines(path: Path) -> int:
 def test_nightly_appends_without_duplicates_or_split_churn(prefect_harness, make_config,
                                                           tmp_path, world):
     dataset = tmp_path / "dataset"
-    config = make_config(append_to=str(dataset))
+    config = make_config(append_to=str(dataset), export={"target_models": []})
     first = asyncio.run(generate_dataset(config))
     night1 = Published(dataset).records()
     assert len(night1) == first["published"]["total"] == 8
@@ -104,6 +104,7 @@ def test_a_night_that_adds_nothing_ends_failed(prefect_harness, tmp_path):
             config = RunConfig.model_validate({
                 "seeds": [str(NDA_SEED)], "out": str(tmp_path / out), "pairs": 3,
                 "append_to": str(dataset), "allow_short": True,
+                "curation": {"judge": {"enabled": "off"}}, "export": {"target_models": []},
                 "llm": {"base_url": server.base_url, "model": "test-model", "max_retries": 0}})
             return asyncio.run(generate_dataset(config, return_state=True))
 

@@ -22,7 +22,7 @@ async def _artifacts(flow_run_id: str) -> dict[str, object]:
 
 
 def test_artifacts_carry_the_funnel_and_per_seed_yield(prefect_harness, make_config, world):
-    config = make_config()
+    config = make_config(pairs=13)  # 10+ training examples: a file OpenAI takes, priced
     result = asyncio.run(generate_dataset(config))
     manifest = json.loads((Path(config.out) / "manifest.json").read_text())
     arts = asyncio.run(_artifacts(result["flow_run_id"]))
@@ -40,11 +40,11 @@ def test_artifacts_carry_the_funnel_and_per_seed_yield(prefect_harness, make_con
         assert f"| curate: dropped {reason} | {n} |" in funnel
     assert c["by_reason"], "the scripted world makes duplicates: the funnel must show drops"
     s = manifest["per_seed"]["legal-nda-clauses"]
-    yield_row = (f"| legal-nda-clauses | 8 | {s['generated']} | {s['kept']} | "
+    yield_row = (f"| legal-nda-clauses | 13 | {s['generated']} | {s['kept']} | "
                  f"{100 * s['kept'] / s['generated']:.1f}% | {s['shortfall']} | "
                  f"{manifest['generation']['legal-nda-clauses']['stop']} |")
     assert yield_row in arts["seed-yield"].data
-    assert s["kept"] == 8
+    assert s["kept"] == 13
     validate = arts["openai-validate"].data
     assert f"`train.jsonl`: {c['train']} valid examples; format errors: none" in validate
     for model, m in manifest["validate"]["train"]["models"].items():
@@ -66,7 +66,8 @@ def test_artifacts_carry_the_funnel_and_per_seed_yield(prefect_harness, make_con
 def test_artifacts_link_where_the_config_says_folders_are_served(prefect_harness, make_config,
                                                                 world, tmp_path):
     config = make_config(orchestration={"links": {"root": str(tmp_path),
-                                                  "url": "https://files.example.com/dg"}})
+                                                  "url": "https://files.example.com/dg"}},
+                         export={"target_models": []})  # 8 pairs: not for OpenAI
     result = asyncio.run(generate_dataset(config))
     arts = asyncio.run(_artifacts(result["flow_run_id"]))
     run = next(a.data for k, a in arts.items() if k.startswith("run-folder-"))

@@ -38,7 +38,8 @@ def test_killed_flow_resumes_with_no_repeated_llm_call(api_url, make_config, tmp
 
     with ScriptedServer(slow) as first:
         config = make_config(llm={"base_url": first.base_url, "model": "test-model",
-                                  "max_retries": 0, "max_concurrency": 1})
+                                  "max_retries": 0, "max_concurrency": 1},
+                             export={"target_models": []})  # 8 pairs: not for OpenAI
         out = Path(config.out)
         (tmp_path / "config.json").write_text(config.model_dump_json())
         env = {**os.environ, "PREFECT_API_URL": api_url}
@@ -59,7 +60,8 @@ def test_killed_flow_resumes_with_no_repeated_llm_call(api_url, make_config, tmp
 
     with ScriptedServer(handler) as second:
         config = make_config(llm={"base_url": second.base_url, "model": "test-model",
-                                  "max_retries": 0, "max_concurrency": 1})
+                                  "max_retries": 0, "max_concurrency": 1},
+                             export={"target_models": []})  # 8 pairs: not for OpenAI
         result = asyncio.run(generate_dataset(config))
         # every request of the resumed run is new work: none of them was already answered
         assert len(second.requests) == _cached(out) - done_before

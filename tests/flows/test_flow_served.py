@@ -67,7 +67,7 @@ async def _deployment(name: str) -> object:
 
 
 def test_served_deployment_run_completes(api_url, make_config, tmp_path, world):
-    config = make_config()
+    config = make_config(export={"target_models": []})  # 3 pairs: not for OpenAI
     path = tmp_path / "nightly.yaml"
     path.write_text(yaml.safe_dump(config.model_dump(mode="json")))
     served = _serve(api_url, path, tmp_path / "serve.log", "--name", NAME)

@@ -4,11 +4,13 @@ and two runs (threads or Dask, first run or resume) make the same dataset.
 
 Instructions are drawn from a fixed pool, so successive nightly runs ask for some pairs that are
 already published (exactly, or as a near paraphrase): the dedup against the published dataset
-has something to find.
+has something to find. A judge is answered with a verdict that passes, as a working judge
+endpoint would: the runs' pairs are judged, not kept unjudged.
 """
 
 from __future__ import annotations
 
+import json
 import random
 import re
 from typing import Any
@@ -41,8 +43,18 @@ def instruction(i: int, variant: bool = False) -> str:
     return f"{text} today." if variant else f"{text}."
 
 
+def verdict(user: str) -> str:
+    """A judge's verdict that passes: the judge scores every pair it is asked about."""
+    criteria = ["correctness", "instruction_following", "domain_fit"]
+    if '"faithfulness": n' in user:  # a grounded pair, judged against its source too
+        criteria.append("faithfulness")
+    return json.dumps({**{c: 8 for c in criteria}, "rationale": "Scripted verdict."})
+
+
 def handler(body: dict[str, Any], n: int, delay_s: float = 0.0) -> Reply:
     user = next(m["content"] for m in reversed(body["messages"]) if m["role"] == "user")
+    if "strict reviewer of training data" in body["messages"][0]["content"]:
+        return Reply(verdict(user), delay_s=delay_s)
     rng = random.Random(user + repr(body.get("temperature")))
     m = _N.search(user)
     if m:  # an expansion call: a numbered list from the pool

@@ -16,7 +16,7 @@ from datagen.config import RunConfig
 from datagen.run import run
 from tests.cli import cli
 from tests.conftest import NDA_SEED
-from tests.flows.world import WORDS
+from tests.flows.world import WORDS, verdict
 from tests.scripted_server import Reply, ScriptedServer
 
 _N = re.compile(r"(?:Write|List|Describe) (\d+) ")
@@ -39,8 +39,17 @@ def _numbered(items: list[str]) -> Reply:
     return Reply("\n".join(f"{k}. {t}" for k, t in enumerate(items, 1)))
 
 
+def _judge(body: dict[str, Any]) -> Reply | None:
+    """A passing verdict when `body` asks the judge (a judge that cannot score fails a run)."""
+    if "strict reviewer of training data" in body["messages"][0]["content"]:
+        return Reply(verdict(_user(body)))
+    return None
+
+
 def varied(body: dict[str, Any], n: int) -> Reply:
     """Every expansion call makes new, different instructions; every answer is fine."""
+    if judged := _judge(body):
+        return judged
     user = _user(body)
     rng = random.Random(user + repr(body.get("temperature")))
     m = _N.search(user)
@@ -132,6 +141,8 @@ def chained(body: dict[str, Any], n: int) -> Reply:
     """Instructions that differ from one base in three words: distinct at the dedup
     threshold (90), but chained into one group at the split's (80), which no split can cut
     without leaking."""
+    if judged := _judge(body):
+        return judged
     user = _user(body)
     m = _N.search(user)
     if not m:

@@ -13,8 +13,8 @@ from tests.runs import flow_summary
 
 def test_library_and_prefect_paths_write_the_same_train_jsonl(prefect_harness, make_config,
                                                               tmp_path: Path) -> None:
-    plain = make_config(out=str(tmp_path / "plain"))
-    flowed = make_config(out=str(tmp_path / "flow"))
+    plain = make_config(out=str(tmp_path / "plain"), export={"target_models": []})
+    flowed = make_config(out=str(tmp_path / "flow"), export={"target_models": []})
     result = asyncio.run(run(plain))  # no Prefect at all
     assert result.outcome().name == "complete" and result.counts["kept"] == 8
     summary = flow_summary(flowed)

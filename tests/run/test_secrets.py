@@ -33,7 +33,7 @@ def test_url_secrets_are_used_and_never_stored(prefect_harness, world, tmp_path:
     out = tmp_path / "run"
     code, printed = cli("run", NDA_SEED, "--pairs", "3", "--out", out, "--base-url", secret_url,
                         "--model", "test-model")
-    assert code == 0, printed
+    assert code == 5, printed  # 3 pairs: a training file OpenAI refuses, exported all the same
     assert world.requests, "the endpoint was used"
     assert PASSWORD not in printed and QUERY_KEY not in printed
     assert _files_holding(out, [PASSWORD, QUERY_KEY]) == []
