@@ -33,9 +33,10 @@ def test_the_shipped_prefect_yaml_is_valid() -> None:
     data = yaml.safe_load((REPO / "flows" / "prefect.yaml").read_text())
     (dep,) = data["deployments"]
     assert dep["entrypoint"] == "flows/generate_dataset.py:generate_dataset"
-    p = dep["parameters"]
-    config = run_config(None, None, None, **p)
+    p = dict(dep["parameters"])
+    config = run_config(None, None, p.pop("overrides", None), **p)
     assert isinstance(config, RunConfig) and config.pairs == 8 and config.append_to
+    assert config.allow_short  # its first nights hold fewer than OpenAI's 10 examples
     assert config.llm.base_url is None  # the embedded model: runs as shipped
     for seed in config.seeds:
         assert (REPO / seed).is_file(), seed
