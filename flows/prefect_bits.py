@@ -59,15 +59,17 @@ RUN_LOGGERS = ("prefect.flow_runs", "prefect.task_runs")
 
 class ExpectedErrors(logging.Filter):
     """Prefect logs an exception that ends a task or flow run with its traceback. datagen's
-    own errors (`DatagenError`: a busy folder, an endpoint refusing the key, ...) are expected
-    outcomes whose message says what to do: their records keep the line (in the terminal and
-    the flow run's logs in the UI) and drop the traceback. Any other exception keeps it."""
+    own errors (`DatagenError`: a busy folder, an endpoint refusing the key, ...) and a full
+    disk are expected outcomes whose message says what to do: their records keep the line
+    (in the terminal and the flow run's logs in the UI) and drop the traceback. Any other
+    exception keeps it."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         from datagen.errors import DatagenError
+        from datagen.files import disk_full
 
         exc = record.exc_info[1] if isinstance(record.exc_info, tuple) else None
-        if isinstance(exc, DatagenError):
+        if exc is not None and (isinstance(exc, DatagenError) or disk_full(exc)):
             record.exc_info = None
             record.exc_text = None
         return True

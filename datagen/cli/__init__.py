@@ -14,7 +14,6 @@ flags.
 
 from __future__ import annotations
 
-import errno
 import sys
 
 import typer
@@ -33,22 +32,9 @@ from datagen.cli.runs import quiet_finalisers, run
 from datagen.config import check_utf8
 from datagen.console import console, error, json_error
 from datagen.errors import DatagenError
+from datagen.files import disk_full
 
 __all__ = ["app", "main", "run"]
-
-DISK_FULL = (errno.ENOSPC, errno.EDQUOT)
-
-
-def disk_full(exc: BaseException) -> OSError | None:
-    """The "no space left" (or quota) OSError behind `exc`, if that is what it is."""
-    seen: set[int] = set()
-    cur: BaseException | None = exc
-    while cur is not None and id(cur) not in seen:
-        seen.add(id(cur))
-        if isinstance(cur, OSError) and cur.errno in DISK_FULL:
-            return cur
-        cur = cur.__cause__ or cur.__context__
-    return None
 
 
 def wants_json(args: list[str]) -> bool:

@@ -14,7 +14,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from datagen.cli.app import INTERRUPTED, app, build_config, prefect_env
+from datagen.cli.app import INTERRUPTED, app, build_config, check_seeds, prefect_env
 from datagen.config import RunConfig
 from datagen.console import (
     console,
@@ -142,19 +142,15 @@ def _quiet(on: bool) -> Iterator[None]:
 def preflight(cfg: RunConfig) -> RunConfig:
     """Fail fast, before Prefect starts, on bad seeds, a bad or busy run folder or append
     target, or an unusable endpoint. Returns the config with its folders made absolute."""
-    from datagen.config import check_utf8
     from datagen.curate import CHECK_NAMES
     from datagen.curate.outside import load_texts
     from datagen.export.append import check_target
     from datagen.llm import embedded
     from datagen.llm.cache import ResponseCache
     from datagen.llm.endpoint import configured_base_url, resolve
-    from datagen.run.folder import check_free, check_out
-    from datagen.seeds import load_seeds, seed_files
+    from datagen.run.folder import absolute, check_free, check_out
 
-    for path in seed_files(cfg.seeds):  # a folder's files: their names travel in JSON
-        check_utf8(str(path), "seed file")
-    load_seeds(cfg.seeds)
+    check_seeds(cfg.seeds)
     refs = cfg.curation.references
     for paths, answers in ((refs.sets, False), (refs.eval_sets, True)):
         if paths:
@@ -163,19 +159,19 @@ def preflight(cfg: RunConfig) -> RunConfig:
     if unknown:
         raise ConfigError(f"curation.skip: unknown checks {unknown}",
                           hint=f"use some of {', '.join(CHECK_NAMES)}")
-    out = check_out(cfg.out)
-    check_free(out)  # another process's run: exit 9 now, not after Prefect's start-up
+    check_free(absolute(cfg.out))  # another process's run: exit 9 now, not after Prefect's
+    out = check_out(cfg.out)       # start-up (and not "not empty": its lock files are there)
     update: dict[str, Any] = {"out": str(out)}
     if (out / "cache.sqlite").exists():
         ResponseCache(out / "cache.sqlite").close()  # unreadable: say so before any work
     if cfg.append_to:
+        check_free(absolute(cfg.append_to))
         target = check_target(cfg.append_to)
         if target == out or out in target.parents or target in out.parents:
             raise ConfigError(f"--append-to {target}: is the run folder --out {out}, or holds "
                               "it, or lies inside it",
                               hint="give the published dataset a folder of its own, e.g. "
                                    "--append-to datasets/nda")
-        check_free(target)
         update["append_to"] = str(target)
     base_url = configured_base_url(cfg.llm)
     if base_url:

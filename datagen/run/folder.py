@@ -47,6 +47,7 @@ SCHEMA = "datagen-run/1"
 ENTRIES = ("records.parquet", "rejected.jsonl", "manifest.json", "report.md", "report.html",
            "report_files", "openai", "hf", "alpaca", "sharegpt")
 KEEP_GENERATIONS = 2
+LOCK_FILES = (".datagen.lock", ".datagen.lock.json")  # `datagen.files.locked`'s
 DAMAGED = ("the run folder's config.json is damaged: restore it, or rerun `datagen run` with "
            "the same seeds into a new --out folder")
 
@@ -141,10 +142,15 @@ def _writable(path: Path) -> bool:
     return probe.is_dir() and os.access(probe, os.W_OK | os.X_OK)
 
 
+def absolute(path: str | Path) -> Path:
+    """`path` absolute, `~` expanded and `..` resolved lexically (no stray folder made)."""
+    return Path(os.path.abspath(os.path.expanduser(str(path))))
+
+
 def check_out(path: str | Path, *, flag: str = "--out") -> Path:
     """The run folder to use, as an absolute path with `..` resolved lexically (so no stray
     folder is created on the way), or a ConfigError saying why it cannot be used."""
-    p = Path(os.path.abspath(os.path.expanduser(str(path))))
+    p = absolute(path)
     if p == Path(p.anchor) or p == Path.home():
         what = "/" if p == Path(p.anchor) else "the home folder"
         raise ConfigError(f"{flag} {p}: refusing to use {what} as a run folder",
@@ -152,7 +158,8 @@ def check_out(path: str | Path, *, flag: str = "--out") -> Path:
     if p.exists() and not p.is_dir():
         raise ConfigError(f"{flag} {p}: is a file, not a folder",
                           hint=f"give a folder that does not exist yet, e.g. {flag} outputs/my-run")
-    if p.is_dir() and not is_run_folder(p) and any(p.iterdir()):
+    if p.is_dir() and not is_run_folder(p) and any(
+            c.name not in LOCK_FILES for c in p.iterdir()):  # a run killed as it began
         raise ConfigError(
             f"{flag} {p}: the folder is not empty and is not a datagen run folder",
             hint="give a new or empty folder: a run writes and replaces files in its run folder")
