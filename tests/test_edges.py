@@ -256,6 +256,17 @@ def test_a_large_estimate_samples_its_prompts_and_stays_close() -> None:
     assert abs(expand.prompt_tokens - exact) / exact < 0.01
 
 
+# -- paths the machine refuses ---------------------------------------------------------------
+
+@pytest.mark.parametrize("command", ["report", "rejected", "estimate", "run"])
+def test_a_path_too_long_is_one_line(command: str, tmp_path: Path) -> None:
+    long = tmp_path / ("a" * 300)
+    args = [NDA_SEED, "--out", long, "--base-url", "http://127.0.0.1:9/v1", "--model", "m"] \
+        if command == "run" else [long]
+    code, out = cli(command, *args)
+    one_error(code, out, 2, "File name too long", "shorter path")
+
+
 # -- a full disk ----------------------------------------------------------------------------
 
 def _private_tmpfs_works() -> bool:

@@ -14,6 +14,7 @@ flags.
 
 from __future__ import annotations
 
+import errno
 import sys
 
 import typer
@@ -35,6 +36,26 @@ from datagen.errors import DatagenError
 from datagen.files import disk_full
 
 __all__ = ["app", "main", "run"]
+
+
+def os_failure(exc: OSError) -> tuple[str, str, int] | None:
+    """An OSError that is the machine's answer, not a bug, as (message, fix, exit code): a
+    full disk, a path too long or looping, a file or folder we may not write."""
+    full = disk_full(exc)
+    if full is not None:
+        where = f"writing {full.filename}" if full.filename else "writing a file"
+        return (f"no space left on the disk ({where}): {full.strerror}",
+                "free space on that disk (or give --out on another one) and rerun the same "
+                "command: what was written before is kept", 1)
+    if not exc.filename:
+        return None
+    if exc.errno in (errno.ENAMETOOLONG, errno.ELOOP):
+        return (f"{exc.filename}: {exc.strerror}",
+                "give a shorter path (or one without a symlink loop)", 2)
+    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return (f"{exc.filename}: {exc.strerror}",
+                "check the permissions of that file or folder, or give another one", 1)
+    return None
 
 
 def wants_json(args: list[str]) -> bool:
@@ -64,13 +85,11 @@ def main(argv: list[str] | None = None) -> None:
         failure, told = (exc.format_message(), "see `datagen --help`"), True
         code = getattr(exc, "exit_code", 2)
     except OSError as exc:
-        full = disk_full(exc)
-        if full is None:
+        known = os_failure(exc)
+        if known is None:
             raise
-        where = f"writing {full.filename}" if full.filename else "writing a file"
-        failure, code = (f"no space left on the disk ({where}): {full.strerror}",
-                         "free space on that disk (or give --out on another one) and rerun "
-                         "the same command: what was written before is kept"), 1
+        message, hint, code = known
+        failure = (message, hint)
     if failure is not None and not told:
         if code == INTERRUPTED:
             console.print(f"[yellow]interrupted[/]: {failure[1]}")
