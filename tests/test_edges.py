@@ -100,6 +100,20 @@ def test_a_damaged_config_json_is_named_with_its_key(damage: str, command: str,
     one_error(code, out, 2, "config.json", said, "fix:")
 
 
+@pytest.mark.parametrize(("damage", "said"), [
+    ({}, "key `run_id` is missing"),
+    ({"counts": [1]}, "key `counts` is a list"),
+    ({"counts": {"kept": 1}}, "key `counts.generated` is missing"),
+])
+def test_a_damaged_manifest_is_named_with_its_key(damage: dict[str, Any], said: str,
+                                                  run_copy: Path) -> None:
+    path = (run_copy / "manifest.json").resolve()
+    data = json.loads(path.read_text())
+    data = {**data, **damage} if damage else {}
+    path.write_text(json.dumps(data))
+    one_error(*cli("report", run_copy), 2, "manifest.json", said, "datagen curate")
+
+
 def test_damaged_sources_are_named_with_their_line(run_copy: Path) -> None:
     (run_copy / "sources.jsonl").write_text('{"seed_id": "s", "kind": "chunk"}\n')
     one_error(*cli("report", run_copy), 2, "sources.jsonl:1")

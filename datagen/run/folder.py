@@ -13,8 +13,9 @@
       manifest.json -> current/manifest.json, hf -> current/hf, ... (one link per entry)
 
 - **Read through one reader.** `read_config()` checks `config.json` whole (its `config` a
-  valid run config, its `seed_tasks` valid seeds) and names the file, the key and the fix
-  when a part is missing or damaged: every command that reads a run folder goes through it.
+  valid run config, its `seed_tasks` valid seeds), `read_manifest()` the manifest's sections,
+  and each names the file, the key and the fix when a part is missing or damaged: every
+  command that reads a run folder goes through them.
 - **Recognised.** `--out` must be absent, empty, or a datagen run folder (a `config.json`
   carrying `SCHEMA`). Anything else, `/` and the home folder included, is refused before any
   work, so a run never overwrites a user's files.
@@ -47,6 +48,10 @@ SCHEMA = "datagen-run/1"
 ENTRIES = ("records.parquet", "rejected.jsonl", "manifest.json", "report.md", "report.html",
            "report_files", "openai", "hf", "alpaca", "sharegpt")
 KEEP_GENERATIONS = 2
+# what a manifest holds for its readers (the report above all), and what its counts hold
+MANIFEST_SECTIONS = {"run_id": str, "endpoint": dict, "counts": dict, "per_seed": dict,
+                     "split": dict, "timings_s": dict}
+MANIFEST_COUNTS = ("generated", "kept", "by_reason")
 LOCK_FILES = (".datagen.lock", ".datagen.lock.json")  # `datagen.files.locked`'s
 DAMAGED = ("the run folder's config.json is damaged: restore it, or rerun `datagen run` with "
            "the same seeds into a new --out folder")
@@ -107,6 +112,24 @@ class RunFolder:
                               "not a list of seeds", hint=DAMAGED)
         for i, seed in enumerate(seeds):
             stored_seed(seed, f"{self.config}: key `seed_tasks[{i}]`")
+        return data
+
+    def read_manifest(self) -> dict[str, Any]:
+        """The current generation's `manifest.json`, checked for the sections every reader
+        (report, re-curation, push) relies on; else a ConfigError naming the file and key."""
+        fix = "rerun `datagen curate` on the run folder to write its exports and manifest again"
+        data = read_json(self.manifest, what="manifest", fix=fix)
+        if not isinstance(data, dict):
+            raise ConfigError(f"{self.manifest}: not a datagen manifest (a "
+                              f"{type(data).__name__}, not a mapping)", hint=fix)
+        for key, kind in MANIFEST_SECTIONS.items():
+            if not isinstance(data.get(key), kind):
+                said = "is missing" if key not in data else \
+                    f"is a {type(data[key]).__name__}, not a {kind.__name__}"
+                raise ConfigError(f"{self.manifest}: key `{key}` {said}", hint=fix)
+        for key in MANIFEST_COUNTS:
+            if key not in data["counts"]:
+                raise ConfigError(f"{self.manifest}: key `counts.{key}` is missing", hint=fix)
         return data
 
 
