@@ -7,6 +7,7 @@ checked before Prefect starts is checked before it starts."""
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 import subprocess
@@ -151,22 +152,61 @@ def test_a_config_value_that_is_not_utf8_names_its_key(tmp_path: Path) -> None:
 
 # -- Prefect: expected errors without its tracebacks, and checks before it starts ------------
 
-@pytest.mark.parametrize("flags", [["--quiet", "--json"], []])
+def _refuses_the_key(body: dict[str, Any], n: int) -> Reply:
+    return Reply("bad key", status=401)
+
+
 def test_an_endpoint_refusing_the_key_is_one_line_without_prefect_tracebacks(
-        flags: list[str], api_url: str, tmp_path: Path) -> None:
-    with ScriptedServer(lambda body, n: Reply("bad key", status=401)) as server:
+        api_url: str, tmp_path: Path) -> None:
+    with ScriptedServer(_refuses_the_key) as server:
         done = datagen("run", NDA_SEED, "--out", tmp_path / "run", "--pairs", "2",
-                       "--base-url", server.base_url, "--model", "test-model", *flags,
-                       env=child_env(PREFECT_API_URL=api_url))
-    out = done.stdout + done.stderr
-    assert done.returncode == 3, out[-3000:]
-    assert "Traceback" not in out, out[-3000:]
+                       "--base-url", server.base_url, "--model", "test-model", "--quiet",
+                       "--json", env=child_env(PREFECT_API_URL=api_url))
+    assert done.returncode == 3, done.stderr[-3000:]
+    data = json_only(done.stdout, 3)  # the JSON object on stdout
+    assert "answered 401" in data["error"] and data["hint"]
+    # on stderr: nothing but the one error and its fix
+    assert [line.split(":")[0] for line in done.stderr.splitlines() if line.strip()] \
+        == ["error", "  fix"], done.stderr
     assert "answered 401" in done.stderr
-    if flags:  # nothing but the one error and its fix; the JSON object on stdout
-        data = json_only(done.stdout, 3)
-        assert "answered 401" in data["error"] and data["hint"]
-        assert [line.split(":")[0] for line in done.stderr.splitlines() if line.strip()] \
-            == ["error", "  fix"], done.stderr
+
+
+class Kept(logging.Handler):
+    """Every record a logger hands its handlers (after its filters)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+def test_prefect_logs_datagen_errors_without_a_traceback(prefect_harness: None,
+                                                         tmp_path: Path) -> None:
+    """The flow and task runs' logs (the terminal without --quiet, and the UI) keep the
+    error's line and drop the traceback."""
+    from datagen.config import RunConfig
+    from datagen.errors import EndpointError
+    from flows.generate_dataset import run_here
+
+    kept = Kept()
+    loggers = [logging.getLogger(name) for name in ("prefect.flow_runs", "prefect.task_runs")]
+    for logger in loggers:
+        logger.addHandler(kept)
+    try:
+        with ScriptedServer(_refuses_the_key) as server:
+            config = RunConfig.model_validate({
+                "seeds": [str(NDA_SEED)], "out": str(tmp_path / "run"), "pairs": 2,
+                "llm": {"base_url": server.base_url, "model": "test-model"}})
+            state = run_here(config)
+    finally:
+        for logger in loggers:
+            logger.removeHandler(kept)
+    assert isinstance(state.result(raise_on_failure=False), EndpointError)
+    said = [r.getMessage() for r in kept.records]
+    assert any("answered 401" in m for m in said), said
+    assert all(r.exc_info is None and not r.exc_text for r in kept.records), said
 
 
 def test_a_busy_run_folder_is_refused_before_prefect_starts(run_copy: Path,
