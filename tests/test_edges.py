@@ -143,6 +143,25 @@ def test_a_seed_folder_holding_a_name_that_is_not_utf8(tmp_path: Path) -> None:
     one_error(code, out, 2, "seed file", "caf\\xe9.yaml", "not UTF-8")
 
 
+def test_a_source_file_named_in_bytes_that_are_not_utf8(prefect_harness: None,
+                                                        tmp_path: Path) -> None:
+    import yaml
+
+    from tests.flows.world import handler
+
+    seed = yaml.safe_load((NDA_SEED.parent / "privacy_policy_qa.yaml").read_text())
+    seed["sources"] = {"documents": ["docs/*.txt"]}
+    (tmp_path / "seed.yaml").write_text(yaml.safe_dump(seed))
+    (tmp_path / "docs").mkdir()
+    Path(os.fsdecode(os.fsencode(tmp_path) + b"/docs/\xff.txt")).write_text(
+        "Personal data is kept for 30 days.\n\nIt is encrypted at rest.\n")
+    with ScriptedServer(handler) as server:
+        code, out = cli("run", tmp_path / "seed.yaml", "--out", tmp_path / "run", "--pairs", 2,
+                        "--base-url", server.base_url, "--model", "test-model", "--quiet")
+        assert not server.requests
+    one_error(code, out, 2, "source file docs/\\xff.txt", "not UTF-8")
+
+
 def test_a_config_value_that_is_not_utf8_names_its_key(tmp_path: Path) -> None:
     config = tmp_path / "run.yaml"
     config.write_text('out: "runs/\\udcff"\n')  # YAML's escape makes the lone surrogate

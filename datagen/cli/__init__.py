@@ -31,6 +31,7 @@ from datagen.cli import (  # noqa: F401  (registers)
 from datagen.cli.app import INTERRUPTED, app
 from datagen.cli.runs import quiet_finalisers, run
 from datagen.config import check_utf8
+from datagen.config.files import shown
 from datagen.console import console, error, json_error
 from datagen.errors import DatagenError
 from datagen.files import disk_full
@@ -84,6 +85,13 @@ def main(argv: list[str] | None = None) -> None:
         exc.show()  # type: ignore[attr-defined]
         failure, told = (exc.format_message(), "see `datagen --help`"), True
         code = getattr(exc, "exit_code", 2)
+    except UnicodeEncodeError as exc:
+        if exc.reason != "surrogates not allowed":
+            raise
+        failure, code = (f"a name holds bytes that are not UTF-8: "
+                         f"...{shown(exc.object[max(0, exc.start - 60):exc.end + 20])}...",
+                         "rename the file or folder to a UTF-8 name (`mv` in a UTF-8 "
+                         "terminal), then rerun"), 2
     except OSError as exc:
         known = os_failure(exc)
         if known is None:

@@ -36,7 +36,7 @@ def check_utf8(text: str, what: str) -> None:
     except UnicodeEncodeError:
         raise ConfigError(f"{what} {shown(text)}: holds bytes that are not UTF-8",
                           hint="rename the file or folder to a UTF-8 name (`mv` in a UTF-8 "
-                               "terminal), then pass the new name") from None
+                               "terminal) and use the new name") from None
 
 
 def _check_text(value: Any, key: str, source: str) -> None:

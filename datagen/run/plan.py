@@ -8,7 +8,7 @@ from typing import Any
 
 import pandas as pd
 
-from datagen.config import RunConfig, validated
+from datagen.config import RunConfig, check_utf8, validated
 from datagen.curate.outside import References
 from datagen.curate.pii import scan
 from datagen.errors import ConfigError
@@ -74,6 +74,9 @@ def ground(config: RunConfig, seeds: list[SeedTask]) -> dict[str, list[Unit]]:
     PII masked when curation masks it (`curation.pii.mode: mask`), so that what a remote
     endpoint is sent holds none; the manifest's `sources` section counts the masked units."""
     found = {s.id: units(s, config.seed) for s in seeds if s.sources is not None}
+    for sid, us in found.items():  # their names go into sources.jsonl and the records
+        for name in sorted({u.file for u in us}):
+            check_utf8(name, f"seed {sid}: source file")
     if config.curation.pii.mode == "mask":
         found = {sid: [masked(u) for u in us] for sid, us in found.items()}
     return found
