@@ -362,9 +362,13 @@ def small_disk(tmp_path: Path) -> Iterator[Path]:
 
 
 def test_a_full_disk_names_itself_and_loses_nothing(run_copy: Path, small_disk: Path) -> None:
-    used_kb = sum(p.stat().st_size for p in run_copy.rglob("*")
-                  if p.is_file() and not p.is_symlink()) // 1024
-    script = (f'mount -t tmpfs -o size={used_kb + 96}k tmpfs "$1" && cp -a "$2" "$1/run" && '
+    # room for the copy (tmpfs counts whole 4 KiB pages) and half of a new generation
+    files = [p for p in run_copy.rglob("*") if p.is_file() and not p.is_symlink()]
+    pages = sum(-(-p.stat().st_size // 4096) for p in files) + len(list(run_copy.rglob("*")))
+    generation = sum(p.stat().st_size for p in (run_copy / "current").resolve().rglob("*")
+                     if p.is_file())
+    size_kb = pages * 4 + generation // 2048
+    script = (f'mount -t tmpfs -o size={size_kb}k tmpfs "$1" && cp -a "$2" "$1/run" && '
               f'"$3" -m datagen.cli curate "$1/run"; code=$?; '
               f'"$3" -c "import pandas, sys; print(len(pandas.read_parquet(sys.argv[1])))" '
               f'"$1/run/records.parquet"; exit $code')
