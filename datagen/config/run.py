@@ -241,7 +241,8 @@ class RunConfig(Section):
         description="Folders grounded seeds may read sources from, beside each seed's own "
         "folder (never /proc, /sys or /dev).")
     out: str = Field(default="outputs/run", description="The run folder.")
-    pairs: int | None = Field(default=None, ge=1, description="Override every seed's `pairs`.")
+    pairs: int | None = Field(default=None, ge=1, le=1_000_000,  # a seed's own bound
+                              description="Override every seed's `pairs`.")
     seed: int = Field(default=0, description="Random seed: sampling, split, language detection.")
     llm: LLMConfig = Field(default_factory=LLMConfig)
     generation: GenerationConfig = Field(default_factory=GenerationConfig)
