@@ -33,26 +33,23 @@ os.umask(_UMASK)
 DISK_FULL = (errno.ENOSPC, errno.EDQUOT)
 
 
-def disk_full(exc: BaseException) -> OSError | None:
-    """The "no space left" (or over quota) OSError behind `exc` (itself, or what it was
-    raised from), if that is what stopped a write: an outcome to tell in one line."""
+def disk_full(exc: BaseException) -> BaseException | None:
+    """The error behind `exc` (itself, or what it was raised from) that says its write found
+    the disk full or over quota: an `OSError` (ENOSPC, EDQUOT) or SQLite's SQLITE_FULL; None
+    when something else stopped it. A full disk is an outcome to tell in one line."""
     seen: set[int] = set()
     cur: BaseException | None = exc
     while cur is not None and id(cur) not in seen:
         seen.add(id(cur))
-        if isinstance(cur, OSError) and cur.errno in DISK_FULL:
+        if isinstance(cur, OSError) and (cur.errno in DISK_FULL
+                                         or "No space left on device" in str(cur)):
+            return cur
+        if isinstance(cur, sqlite3.Error) and (
+                getattr(cur, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL
+                or "disk is full" in str(cur)):
             return cur
         cur = cur.__cause__ or cur.__context__
     return None
-
-
-def disk_full(exc: BaseException) -> bool:
-    """Whether a write failed because its disk (or quota) is full."""
-    if isinstance(exc, sqlite3.Error):
-        return getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL \
-            or "disk is full" in str(exc)
-    return isinstance(exc, OSError) and (
-        exc.errno in (errno.ENOSPC, errno.EDQUOT) or "No space left on device" in str(exc))
 
 
 def out_of_space(path: str | Path) -> DatagenError:

@@ -46,8 +46,10 @@ def os_failure(exc: OSError) -> tuple[str, str, int] | None:
     full disk, a path too long or looping, a file or folder we may not write."""
     full = disk_full(exc)
     if full is not None:
-        where = f"writing {full.filename}" if full.filename else "writing a file"
-        return (f"no space left on the disk ({where}): {full.strerror}",
+        name = getattr(full, "filename", None)
+        where = f"writing {name}" if name else "writing a file"
+        return (f"no space left on the disk ({where}): "
+                f"{getattr(full, 'strerror', None) or full}",
                 "free space on that disk (or give --out on another one) and rerun the same "
                 "command: what was written before is kept", 1)
     if not exc.filename:
