@@ -6,10 +6,11 @@ default) or a Dask cluster. That is why the stages run in a subflow: a flow's ta
 fixed when it starts, and the parent has to read the config first.
 
 Resume: every LLM answer is in the run folder's response cache, and stage results are
-persisted in `<run folder>/stages/` under a key of their inputs and source, so a failed or
-killed flow run rerun with the same parameters repeats no completed call and no completed
-stage. LLM tasks have no Prefect retries (the client decides retries in one place); only the
-writers (export, publish, push, artifacts) retry.
+persisted (compressed) in `<run folder>/stages/` under a key of their inputs and source, so a
+failed or killed flow run rerun with the same parameters repeats no completed call and no
+completed stage (`settle`, which calls no model, is recomputed). LLM tasks have no Prefect
+retries (the client decides retries in one place); only the writers (export, publish, push,
+artifacts) retry.
 
 The final state follows the run's outcome (`datagen.run.result`): Completed when every seed
 met its target, Failed (with the outcome's message) when the budget stopped it, calls failed,
@@ -47,7 +48,15 @@ def _transient(task: Any, task_run: Any, state: Any) -> bool:
 
 
 prefect_bits.no_tracebacks_for_expected_errors()
-CACHED = {"cache_policy": prefect_bits.STAGE_CACHE, "persist_result": True}
+# Stage results are pickled compressed: records are mostly text, and the answers are in the
+# response cache too (uncompressed, a 30-pair run of 40 KB answers held 98 MB of stage results
+# against a 7 MB cache).
+CACHED = {"cache_policy": prefect_bits.STAGE_CACHE, "persist_result": True,
+          "result_serializer": "compressed/pickle"}
+# `settle` takes every record so far and returns them with the verdicts of the checks that
+# compare records: persisted, each round would store the whole run again (O(rounds x records)).
+# It calls no model, so a resume recomputes it from the persisted rounds at no cost.
+UNSTORED = {"cache_policy": NO_CACHE, "persist_result": False}
 WRITER = {"cache_policy": NO_CACHE, "retries": 2, "retry_delay_seconds": 2}
 TASKS = {
     "expand": task(STAGES["expand"], name="expand", task_run_name="expand-{seed.id}-r{round_no}",
@@ -56,7 +65,7 @@ TASKS = {
     "judge": task(STAGES["judge"], name="judge", **CACHED),
     "curate": task(STAGES["curate"], name="curate", **CACHED),
     "screen": task(STAGES["screen"], name="screen", **CACHED),
-    "settle": task(STAGES["settle"], name="settle", **CACHED),
+    "settle": task(STAGES["settle"], name="settle", **UNSTORED),
     "split": task(STAGES["split"], name="split", **CACHED),
     "export": task(STAGES["export"], name="export", **WRITER),
     "publish": task(STAGES["publish"], name="publish", **WRITER),
