@@ -6,6 +6,8 @@ nowhere else. Values are short snake_case constants and part of the record contr
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
 from enum import StrEnum
 
 
@@ -88,3 +90,61 @@ DUPLICATES: frozenset[str] = frozenset(str(r) for r in (
 def stage_of(reason: str) -> str:
     """The funnel stage of a drop reason ("other" for a reason this version does not know)."""
     return _STAGE_OF.get(str(reason), "other")
+
+
+# Every check by its name (what `curation.skip` takes), with the reasons it drops for, in the
+# order a pass runs them. Here, with no import, so that the config can check `skip` when it
+# is read; `curate.runner` asserts at import that its CHECKS are these.
+CHECK_REASONS: dict[str, tuple[DropReason, ...]] = {
+    "human": (R.HUMAN_DROP,),
+    "bad_input": (R.MISSING_FIELD, R.NOT_TEXT, R.INVALID_UNICODE),
+    "instruction_length": (R.EMPTY, R.TOO_SHORT, R.TOO_LONG),
+    "keywords": (R.BLACKLIST, R.BAD_START),
+    "debris": (R.PROMPT_DEBRIS,),
+    "strategy": (R.NOT_NOVEL, R.EVOL_UNCHANGED, R.EVOL_PROMPT_COPY, R.EVOL_UNANSWERABLE),
+    "seed_overlap": (R.SEED_OVERLAP,),
+    "reference_sets": (R.REFERENCE_DUPLICATE,),
+    "eval_sets": (R.EVAL_CONTAMINATION,),
+    "pii": (R.PII,),
+    "response_length": (R.EMPTY, R.TOO_LONG, R.TOO_SHORT),
+    "truncation": (R.TRUNCATED,),
+    "refusal": (R.REFUSAL,),
+    "chat_leak": (R.CHAT_LEAK,),
+    "garbled": (R.GARBLED,),
+    "no_code": (R.NO_CODE,),
+    "placeholder": (R.PLACEHOLDER,),
+    "echo": (R.ECHO,),
+    "repetition": (R.REPETITION,),
+    "language": (R.WRONG_LANGUAGE,),
+    "faithfulness": (R.UNSUPPORTED,),
+    "judge": (R.JUDGE_LOW_SCORE,),
+    "quality": (),
+    "dedup": (R.EXACT_DUPLICATE, R.NEAR_DUPLICATE),
+    "published": (R.PUBLISHED_DUPLICATE,),
+    "surplus": (R.SURPLUS,),
+}
+CHECK_NAMES = tuple(CHECK_REASONS)
+
+
+def check_skip(names: Iterable[str]) -> None:
+    """ValueError unless every name in `curation.skip` is a check's: a misspelt name would
+    otherwise skip nothing, silently. A drop reason names the check that drops for it, any
+    other name the nearest check."""
+    owners: dict[str, list[str]] = {}
+    for check, reasons in CHECK_REASONS.items():
+        for r in reasons:
+            owners.setdefault(str(r), []).append(check)
+    wrong = []
+    for name in names:
+        if name in CHECK_NAMES:
+            continue
+        if name in owners:
+            checks = " or ".join(repr(c) for c in owners[name])
+            wrong.append(f"{name!r} is a drop reason, not a check: skip {checks}")
+            continue
+        near = difflib.get_close_matches(str(name).lower().replace("-", "_").replace(" ", "_"),
+                                         CHECK_NAMES, n=1, cutoff=0.6)
+        wrong.append(f"{name!r} is no check: did you mean {near[0]!r}?" if near else
+                     f"{name!r} is no check (checks: {', '.join(CHECK_NAMES)})")
+    if wrong:
+        raise ValueError("; ".join(wrong))

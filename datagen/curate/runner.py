@@ -15,11 +15,9 @@ record.
 
 from __future__ import annotations
 
-import difflib
 import functools
 import itertools
 import json
-from collections.abc import Iterable
 from typing import Any
 
 import pandas as pd
@@ -52,7 +50,7 @@ from datagen.curate import (
 from datagen.curate.check import TEXT_COLUMNS, Check, Context, Texts, Verdicts
 from datagen.curate.outside import References
 from datagen.curate.pool import Mapper, local_mapper, partitions_of, release_memory, slices
-from datagen.curate.reasons import GENERATION
+from datagen.curate.reasons import CHECK_REASONS, GENERATION
 from datagen.records import json_column
 
 # The declared order: the first reason that applies is the one a record is dropped for, so
@@ -87,30 +85,10 @@ CHECKS: tuple[Check, ...] = (
     surplus.CHECK,              # surplus (final pass only)
 )
 CHECK_NAMES = tuple(c.name for c in CHECKS)
-
-
-def check_skip(names: Iterable[str]) -> None:
-    """ValueError unless every name in `curation.skip` is a check's: a misspelt name would
-    otherwise skip nothing, silently. A drop reason names the check that drops for it, any
-    other name the nearest check."""
-    owners: dict[str, list[str]] = {}
-    for c in CHECKS:
-        for r in c.reasons:
-            owners.setdefault(str(r), []).append(c.name)
-    wrong = []
-    for name in names:
-        if name in CHECK_NAMES:
-            continue
-        if name in owners:
-            checks = " or ".join(repr(c) for c in owners[name])
-            wrong.append(f"{name!r} is a drop reason, not a check: skip {checks}")
-            continue
-        near = difflib.get_close_matches(str(name).lower().replace("-", "_").replace(" ", "_"),
-                                         CHECK_NAMES, n=1, cutoff=0.6)
-        wrong.append(f"{name!r} is no check: did you mean {near[0]!r}?" if near else
-                     f"{name!r} is no check (checks: {', '.join(CHECK_NAMES)})")
-    if wrong:
-        raise ValueError("; ".join(wrong))
+# `curation.skip` is checked against the catalogue in `reasons` (the config reads it without
+# importing the checks): it must name these checks and their reasons, in this order.
+if {c.name: tuple(c.reasons) for c in CHECKS} != CHECK_REASONS:
+    raise RuntimeError("curate.reasons.CHECK_REASONS differs from curate.runner.CHECKS")
 # Everything before dedup judges each record on its own (and the outside texts): those checks
 # give the same verdicts on any partition of the records. Dedup and what follows compare
 # records with each other, so they see all of them at once.
