@@ -9,6 +9,7 @@ has something to find.
 
 from __future__ import annotations
 
+import json
 import random
 import re
 from typing import Any
@@ -41,6 +42,16 @@ def instruction(i: int, variant: bool = False) -> str:
     return f"{text} today." if variant else f"{text}."
 
 
+def verdict(user: str) -> str:
+    """A judge's verdict on the answer shown in `user`: scores derived from the answer's
+    text, so different answers get different scores and the same answer the same ones."""
+    answer = user.split("\nAnswer:\n", 1)[-1]
+    rng = random.Random(f"judge:{answer}")
+    score = rng.randint(3, 10)
+    return json.dumps({"correctness": score, "instruction_following": min(10, score + 1),
+                       "domain_fit": 10, "rationale": "Scripted verdict."})
+
+
 def handler(body: dict[str, Any], n: int, delay_s: float = 0.0) -> Reply:
     user = next(m["content"] for m in reversed(body["messages"]) if m["role"] == "user")
     rng = random.Random(user + repr(body.get("temperature")))
@@ -52,3 +63,12 @@ def handler(body: dict[str, Any], n: int, delay_s: float = 0.0) -> Reply:
     answer = (f"Here is the clause you asked for. The {_words(rng, 12)} shall remain "
               f"confidential, and the {_words(rng, 12)} agree to notify each other in writing.")
     return Reply(answer, delay_s=delay_s)
+
+
+def judging_handler(body: dict[str, Any], n: int, delay_s: float = 0.0) -> Reply:
+    """`handler`, with judge calls answered by a verdict (`verdict`) instead of prose (which
+    the judge cannot parse, so `handler`'s runs keep every pair unscored)."""
+    user = next(m["content"] for m in reversed(body["messages"]) if m["role"] == "user")
+    if "\nAnswer:\n" in user and "strict reviewer" in body["messages"][0]["content"]:
+        return Reply(verdict(user), delay_s=delay_s)
+    return handler(body, n, delay_s)
