@@ -57,6 +57,14 @@ def finetune(
     recipes: Annotated[bool, typer.Option(
         "--recipes", help="Write TRL, Axolotl and LLaMA-Factory recipes for the run; no "
                           "training.")] = False,
+    method: Annotated[str, typer.Option(
+        "--method", help="sft (the chat pairs) or dpo (the run's preference pairs).")] = "sft",
+    beta: Annotated[float | None, typer.Option(
+        "--beta", min=0.0, help="DPO's beta (how far from the start model; default: the "
+                                "trainer's).")] = None,
+    from_sft: Annotated[bool, typer.Option(
+        "--from-sft", help="DPO: start from the model (or adapter, with --local) this run's "
+                           "SFT training made.")] = False,
 ) -> None:
     """Fine-tune on a run's train split (validation split for eval loss). The job id is
     recorded before the job is confirmed: rerun the same command after a crash or Ctrl-C to
@@ -64,7 +72,14 @@ def finetune(
     from datagen.files import locked
     from datagen.finetune.source import training_data
 
+    if method not in ("sft", "dpo"):
+        raise ConfigError(f"--method {method}: unknown training method",
+                          hint="use --method sft (chat pairs) or --method dpo (preference pairs)")
+    if method != "dpo" and (beta is not None or from_sft):
+        raise ConfigError("--beta and --from-sft are DPO options", hint="add --method dpo")
     data = training_data(run_dir)
+    if method == "dpo":
+        data.files("dpo")  # no preference pairs: one clear line before any call
     with locked(data.folder.root, "finetune"):
         if recipes:
             from datagen.finetune.recipes import DEFAULT_MODEL, write_recipes
@@ -86,16 +101,25 @@ def finetune(
         from datagen.finetune.jobs import JobRequest, JobRunner
 
         target = model or (data.config.export.target_models or [None])[0]
+        price_model = target
+        if from_sft:
+            sft = (data.manifest.get("finetune") or {}).get("openai") or {}
+            if not sft.get("fine_tuned_model"):
+                raise ConfigError(f"{run_dir}: no SFT model to start DPO from",
+                                  hint="run `datagen finetune RUN_DIR` first, or drop --from-sft")
+            target, price_model = sft["fine_tuned_model"], sft.get("model") or target
         if target is None:
             raise ConfigError("no model to fine-tune", hint="pass --model NAME")
-        runner = JobRunner(data, jobs_endpoint(data.config.llm, target, base_url))
+        runner = JobRunner(data, jobs_endpoint(data.config.llm, target, base_url), method=method)
         try:
             if cancel:
                 runner.cancel()
                 return
             result = runner.run(JobRequest(model=target, suffix=suffix, seed=seed,
                                            n_epochs=epochs, max_cost_usd=max_cost_usd,
-                                           poll_s=poll_s, restart=restart, wait=wait))
+                                           poll_s=poll_s, restart=restart, wait=wait,
+                                           method=method, beta=beta,
+                                           price_model=price_model))
         except KeyboardInterrupt:
             console.print("[yellow]interrupted[/]: a created job goes on at the server; rerun "
                           "the same command to resume following it (or --cancel it)")

@@ -6,31 +6,14 @@ example."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 from pathlib import Path
 from typing import Any
 
-import pytest
-
-from datagen.config import RunConfig
 from tests.cli import cli
 from tests.conftest import NDA_SEED
 from tests.flows.world import judging_handler
 from tests.scripted_server import ScriptedServer
-
-
-@pytest.fixture(scope="module")
-def pref_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, ScriptedServer]:
-    from datagen.run import run
-
-    out = tmp_path_factory.mktemp("pref") / "run"
-    with ScriptedServer(judging_handler) as world:
-        cfg = RunConfig.model_validate({
-            "seeds": [str(NDA_SEED)], "out": str(out), "pairs": 24, "preference": {},
-            "llm": {"base_url": world.base_url, "model": "test-model", "max_retries": 0}})
-        asyncio.run(run(cfg))
-    return out, world
 
 
 def test_flag_and_bad_section_fail_before_any_call(tmp_path: Path) -> None:
@@ -66,9 +49,9 @@ def lines(path: Path) -> list[dict[str, Any]]:
     return [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines() if x.strip()]
 
 
-def test_candidates_are_asked_and_judged(pref_run: tuple[Path, ScriptedServer]) -> None:
-    out, world = pref_run
-    answers = [r for r in world.requests if r["messages"][0]["content"].startswith("You are a")
+def test_candidates_are_asked_and_judged(pref_run: tuple[Path, list]) -> None:
+    out, requests = pref_run
+    answers = [r for r in requests if r["messages"][0]["content"].startswith("You are a")
                and "strict reviewer" not in r["messages"][0]["content"]
                and "new requests" not in r["messages"][-1]["content"]]
     temperatures = {r.get("temperature") for r in answers}
@@ -78,7 +61,7 @@ def test_candidates_are_asked_and_judged(pref_run: tuple[Path, ScriptedServer]) 
     assert manifest["config"]["preference"]["candidates"] == 2
 
 
-def test_openai_preference_files(pref_run: tuple[Path, ScriptedServer]) -> None:
+def test_openai_preference_files(pref_run: tuple[Path, list]) -> None:
     out, _ = pref_run
     sft = {s: {json.dumps(r["messages"][:-1]) for r in lines(out / "openai" / f"{s}.jsonl")}
            for s in ("train", "validation")}
@@ -96,7 +79,7 @@ def test_openai_preference_files(pref_run: tuple[Path, ScriptedServer]) -> None:
     assert "error classes clear" in said
 
 
-def test_hf_preference_config_round_trip(pref_run: tuple[Path, ScriptedServer]) -> None:
+def test_hf_preference_config_round_trip(pref_run: tuple[Path, list]) -> None:
     import datasets
 
     out, _ = pref_run
