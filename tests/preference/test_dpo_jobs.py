@@ -12,6 +12,7 @@ import pytest
 
 from tests.cli import cli
 from tests.finetune.jobs_server import JobScript, JobsServer
+from tests.scripted_server import Reply
 
 SECRET = "sk-" + "dpoKeyThatMustNotLeak" + "42"  # fake; built so scanners skip it
 
@@ -82,3 +83,21 @@ def test_dpo_without_preference_files_fails_before_any_call(pref_dir: Path) -> N
         assert server.requests == [] and server.job_creates == [] and not server.files
     code, out = cli("finetune", pref_dir, "--method", "ppo")
     assert code == 2 and "unknown training method" in out
+
+
+def test_eval_shows_the_dpo_candidate(pref_dir: Path) -> None:
+    def answers(body: dict, n: int) -> Reply:  # each model answers in its own words
+        return Reply(f"An answer from {body['model']}.")
+
+    with JobsServer(handler=answers) as server:
+        assert finetune(pref_dir, server)[0] == 0
+        assert finetune(pref_dir, server, "--method", "dpo", "--from-sft")[0] == 0
+        dpo_model = manifest(pref_dir)["finetune"]["openai_dpo"]["fine_tuned_model"]
+        code, out = cli("eval", pref_dir, "--base-url", server.base_url, "--max-tokens", "16")
+        assert code == 0, out
+        asked = {r["model"] for r in server.requests if "messages" in r}
+    summary = manifest(pref_dir)["eval"]
+    by_key = {c["candidate"]: c for c in summary["candidates"]}
+    assert set(by_key) == {"a", "b", "c", "d"}
+    assert by_key["d"]["model"] == dpo_model and dpo_model in asked
+    assert by_key["d"]["approach"] == "preference tuning (OpenAI DPO)"
