@@ -88,6 +88,22 @@ def finetune(
             console.print(f"recipes written in {esc(folder)}: trl_sft.py, axolotl.yaml, "
                           "dataset_info.json")
             return
+        if local and method == "dpo":
+            if from_sft:
+                raise ConfigError("--local --method dpo starts from the base model for now",
+                                  hint="drop --from-sft, or train DPO as an OpenAI job")
+            from datagen.finetune.dpo import train_dpo_adapter
+            from datagen.finetune.lora import LoraRequest
+
+            result = train_dpo_adapter(data, LoraRequest(base=model, steps=steps, epochs=epochs,
+                                                         seed=seed if seed is not None else 0),
+                                       beta=beta)
+            losses = "" if result["eval_loss"] is None else (
+                f": eval loss {result['eval_loss_base']:.4f} (base) -> "
+                f"{result['eval_loss']:.4f}")
+            console.print(f"DPO adapter saved in {esc(result['adapter'])}{losses} in "
+                          f"{result['seconds']:.0f} s, peak memory {result['peak_rss_mb']:.0f} MB")
+            return
         if local:
             from datagen.finetune.lora import LoraRequest, train_adapter
 

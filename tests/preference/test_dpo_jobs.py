@@ -81,8 +81,13 @@ def test_dpo_without_preference_files_fails_before_any_call(pref_dir: Path) -> N
         assert code == 2, out
         assert "no preference pairs" in out and "--preference" in out
         assert server.requests == [] and server.job_creates == [] and not server.files
+    code, out = cli("finetune", pref_dir, "--local", "--method", "dpo")
+    assert code == 2 and "no preference pairs" in out
+    assert not (pref_dir / "finetune" / "lora_dpo").exists()
     code, out = cli("finetune", pref_dir, "--method", "ppo")
     assert code == 2 and "unknown training method" in out
+    code, out = cli("finetune", pref_dir, "--beta", "0.1")
+    assert code == 2 and "add --method dpo" in out
 
 
 def test_eval_shows_the_dpo_candidate(pref_dir: Path) -> None:
