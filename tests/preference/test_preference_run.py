@@ -97,3 +97,26 @@ def test_hf_preference_config_round_trip(pref_run: tuple[Path, list]) -> None:
             assert json.dumps(r["prompt"]) in sft_prompts
             assert r["margin"] == r["chosen_score"] - r["rejected_score"] >= 1
     assert len(sft["train"]) + len(sft["validation"]) == 24  # the SFT export stays as it is
+
+
+def test_a_rerun_asks_nothing_again_and_makes_the_same_pairs(tmp_path: Path) -> None:
+    import asyncio
+
+    from datagen.config import RunConfig
+    from datagen.run import run
+
+    out = tmp_path / "run"
+    with ScriptedServer(judging_handler) as world:
+        cfg = RunConfig.model_validate({
+            "seeds": [str(NDA_SEED)], "out": str(out), "pairs": 12,
+            "preference": {"candidates": 3, "margin": 2},
+            "llm": {"base_url": world.base_url, "model": "test-model", "max_retries": 0}})
+        asyncio.run(run(cfg))
+        first, asked = (out / "openai" / "preference_train.jsonl").read_bytes(), len(world.requests)
+        asyncio.run(run(cfg))
+        assert len(world.requests) == asked  # every candidate and verdict from the cache
+    assert (out / "openai" / "preference_train.jsonl").read_bytes() == first
+    rows = lines(out / "openai" / "preference_train.jsonl")
+    assert rows and all(dpo_line_ok(r) for r in rows)
+    counted = json.loads((out / "manifest.json").read_text())["preference"]
+    assert counted["mean_margin"] >= 2
