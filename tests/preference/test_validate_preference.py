@@ -58,5 +58,8 @@ def test_openai_rules_each_named_with_its_lines(tmp_path: Path) -> None:
 
 def test_fewer_than_ten_examples_fails_validate(tmp_path: Path) -> None:
     path = write(tmp_path / "preference_train.jsonl", [line(i) for i in range(9)])
+    report = validate_file(path, [MODEL], strict=True)
+    assert report["format_errors"] == {} and report["valid"] == 9  # good lines, too few
+    assert "too_few_examples" in report["file_errors"] and not report["passed"]
     code, out = cli("validate", path)
     assert code == 5 and "too_few_examples" in out
