@@ -75,7 +75,10 @@ def form_pairs(records: pd.DataFrame, margin: float, *, labels: pd.Series | None
     cols = records[["id", "seed_id", "system", "instruction", "response", "keep",
                     "drop_reason", "scores"]]
     groups: dict[tuple[str, str, str], list[tuple[Any, dict[str, Any]]]] = {}
-    for idx, *row in zip(cols.index, *(cols[c].tolist() for c in cols.columns), strict=True):
+    position: dict[Any, int] = {}
+    for pos, (idx, *row) in enumerate(zip(cols.index, *(cols[c].tolist() for c in cols.columns),
+                                          strict=True)):
+        position[idx] = pos
         rid, seed_id, system, instruction, response, keep, reason, scores = row
         score = _score(scores)
         if score is None or not _text(response).strip() or not _text(instruction).strip():
@@ -109,7 +112,7 @@ def form_pairs(records: pd.DataFrame, margin: float, *, labels: pd.Series | None
                           chosen_score=best["score"], rejected_score=rej["score"],
                           rejected_drop_reason=rej["reason"], split=split,
                           chosen_index=best_idx))
-    return sorted(pairs, key=lambda p: records.index.get_loc(p.chosen_index))
+    return sorted(pairs, key=lambda p: position[p.chosen_index])
 
 
 def _assistant(text: str) -> list[dict[str, str]]:
