@@ -96,6 +96,8 @@ def test_hf_preference_config_round_trip(pref_run: tuple[Path, list]) -> None:
             assert r["prompt"][-1]["role"] == "user"
             assert json.dumps(r["prompt"]) in sft_prompts
             assert r["margin"] == r["chosen_score"] - r["rejected_score"] >= 1
+            # the rejected answer lost to the judge or to its better sibling, and says so
+            assert r["rejected_drop_reason"] in ("judge_low_score", "exact_duplicate")
     assert len(sft["train"]) + len(sft["validation"]) == 24  # the SFT export stays as it is
 
 
