@@ -57,6 +57,14 @@ def finetune(
     recipes: Annotated[bool, typer.Option(
         "--recipes", help="Write TRL, Axolotl and LLaMA-Factory recipes for the run; no "
                           "training.")] = False,
+    method: Annotated[str, typer.Option(
+        "--method", help="sft (the chat pairs) or dpo (the run's preference pairs).")] = "sft",
+    beta: Annotated[float | None, typer.Option(
+        "--beta", min=0.0, help="DPO's beta (how far from the start model; default: the "
+                                "trainer's).")] = None,
+    from_sft: Annotated[bool, typer.Option(
+        "--from-sft", help="DPO: start from the model (or adapter, with --local) this run's "
+                           "SFT training made.")] = False,
 ) -> None:
     """Fine-tune on a run's train split (validation split for eval loss). The job id is
     recorded before the job is confirmed: rerun the same command after a crash or Ctrl-C to
@@ -64,7 +72,14 @@ def finetune(
     from datagen.files import locked
     from datagen.finetune.source import training_data
 
+    if method not in ("sft", "dpo"):
+        raise ConfigError(f"--method {method}: unknown training method",
+                          hint="use --method sft (chat pairs) or --method dpo (preference pairs)")
+    if method != "dpo" and (beta is not None or from_sft):
+        raise ConfigError("--beta and --from-sft are DPO options", hint="add --method dpo")
     data = training_data(run_dir)
+    if method == "dpo":
+        data.files("dpo")  # no preference pairs: one clear line before any call
     with locked(data.folder.root, "finetune"):
         if recipes:
             from datagen.finetune.recipes import DEFAULT_MODEL, write_recipes
@@ -72,6 +87,22 @@ def finetune(
             folder = write_recipes(data, model or DEFAULT_MODEL)
             console.print(f"recipes written in {esc(folder)}: trl_sft.py, axolotl.yaml, "
                           "dataset_info.json")
+            return
+        if local and method == "dpo":
+            if from_sft:
+                raise ConfigError("--local --method dpo starts from the base model for now",
+                                  hint="drop --from-sft, or train DPO as an OpenAI job")
+            from datagen.finetune.dpo import train_dpo_adapter
+            from datagen.finetune.lora import LoraRequest
+
+            result = train_dpo_adapter(data, LoraRequest(base=model, steps=steps, epochs=epochs,
+                                                         seed=seed if seed is not None else 0),
+                                       beta=beta)
+            losses = "" if result["eval_loss"] is None else (
+                f": eval loss {result['eval_loss_base']:.4f} (base) -> "
+                f"{result['eval_loss']:.4f}")
+            console.print(f"DPO adapter saved in {esc(result['adapter'])}{losses} in "
+                          f"{result['seconds']:.0f} s, peak memory {result['peak_rss_mb']:.0f} MB")
             return
         if local:
             from datagen.finetune.lora import LoraRequest, train_adapter
@@ -86,16 +117,25 @@ def finetune(
         from datagen.finetune.jobs import JobRequest, JobRunner
 
         target = model or (data.config.export.target_models or [None])[0]
+        price_model = target
+        if from_sft:
+            sft = (data.manifest.get("finetune") or {}).get("openai") or {}
+            if not sft.get("fine_tuned_model"):
+                raise ConfigError(f"{run_dir}: no SFT model to start DPO from",
+                                  hint="run `datagen finetune RUN_DIR` first, or drop --from-sft")
+            target, price_model = sft["fine_tuned_model"], sft.get("model") or target
         if target is None:
             raise ConfigError("no model to fine-tune", hint="pass --model NAME")
-        runner = JobRunner(data, jobs_endpoint(data.config.llm, target, base_url))
+        runner = JobRunner(data, jobs_endpoint(data.config.llm, target, base_url), method=method)
         try:
             if cancel:
                 runner.cancel()
                 return
             result = runner.run(JobRequest(model=target, suffix=suffix, seed=seed,
                                            n_epochs=epochs, max_cost_usd=max_cost_usd,
-                                           poll_s=poll_s, restart=restart, wait=wait))
+                                           poll_s=poll_s, restart=restart, wait=wait,
+                                           method=method, beta=beta,
+                                           price_model=price_model))
         except KeyboardInterrupt:
             console.print("[yellow]interrupted[/]: a created job goes on at the server; rerun "
                           "the same command to resume following it (or --cancel it)")

@@ -52,6 +52,9 @@ def run(
         "--quiet", "-q", help="Print nothing but errors and the final table.")] = False,
     as_json: Annotated[bool, typer.Option(
         "--json", help="Print a machine-readable summary on stdout (and no progress).")] = False,
+    preference: Annotated[bool, typer.Option(
+        "--preference", help="Preference (DPO) pairs too: several answers per instruction "
+        "(config `preference:`, default 2), judged; exported beside the SFT pairs.")] = False,
 ) -> Any:
     """Generate a dataset: expand, respond, curate, split, export (a Prefect flow)."""
     cfg = build_config(seeds, config, out=out, pairs=pairs, seed=seed, model=model,
@@ -60,6 +63,10 @@ def run(
                        allow_short=allow_short or None)
     if not cfg.seeds:
         raise ConfigError("no seeds given", hint="datagen run seeds/legal/nda_clauses.yaml")
+    if preference and cfg.preference is None:
+        from datagen.config import PreferenceConfig
+
+        cfg = cfg.model_copy(update={"preference": PreferenceConfig()})
     cfg = preflight(cfg)
     prefect_env()
     from datagen.llm.interrupt import cancel_on_signals

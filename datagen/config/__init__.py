@@ -38,6 +38,7 @@ from datagen.config.run import (
     LLMConfig,
     ModelPrice,
     OrchestrationConfig,
+    PreferenceConfig,
     RunConfig,
     SplitConfig,
 )
@@ -47,7 +48,8 @@ __all__ = [
     "FaithfulnessConfig", "FineTunePrice",
     "GenerationConfig", "JudgeConfig", "KeywordsConfig", "LLMConfig", "LanguageConfig",
     "LengthConfig", "LinksConfig", "ModelPrice", "OrchestrationConfig", "PIIConfig",
-    "PlaceholderConfig", "ReferencesConfig", "RepetitionConfig", "RunConfig", "SplitConfig",
+    "PlaceholderConfig", "PreferenceConfig", "ReferencesConfig", "RepetitionConfig",
+    "RunConfig", "SplitConfig",
     "check_utf8", "from_parameters", "load_config", "merge", "read_config_file",
     "resolve_paths", "validated",
 ]

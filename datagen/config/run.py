@@ -232,6 +232,37 @@ class OrchestrationConfig(Section):
         default=None, description="Link artifacts to run folders under a served folder.")
 
 
+class PreferenceConfig(Section):
+    """Preference (DPO) pairs: several answers per instruction, scored by the judge; the best
+    and a worse one form a pair when their scores differ by at least `margin`."""
+
+    candidates: int = Field(
+        default=2, description="Answers asked per instruction (>= 2); each is a record.")
+    margin: float = Field(
+        default=1.0, allow_inf_nan=False,
+        description="Least judge-score difference (on its 1-10 scale) between the chosen and "
+                    "the rejected answer.")
+    temperature_step: float = Field(
+        default=0.25, ge=0, le=1,
+        description="Each further candidate is asked at this much more temperature (at most 2).")
+
+    @field_validator("candidates")
+    @classmethod
+    def _candidates(cls, value: int) -> int:
+        if not 2 <= value <= 16:
+            raise ValueError(f"{value} answers make no pair: ask for 2 to 16 candidates per "
+                             "instruction")
+        return value
+
+    @field_validator("margin")
+    @classmethod
+    def _margin(cls, value: float) -> float:
+        if not 0 < value <= 9:
+            raise ValueError(f"{value} is outside the judge's scale: scores run 1-10, so a "
+                             "margin lies in (0, 9]")
+        return value
+
+
 class RunConfig(Section):
     """Everything a run needs. Saved resolved into the run folder."""
 
@@ -250,6 +281,8 @@ class RunConfig(Section):
     split: SplitConfig = Field(default_factory=SplitConfig)
     export: ExportConfig = Field(default_factory=ExportConfig)
     orchestration: OrchestrationConfig = Field(default_factory=OrchestrationConfig)
+    preference: PreferenceConfig | None = Field(
+        default=None, description="Preference (DPO) pairs besides the SFT pairs; unset: none.")
     allow_empty: bool = Field(
         default=False, description="A run that keeps no pair ends well (exit 0), not exit 7.")
     allow_short: bool = Field(

@@ -6,6 +6,8 @@ answering them a user chooses between.
                    (prompt engineering: no training, a longer prompt on every call)
     (c) fine-tuned the OpenAI fine-tuned model, or the base with the local LoRA adapter,
                    asked as it was trained (the export's system message, then the request)
+    (d) DPO        the OpenAI model a DPO job made from the run's preference pairs (when
+                   `datagen finetune --method dpo` made one), asked as (c)
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ class Item:
 
 @dataclass
 class Candidate:
-    key: str  # "a" | "b" | "c"
+    key: str  # "a" | "b" | "c" | "d"
     name: str
     approach: str  # prompting | fine-tuning (OpenAI) | adapter (LoRA)
     messages: Callable[[Item], Messages]

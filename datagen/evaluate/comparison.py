@@ -312,6 +312,14 @@ def evaluate(data: TrainingData, req: EvalRequest) -> dict[str, Any]:
                                 {"cost_usd": job.get("cost_usd"),
                                  "trained_tokens": job.get("trained_tokens")})
             run_on(_with_model(req.openai_endpoint, job["fine_tuned_model"]), [c])
+            dpo = done.get("openai_dpo") or {}
+            if dpo.get("status") == "succeeded" and dpo.get("fine_tuned_model"):
+                pairs_n = int((data.manifest.get("preference") or {}).get("train", 0))
+                d = cands.Candidate("d", "DPO", "preference tuning (OpenAI DPO)", trained,
+                                    f"{pairs_n} preference pairs",
+                                    {"cost_usd": dpo.get("cost_usd"),
+                                     "trained_tokens": dpo.get("trained_tokens")})
+                run_on(_with_model(req.openai_endpoint, dpo["fine_tuned_model"]), [d])
         else:
             if req.base is not None:
                 run_on(req.base, shots)
@@ -334,7 +342,7 @@ def evaluate(data: TrainingData, req: EvalRequest) -> dict[str, Any]:
         if req.judge is not None:
             answers = {(r["id"], r["candidate"]): r.get("text") for r in rows}
             keys = [t["candidate"] for t in table]
-            pairs = [p for p in (("c", "a"), ("c", "b"), ("b", "a"))
+            pairs = [p for p in (("c", "a"), ("c", "b"), ("b", "a"), ("d", "c"), ("d", "b"))
                      if p[0] in keys and p[1] in keys]
 
             async def go_judge() -> dict[str, dict[str, Any]]:

@@ -15,10 +15,11 @@ import pandas as pd
 
 from datagen.config import RunConfig
 from datagen.errors import ExportError
-from datagen.export import plots
+from datagen.export import plots, preference
 from datagen.export.card import card_body
 from datagen.export.hf import write_hf
 from datagen.export.openai import chat_rows, write_chat_jsonl, write_format
+from datagen.export.preference import form_pairs
 from datagen.export.split import SPLITS
 from datagen.export.validate import markdown, token_lengths, validate_file
 from datagen.files import write_text
@@ -79,6 +80,16 @@ def export_run(root: Path, records: pd.DataFrame, labels: pd.Series,
             out = root / fmt / f"{name}.jsonl"
             write_format(df, out, fmt, system_message=ex.system_message)
             files.append(out)
+    pref_rows = None
+    if cfg.preference is not None:  # preference pairs beside the SFT pairs
+        pairs = form_pairs(records, cfg.preference.margin, labels=labels,
+                           system_message=ex.system_message)
+        per = preference.by_split(pairs)
+        for path in preference.write_openai(per, root / "openai"):
+            reports[path.stem] = validate_file(path, ex.target_models, ex.prices)
+            files.append(path)
+        pref_rows = {name: [preference.trl_row(p) for p in rows] for name, rows in per.items()}
+        manifest["preference"] = preference.counts(pairs, sum(len(df) for df in splits.values()))
     manifest["validate"] = reports
     preflight = markdown(reports["train"]) if "train" in reports else None
     names = {k: f"plots/{v}" for k, v in PLOTS.items()}
@@ -90,7 +101,7 @@ def export_run(root: Path, records: pd.DataFrame, labels: pd.Series,
                         "pretty_name": manifest["name"],
                         "tags": ["synthetic", "datagen", *domains]},
              system_message=ex.system_message, weight=ex.weight,
-             assets=lambda tmp: _plot_all(records, tokens, tmp / "plots"))
+             assets=lambda tmp: _plot_all(records, tokens, tmp / "plots"), preference=pref_rows)
     files.append(root / "hf")
     manifest["exports"] = [str(Path(f).relative_to(root)) for f in files]
     report = card_body(manifest, splits, seeds, plots={k: f"hf/{v}" for k, v in names.items()},

@@ -97,18 +97,35 @@ def _info(tables: dict[str, pa.Table], files: list[Path]) -> DatasetInfo:
                        dataset_size=sum(t.nbytes for t in tables.values()))
 
 
+_MESSAGES = pa.list_(pa.struct([("role", pa.string()), ("content", pa.string())]))
+PREFERENCE_SCHEMA = pa.schema([
+    ("id", pa.string()), ("prompt", _MESSAGES), ("chosen", _MESSAGES), ("rejected", _MESSAGES),
+    ("chosen_score", pa.float64()), ("rejected_score", pa.float64()), ("margin", pa.float64()),
+    ("rejected_id", pa.string()), ("rejected_drop_reason", pa.string()), ("seed_id", pa.string()),
+])
+
+
+def preference_tables(rows: dict[str, list[dict[str, Any]]]) -> dict[str, pa.Table]:
+    """The `preference` config's tables (TRL's conversational rows, `export.preference`)."""
+    return {name: pa.Table.from_pylist(r, schema=PREFERENCE_SCHEMA)
+            for name, r in rows.items() if r}
+
+
 def write_hf(
     splits: dict[str, pd.DataFrame], folder: str | Path, *, card_body: str,
     card_meta: dict[str, Any], system_message: bool = True, weight: Weighting = "none",
     assets: Callable[[Path], Any] | None = None,
+    preference: dict[str, list[dict[str, Any]]] | None = None,
 ) -> dict[str, int]:
     """Write the folder atomically; return the row count per split written. `assets(folder)`
-    adds files (the plots) inside the folder before it is swapped into place."""
+    adds files (the plots) inside the folder before it is swapped into place. `preference`
+    (rows per split) adds the second config, `preference`, under `data/preference/`."""
     rows = {name: _rows(df, system_message=system_message, weight=weight)
             for name, df in splits.items() if not df.empty}
     shared = schema(any(_weighted(r) for r in rows.values()),
                     any(_grounded(r) for r in rows.values()))
     tables = {name: _table(r, shared) for name, r in rows.items()}
+    pref = preference_tables(preference or {})
     with atomic_dir(folder) as tmp:
         (tmp / "data").mkdir()
         if assets is not None:
@@ -118,14 +135,28 @@ def write_hf(
             files.append(tmp / "data" / f"{name}-00000-of-00001.parquet")
             pq.write_table(t, files[-1])
             configs.append({"split": name, "path": f"data/{name}-*.parquet"})
+        pref_configs, pref_files = [], []
+        if pref:
+            (tmp / "data" / "preference").mkdir()
+        for name, t in pref.items():
+            pref_files.append(tmp / "data" / "preference" / f"{name}-00000-of-00001.parquet")
+            pq.write_table(t, pref_files[-1])
+            pref_configs.append({"split": name, "path": f"data/preference/{name}-*.parquet"})
         data = DatasetCardData(
-            configs=[{"config_name": "default", "data_files": configs}],
+            configs=[{"config_name": "default", "data_files": configs},
+                     *([{"config_name": "preference", "data_files": pref_configs}]
+                       if pref else [])],
             size_categories=[size_category(sum(t.num_rows for t in tables.values()))],
             task_categories=["text-generation"],
             **card_meta,
         )
+        infos = {}
         if tables:
-            DatasetInfosDict({"default": _info(tables, files)}).to_dataset_card_data(data)
+            infos["default"] = _info(tables, files)
+        if pref:
+            infos["preference"] = _info(pref, pref_files)
+        if infos:
+            DatasetInfosDict(infos).to_dataset_card_data(data)
         card = DatasetCard(f"---\n{data.to_yaml()}\n---\n\n{card_body}\n")
         (tmp / "README.md").write_text(str(card), encoding="utf-8")
     return {name: t.num_rows for name, t in tables.items()}

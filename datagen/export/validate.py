@@ -88,6 +88,75 @@ def example_errors(example: Any) -> list[str]:
     return found
 
 
+PREFERENCE_ERROR_CLASSES = (
+    "invalid_json", "data_type", "missing_input_messages", "message_missing_key",
+    "message_unrecognized_key", "unrecognized_role", "missing_content",
+    "input_not_ending_with_user", "output_not_one_assistant_message", "unrecognized_key",
+)
+PREFERENCE_KEYS = ("input", "preferred_output", "non_preferred_output")
+INPUT_ROLES = ("system", "user", "assistant")
+
+
+def is_preference(examples: list[tuple[int, Any]]) -> bool:
+    """Whether a file holds preference (DPO) examples: its first object has `input` or an
+    output list, not `messages`."""
+    for _, ex in examples:
+        if isinstance(ex, dict):
+            return "messages" not in ex and any(k in ex for k in PREFERENCE_KEYS)
+    return False
+
+
+def preference_errors(example: Any) -> list[str]:
+    """OpenAI's rules for one preference example: `input.messages` ends with a user turn, and
+    `preferred_output` and `non_preferred_output` each hold exactly one assistant message
+    with text."""
+    if not isinstance(example, dict):
+        return ["data_type"]
+    found: list[str] = []
+
+    def add(name: str) -> None:
+        if name not in found:
+            found.append(name)
+
+    if any(k not in PREFERENCE_KEYS for k in example):
+        add("unrecognized_key")
+    inp = example.get("input")
+    msgs = inp.get("messages") if isinstance(inp, dict) else None
+    if not msgs or not isinstance(msgs, list):
+        add("missing_input_messages")
+        msgs = []
+    for m in msgs:
+        if not isinstance(m, dict):
+            add("data_type")
+            continue
+        if "role" not in m or "content" not in m:
+            add("message_missing_key")
+        if any(k not in ("role", "content", "name") for k in m):
+            add("message_unrecognized_key")
+        if m.get("role") not in INPUT_ROLES:
+            add("unrecognized_role")
+        if not isinstance(m.get("content"), str) or not m.get("content"):
+            add("missing_content")
+    if msgs and not (isinstance(msgs[-1], dict) and msgs[-1].get("role") == "user"):
+        add("input_not_ending_with_user")
+    for key in ("preferred_output", "non_preferred_output"):
+        out = example.get(key)
+        if not (isinstance(out, list) and len(out) == 1 and isinstance(out[0], dict)
+                and out[0].get("role") == "assistant" and set(out[0]) <= {"role", "content"}
+                and isinstance(out[0].get("content"), str) and out[0]["content"].strip()):
+            add("output_not_one_assistant_message")
+    return found
+
+
+def _sequences(example: dict[str, Any]) -> list[list[dict[str, Any]]]:
+    """The chat sequences an example trains on: its messages, or a preference example's
+    input with each of its two outputs (DPO reads both)."""
+    if "messages" in example:
+        return [example["messages"]]
+    msgs = example["input"]["messages"]
+    return [[*msgs, *example["preferred_output"]], [*msgs, *example["non_preferred_output"]]]
+
+
 def read_jsonl(path: str | Path) -> list[tuple[int, Any]]:
     """(line number, parsed value) per non-blank line; a line that is not JSON (or nested too
     deep to parse) is reported as `invalid_json`. A file that is not UTF-8 text is an
@@ -167,25 +236,29 @@ def check_examples(examples: Iterable[tuple[int, Any]], models: list[str],
         raise ConfigError(f"no fine-tuning price or token limit for {unknown}",
                           hint="add them under export.prices (usd_per_1m_tokens, context_limit) "
                                f"or pick from {sorted(table)}")
+    examples = list(examples)
+    preference = is_preference(examples)
+    check = preference_errors if preference else example_errors
+    classes = PREFERENCE_ERROR_CLASSES if preference else ERROR_CLASSES
     errors: dict[str, list[int]] = {}
-    valid: list[list[dict[str, Any]]] = []
+    valid: list[list[list[dict[str, Any]]]] = []  # per example, its chat sequences
     no_system = no_user = 0
     for line, ex in examples:
-        found = ["invalid_json"] if ex is _INVALID else example_errors(ex)
+        found = ["invalid_json"] if ex is _INVALID else check(ex)
         for cls in found:
             errors.setdefault(cls, []).append(line)
         if found:
             continue
-        msgs = ex["messages"]
-        valid.append(msgs)
+        valid.append(_sequences(ex))
+        msgs = valid[-1][0]
         no_system += not any(m["role"] == "system" for m in msgs)
         no_user += not any(m["role"] == "user" for m in msgs)
     n_lines = sum(len(v) for v in errors.values())
     report: dict[str, Any] = {
         "file": name, "examples": len(valid) + len({x for v in errors.values() for x in v}),
-        "valid": len(valid),
+        "valid": len(valid), "format": "preference" if preference else "chat",
         "format_errors": {c: {"count": len(errors[c]), "lines": errors[c][:LINES_SHOWN]}
-                          for c in ERROR_CLASSES if c in errors},
+                          for c in classes if c in errors},
         "warnings": {"missing_system_message": no_system, "missing_user_message": no_user},
         "passed": n_lines == 0, "models": {}, "min_examples": MIN_EXAMPLES,
         "file_errors": ({"empty_file": "no examples"} if not valid and not n_lines else
@@ -197,15 +270,16 @@ def check_examples(examples: Iterable[tuple[int, Any]], models: list[str],
     for model in models:
         enc = encoding_name(model)
         if enc not in counted:
-            pairs = [example_tokens(m, model) for m in valid]
-            counted[enc] = ([p[0] for p in pairs], [p[1] for p in pairs])
+            pairs = [[example_tokens(m, model) for m in seqs] for seqs in valid]
+            counted[enc] = ([sum(t for t, _ in p) for p in pairs],
+                            [sum(a for _, a in p) for p in pairs])
         totals, assistant = counted[enc]
         if "tokens" not in report:
             report["tokens"] = {
                 "encoding": enc, "exact": is_exact(model), "total": sum(totals),
                 "per_example": distribution(totals),
                 "assistant_per_example": distribution(assistant),
-                "messages_per_example": distribution([len(m) for m in valid]),
+                "messages_per_example": distribution([len(m[0]) for m in valid]),
             }
         price = table[model]
         epochs = default_epochs(len(valid))
@@ -248,7 +322,9 @@ def tables(report: dict[str, Any]) -> list[Table]:
     for cls, hit in report["format_errors"].items():
         checks.add_row(f"[red]{cls}[/]", str(hit["count"]), ", ".join(map(str, hit["lines"])))
     if not report["format_errors"]:
-        checks.add_row(f"[green]format: all {len(ERROR_CLASSES)} error classes clear[/]", "0", "")
+        n = len(PREFERENCE_ERROR_CLASSES if report.get("format") == "preference"
+                else ERROR_CLASSES)
+        checks.add_row(f"[green]format: all {n} error classes clear[/]", "0", "")
     for name, detail in report.get("file_errors", {}).items():
         checks.add_row(f"[red]{name}[/]: {detail}", str(report["valid"]), "")
     for warning, n in report["warnings"].items():

@@ -10,7 +10,8 @@ without paying twice:
    report recomputed for the chosen model) plus what the run folder already spent must fit
    under `llm.max_cost_usd`;
 2. upload `train.jsonl` and `validation.jsonl` (`purpose="fine-tune"`); each file id is
-   recorded the moment it exists and reused on rerun;
+   recorded the moment it exists and reused on rerun; a DPO job (`method: dpo`) uploads the
+   preference files instead and keeps its own record, `finetune/openai_dpo.json`;
 3. mark the job `creating`, then create it with the SDK's retries off: an unconfirmed create
    (a dropped connection, a timeout, a crash) is looked up by its training file id on the
    next attempt instead of being sent again, the same pattern as the Batch API's;
@@ -39,7 +40,7 @@ from datagen.errors import (
 )
 from datagen.export.validate import validate_file
 from datagen.files import read_json, write_json
-from datagen.finetune.source import TrainingData
+from datagen.finetune.source import TrainingData, count_lines
 from datagen.llm.endpoint import Endpoint
 from datagen.progress import StageProgress, mode
 from datagen.secrets import redact_url, scrub
@@ -67,13 +68,25 @@ class JobRequest:
     poll_s: float = 30.0
     restart: bool = False
     wait: bool = True
+    method: str = "sft"  # or "dpo": the preference files, `method: {type: dpo}`
+    beta: float | None = None  # DPO's beta; None: the API's default
+    price_model: str | None = None  # the model whose price applies (a base for an ft: model)
+
+    def method_body(self, n_epochs: int) -> dict[str, Any] | None:
+        """The create request's `method`, for DPO (None: the plain supervised request)."""
+        if self.method != "dpo":
+            return None
+        hyper: dict[str, Any] = {"n_epochs": n_epochs}
+        if self.beta is not None:
+            hyper["beta"] = self.beta
+        return {"type": "dpo", "dpo": {"hyperparameters": hyper}}
 
 
 class JobRecord:
     """The run folder's `finetune/openai.json`, written atomically after every step."""
 
-    def __init__(self, data: TrainingData) -> None:
-        self.path: Path = data.root / "openai.json"
+    def __init__(self, data: TrainingData, name: str = "openai") -> None:
+        self.path: Path = data.root / f"{name}.json"
         self.state: dict[str, Any] = (read_json(self.path, what="fine-tuning job record",
                                                 fix="restore it, or delete it to start over "
                                                     "(a job already created is then not "
@@ -85,9 +98,10 @@ class JobRecord:
         write_json(self.path, self.state)
 
 
-def estimate(data: TrainingData, model: str, n_epochs: int | None) -> dict[str, Any]:
-    """Billed tokens and cost of training `model` on the run's train split."""
-    report = validate_file(data.train, [model], data.config.export.prices)
+def estimate(data: TrainingData, model: str, n_epochs: int | None,
+             train: Path | None = None) -> dict[str, Any]:
+    """Billed tokens and cost of training `model` on the run's train split (or `train`)."""
+    report = validate_file(train or data.train, [model], data.config.export.prices)
     m = report["models"][model]
     epochs = n_epochs or m["epochs"]
     billed = m["billable_tokens_per_epoch"] * epochs
@@ -181,9 +195,11 @@ class JobRunner:
     """One run folder's fine-tuning job on one endpoint (a sync client: one job, few calls).
     Control calls keep the SDK's retries, except `create`, whose retry could make a twin."""
 
-    def __init__(self, data: TrainingData, endpoint: Endpoint, *, timeout_s: float = 120) -> None:
-        self.data, self.endpoint = data, endpoint
-        self.record = JobRecord(data)
+    def __init__(self, data: TrainingData, endpoint: Endpoint, *, timeout_s: float = 120,
+                 method: str = "sft") -> None:
+        self.data, self.endpoint, self.method = data, endpoint, method
+        self.files = data.files(method)  # a DPO run without pairs stops here, before a call
+        self.record = JobRecord(data, "openai" if method == "sft" else f"openai_{method}")
         self.client = openai.OpenAI(**endpoint.sdk_args(), max_retries=2, timeout=timeout_s)
 
     def call(self, what: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
@@ -220,7 +236,8 @@ class JobRunner:
                 console.print(f"found job {esc(job.id)}, created before the last stop")
                 self.confirm(job)
                 return
-        est = estimate(self.data, req.model, req.n_epochs)
+        est = estimate(self.data, req.price_model or req.model, req.n_epochs, self.files[0])
+        est["model"] = req.model
         cap = req.max_cost_usd if req.max_cost_usd is not None \
             else self.data.config.llm.max_cost_usd
         check_budget(est, cap, float(self.data.manifest.get("llm", {}).get("cost_usd", 0.0)))
@@ -231,9 +248,8 @@ class JobRunner:
         self.record.save(generation_id=generation, model=req.model, suffix=req.suffix,
                          seed=req.seed, n_epochs=est["epochs"], estimate=est,
                          status="uploading")
-        for key, path in (("training_file", self.data.train),
-                          ("validation_file", self.data.validation)):
-            if not state.get(key):
+        for key, path in zip(("training_file", "validation_file"), self.files, strict=True):
+            if not state.get(key) and count_lines(path):  # DPO: validation pairs may be none
                 f = self.call(f"upload {path.name}", self.client.files.create,
                               file=(path.name, path.read_bytes()), purpose="fine-tune")
                 f = checked(f, "file", f"upload {path.name}", self.endpoint)
@@ -241,11 +257,18 @@ class JobRunner:
         self.record.save(status="creating", create_sent=time.time())
         kwargs: dict[str, Any] = {
             "model": req.model, "training_file": state["training_file"],
-            "validation_file": state["validation_file"],
+            "validation_file": state.get("validation_file"),
             "hyperparameters": {"n_epochs": est["epochs"]},
             "metadata": {"datagen_run": str(self.data.manifest.get("run_id", "")),
                          "datagen_generation": str(generation or "")},
         }
+        if kwargs["validation_file"] is None:
+            del kwargs["validation_file"]
+        method = req.method_body(est["epochs"])
+        if method is not None:  # the hyperparameters go inside the method
+            kwargs["method"] = method
+            del kwargs["hyperparameters"]
+            self.record.save(method=method)
         if req.suffix:
             kwargs["suffix"] = req.suffix
         if req.seed is not None:
@@ -349,8 +372,10 @@ class JobRunner:
         }
         if error_text:
             result["error"] = {"code": getattr(error, "code", None), "message": error_text}
+        if state.get("method"):
+            result["method"] = state["method"]
         self.record.save(result=result)
-        self.data.record("openai", result)
+        self.data.record(self.record.path.stem, result)
         if job.status in FAILED:
             why = f": {error_text}" if error_text else ""
             raise FineTuneFailed(

@@ -44,6 +44,28 @@ class TrainingData:
         return self.folder.openai / "validation.jsonl"
 
     @property
+    def preference_train(self) -> Path:
+        return self.folder.openai / "preference_train.jsonl"
+
+    @property
+    def preference_validation(self) -> Path:
+        return self.folder.openai / "preference_validation.jsonl"
+
+    def files(self, method: str = "sft") -> tuple[Path, Path]:
+        """The (train, validation) files a method trains on: the SFT splits, or for `dpo`
+        the preference pairs; a ConfigError before anything is called when a DPO run has
+        none."""
+        if method != "dpo":
+            return self.train, self.validation
+        if count_lines(self.preference_train) == 0:
+            raise ConfigError(
+                f"{self.folder.root}: no preference pairs to train DPO on "
+                f"({self.preference_train.name} is missing or empty)",
+                hint="make the run with `datagen run ... --preference` (config `preference: "
+                     "{candidates: 2}`) and a judge, or train SFT (drop --method dpo)")
+        return self.preference_train, self.preference_validation
+
+    @property
     def generation(self) -> str | None:
         return self.manifest.get("generation_id")
 

@@ -20,6 +20,7 @@ import pandas as pd
 from datagen.config import GenerationConfig
 from datagen.curate.reasons import DropReason
 from datagen.errors import BudgetExceeded
+from datagen.generate.candidates import is_candidate
 from datagen.generate.evolve import unanswerable
 from datagen.generate.requests import LANGUAGE_NAMES
 from datagen.llm.client import LLMClient
@@ -57,6 +58,17 @@ def respond_params(gen: GenerationConfig) -> dict[str, Any]:
             "max_tokens": gen.respond_max_tokens}
 
 
+def candidate_params(params: dict[str, Any],
+                     metadata: str | None) -> tuple[dict[str, Any], int]:
+    """The sampling parameters and cache sample index of a record: a preference candidate
+    (`generate.candidates`) is asked at its own temperature, as its own sample."""
+    if not is_candidate(metadata):
+        return params, 0
+    meta = json.loads(str(metadata))
+    return {**params, "temperature": meta.get("temperature", params["temperature"])}, int(
+        meta.get("candidate", 0))
+
+
 def _set_meta(df: pd.DataFrame, idx: Any, **values: Any) -> None:
     meta = json.loads(df.at[idx, "metadata"])
     meta.update(values)
@@ -77,8 +89,9 @@ async def respond(
     async def one(idx: Any, system: str, instruction: str,
                   metadata: str | None) -> tuple[Any, Any]:
         messages = respond_messages(system, instruction, source_of(metadata, sources or {}))
+        asked, sample = candidate_params(params, metadata)
         try:
-            return idx, await client.chat(messages, params=params)
+            return idx, await client.chat(messages, params=asked, sample=sample)
         except (LLMCallError, BudgetExceeded) as exc:
             return idx, exc
         finally:
@@ -90,7 +103,6 @@ async def respond(
     metadata = dict(zip(todo, cols["metadata"].tolist(), strict=True))
     results = await asyncio.gather(*(one(*row) for row in zip(
         todo, *(cols[c].tolist() for c in cols.columns), strict=True)))
-    params_json = json.dumps(params, sort_keys=True)
     answered = []
     for idx, done in results:
         if isinstance(done, BudgetExceeded):
@@ -108,7 +120,8 @@ async def respond(
         df.loc[rows, "prompt_tokens"] = [d.prompt_tokens for _, d in answered]
         df.loc[rows, "completion_tokens"] = [d.completion_tokens for _, d in answered]
         df.loc[rows, "model"] = [d.model for _, d in answered]
-        df.loc[rows, "params"] = params_json
+        df.loc[rows, "params"] = [json.dumps(candidate_params(params, metadata[idx])[0],
+                                             sort_keys=True) for idx in rows]
     for idx, done in answered:
         if '"parent_id"' in (metadata[idx] or "") and unanswerable(done.text):
             _set_meta(df, idx, verdict=str(DropReason.EVOL_UNANSWERABLE))

@@ -170,11 +170,26 @@ def plan_expansion(seed: SeedTask, records: pd.DataFrame, missing: int,
 
 
 def _alive(part: pd.DataFrame) -> pd.Series:
-    """Kept so far, surplus included (surplus is marked only after the last round)."""
+    """Kept so far, surplus included (surplus is marked only after the last round), and an
+    instruction whose own preference candidate won (`won_by_candidate`)."""
     if part.empty:
         return pd.Series(dtype=bool)
     surplus = (part["drop_reason"] == str(DropReason.SURPLUS)).fillna(False).astype(bool)
-    return part["keep"].fillna(False).astype(bool) | surplus
+    return part["keep"].fillna(False).astype(bool) | surplus | won_by_candidate(part)
+
+
+def won_by_candidate(part: pd.DataFrame) -> pd.Series:
+    """Records that lost to one of their own preference candidates (a sibling answer of the
+    same instruction, `generate.candidates`): the instruction lives on in the winner, so it
+    is no duplicate and no loss to the seed's yield."""
+    if part.empty or not part["metadata"].fillna("").str.contains('"candidate_of"').any():
+        return pd.Series(False, index=part.index, dtype=bool)
+    parent = {str(i): json.loads(m).get("candidate_of")
+              for i, m in zip(part["id"], part["metadata"].fillna("{}"), strict=True)
+              if '"candidate_of"' in m}
+    lost = part["lost_to"].astype("string").fillna("").tolist()
+    return pd.Series([parent.get(t) == str(i) for t, i in zip(lost, part["id"], strict=True)],
+                     index=part.index, dtype=bool)
 
 
 def _have(part: pd.DataFrame) -> int:
@@ -229,7 +244,7 @@ def round_stats(part: pd.DataFrame, metas: list[dict[str, Any]]) -> list[dict[st
         if not made:  # a failed call's record: the round ran, and made nothing
             continue
         row["made"] += 1
-        row["duplicates"] += reason in DUPLICATES
+        row["duplicates"] += reason in DUPLICATES and not ok
         row["kept"] += bool(ok)
         if not ok and reason:
             row["dropped"][reason] = row["dropped"].get(reason, 0) + 1

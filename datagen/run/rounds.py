@@ -27,6 +27,7 @@ import pandas as pd
 from datagen.curate.judge import judge_enabled, to_judge
 from datagen.files import write_parquet
 from datagen.generate import plan_expansion, seed_state
+from datagen.generate.candidates import add_candidates
 from datagen.generate.work import effective_seed
 from datagen.llm.endpoint import Endpoint
 from datagen.llm.transport import shared_connections
@@ -216,6 +217,9 @@ class _Round:
         if self.out.budget_refused:
             return False
         batches = to_answer(records, missing, margin)
+        if plan.config.preference is not None:  # several answers per instruction
+            records, batches = add_candidates(records, batches, plan.config.preference,
+                                              gen.respond_temperature)
         # each batch is judged as soon as it is answered, beside the batches still answering
         done = await asyncio.gather(*(self.answer(b) for b in batches))
         answered, screened = [a for a, _ in done], concat([s for _, s in done], keep=True)

@@ -36,6 +36,32 @@ class JobScript:
     trained_tokens: int = 12_345
 
 
+def file_error(raw: bytes, method: str) -> str | None:
+    """What OpenAI's file validation says of a training file for `method`, or None: a
+    supervised file holds `messages` with an assistant turn; a DPO file holds `input.messages`
+    ending with a user turn, and exactly one assistant message in `preferred_output` and in
+    `non_preferred_output`."""
+    for n, line in enumerate(raw.decode("utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        ex = json.loads(line)
+        if method == "supervised":
+            msgs = ex.get("messages") if isinstance(ex, dict) else None
+            if not msgs or not any(m.get("role") == "assistant" for m in msgs):
+                return f"Invalid file format. Example {n}: missing 'messages' with an assistant"
+            continue
+        msgs = (ex.get("input") or {}).get("messages") if isinstance(ex, dict) else None
+        if not msgs or msgs[-1].get("role") != "user":
+            return f"Invalid file format. Example {n}: input messages must end with a user turn"
+        for key in ("preferred_output", "non_preferred_output"):
+            out = ex.get(key)
+            if not (isinstance(out, list) and len(out) == 1
+                    and out[0].get("role") == "assistant" and out[0].get("content")):
+                return (f"Invalid file format. Example {n}: {key} must contain exactly one "
+                        "assistant message")
+    return None
+
+
 class JobsServer(ScriptedServer):
     def __init__(self, script: JobScript | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -123,6 +149,14 @@ class JobsServer(ScriptedServer):
             for key in ("training_file", "validation_file"):
                 if req.get(key) and req[key] not in self.files:
                     return self._error(400, f"invalid {key}: no file {req[key]}", "invalid_file")
+            method = req.get("method") or {"type": "supervised"}
+            kind = method.get("type") if isinstance(method, dict) else None
+            if kind not in ("supervised", "dpo"):
+                return self._error(400, f"invalid method type: {kind!r}", "invalid_method")
+            beta = ((method.get(kind) or {}).get("hyperparameters") or {}).get("beta", "auto")
+            if kind == "dpo" and beta != "auto" and not (
+                    isinstance(beta, int | float) and 0 < beta <= 2):
+                return self._error(400, f"invalid beta: {beta!r}", "invalid_hyperparameters")
             job_id = f"ftjob-{len(self.jobs)}"
             hyper = {"n_epochs": (req.get("hyperparameters") or {}).get("n_epochs", "auto"),
                      "batch_size": "auto", "learning_rate_multiplier": "auto"}
@@ -133,8 +167,13 @@ class JobsServer(ScriptedServer):
                    "status": "validating_files", "trained_tokens": None,
                    "training_file": req["training_file"],
                    "validation_file": req.get("validation_file"), "estimated_finish": None,
-                   "metadata": req.get("metadata"), "integrations": None}
-            self.jobs[job_id] = {"job": job, "polls": 0, "events": [], "suffix": req.get("suffix")}
+                   "metadata": req.get("metadata"), "integrations": None,
+                   "method": method}
+            files = [self.files[req[k]] for k in ("training_file", "validation_file")
+                     if req.get(k)]
+            bad = next((e for e in map(file_error, files, [kind] * len(files)) if e), None)
+            self.jobs[job_id] = {"job": job, "polls": 0, "events": [], "suffix": req.get("suffix"),
+                                 "file_error": bad}
             self._event(job_id, f"Created fine-tuning job: {job_id}")
             self.created.set()
             return 200, json.dumps(job).encode()
@@ -153,6 +192,10 @@ class JobsServer(ScriptedServer):
         statuses = self.script.statuses
         status = statuses[min(entry["polls"], len(statuses) - 1)]
         entry["polls"] += 1
+        if entry.get("file_error") and status not in ("validating_files", "queued"):
+            status = "failed"  # OpenAI validates the files after the create, then fails it
+            job.update(error={"code": "invalid_training_file", "param": "training_file",
+                              "message": entry["file_error"]})
         if status == "running":
             steps = [e for e in entry["events"] if e["type"] == "metrics"]
             step = min(len(steps) + 1, self.script.total_steps)
@@ -167,7 +210,7 @@ class JobsServer(ScriptedServer):
             job.update(fine_tuned_model=f"ft:{job['model']}:org-test:{suffix}:{job_id[6:]}",
                        trained_tokens=self.script.trained_tokens, finished_at=self._tick(),
                        result_files=["file-result"])
-        elif status == "failed":
+        elif status == "failed" and not job.get("error"):
             job.update(error=self.script.error or {"code": "invalid_training_file",
                                                    "message": "training file has errors",
                                                    "param": "training_file"},

@@ -51,6 +51,16 @@ def verdict(user: str) -> str:
     return json.dumps({**{c: 8 for c in criteria}, "rationale": "Scripted verdict."})
 
 
+def scored_verdict(user: str) -> str:
+    """A judge's graded verdict on the answer shown in `user`: scores derived from the answer's
+    text, so different answers get different scores and the same answer the same ones."""
+    answer = user.split("\nAnswer:\n", 1)[-1]
+    rng = random.Random(f"judge:{answer}")
+    score = rng.randint(3, 10)
+    return json.dumps({"correctness": score, "instruction_following": min(10, score + 1),
+                       "domain_fit": 10, "rationale": "Scripted verdict."})
+
+
 def handler(body: dict[str, Any], n: int, delay_s: float = 0.0) -> Reply:
     user = next(m["content"] for m in reversed(body["messages"]) if m["role"] == "user")
     if "strict reviewer of training data" in body["messages"][0]["content"]:
@@ -64,3 +74,12 @@ def handler(body: dict[str, Any], n: int, delay_s: float = 0.0) -> Reply:
     answer = (f"Here is the clause you asked for. The {_words(rng, 12)} shall remain "
               f"confidential, and the {_words(rng, 12)} agree to notify each other in writing.")
     return Reply(answer, delay_s=delay_s)
+
+
+def judging_handler(body: dict[str, Any], n: int, delay_s: float = 0.0) -> Reply:
+    """`handler`, with judge calls answered by a graded verdict (`scored_verdict`: different
+    answers get different scores) instead of one that passes every pair."""
+    user = next(m["content"] for m in reversed(body["messages"]) if m["role"] == "user")
+    if "\nAnswer:\n" in user and "strict reviewer" in body["messages"][0]["content"]:
+        return Reply(scored_verdict(user), delay_s=delay_s)
+    return handler(body, n, delay_s)

@@ -1,0 +1,78 @@
+"""Preference pairs as a pure function of records: the best kept answer against a worse one,
+by the judge's scores and a margin; the rejected answer's drop reason travels with it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+import pytest
+
+from datagen.config import validated
+from datagen.errors import ConfigError
+from datagen.export.preference import form_pairs, openai_row, trl_row
+from datagen.records import new_records, to_json
+
+
+def rec(rid: str, instruction: str, response: str | None, score: float | None,
+        keep: bool = True, reason: str | None = None, system: str = "Be brief.") -> dict[str, Any]:
+    return {"id": rid, "seed_id": "s", "system": system, "instruction": instruction,
+            "response": response, "keep": keep, "drop_reason": reason,
+            "scores": to_json({} if score is None else {"judge": score})}
+
+
+def test_best_kept_answer_against_the_worst_one_past_the_margin() -> None:
+    df = new_records([
+        rec("a1", "Draft a clause.", "Good clause.", 9),
+        rec("a2", "Draft a clause.", "Weak clause.", 4, keep=False, reason="judge_low_score"),
+        rec("a3", "Draft a clause.", "Middling clause.", 7, keep=False,
+            reason="exact_duplicate"),
+        rec("b1", "Write a notice.", "Notice A.", 8),
+        rec("b2", "Write a notice.", "Notice B.", 8, keep=False, reason="exact_duplicate"),
+        rec("c1", "Name a term.", "Term.", 9),
+        rec("c2", "Name a term.", "Private: jo@example.com", 1, keep=False, reason="pii"),
+        rec("c3", "Name a term.", "Term.", 2, keep=False, reason="exact_duplicate"),
+        rec("d1", "Sum it.", "7", 3, keep=False, reason="judge_low_score"),
+        rec("d2", "Sum it.", "8", 9, keep=False, reason="exact_duplicate"),
+        rec("e1", "Say hi.", "Hi.", 8),
+        rec("e2", "Say hi.", "Hello there.", None, keep=False, reason="refusal"),
+    ])
+    labels = pd.Series(["train"] * len(df), index=df.index)
+    (pair,) = form_pairs(df, 2.0, labels=labels)
+    assert (pair.chosen_id, pair.rejected_id) == ("a1", "a2")  # the worst past the margin
+    assert (pair.chosen_score, pair.rejected_score, pair.margin) == (9.0, 4.0, 5.0)
+    assert pair.rejected_drop_reason == "judge_low_score"
+    assert pair.prompt == [{"role": "system", "content": "Be brief."},
+                           {"role": "user", "content": "Draft a clause."}]
+    assert pair.split == "train"
+    # b: no margin; c: pii never rejected, the same text never paired; d: nothing kept;
+    # e: the other answer has no score
+    assert form_pairs(df, 6.0) == []
+    assert [p.rejected_id for p in form_pairs(df, 1.0)] == ["a2"]
+
+
+def test_rows_in_both_formats() -> None:
+    df = new_records([rec("a1", "Q?", "Yes.", 9), rec("a2", "Q?", "No.", 3, keep=False,
+                                                             reason="judge_low_score")])
+    (pair,) = form_pairs(df, 1.0, system_message=False)
+    assert openai_row(pair) == {
+        "input": {"messages": [{"role": "user", "content": "Q?"}]},
+        "preferred_output": [{"role": "assistant", "content": "Yes."}],
+        "non_preferred_output": [{"role": "assistant", "content": "No."}]}
+    row = trl_row(pair)
+    assert row["prompt"] == [{"role": "user", "content": "Q?"}]
+    assert row["chosen"] == [{"role": "assistant", "content": "Yes."}]
+    assert row["rejected"] == [{"role": "assistant", "content": "No."}]
+    assert row["margin"] == 6.0
+
+
+@pytest.mark.parametrize(("section", "field"), [
+    ({"candidates": 1}, "preference.candidates"),
+    ({"candidates": 2, "margin": 0}, "preference.margin"),
+    ({"candidates": 2, "margin": 10}, "preference.margin"),
+    ({"candidates": 2, "margin": -1}, "preference.margin"),
+])
+def test_bad_preference_config_is_a_config_error(section: dict, field: str) -> None:
+    with pytest.raises(ConfigError) as err:
+        validated({"preference": section}, "run.yaml")
+    assert f"key `{field}`" in str(err.value) and "run.yaml" in str(err.value)
