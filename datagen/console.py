@@ -28,6 +28,20 @@ def error(message: str, hint: str | None = None) -> None:
         console.print(f"  [bold]fix:[/] {esc(hint)}")
 
 
+def emit_json(data: dict[str, Any]) -> None:
+    """The one JSON object `--json` prints on stdout (all else goes to stderr). ASCII only:
+    a path with bytes that are not UTF-8 still prints."""
+    print(json.dumps(data, default=str), flush=True)
+
+
+def json_error(exit_code: int, message: str, hint: str | None = None, *,
+               outcome: str = "error") -> None:
+    """`--json`'s object for an outcome that is an error (bad input, endpoint, busy folder,
+    interruption, ...): the same keys whatever the command."""
+    emit_json({"ok": False, "outcome": outcome, "exit_code": exit_code, "error": message,
+               "hint": hint})
+
+
 def summary_table(out: str, counts: dict[str, Any], seconds: float | None = None) -> Table:
     took = f"  ({seconds:.1f} s)" if seconds is not None else ""
     table = Table(title=f"datagen -> {esc(out)}{took}")

@@ -7,7 +7,8 @@
     ├── BudgetExceeded      one request would pass max_cost_usd (stages turn it into a stop)  4
     ├── ExportError         an export is invalid (format errors in a JSONL file, ...)         5
     ├── FolderBusy          another datagen process holds the run folder's lock               9
-    └── FineTuneFailed      a fine-tuning job failed, was cancelled or expired               10
+    ├── FineTuneFailed      a fine-tuning job failed, was cancelled or expired               10
+    └── ScoreFailed         a judge or an eval could not score anything (no default number)  11
 
 How a run ended (budget, failed calls, nothing kept, short of target) is not an exception
 but a field of `datagen.run.RunResult`; `datagen.cli.main` turns both into the exit codes
@@ -72,6 +73,14 @@ class FineTuneFailed(DatagenError):
     """A fine-tuning job ended without a model; the run's data and job record are kept."""
 
     exit_code = 10
+
+
+class ScoreFailed(DatagenError):
+    """A judge or an eval could not compute the score it was asked for (every call failed,
+    or no reply said what it was asked): an error, never a default number such as a 0.5 win
+    rate. The answers already paid for are kept."""
+
+    exit_code = 11
 
 
 def _rebuild(cls: type[DatagenError], message: str, hint: str | None) -> DatagenError:

@@ -30,6 +30,20 @@ from datagen.errors import DatagenError, FolderBusy
 
 _UMASK = os.umask(0)
 os.umask(_UMASK)
+DISK_FULL = (errno.ENOSPC, errno.EDQUOT)
+
+
+def disk_full(exc: BaseException) -> OSError | None:
+    """The "no space left" (or over quota) OSError behind `exc` (itself, or what it was
+    raised from), if that is what stopped a write: an outcome to tell in one line."""
+    seen: set[int] = set()
+    cur: BaseException | None = exc
+    while cur is not None and id(cur) not in seen:
+        seen.add(id(cur))
+        if isinstance(cur, OSError) and cur.errno in DISK_FULL:
+            return cur
+        cur = cur.__cause__ or cur.__context__
+    return None
 
 
 def disk_full(exc: BaseException) -> bool:

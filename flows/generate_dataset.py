@@ -46,6 +46,7 @@ def _transient(task: Any, task_run: Any, state: Any) -> bool:
     return not isinstance(state.result(raise_on_failure=False), DatagenError)
 
 
+prefect_bits.no_tracebacks_for_expected_errors()
 CACHED = {"cache_policy": prefect_bits.STAGE_CACHE, "persist_result": True}
 WRITER = {"cache_policy": NO_CACHE, "retries": 2, "retry_delay_seconds": 2}
 TASKS = {

@@ -4,6 +4,7 @@
     0 done    1 error    2 bad input    3 endpoint unusable    4 budget reached
     5 export invalid    6 LLM calls failed    7 nothing kept    8 short of target
     9 run folder busy    10 fine-tuning job failed, cancelled or expired
+    11 a judge or an eval could not score (no default number stands in)
     130 interrupted (Ctrl-C or SIGTERM; completed calls are saved)
 
 One module per group of commands: `runs` (run, estimate, doctor), `seeds`, `exports`
@@ -14,6 +15,7 @@ flags.
 
 from __future__ import annotations
 
+import errno
 import sys
 
 import typer
@@ -29,30 +31,73 @@ from datagen.cli import (  # noqa: F401  (registers)
 )
 from datagen.cli.app import INTERRUPTED, app
 from datagen.cli.runs import quiet_finalisers, run
-from datagen.console import console, error
+from datagen.config import check_utf8
+from datagen.console import console, error, json_error
 from datagen.errors import DatagenError
+from datagen.files import disk_full
 
 __all__ = ["app", "main", "run"]
 
 
+def os_failure(exc: OSError) -> tuple[str, str, int] | None:
+    """An OSError that is the machine's answer, not a bug, as (message, fix, exit code): a
+    full disk, a path too long or looping, a file or folder we may not write."""
+    full = disk_full(exc)
+    if full is not None:
+        where = f"writing {full.filename}" if full.filename else "writing a file"
+        return (f"no space left on the disk ({where}): {full.strerror}",
+                "free space on that disk (or give --out on another one) and rerun the same "
+                "command: what was written before is kept", 1)
+    if not exc.filename:
+        return None
+    if exc.errno in (errno.ENAMETOOLONG, errno.ELOOP):
+        return (f"{exc.filename}: {exc.strerror}",
+                "give a shorter path (or one without a symlink loop)", 2)
+    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return (f"{exc.filename}: {exc.strerror}",
+                "check the permissions of that file or folder, or give another one", 1)
+    return None
+
+
+def wants_json(args: list[str]) -> bool:
+    """`--json` among the options (before a `--`): errors are JSON objects on stdout too."""
+    return "--json" in (args[:args.index("--")] if "--" in args else args)
+
+
 def main(argv: list[str] | None = None) -> None:
-    """The console script: run the command, then exit with the code its outcome means."""
+    """The console script: run the command, then exit with the code its outcome means. An
+    error is one line and its fix (and with `--json`, one JSON object on stdout)."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    as_json = wants_json(args)
+    failure: tuple[str, str | None] | None = None  # what went wrong, and its fix
+    told = False  # printed already (a usage error prints itself)
     try:
-        code = app(args=argv, prog_name="datagen", standalone_mode=False)
+        for arg in args:  # a name with bytes that are not UTF-8 fails here, not in a run
+            check_utf8(arg, "argument")
+        code = app(args=args, prog_name="datagen", standalone_mode=False)
     except DatagenError as exc:
-        error(exc.message, exc.hint)
-        code = exc.exit_code
-    except typer.Abort:
-        console.print("[yellow]interrupted[/]")
-        code = INTERRUPTED
+        failure, code = (exc.message, exc.hint), exc.exit_code
+    except (typer.Abort, KeyboardInterrupt):
+        failure, code = ("interrupted", "rerun the same command to resume"), INTERRUPTED
     except typer.Exit as exc:
         code = exc.exit_code
     except typer.TyperException as exc:  # a usage error: bad flag, missing argument
         exc.show()  # type: ignore[attr-defined]
+        failure, told = (exc.format_message(), "see `datagen --help`"), True
         code = getattr(exc, "exit_code", 2)
-    except KeyboardInterrupt:
-        console.print("[yellow]interrupted[/]: rerun the same command to resume")
-        code = INTERRUPTED
+    except OSError as exc:
+        known = os_failure(exc)
+        if known is None:
+            raise
+        message, hint, code = known
+        failure = (message, hint)
+    if failure is not None and not told:
+        if code == INTERRUPTED:
+            console.print(f"[yellow]interrupted[/]: {failure[1]}")
+        else:
+            error(*failure)
+    if failure is not None and as_json:
+        json_error(code, *failure, outcome="interrupted" if code == INTERRUPTED else "error")
     if code == INTERRUPTED and argv is None:  # the process ends: no log from its finalisers
         quiet_finalisers(restore=False)
     sys.exit(code if isinstance(code, int) else 0)

@@ -9,7 +9,7 @@ from typing import Any
 
 import typer
 
-from datagen.config import RunConfig, read_config_file, resolve_paths, validated
+from datagen.config import RunConfig, check_utf8, read_config_file, resolve_paths, validated
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Seed tasks in, a clean fine-tuning corpus out.")
@@ -46,3 +46,13 @@ def build_config(seeds: list[Path] | None = None, config: Path | None = None,
         if value is not None:
             data[key] = str(value) if isinstance(value, Path) else value
     return validated(data, str(config) if config else "command line")
+
+
+def check_seeds(paths: list[str]) -> None:
+    """The seeds load, and their files' names (a folder's too) are UTF-8: the names travel
+    in JSON to Prefect and into the run folder's config.json."""
+    from datagen.seeds import load_seeds, seed_files
+
+    for path in seed_files(list(paths)):
+        check_utf8(str(path), "seed file")
+    load_seeds(list(paths))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import gc
-import json
 import os
 import sys
 import time
@@ -15,9 +14,17 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from datagen.cli.app import INTERRUPTED, app, build_config, prefect_env
+from datagen.cli.app import INTERRUPTED, app, build_config, check_seeds, prefect_env
 from datagen.config import RunConfig
-from datagen.console import console, esc, preflight_lines, split_warning, summary_table
+from datagen.console import (
+    console,
+    emit_json,
+    esc,
+    json_error,
+    preflight_lines,
+    split_warning,
+    summary_table,
+)
 from datagen.errors import ConfigError
 
 
@@ -67,8 +74,11 @@ def run(
         with reaper(), cancel_on_signals(), _quiet(quiet or as_json):
             state = run_here(cfg)  # Ctrl-C/SIGTERM cancel requests in every thread
     except KeyboardInterrupt:
-        console.print(f"[yellow]interrupted[/]: every completed LLM call is saved in "
-                      f"{esc(cfg.out)}/cache.sqlite; rerun the same command to resume.")
+        saved = (f"every completed LLM call is saved in {cfg.out}/cache.sqlite; rerun the "
+                 "same command to resume")
+        console.print(f"[yellow]interrupted[/]: {esc(saved)}.")
+        if as_json:
+            json_error(INTERRUPTED, "interrupted", saved, outcome="interrupted")
         quiet_finalisers()
         return INTERRUPTED
     summary = state.result(raise_on_failure=False)
@@ -99,19 +109,29 @@ def quiet_finalisers(*, restore: bool = True) -> None:
 @contextlib.contextmanager
 def _quiet(on: bool) -> Iterator[None]:
     """No progress for the block, and Prefect's warnings only from here on (`--quiet`,
-    `--json`): its temporary server says goodbye at exit."""
+    `--json`): its temporary server says goodbye at exit. The flow and task runs' own lines
+    still reach Prefect's API (the run's logs in the UI) but not the terminal: an error that
+    ends the run is printed once, by `main`."""
     if not on:
         yield
         return
     import logging
 
+    from flows.prefect_bits import RUN_LOGGERS
+
     saved = {k: os.environ.get(k) for k in ("DATAGEN_PROGRESS", "PREFECT_LOGGING_LEVEL")}
     os.environ["DATAGEN_PROGRESS"] = "quiet"
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")  # for processes it starts
     logging.getLogger("prefect").setLevel(logging.WARNING)  # if Prefect is configured already
+    runs = {name: logging.getLogger(name) for name in RUN_LOGGERS}
+    propagate = {name: logger.propagate for name, logger in runs.items()}
+    for logger in runs.values():
+        logger.propagate = False
     try:
         yield
     finally:
+        for name, logger in runs.items():
+            logger.propagate = propagate[name]
         for k, v in saved.items():
             if v is None:
                 os.environ.pop(k, None)
@@ -120,8 +140,8 @@ def _quiet(on: bool) -> Iterator[None]:
 
 
 def preflight(cfg: RunConfig) -> RunConfig:
-    """Fail fast, before Prefect starts, on bad seeds, a bad run folder or an unusable
-    endpoint. Returns the config with its folders made absolute."""
+    """Fail fast, before Prefect starts, on bad seeds, a bad or busy run folder or append
+    target, or an unusable endpoint. Returns the config with its folders made absolute."""
     from datagen.curate import CHECK_NAMES
     from datagen.curate.outside import load_texts
     from datagen.export.append import check_target
@@ -129,10 +149,9 @@ def preflight(cfg: RunConfig) -> RunConfig:
     from datagen.llm import embedded
     from datagen.llm.cache import ResponseCache
     from datagen.llm.endpoint import configured_base_url, resolve
-    from datagen.run.folder import check_out
-    from datagen.seeds import load_seeds
+    from datagen.run.folder import absolute, check_free, check_out
 
-    load_seeds(cfg.seeds)
+    check_seeds(cfg.seeds)
     refs = cfg.curation.references
     for paths, answers in ((refs.sets, False), (refs.eval_sets, True)):
         if paths:
@@ -141,11 +160,13 @@ def preflight(cfg: RunConfig) -> RunConfig:
     if unknown:
         raise ConfigError(f"curation.skip: unknown checks {unknown}",
                           hint=f"use some of {', '.join(CHECK_NAMES)}")
-    out = check_out(cfg.out)
+    check_free(absolute(cfg.out))  # another process's run: exit 9 now, not after Prefect's
+    out = check_out(cfg.out)       # start-up (and not "not empty": its lock files are there)
     update: dict[str, Any] = {"out": str(out)}
     if (out / "cache.sqlite").exists():
         ResponseCache(out / "cache.sqlite").close()  # unreadable: say so before any work
     if cfg.append_to:
+        check_free(absolute(cfg.append_to))
         update["append_to"] = str(check_target(cfg.append_to, out))
     if cfg.export.push_to:
         check_repo_id(cfg.export.push_to, what="export.push_to")
@@ -164,8 +185,9 @@ def report_run(result: Any, cfg: RunConfig, seconds: float | None = None, *,
                              allow_empty=cfg.allow_empty, allow_short=cfg.allow_short)
     if as_json:
         out = Path(result.out)
-        print(json.dumps({
-            "outcome": outcome.name, "exit_code": 0 if outcome.ok else outcome.exit_code,
+        emit_json({
+            "ok": outcome.ok, "outcome": outcome.name,
+            "exit_code": 0 if outcome.ok else outcome.exit_code,
             "message": outcome.message, "hint": outcome.hint, "out": str(out),
             "generation_id": result.generation, "seconds": seconds,
             "counts": result.counts, "per_seed": result.per_seed,
@@ -173,7 +195,7 @@ def report_run(result: Any, cfg: RunConfig, seconds: float | None = None, *,
                       "report": str(out / "report.html"),
                       "train": str(out / "openai" / "train.jsonl"), "hf": str(out / "hf")},
             "published": result.published["counts"] if result.published else None,
-            "hub_url": result.hub_url}, default=str))
+            "hub_url": result.hub_url})
         return 0 if outcome.ok else outcome.exit_code
     console.print(summary_table(result.out, result.counts, seconds))
     if quiet:

@@ -8,7 +8,8 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from datagen.cli.app import app, build_config, prefect_env
+from datagen.cli.app import app, build_config, check_seeds, prefect_env
+from datagen.config import RunConfig
 from datagen.console import console, esc
 from datagen.errors import ConfigError
 
@@ -54,6 +55,7 @@ def schedule(
     if not cfg.seeds:
         raise ConfigError(f"{config}: no seeds", hint="add `seeds: [seeds/...yaml]`")
     check_cron(cron)
+    _check_before_serving(cfg)
     from flows.schedule import check_identity, deployment_name, serve
 
     name = name or deployment_name(config, cfg)
@@ -61,3 +63,13 @@ def schedule(
     console.print(f"serving deployment generate_dataset/{esc(name)} on {esc(cron)} (Ctrl-C "
                   "stops and pauses it)")
     serve(cfg, cron=cron, name=name)
+
+
+def _check_before_serving(cfg: RunConfig) -> None:
+    """What every scheduled run would fail on, told now rather than each night: seeds that
+    do not load (or whose names are not UTF-8) and an append target that is not a dataset."""
+    from datagen.export.append import check_target
+
+    check_seeds(cfg.seeds)
+    if cfg.append_to:
+        check_target(cfg.append_to)

@@ -22,6 +22,7 @@ from datagen.config.curation import (
 from datagen.config.files import (
     FLAGS,
     PATH_KEYS,
+    check_utf8,
     from_parameters,
     load_config,
     merge,
@@ -47,5 +48,6 @@ __all__ = [
     "GenerationConfig", "JudgeConfig", "KeywordsConfig", "LLMConfig", "LanguageConfig",
     "LengthConfig", "LinksConfig", "ModelPrice", "OrchestrationConfig", "PIIConfig",
     "PlaceholderConfig", "ReferencesConfig", "RepetitionConfig", "RunConfig", "SplitConfig",
-    "from_parameters", "load_config", "merge", "read_config_file", "resolve_paths", "validated",
+    "check_utf8", "from_parameters", "load_config", "merge", "read_config_file",
+    "resolve_paths", "validated",
 ]

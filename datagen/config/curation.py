@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from datagen.config.section import Section
 
@@ -144,3 +144,14 @@ class CurationConfig(Section):
     references: ReferencesConfig = Field(default_factory=ReferencesConfig)
     judge: JudgeConfig = Field(default_factory=lambda: JudgeConfig())
     faithfulness: FaithfulnessConfig = Field(default_factory=FaithfulnessConfig)
+
+    @field_validator("skip")
+    @classmethod
+    def _known_checks(cls, names: list[str]) -> list[str]:
+        """Each name is a check's, checked when the config is read, not at the end of a
+        paid run (the checks are imported only when something is skipped)."""
+        if names:
+            from datagen.curate.runner import check_skip
+
+            check_skip(names)
+        return names

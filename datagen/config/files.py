@@ -1,5 +1,7 @@
 """A run config from where it is written: a YAML file (its relative paths relative to it),
-plain data with errors that name the key and its flag, and a flow run's layered parameters."""
+plain data with errors that name the key and its flag, and a flow run's layered parameters.
+Text that is not UTF-8 (a file name from another system) is refused here by name: JSON,
+HTTP and the run folder's files cannot carry it."""
 
 from __future__ import annotations
 
@@ -18,8 +20,40 @@ FLAGS = {"pairs": "--pairs", "out": "--out", "seed": "--seed", "llm.model": "--m
          "llm.batch": "--batch", "append_to": "--append-to"}
 
 
+def shown(text: str) -> str:
+    """`text` printable whatever it holds: bytes that are not UTF-8 as `\\xff` escapes."""
+    try:
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    except UnicodeEncodeError:  # a lone surrogate that no byte made
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def check_utf8(text: str, what: str) -> None:
+    """A ConfigError for text with bytes that are not UTF-8 (Python reads such a file name
+    as surrogate escapes): it would fail deep inside a run, in JSON, HTTP or a file write."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ConfigError(f"{what} {shown(text)}: holds bytes that are not UTF-8",
+                          hint="rename the file or folder to a UTF-8 name (`mv` in a UTF-8 "
+                               "terminal), then pass the new name") from None
+
+
+def _check_text(value: Any, key: str, source: str) -> None:
+    if isinstance(value, str):
+        flag = f" (flag {FLAGS[key]})" if key in FLAGS else ""
+        check_utf8(value, f"{source}: key `{key}`{flag}:")
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            _check_text(v, f"{key}.{k}" if key else str(k), source)
+    elif isinstance(value, list):
+        for v in value:
+            _check_text(v, key, source)
+
+
 def validated(data: Any, source: str) -> RunConfig:
     """A RunConfig from plain data; a ConfigError naming each bad key (and its flag)."""
+    _check_text(data, "", source)
     try:
         return RunConfig.model_validate(data)
     except ValidationError as exc:

@@ -237,7 +237,8 @@ class RunConfig(Section):
 
     seeds: list[str] = Field(default_factory=list, description="Seed files or folders.")
     out: str = Field(default="outputs/run", description="The run folder.")
-    pairs: int | None = Field(default=None, ge=1, description="Override every seed's `pairs`.")
+    pairs: int | None = Field(default=None, ge=1, le=1_000_000,  # a seed's own bound
+                              description="Override every seed's `pairs`.")
     seed: int = Field(default=0, description="Random seed: sampling, split, language detection.")
     llm: LLMConfig = Field(default_factory=LLMConfig)
     generation: GenerationConfig = Field(default_factory=GenerationConfig)

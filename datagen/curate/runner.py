@@ -15,9 +15,11 @@ record.
 
 from __future__ import annotations
 
+import difflib
 import functools
 import itertools
 import json
+from collections.abc import Iterable
 from typing import Any
 
 import pandas as pd
@@ -85,6 +87,30 @@ CHECKS: tuple[Check, ...] = (
     surplus.CHECK,              # surplus (final pass only)
 )
 CHECK_NAMES = tuple(c.name for c in CHECKS)
+
+
+def check_skip(names: Iterable[str]) -> None:
+    """ValueError unless every name in `curation.skip` is a check's: a misspelt name would
+    otherwise skip nothing, silently. A drop reason names the check that drops for it, any
+    other name the nearest check."""
+    owners: dict[str, list[str]] = {}
+    for c in CHECKS:
+        for r in c.reasons:
+            owners.setdefault(str(r), []).append(c.name)
+    wrong = []
+    for name in names:
+        if name in CHECK_NAMES:
+            continue
+        if name in owners:
+            checks = " or ".join(repr(c) for c in owners[name])
+            wrong.append(f"{name!r} is a drop reason, not a check: skip {checks}")
+            continue
+        near = difflib.get_close_matches(str(name).lower().replace("-", "_").replace(" ", "_"),
+                                         CHECK_NAMES, n=1, cutoff=0.6)
+        wrong.append(f"{name!r} is no check: did you mean {near[0]!r}?" if near else
+                     f"{name!r} is no check (checks: {', '.join(CHECK_NAMES)})")
+    if wrong:
+        raise ValueError("; ".join(wrong))
 # Everything before dedup judges each record on its own (and the outside texts): those checks
 # give the same verdicts on any partition of the records. Dedup and what follows compare
 # records with each other, so they see all of them at once.

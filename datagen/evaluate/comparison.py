@@ -23,6 +23,7 @@ import contextlib
 import hashlib
 import os
 import time
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,7 +31,7 @@ from typing import Any
 
 from datagen.config import LLMConfig
 from datagen.console import console, esc
-from datagen.errors import ConfigError, EndpointError
+from datagen.errors import ConfigError, EndpointError, ScoreFailed
 from datagen.evaluate import candidates as cands
 from datagen.evaluate import scores
 from datagen.evaluate.table import markdown, rows_table, write_report_section
@@ -44,6 +45,7 @@ from datagen.llm.pricing import price_for
 from datagen.llm.wire import LLMCallError
 from datagen.progress import StageProgress
 from datagen.prompts import render
+from datagen.secrets import redact_url
 
 
 @dataclass
@@ -153,32 +155,79 @@ async def answer(client: LLMClient, cand: cands.Candidate, items: list[cands.Ite
 async def judge_pairs(client: LLMClient, items: list[cands.Item],
                       answers: dict[tuple[str, str], str | None],
                       pairs: list[tuple[str, str]]) -> dict[str, dict[str, Any]]:
-    """Win rate of X over Y for each pair, both orders asked, with a 95% bootstrap CI."""
+    """Win rate of X over Y for each pair, both orders asked, with a 95% bootstrap CI, over
+    the comparisons the judge scored: `scored` of `asked`, and why the others were not
+    (`unscored`: a call's error, or `said_neither`). No verdict is ever filled in."""
     params = {"temperature": 0, "max_tokens": 4}
 
-    async def ask(item: cands.Item, a: str | None, b: str | None) -> str | None:
+    async def ask(item: cands.Item, a: str | None, b: str | None) -> tuple[str | None, str]:
         prompt = render("pairwise_judge.v1", instruction=item.instruction,
                         answer_a=a or "(no answer)", answer_b=b or "(no answer)")
         try:
             done = await client.chat([{"role": "user", "content": prompt}], params=params)
-        except LLMCallError:
-            return None
-        return scores.verdict(done.text)
+        except LLMCallError as exc:
+            return None, exc.reason.split(":", 1)[0]
+        said = scores.verdict(done.text)
+        return said, "" if said else "said_neither"
 
     out: dict[str, dict[str, Any]] = {}
     for x, y in pairs:
         with StageProgress(f"judge {x} vs {y}", len(items), stats=client.status) as tick:
-            async def score(item: cands.Item, x: str = x, y: str = y) -> float:
+            async def score(item: cands.Item, x: str = x, y: str = y
+                            ) -> tuple[float | None, str]:
                 ax, ay = answers[(item.id, x)], answers[(item.id, y)]
-                first, second = await asyncio.gather(ask(item, ax, ay), ask(item, ay, ax))
+                (first, why1), (second, why2) = await asyncio.gather(ask(item, ax, ay),
+                                                                     ask(item, ay, ax))
                 tick(1)
-                return scores.swap_score(first, second)
+                return scores.swap_score(first, second), why1 or why2
 
-            values = list(await asyncio.gather(*(score(i) for i in items)))
+            got = list(await asyncio.gather(*(score(i) for i in items)))
+        values = [v for v, _ in got if v is not None]
         low, high = scores.bootstrap_ci(values)
-        out[f"{x}_vs_{y}"] = {"win_rate": sum(values) / len(values), "ci95": [low, high],
-                              "n": len(values)}
+        out[f"{x}_vs_{y}"] = {
+            "win_rate": sum(values) / len(values) if values else None,
+            "ci95": [low, high] if values else None, "n": len(values),
+            "scored": len(values), "asked": len(items),
+            "unscored": dict(Counter(why for v, why in got if v is None).most_common())}
     return out
+
+
+def judge_note(judged: dict[str, dict[str, Any]]) -> str:
+    """One line per pair the judge did not score whole: how many it scored, and why not
+    the rest (the win rate shown is over the scored ones only)."""
+    lines = []
+    for pair, r in judged.items():
+        if r["scored"] < r["asked"]:
+            why = ", ".join(f"{k} x{v}" for k, v in r["unscored"].items())
+            lines.append(f"judge {pair.replace('_vs_', ' vs ')}: scored {r['scored']} of "
+                         f"{r['asked']} comparisons ({why}); the win rate is over those "
+                         f"{r['scored']} only")
+    return "\n".join(lines)
+
+
+def check_scored(table: list[dict[str, Any]], judged: dict[str, dict[str, Any]],
+                 judge: Endpoint | None, items: int) -> None:
+    """ScoreFailed when a candidate answered nothing or the judge scored no comparison of a
+    pair: such a score cannot be computed, and a default (0.5, 0.0) would read as a result."""
+    for c in table:
+        if items and c["answered"] == 0:
+            why = ", ".join(f"{k} x{v}" for k, v in c.get("errors", {}).items())
+            raise ScoreFailed(
+                f"eval: candidate ({c['candidate']}) {c['name']} answered none of the {items} "
+                f"validation instructions on {c['model']} ({c['endpoint']}; {why}), so it has "
+                "no score", hint="check that endpoint (`datagen doctor`), then rerun `datagen "
+                "eval`: answers already received come from the run's cache")
+    for pair, r in judged.items():
+        if r["scored"] == 0:
+            why = ", ".join(f"{k} x{v}" for k, v in r["unscored"].items()) or "no comparison"
+            where = (f"{judge.model} at {redact_url(judge.base_url)}" if judge is not None
+                     else "?")
+            raise ScoreFailed(
+                f"eval: the judge ({where}) scored none of the "
+                f"{r['asked']} comparisons {pair.replace('_vs_', ' vs ')} ({why}), so there is "
+                "no win rate", hint="check the judge endpoint and model (--judge-base-url, "
+                "--judge-model; a judge must answer A or B), then rerun `datagen eval`: the "
+                "candidates' answers come from the cache")
 
 
 def summarise(cand: cands.Candidate, endpoint: Endpoint, rows: list[dict[str, Any]],
@@ -192,6 +241,8 @@ def summarise(cand: cands.Candidate, endpoint: Endpoint, rows: list[dict[str, An
         "model": endpoint.model, "endpoint": endpoint.kind,
         "examples_needed": cand.examples_needed, "training": cand.training,
         "answered": len(ok), "failed": len(rows) - len(ok),
+        "errors": dict(Counter(str(r.get("error")).split(":", 1)[0] for r in rows
+                               if r.get("text") is None).most_common()),
         "rouge_l": sum(rouge) / len(rouge) if rouge else None, "rouge_l_ci95": [low, high],
         "answer_words": (sum(len(scores.words(r["text"])) for r in ok) / len(ok)) if ok else None,
         "prompt_tokens": sum(r["prompt_tokens"] for r in ok),
@@ -276,6 +327,9 @@ def evaluate(data: TrainingData, req: EvalRequest) -> dict[str, Any]:
                                      "eval_loss": lora.get("eval_loss")})
                 with adapter_endpoint(data) as endpoint:
                     run_on(endpoint, [c])
+        folder = data.folder.root / "eval"
+        write_jsonl(folder / "answers.jsonl", rows)  # paid for: kept whatever follows
+        check_scored(table, {}, None, len(items))  # before paying a judge
         judged: dict[str, dict[str, Any]] = {}
         if req.judge is not None:
             answers = {(r["id"], r["candidate"]): r.get("text") for r in rows}
@@ -293,6 +347,7 @@ def evaluate(data: TrainingData, req: EvalRequest) -> dict[str, Any]:
             judged = asyncio.run(go_judge())
     finally:
         cache.close()
+    check_scored(table, judged, req.judge, len(items))
     summary = {
         "instructions": len(items), "generation_id": data.generation,
         "finetuned": finetuned, "params": params,
@@ -300,10 +355,9 @@ def evaluate(data: TrainingData, req: EvalRequest) -> dict[str, Any]:
         "candidates": table, "judge": ({"model": req.judge.model, "pairs": judged}
                                        if req.judge is not None else None),
     }
-    folder = data.folder.root / "eval"
-    write_jsonl(folder / "answers.jsonl", rows)
     write_json(folder / "summary.json", summary)
-    text = markdown(summary)
+    note = judge_note(judged)
+    text = markdown(summary) + (f"\n\n{note}" if note else "")
     (folder / "report.md").write_text(text + "\n", encoding="utf-8")
     write_report_section(data.folder.report, text)
     from datagen.files import read_json
@@ -312,6 +366,8 @@ def evaluate(data: TrainingData, req: EvalRequest) -> dict[str, Any]:
     manifest["eval"] = summary
     write_json(data.folder.manifest, manifest)
     console.print(rows_table(summary))
+    if note:
+        console.print(f"[yellow]{esc(note)}[/]")
     if finetuned == "none":
         console.print("no fine-tuned candidate yet: `datagen finetune RUN_DIR --local` (or an "
                       "OpenAI job) adds (c)")

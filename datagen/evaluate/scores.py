@@ -8,7 +8,10 @@ rapidfuzz computes the LCS over token lists in C.
 
 A judge sees each pair twice, once in each order. A candidate wins an instruction when the
 judge prefers it both times, loses when it prefers the other both times, and ties (0.5)
-otherwise: a judge that always says "A" gives every pair 0.5, not a false winner.
+otherwise: a judge that always says "A" gives every pair 0.5, not a false winner. A
+comparison whose either order got no verdict (the call failed, or the reply said neither A nor
+B) is not scored at all: a win rate is taken over the scored comparisons only, never filled
+in with a tie.
 """
 
 from __future__ import annotations
@@ -43,8 +46,11 @@ def verdict(text: str | None) -> str | None:
     return match.group(1).upper() if match else None
 
 
-def swap_score(first: str | None, second: str | None) -> float:
-    """The score of candidate X from the judge's verdicts with X as A, then X as B."""
+def swap_score(first: str | None, second: str | None) -> float | None:
+    """The score of candidate X from the judge's verdicts with X as A, then X as B; None
+    when either verdict is missing (unscored, not a tie)."""
+    if first not in ("A", "B") or second not in ("A", "B"):
+        return None
     wins = (first == "A") + (second == "B")
     losses = (first == "B") + (second == "A")
     return 1.0 if wins == 2 else 0.0 if losses == 2 else 0.5

@@ -45,6 +45,11 @@ from datagen.progress import StageProgress, mode
 from datagen.secrets import redact_url, scrub
 
 TERMINAL = {"succeeded", "failed", "cancelled", "expired"}
+# every status a fine-tuning job shows; anything else is not a job (a chat completion, say)
+STATUSES = {"validating_files", "queued", "running", "paused", "pausing", *TERMINAL}
+NOT_AN_API_FIX = ("point --base-url at an OpenAI-compatible fine-tuning API (default "
+                  "https://api.openai.com/v1), or train a local adapter with --local; nothing "
+                  "was recorded for this reply")
 FAILED = {"failed", "cancelled", "expired"}
 EVENTS_KEPT = 500  # ids of events already shown, kept in the record to print each once
 LOOKUP_LIMIT = 500  # jobs scanned when looking for an unconfirmed create
@@ -143,6 +148,35 @@ def api_error(exc: Exception, what: str, endpoint: Endpoint) -> DatagenError:
                          hint="rerun the same command later: nothing is created twice")
 
 
+def _shown(value: Any) -> str:
+    return repr(str(value)[:60])
+
+
+def checked(obj: Any, kind: str, what: str, endpoint: Endpoint) -> Any:
+    """`obj` when it is the object the fine-tuning API answers `what` with (`kind` "file" or
+    "fine_tuning.job", a string id, a job's status one a job has); else an EndpointError
+    naming the URL. A server that is not a fine-tuning API (a chat endpoint answering any
+    path) would otherwise have its chat completion id recorded as a job."""
+    got = getattr(obj, "object", None) if not isinstance(obj, str | bytes) else None
+    oid = getattr(obj, "id", None) if got is not None else None
+    status = getattr(obj, "status", None) if got is not None else None
+    if got == kind and isinstance(oid, str) and oid and (
+            kind != "fine_tuning.job" or status in STATUSES):
+        return obj
+    if got is None:
+        seen = f"a {type(obj).__name__}, not an object" if not hasattr(obj, "object") else \
+            "an object without an `object` type"
+    elif got != kind:
+        seen = f"a {_shown(got)} object (id {_shown(oid)})"
+    elif not isinstance(oid, str) or not oid:
+        seen = f"a {kind} object without an id"
+    else:
+        seen = f"a {kind} object with the unknown status {_shown(status)}"
+    raise EndpointError(f"{redact_url(endpoint.base_url)} is not a fine-tuning API: asked to "
+                        f"{what}, it answered {seen} instead of a {kind} object",
+                        hint=NOT_AN_API_FIX)
+
+
 class JobRunner:
     """One run folder's fine-tuning job on one endpoint (a sync client: one job, few calls).
     Control calls keep the SDK's retries, except `create`, whose retry could make a twin."""
@@ -202,6 +236,7 @@ class JobRunner:
             if not state.get(key):
                 f = self.call(f"upload {path.name}", self.client.files.create,
                               file=(path.name, path.read_bytes()), purpose="fine-tune")
+                f = checked(f, "file", f"upload {path.name}", self.endpoint)
                 self.record.save(**{key: f.id})
         self.record.save(status="creating", create_sent=time.time())
         kwargs: dict[str, Any] = {
@@ -224,6 +259,14 @@ class JobRunner:
         except openai.OpenAIError as exc:
             self.record.save(status="refused")
             raise api_error(exc, "create the fine-tuning job", self.endpoint) from None
+        try:
+            job = checked(job, "fine_tuning.job", "create the fine-tuning job", self.endpoint)
+        except EndpointError:
+            # the files went to a server that is no fine-tuning API: forget them with the reply
+            for key in ("training_file", "validation_file", "create_sent"):
+                state.pop(key, None)
+            self.record.save(status="refused")
+            raise
         self.confirm(job)
 
     def find_job(self) -> Any | None:
@@ -233,6 +276,7 @@ class JobRunner:
             return None
         pages = self.call("list fine-tuning jobs", self.client.fine_tuning.jobs.list, limit=100)
         for n, job in enumerate(pages):
+            job = checked(job, "fine_tuning.job", "list fine-tuning jobs", self.endpoint)
             if job.training_file == wanted:
                 return job
             if n >= LOOKUP_LIMIT:
@@ -251,8 +295,9 @@ class JobRunner:
         status = self.record.state.get("status")
         try:
             while True:
-                job = self.call("retrieve the fine-tuning job",
-                                self.client.fine_tuning.jobs.retrieve, job_id)
+                job = checked(self.call("retrieve the fine-tuning job",
+                                        self.client.fine_tuning.jobs.retrieve, job_id),
+                              "fine_tuning.job", "retrieve the fine-tuning job", self.endpoint)
                 page = self.call("list the job's events", self.client.fine_tuning.jobs.list_events,
                                  job_id, limit=100)
                 fresh = [e for e in page.data if e.id not in seen]
@@ -319,8 +364,9 @@ class JobRunner:
         if not job_id:
             raise DatagenError("no fine-tuning job recorded for this run folder",
                                hint="start one with `datagen finetune RUN_DIR`")
-        job = self.call("cancel the fine-tuning job", self.client.fine_tuning.jobs.cancel,
-                        job_id)
+        job = checked(self.call("cancel the fine-tuning job",
+                                self.client.fine_tuning.jobs.cancel, job_id),
+                      "fine_tuning.job", "cancel the fine-tuning job", self.endpoint)
         self.record.save(status=job.status)
         console.print(f"{esc(job_id)}: {esc(job.status)}")
         return self.record.state

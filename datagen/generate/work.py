@@ -9,7 +9,8 @@ calls and the response cache answers them. A seed stops, for the first reason th
     attempt_limit  it made `call_limit` instruction-making calls
     parse_failed   its last `patience` rounds kept nothing, and most of their calls returned
                    nothing parseable (a model that cannot follow the list format)
-    stalled        its last `patience` rounds kept nothing, for other reasons
+    stalled        its last `patience` rounds kept nothing, for other reasons, and the rounds
+                   since it last kept something made at least `STALL_MIN` instructions
 
 The attempt limit, with `max_calls_per_seed: auto`, follows the target: twice the calls the
 target needs at the seed's measured yield (kept instructions per instruction made; before
@@ -46,6 +47,9 @@ AUTO_MIN_CALLS = 10
 MIN_YIELD = 0.05
 YIELD_AFTER = 20  # instructions made before the measured yield replaces the planned one
 SATURATION_MIN = 20  # instructions a round must make before its duplicate share counts
+# instructions the rounds that kept nothing must have made before they stop a seed as stalled:
+# one small round of 3 duplicates is no evidence that a seed is spent (a sample, not rounds)
+STALL_MIN = SATURATION_MIN
 DUPLICATES = COPIES | {str(DropReason.PUBLISHED_DUPLICATE)}  # a copy, of anything
 NOT_MADE = {str(DropReason.UNPARSEABLE), str(DropReason.LLM_ERROR)}  # a call's failure, not
 # an instruction
@@ -212,19 +216,23 @@ def call_limit(gen: GenerationConfig, target: int, part: pd.DataFrame | None = N
 
 
 def round_stats(part: pd.DataFrame, metas: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Per round: instructions made, duplicates among them, kept, and the duplicate share."""
+    """Per round: instructions made, duplicates among them, kept, the duplicate share, and
+    why the others were dropped (`dropped`: reason -> count), so a stop can say what it saw."""
     alive = _alive(part).tolist()
     reasons = part["drop_reason"].astype("string").fillna("").tolist() if not part.empty else []
     rows: dict[int, dict[str, Any]] = {}
     for ok, reason, m, made in zip(alive, reasons, metas, _made(part, metas), strict=True):
         if m.get("stage") != "expand":
             continue
-        row = rows.setdefault(int(m.get("round", 0)), {"made": 0, "duplicates": 0, "kept": 0})
+        row = rows.setdefault(int(m.get("round", 0)),
+                              {"made": 0, "duplicates": 0, "kept": 0, "dropped": {}})
         if not made:  # a failed call's record: the round ran, and made nothing
             continue
         row["made"] += 1
         row["duplicates"] += reason in DUPLICATES
         row["kept"] += bool(ok)
+        if not ok and reason:
+            row["dropped"][reason] = row["dropped"].get(reason, 0) + 1
     return [{"round": r, **row,
              "duplicate_share": round(row["duplicates"] / row["made"], 4) if row["made"] else 0.0}
             for r, row in sorted(rows.items())]
@@ -276,23 +284,31 @@ def _stop(gen: GenerationConfig, seed: SeedTask, part: pd.DataFrame,
         return "saturated"  # nothing to switch on, or still saturated after the switch
     if calls >= limit:
         return "attempt_limit"
-    rounds = sorted({int(m.get("round", 0)) for m in metas if m.get("stage") == "expand"})
-    if len(rounds) < gen.patience:
-        return None
     # A weak model has unlucky rounds: stop only after `patience` rounds in a row that kept
-    # nothing.
-    last = set(rounds[-gen.patience:])
-    kept = sum(ok for ok, m in zip(_alive(part).tolist(), metas, strict=True)
-               if m.get("stage") == "expand" and m.get("round", 0) in last)
-    if kept:
+    # nothing, and (for a stall) once those rounds made a sample of `STALL_MIN` instructions.
+    idle = idle_rounds(round_stats(part, metas))
+    if len(idle) < gen.patience:
         return None
+    last = {r["round"] for r in idle[:gen.patience]}
     reasons = part["drop_reason"].astype("string").fillna("").tolist()
     calls_in = {m.get("sample") for m in metas
                 if m.get("stage") == "expand" and m.get("round", 0) in last}
     failed = {m.get("sample") for m, r in zip(metas, reasons, strict=True)
               if m.get("stage") == "expand" and m.get("round", 0) in last
               and r == str(DropReason.UNPARSEABLE)}
-    return "parse_failed" if calls_in and len(failed) / len(calls_in) >= 0.5 else "stalled"
+    if calls_in and len(failed) / len(calls_in) >= 0.5:
+        return "parse_failed"
+    return "stalled" if sum(r["made"] for r in idle) >= STALL_MIN else None
+
+
+def idle_rounds(stats: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The rounds since the seed last kept an instruction, the latest first."""
+    out = []
+    for r in reversed(stats):
+        if r["kept"]:
+            break
+        out.append(r)
+    return out
 
 
 def seed_state(seed: SeedTask, records: pd.DataFrame, target: int,

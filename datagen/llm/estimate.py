@@ -12,12 +12,16 @@ using its full `max_tokens`. Later rounds (after curation drops) add to the real
 the run's manifest holds under `llm`. When the LLM judge is on (real endpoints), one verdict
 per answered pair is forecast too. Calls of optional generation strategies (topic trees,
 personas, evolution, follow-up turns) are not. A grounded seed's sources are read: its
-prompts carry their chunks or rows, and its answer prompts the average unit.
+prompts carry their chunks or rows, and its answer prompts the average unit. A seed with more
+than `PROMPT_SAMPLE` expansion calls has that many of them (drawn with a fixed seed) counted
+and scaled to all: their prompts differ only in the examples and the unit they show, and
+counting a million prompts one by one would take minutes.
 """
 
 from __future__ import annotations
 
 import math
+import random
 import statistics
 from dataclasses import dataclass, field
 
@@ -32,6 +36,7 @@ LIST_ITEM_OVERHEAD = 3  # "12. " and the newline, per listed instruction
 # embedded model: 166 of 384 on the NDA seed); the worst case still counts all of it.
 ANSWER_SHARE = 0.5
 JUDGE_VERDICT_TOKENS = 80  # three scores and a two-sentence rationale, as JSON
+PROMPT_SAMPLE = 400  # expansion prompts counted per seed; more calls: a sample, scaled
 
 
 @dataclass
@@ -91,10 +96,11 @@ def _seed_lines(seed: SeedTask, pairs: int, cfg: RunConfig, model: str, kind: st
     gen = gen_for(seed, cfg.generation)
     grounded = units(seed, cfg.seed)
     calls = expand_calls_needed(pairs, gen)
-    prompt = 0
-    for sample in range(calls):
-        messages, _, _ = expand_request(seed, gen, mode, sample, cfg.seed, grounded)
-        prompt += count_chat_tokens(messages, model)
+    counted = range(calls) if calls <= PROMPT_SAMPLE else \
+        random.Random(cfg.seed).sample(range(calls), PROMPT_SAMPLE)
+    prompt = sum(count_chat_tokens(expand_request(seed, gen, mode, sample, cfg.seed,
+                                                  grounded)[0], model) for sample in counted)
+    prompt = round(prompt * calls / len(counted))
     # a grounded answer carries its unit: the unit of average length stands for them all
     unit = sorted(grounded, key=lambda u: len(u.text))[len(grounded) // 2] if grounded \
         else None

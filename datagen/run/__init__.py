@@ -150,7 +150,7 @@ def rewrite_report(run_dir: str | Path) -> Path:
         plan = plan_from_folder(folder)
         records = read_parquet(folder.records, fix="the run did not finish exporting: rerun "
                                                      "`datagen run` with the same arguments")
-        manifest = append.read_manifest(folder.manifest)
+        manifest = folder.read_manifest()
         labels = (records["split"] if "split" in records else
                   pd.Series(pd.NA, index=records.index, dtype="string")).dropna()
         tokens = split_tokens(split_frames(records, labels), plan.config)

@@ -12,6 +12,10 @@
       current -> generations/00003
       manifest.json -> current/manifest.json, hf -> current/hf, ... (one link per entry)
 
+- **Read through one reader.** `read_config()` checks `config.json` whole (its `config` a
+  valid run config, its `seed_tasks` valid seeds), `read_manifest()` the manifest's sections,
+  and each names the file, the key and the fix when a part is missing or damaged: every
+  command that reads a run folder goes through them.
 - **Recognised.** `--out` must be absent, empty, or a datagen run folder (a `config.json`
   carrying `SCHEMA`). Anything else, `/` and the home folder included, is refused before any
   work, so a run never overwrites a user's files.
@@ -32,14 +36,25 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
+from datagen.config import validated
 from datagen.errors import ConfigError
 from datagen.export.hf import GENERATION_FILE
-from datagen.files import read_json
+from datagen.files import locked, read_json
+from datagen.seeds import SeedTask
 
 SCHEMA = "datagen-run/1"
 ENTRIES = ("records.parquet", "rejected.jsonl", "manifest.json", "report.md", "report.html",
            "report_files", "openai", "hf", "alpaca", "sharegpt")
 KEEP_GENERATIONS = 2
+# what a manifest holds for its readers (the report above all), and what its counts hold
+MANIFEST_SECTIONS = {"run_id": str, "endpoint": dict, "counts": dict, "per_seed": dict,
+                     "split": dict, "timings_s": dict}
+MANIFEST_COUNTS = ("generated", "kept", "by_reason")
+LOCK_FILES = (".datagen.lock", ".datagen.lock.json")  # `datagen.files.locked`'s
+DAMAGED = ("the run folder's config.json is damaged: restore it, or rerun `datagen run` with "
+           "the same seeds into a new --out folder")
 
 
 class RunFolder:
@@ -75,12 +90,64 @@ class RunFolder:
             else None
 
     def read_config(self) -> dict[str, Any]:
+        """`config.json`, checked whole: the schema marker, a valid run config under `config`
+        and valid seeds under `seed_tasks`; else a ConfigError naming the file and the key."""
         data = read_json(self.config, what="run config",
                          fix="pass a run folder written by `datagen run`")
         if not isinstance(data, dict) or data.get("schema") != SCHEMA:
             raise ConfigError(f"{self.config}: not a datagen run config",
                               hint="pass a run folder written by `datagen run`")
+        config = data.get("config")
+        if not isinstance(config, dict):
+            said = "is missing" if config is None else f"is a {type(config).__name__}, " \
+                "not a mapping of run config keys"
+            raise ConfigError(f"{self.config}: key `config` {said}", hint=DAMAGED)
+        try:
+            validated({**config, "out": str(self.root)}, f"{self.config} (key `config`)")
+        except ConfigError as exc:
+            raise ConfigError(exc.message, hint=DAMAGED) from None
+        seeds = data.get("seed_tasks", [])
+        if not isinstance(seeds, list):
+            raise ConfigError(f"{self.config}: key `seed_tasks` is a {type(seeds).__name__}, "
+                              "not a list of seeds", hint=DAMAGED)
+        for i, seed in enumerate(seeds):
+            stored_seed(seed, f"{self.config}: key `seed_tasks[{i}]`")
         return data
+
+    def read_manifest(self) -> dict[str, Any]:
+        """The current generation's `manifest.json`, checked for the sections every reader
+        (report, re-curation, push) relies on; else a ConfigError naming the file and key."""
+        fix = "rerun `datagen curate` on the run folder to write its exports and manifest again"
+        data = read_json(self.manifest, what="manifest", fix=fix)
+        if not isinstance(data, dict):
+            raise ConfigError(f"{self.manifest}: not a datagen manifest (a "
+                              f"{type(data).__name__}, not a mapping)", hint=fix)
+        for key, kind in MANIFEST_SECTIONS.items():
+            if not isinstance(data.get(key), kind):
+                said = "is missing" if key not in data else \
+                    f"is a {type(data[key]).__name__}, not a {kind.__name__}"
+                raise ConfigError(f"{self.manifest}: key `{key}` {said}", hint=fix)
+        for key in MANIFEST_COUNTS:
+            if key not in data["counts"]:
+                raise ConfigError(f"{self.manifest}: key `counts.{key}` is missing", hint=fix)
+        return data
+
+
+def stored_seed(data: Any, where: str = "config.json") -> SeedTask:
+    """A seed as `config.json` stores it. Its dump lists every strategy, `None` for those
+    off, where a seed file's bare `bootstrap:` (also None) means on: drop them first.
+    Anything else is a ConfigError naming `where` and the field."""
+    if not isinstance(data, dict):
+        raise ConfigError(f"{where} is a {type(data).__name__}, not a seed", hint=DAMAGED)
+    strategies = data.get("strategies")
+    if isinstance(strategies, dict):
+        data = {**data, "strategies": {k: v for k, v in strategies.items() if v is not None}}
+    try:
+        return SeedTask.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        field = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        raise ConfigError(f"{where}: field `{field}`: {err['msg']}", hint=DAMAGED) from None
 
 
 def is_run_folder(path: Path) -> bool:
@@ -98,10 +165,15 @@ def _writable(path: Path) -> bool:
     return probe.is_dir() and os.access(probe, os.W_OK | os.X_OK)
 
 
+def absolute(path: str | Path) -> Path:
+    """`path` absolute, `~` expanded and `..` resolved lexically (no stray folder made)."""
+    return Path(os.path.abspath(os.path.expanduser(str(path))))
+
+
 def check_out(path: str | Path, *, flag: str = "--out") -> Path:
     """The run folder to use, as an absolute path with `..` resolved lexically (so no stray
     folder is created on the way), or a ConfigError saying why it cannot be used."""
-    p = Path(os.path.abspath(os.path.expanduser(str(path))))
+    p = absolute(path)
     if p == Path(p.anchor) or p == Path.home():
         what = "/" if p == Path(p.anchor) else "the home folder"
         raise ConfigError(f"{flag} {p}: refusing to use {what} as a run folder",
@@ -109,7 +181,8 @@ def check_out(path: str | Path, *, flag: str = "--out") -> Path:
     if p.exists() and not p.is_dir():
         raise ConfigError(f"{flag} {p}: is a file, not a folder",
                           hint=f"give a folder that does not exist yet, e.g. {flag} outputs/my-run")
-    if p.is_dir() and not is_run_folder(p) and any(p.iterdir()):
+    if p.is_dir() and not is_run_folder(p) and any(
+            c.name not in LOCK_FILES for c in p.iterdir()):  # a run killed as it began
         raise ConfigError(
             f"{flag} {p}: the folder is not empty and is not a datagen run folder",
             hint="give a new or empty folder: a run writes and replaces files in its run folder")
@@ -117,6 +190,14 @@ def check_out(path: str | Path, *, flag: str = "--out") -> Path:
         raise ConfigError(f"{flag} {p}: not writable",
                           hint="check the folder's permissions, or give another folder")
     return p
+
+
+def check_free(path: Path) -> None:
+    """FolderBusy now, before anything starts, when another process holds the folder's lock
+    (the run takes it again when it starts: this only tells it early)."""
+    if path.is_dir() and (path / ".datagen.lock").exists():
+        with locked(path, "check"):
+            pass
 
 
 class Staging:

@@ -11,9 +11,10 @@ import pandas as pd
 from datagen.config import RunConfig, validated
 from datagen.curate.outside import References
 from datagen.curate.pii import scan
+from datagen.errors import ConfigError
 from datagen.files import read_json_lines, write_json, write_jsonl
 from datagen.records import record_id
-from datagen.run.folder import SCHEMA, RunFolder
+from datagen.run.folder import SCHEMA, RunFolder, stored_seed
 from datagen.seeds import SeedTask, load_seeds
 from datagen.seeds.sources import Unit, units
 
@@ -98,27 +99,26 @@ def plan_run(config: RunConfig) -> RunPlan:
 
 
 def read_units(folder: RunFolder) -> dict[str, list[Unit]]:
-    """The grounded seeds' units a run used, from its `sources.jsonl`."""
+    """The grounded seeds' units a run used, from its `sources.jsonl`; a damaged line is a
+    ConfigError naming the file and the line."""
     if not folder.sources.is_file():
         return {}
     out: dict[str, list[Unit]] = {}
-    for row in read_json_lines(folder.sources):
-        sid = row.pop("seed_id")
-        out.setdefault(sid, []).append(Unit(**row))
+    fix = "restore sources.jsonl, or rerun `datagen run` with the same seeds into a new folder"
+    for n, row in enumerate(read_json_lines(folder.sources, what="sources file", fix=fix), 1):
+        try:
+            sid = row.pop("seed_id")
+            unit = Unit(**row)
+        except (AttributeError, KeyError, TypeError):
+            raise ConfigError(f"{folder.sources}:{n}: not a source unit (`seed_id`, `id`, "
+                              "`kind`, `file`, `text`, ...)", hint=fix) from None
+        out.setdefault(str(sid), []).append(unit)
     return out
 
 
-def stored_seed(data: dict[str, Any]) -> SeedTask:
-    """A seed as `config.json` stores it. Its dump lists every strategy, `None` for those
-    off, where a seed file's bare `bootstrap:` (also None) means on: drop them first."""
-    strategies = data.get("strategies")
-    if isinstance(strategies, dict):
-        data = {**data, "strategies": {k: v for k, v in strategies.items() if v is not None}}
-    return SeedTask.model_validate(data)
-
-
 def plan_from_folder(folder: RunFolder, config: RunConfig | None = None) -> RunPlan:
-    """The plan of a finished run, from its `config.json` (for `datagen curate`)."""
+    """The plan of a finished run, from its `config.json` (for `datagen curate`), read
+    through the run folder's one validating reader."""
     data = folder.read_config()
     cfg = config or validated({**data["config"], "out": str(folder.root)}, str(folder.config))
     seeds = [stored_seed(s) for s in data.get("seed_tasks", [])]

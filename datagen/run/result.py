@@ -149,7 +149,7 @@ class RunResult:
                            "to accept an empty run")
         if self.shortfall and not allow_short:
             parts = [f"{sid} {s['kept']}/{s['target']} ({_stop(gen.get(sid, {}))}"
-                     f"{_saturation(gen.get(sid, {}))})"
+                     f"{_saturation(gen.get(sid, {}))}{_seen(gen.get(sid, {}))})"
                      for sid, s in self.per_seed.items() if s["shortfall"]]
             return Outcome("short", "short of target: " + ", ".join(parts),
                            (_why_short(gen) or "") + " Pass --allow-short to accept a partial "
@@ -163,6 +163,8 @@ def _stop(seed_gen: dict[str, Any]) -> str:
 
 _HINTS = {
     "stalled": "the seed's last rounds kept nothing new: `datagen rejected` shows why",
+    "copies": "most of the seed's last instructions were copies: widen it with more examples "
+              "and topics, or switch on topics, personas and evolve",
     "parse_failed": "most of the seed's last calls returned nothing parseable: the model "
                     "cannot follow the list format; try llm.structured: json_schema or a "
                     "stronger model",
@@ -173,6 +175,12 @@ _HINTS = {
                  "with more examples and topics, or switch on topics, personas and evolve "
                  "(generation.on_saturation: diversify does so by itself)",
 }
+# what a drop reason means, for "all <this>" in a stop's message
+_COPIES_OF = {"seed_overlap": "duplicates of the seed's examples",
+              "exact_duplicate": "exact duplicates of other instructions",
+              "near_duplicate": "near duplicates of other instructions",
+              "published_duplicate": "duplicates of published pairs",
+              "not_novel": "not new (too close to their parents)"}
 
 
 def _saturation(seed_gen: dict[str, Any]) -> str:
@@ -183,15 +191,47 @@ def _saturation(seed_gen: dict[str, Any]) -> str:
     return f"; duplicates per round {shares}" if shares else ""
 
 
+def _idle(seed_gen: dict[str, Any]) -> list[dict[str, Any]]:
+    """The seed's rounds since it last kept an instruction, the latest first."""
+    from datagen.generate.work import idle_rounds
+
+    return idle_rounds(seed_gen.get("by_round") or [])
+
+
+def _seen(seed_gen: dict[str, Any]) -> str:
+    """What the rounds that kept nothing saw, for a seed that stopped after them: "; 3 new
+    instructions in the last round, all duplicates of the seed's examples"."""
+    if _stop(seed_gen) in ("target_met", "saturated"):
+        return ""
+    idle = _idle(seed_gen)
+    made = sum(r["made"] for r in idle)
+    if not idle or not made:
+        return ""
+    where = "the last round" if len(idle) == 1 else f"the last {len(idle)} rounds"
+    dropped: Counter[str] = Counter()
+    for r in idle:
+        dropped.update(r.get("dropped") or {})
+    if len(dropped) == 1 and sum(dropped.values()) == made:
+        (reason,) = dropped
+        what = "all " + _COPIES_OF.get(reason, f"dropped as {reason}")
+    else:
+        what = "none kept" + (": " + ", ".join(f"{k} x{v}" for k, v in dropped.most_common())
+                              if dropped else "")
+    noun = "instruction" if made == 1 else "instructions"
+    return f"; {made} new {noun} in {where}, {what}"
+
+
 def _why_short(gen: dict[str, Any]) -> str:
-    """The hint for each cause that left a seed short; a stall whose last round was mostly
-    duplicates is a saturated seed too small to measure (under 20 instructions a round)."""
+    """The hint for each cause that left a seed short; a stall over instructions that were
+    mostly copies adds how to widen the seed (it is not called saturated: a stall may rest
+    on fewer instructions than a saturation share needs)."""
     stops = set()
     for g in gen.values():
         if not g.get("shortfall"):
             continue
-        last = (g.get("by_round") or [{}])[-1]
-        mostly_duplicates = last.get("duplicate_share", 0) >= 0.5
-        stops.add("saturated" if _stop(g) == "stalled" and mostly_duplicates else _stop(g))
-    stops = sorted(stops)
-    return "; ".join(_HINTS[s] for s in stops if s in _HINTS)
+        stops.add(_stop(g))
+        idle = _idle(g)
+        made = sum(r["made"] for r in idle)
+        if _stop(g) == "stalled" and made and sum(r["duplicates"] for r in idle) >= made / 2:
+            stops.add("copies")
+    return "; ".join(_HINTS[s] for s in sorted(stops) if s in _HINTS)

@@ -24,9 +24,11 @@ def test_rouge_l() -> None:
     ("B", "A", 0.0),
     ("A", "A", 0.5),  # position bias: a tie, not a win
     ("B", "B", 0.5),
-    (None, "B", 0.5),
+    (None, "B", None),  # one order got no verdict: unscored, never a default tie
+    ("A", None, None),
+    (None, None, None),
 ])
-def test_position_swap(first: str | None, second: str | None, score: float) -> None:
+def test_position_swap(first: str | None, second: str | None, score: float | None) -> None:
     assert scores.swap_score(first, second) == score
 
 
