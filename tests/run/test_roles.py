@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 from pathlib import Path
 from typing import Any
 
@@ -17,11 +18,13 @@ import pytest
 from datagen.config import RunConfig
 from datagen.llm.cache import cache_key
 from datagen.run import run
+from flows.artifacts import cost_markdown
 from tests.cli import cli
 from tests.conftest import NDA_SEED
 from tests.flows.world import handler
 from tests.scripted_server import Reply, ScriptedServer
 
+SECRET = "judge-secret-4711"
 REVIEWER = "strict reviewer"  # the judge's system prompt (datagen.curate.judge)
 PRICES = "  prices: {teacher: {input: 1.0, output: 2.0}, judge-m: {input: 3.0, output: 4.0}}\n"
 
@@ -64,12 +67,18 @@ def test_a_judge_flag_sends_every_judge_call_to_the_judge(prefect_harness,
             ScriptedServer(judge(8), models=("judge-m",)) as judging:
         code, printed = cli("run", NDA_SEED, "--pairs", "4", "--out", out,
                             "--base-url", teacher.base_url, "--model", "teacher",
-                            "--judge-base-url", judging.base_url, "--judge-model", "judge-m",
+                            "--judge-base-url", f"{judging.base_url}?api-key={SECRET}",
+                            "--judge-model", "judge-m",
                             "--config", _config(tmp_path, "models:\n  judge:\n  " + PRICES))
         assert code == 0, printed
         asked_teacher = [b for b in teacher.requests if "messages" in b]
         asked_judge = [b for b in judging.requests if "messages" in b]
+        judge_paths = list(judging.paths)
     assert asked_judge and all(is_judge_call(b) and b["model"] == "judge-m" for b in asked_judge)
+    # the judge URL's secret goes to the judge as a query parameter, and nowhere else
+    assert all(f"api-key={SECRET}" in p for p in judge_paths), judge_paths
+    assert SECRET not in printed
+    assert not [f for f in out.rglob("*") if f.is_file() and SECRET.encode() in f.read_bytes()]
     assert asked_teacher and not any(is_judge_call(b) for b in asked_teacher)
     assert {b["model"] for b in asked_teacher} == {"teacher"}
     manifest = _manifest(out)
@@ -87,6 +96,8 @@ def test_a_judge_flag_sends_every_judge_call_to_the_judge(prefect_harness,
     assert manifest["self_judged"] is False
     assert "models by role:" in printed and "judge-m" in printed
     assert "self-judged" not in printed
+    assert re.search(r"\| judge \| judge-m \| " + str(len(asked_judge)) + r" \|",
+                     cost_markdown(manifest)), cost_markdown(manifest)
     records = pd.read_parquet(out / "records.parquet")
     kept = records[records["keep"]]
     assert len(kept) and all(json.loads(s)["judge"] == 8 for s in kept["scores"])
