@@ -6,6 +6,7 @@ judge; a bad `roles:` is one clear error before any call."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import logging
 import re
@@ -182,3 +183,34 @@ def test_answers_never_cross_models_or_params() -> None:
     assert key != cache_key("local:abc", "judge-m", msgs, {"temperature": 0.7})
     assert key != cache_key("local:def", "teacher", msgs, {"temperature": 0.7})
     assert key != cache_key("local:abc", "teacher", msgs, {"temperature": 0.0})
+
+
+def test_the_budget_covers_every_role_together(tmp_path: Path) -> None:
+    """A free teacher and a priced judge: the cap stops the judge's calls, and what every
+    role spent together stays under it."""
+    cap = 0.003
+    with ScriptedServer(handler, models=("teacher",)) as teacher, \
+            ScriptedServer(judge(8), models=("judge-m",)) as judging:
+        cfg = RunConfig.model_validate({
+            "seeds": [str(NDA_SEED)], "pairs": 12, "out": str(tmp_path / "run"),
+            "llm": {"base_url": teacher.base_url, "model": "teacher", "max_cost_usd": cap},
+            "models": {"strict": {"base_url": judging.base_url, "model": "judge-m",
+                                  "prices": {"judge-m": {"input": 3.0, "output": 4.0}}}},
+            "roles": {"judge": "strict"}})
+        result = asyncio.run(run(cfg))
+        judged = len([b for b in judging.requests if "messages" in b])
+    models = result.manifest["models"]
+    assert result.budget_refused > 0 and judged > 0
+    assert models["judge"]["cost_usd"] > 0 and models["respond"]["cost_usd"] == 0
+    assert sum(m["cost_usd"] for m in models.values()) <= cap
+
+
+def test_roles_naming_different_models_have_their_own_limits() -> None:
+    from datagen.llm import limits
+    from datagen.llm.endpoint import Endpoint
+
+    one = Endpoint(base_url="http://127.0.0.1:1/v1", model="m", kind="local", identity="local:x")
+    other = dataclasses.replace(one, name="grader")
+    assert one.limits_key != other.limits_key
+    assert limits.gate(one.limits_key, 2) is not limits.gate(other.limits_key, 2)
+    assert limits.gate(one.limits_key, 2) is limits.gate(one.limits_key, 2)
