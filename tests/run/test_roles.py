@@ -141,19 +141,22 @@ def test_one_model_judging_its_own_answers_is_said(prefect_harness, tmp_path: Pa
 def test_the_run_line_counts_pairs_kept_after_the_judge(tmp_path: Path,
                                                         caplog: pytest.LogCaptureFixture
                                                         ) -> None:
-    with ScriptedServer(handler, models=("teacher",)) as teacher, \
-            ScriptedServer(judge(2), models=("judge-m",)) as judging:
+    """A judge that drops every pair: the seed stops at its attempt limit, short, and the
+    run line keeps saying 0 kept (it used to count a stopped seed as done: "4/4 (100%)")."""
+    def harsh(body: dict[str, Any], n: int) -> Reply:
+        return judge(2)(body, n) if is_judge_call(body) else handler(body, n)
+
+    with ScriptedServer(harsh, models=("teacher",)) as server:
         cfg = RunConfig.model_validate({
             "seeds": [str(NDA_SEED)], "pairs": 4, "out": str(tmp_path / "run"),
-            "llm": {"base_url": teacher.base_url, "model": "teacher", "max_retries": 0},
-            "models": {"strict": {"base_url": judging.base_url, "model": "judge-m"}},
-            "roles": {"judge": "strict"},
-            "generation": {"max_rounds": 2}})
+            "llm": {"base_url": server.base_url, "model": "teacher", "max_retries": 0},
+            "generation": {"max_calls_per_seed": 2}})  # then the seed stops, short
         with caplog.at_level(logging.INFO, logger="datagen.progress"):
             result = asyncio.run(run(cfg))
     assert result.counts["kept"] == 0
     lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("run:")]
-    assert lines and all(line.startswith("run: 0/4 pairs kept") for line in lines), lines
+    assert len(lines) >= 2, lines  # the seed went on for rounds, then stopped
+    assert all(line.startswith("run: 0/4 pairs kept (0%)") for line in lines), lines
     assert "judge $" in lines[-1]  # the cost of each role on the run line
 
 
