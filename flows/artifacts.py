@@ -95,16 +95,20 @@ def cost_markdown(manifest: dict[str, Any]) -> str:
     model it called), whether the judge was the answers' own model, and what fine-tuning on
     it would cost."""
     llm = manifest.get("llm") or {}
-    models = manifest.get("models") or {}
     cols = ("requests", "cache_hits", "failures", "prompt_tokens", "completion_tokens")
-    rows = [[name, models.get(name, {}).get("model", ""), *(u.get(k, 0) for k in cols),
-             f"${u.get('cost_usd', 0):.4f}"]
+    rows = [[name, *(u.get(k, 0) for k in cols), f"${u.get('cost_usd', 0):.4f}"]
             for name, u in (llm.get("by_stage") or {}).items()]
-    rows.append([md_bold("all"), "", *(llm.get(k, 0) for k in cols),
+    rows.append([md_bold("all"), *(llm.get(k, 0) for k in cols),
                  md_bold(f"${llm.get('cost_usd', 0):.4f}")])
     parts = [f"# Cost of run {manifest['run_id']}", "", "## Generation", "",
-             markdown_table(["stage", "model", "requests", "cached", "failed", "prompt tokens",
+             markdown_table(["stage", "requests", "cached", "failed", "prompt tokens",
                              "completion tokens", "cost"], rows)]
+    if models := manifest.get("models"):
+        parts += ["", "## Models by role", "", markdown_table(
+            ["role", "model", "endpoint", "requests", "tokens", "cost"],
+            [[role, m.get("model", ""), m.get("kind", ""), m.get("requests", 0),
+              m.get("prompt_tokens", 0) + m.get("completion_tokens", 0),
+              f"${m.get('cost_usd', 0):.4f}"] for role, m in models.items()])]
     if manifest.get("self_judged"):
         parts += ["", "**Self-judged**: the judge is the model that wrote the answers."]
     tune = [[split, model, m["billed_tokens"], m["epochs"], f"${m['cost_usd']:.4f}"]

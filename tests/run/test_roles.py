@@ -97,7 +97,7 @@ def test_a_judge_flag_sends_every_judge_call_to_the_judge(prefect_harness,
     assert manifest["self_judged"] is False
     assert "models by role:" in printed and "judge-m" in printed
     assert "self-judged" not in printed
-    assert re.search(r"\| judge \| judge-m \| " + str(len(asked_judge)) + r" \|",
+    assert re.search(r"\| judge \| judge-m \| local \| " + str(len(asked_judge)) + r" \|",
                      cost_markdown(manifest)), cost_markdown(manifest)
     records = pd.read_parquet(out / "records.parquet")
     kept = records[records["keep"]]
