@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from datagen.config import ROLES, RunConfig
-from datagen.llm.endpoint import Endpoint, open_endpoint
+from datagen.llm.endpoint import Endpoint, configured_base_url, open_endpoint
 
 
 @contextlib.contextmanager
@@ -29,12 +29,18 @@ def open_roles(config: RunConfig, *, roles: tuple[str, ...] = ROLES,
     """Every role's endpoint (of `roles`), each model opened once, all closed at the end."""
     with contextlib.ExitStack() as stack:
         opened: dict[str, Endpoint] = {}
+        embedded: Endpoint | None = None  # one embedded server, whichever models use it
         out: dict[str, Endpoint] = {}
         for role in roles:
             name = config.model_name(role)
             if name not in opened:
-                endpoint = stack.enter_context(open_endpoint(config.llm_for(role),
-                                                             retries=retries))
+                llm = config.llm_for(role)
+                if configured_base_url(llm) is None and embedded is not None:
+                    endpoint = embedded
+                else:
+                    endpoint = stack.enter_context(open_endpoint(llm, retries=retries))
+                if endpoint.kind == "embedded":
+                    embedded = endpoint
                 opened[name] = dataclasses.replace(endpoint, name=name)
             out[role] = opened[name]
         yield out
