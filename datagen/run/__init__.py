@@ -3,6 +3,7 @@ split -> export -> publish -> push, for the CLI, the library and the Prefect flo
 
     run(config, fanout) -> RunResult      a whole run; `fanout` says where stages execute
     recurate(run_dir, curation)           new verdicts, split and exports, no LLM call
+    recurate(run_dir, judge=config)       the same after a re-judge: judge calls only
 
     folder.py    the run folder: marker, lock, generations        plan.py    RunPlan
     stages.py    the stage functions a fan-out runs                fanout.py  LocalFanout

@@ -42,8 +42,9 @@ def versions() -> dict[str, str]:
 
 
 def llm_price(endpoint: dict[str, str], plan: RunPlan) -> dict[str, Any]:
-    """The prices the run's cost was computed with, and where they came from."""
-    cfg = plan.config.llm
+    """The prices the answers' cost was computed with, and where they came from (each
+    role's own cost is in `models`)."""
+    cfg = plan.config.llm_for("respond")
     p = price_for(endpoint.get("model", ""), endpoint.get("kind", "remote"), cfg.prices,
                   batch=cfg.batch)
     return {"model": p.model, "usd_per_1m_input": p.input, "usd_per_1m_output": p.output,
