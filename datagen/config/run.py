@@ -100,9 +100,10 @@ class LLMConfig(Section):
         return value
 
 
-ROLES = ("expand", "respond", "judge")
+ROLES = ("expand", "respond", "follow_up", "judge")
 """The stages that call a model. `expand` makes instructions (topics, personas and evolve
-calls included), `respond` answers them (follow-up turns included), `judge` scores pairs."""
+calls included), `respond` answers them, `follow_up` asks and answers the second turn of a
+multi-turn seed's pairs, `judge` scores pairs."""
 DEFAULT_MODEL = "llm"  # the name a role without its own model uses: the `llm:` section
 
 
@@ -111,6 +112,8 @@ class RolesConfig(Section):
 
     expand: str | None = Field(default=None, description="Model that makes instructions.")
     respond: str | None = Field(default=None, description="Model that answers them.")
+    follow_up: str | None = Field(
+        default=None, description="Model that asks and answers multi-turn seeds' second turn.")
     judge: str | None = Field(
         default=None, description="Model that scores pairs; naming a non-embedded model turns "
         "the judge on (curation.judge.enabled: auto).")

@@ -145,9 +145,13 @@ class _Round:
     def account(self, results: list[tuple[pd.DataFrame, dict[str, Any]]], what: str) -> None:
         stage = {"expanded": "expand", "responded": "respond", "judged": "judge"}[what]
         for df, usage in results:
-            self.out.usage = add_usage(self.out.usage, usage)
-            self.out.by_stage[stage] = add_usage(self.out.by_stage.get(stage, {}), usage)
-            self.out.budget_refused += refused(usage)
+            # a stage that called a second role (respond's follow-up turns) says so apart
+            parts = {stage: {k: v for k, v in usage.items() if k != "by_role"},
+                     **usage.get("by_role", {})}
+            for role, part in parts.items():
+                self.out.usage = add_usage(self.out.usage, part)
+                self.out.by_stage[role] = add_usage(self.out.by_stage.get(role, {}), part)
+                self.out.budget_refused += refused(part)
             n = int(df["response"].notna().sum()) if what == "responded" else len(df)
             self.out.counts[what] = self.out.counts.get(what, 0) + n
 
@@ -183,7 +187,8 @@ class _Round:
         that compare records keep it too. Returns the batch with its answers (and scores),
         and the same rows with their record-local verdicts."""
         [result] = await self.fanout.map("respond", [(self.plan, batch,
-                                                           self.endpoints["respond"])])
+                                                           self.endpoints["respond"],
+                                                           self.endpoints["follow_up"])])
         self.account([result], "responded")
         answered = result[0]
         if answered.empty:

@@ -74,20 +74,29 @@ async def expand_stage(plan: RunPlan, seed: SeedTask, endpoint: Endpoint, work: 
     return df, client.usage.as_dict()
 
 
-async def respond_stage(plan: RunPlan, batch: pd.DataFrame, endpoint: Endpoint) -> Result:
-    """Answers for a batch of kept instructions (and follow-up turns for multi-turn seeds)."""
+async def respond_stage(plan: RunPlan, batch: pd.DataFrame, endpoint: Endpoint,
+                        follow: Endpoint | None = None) -> Result:
+    """Answers for a batch of kept instructions, and follow-up turns for multi-turn seeds on
+    the `follow_up` role's endpoint `follow` (default: `endpoint`). The usage is the answers';
+    the follow-up calls' own is under `by_role` (see `rounds.account`)."""
     client = client_for(plan, endpoint, "respond")
-    todo = int((batch["keep"].fillna(False).astype(bool) & batch["response"].isna()).sum())
+    usage: dict[str, Any] = {}
     try:
+        todo = int((batch["keep"].fillna(False).astype(bool) & batch["response"].isna()).sum())
         with StageProgress("respond", todo, stats=role_stats("respond", client)) as tick:
             df = await respond(batch, client, plan.config.generation, progress=tick,
                                sources=plan.sources)
         if any(s.multi_turn for s in plan.seeds):
-            df = await follow_up(df, client, plan.config.generation,
-                                 {s.id: s for s in plan.seeds}, sources=plan.sources)
+            second = client_for(plan, follow or endpoint, "follow_up")
+            try:
+                df = await follow_up(df, second, plan.config.generation,
+                                     {s.id: s for s in plan.seeds}, sources=plan.sources)
+            finally:
+                await second.aclose()
+                usage = {"by_role": {"follow_up": second.usage.as_dict()}}
     finally:
         await client.aclose()
-    return df, client.usage.as_dict()
+    return df, {**client.usage.as_dict(), **usage}
 
 
 async def judge_stage(plan: RunPlan, batch: pd.DataFrame, endpoint: Endpoint) -> Result:

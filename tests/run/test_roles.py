@@ -161,7 +161,8 @@ def test_the_run_line_counts_pairs_kept_after_the_judge(tmp_path: Path,
 
 
 @pytest.mark.parametrize(("text", "says"), [
-    ("roles:\n  grader: strict\n", ["`roles`", "unknown role grader", "expand, respond, judge"]),
+    ("roles:\n  grader: strict\n", ["`roles`", "unknown role grader",
+                                    "expand, respond, follow_up, judge"]),
     ("roles:\n  judge: strict\n", ["`roles`", "roles.judge names model 'strict'",
                                    "does not declare"]),
     ("models:\n  strict: {model: m, max_cost_usd: 1}\nroles:\n  judge: strict\n",
@@ -217,3 +218,34 @@ def test_roles_naming_different_models_have_their_own_limits() -> None:
     assert one.limits_key != other.limits_key
     assert limits.gate(one.limits_key, 2) is not limits.gate(other.limits_key, 2)
     assert limits.gate(one.limits_key, 2) is limits.gate(one.limits_key, 2)
+
+
+def is_follow_up_call(body: dict[str, Any]) -> bool:
+    """The second turn: asking the follow-up question (one user message that is not an
+    expansion) or answering it (an earlier assistant turn in the messages)."""
+    msgs = body["messages"]
+    return any(m["role"] == "assistant" for m in msgs) or (
+        len(msgs) == 1 and "new requests" not in msgs[0]["content"])
+
+
+def test_follow_up_turns_go_to_their_role(tmp_path: Path) -> None:
+    seed = tmp_path / "nda_multi.yaml"
+    seed.write_text(NDA_SEED.read_text() + "\nmulti_turn: true\n")
+    with ScriptedServer(handler, models=("teacher",)) as teacher, \
+            ScriptedServer(handler, models=("chatty",)) as second:
+        cfg = RunConfig.model_validate({
+            "seeds": [str(seed)], "pairs": 3, "out": str(tmp_path / "run"),
+            "llm": {"base_url": teacher.base_url, "model": "teacher", "max_retries": 0},
+            "models": {"chat": {"base_url": second.base_url, "model": "chatty"}},
+            "roles": {"follow_up": "chat"},
+            "curation": {"judge": {"enabled": "off"}}})
+        result = asyncio.run(run(cfg))
+        asked_teacher = [b for b in teacher.requests if "messages" in b]
+        asked_second = [b for b in second.requests if "messages" in b]
+    assert asked_second and all(is_follow_up_call(b) for b in asked_second)
+    assert not any(is_follow_up_call(b) for b in asked_teacher)
+    models = result.manifest["models"]
+    assert models["follow_up"]["model"] == "chatty"
+    assert models["follow_up"]["requests"] == len(asked_second)
+    assert models["expand"]["requests"] + models["respond"]["requests"] == len(asked_teacher)
+    assert result.manifest["llm"]["requests"] == len(asked_teacher) + len(asked_second)
