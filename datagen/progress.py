@@ -142,9 +142,13 @@ class RunProgress:
         if self.mode == "live":
             self._task = BOARD.add("run: pairs kept", self.target)
 
-    def update(self, kept: int, round_no: int, cost_usd: float) -> None:
+    def update(self, kept: int, round_no: int, cost_usd: float,
+               by_role: dict[str, float] | None = None) -> None:
+        """`kept`: pairs the verdicts keep now (the judge's included); `by_role`: dollars
+        per model role, shown beside the total."""
         self.kept = min(kept, self.target)
-        text = (f"round {round_no + 1}, ${cost_usd:.4f}")
+        roles = ", ".join(f"{r} ${c:.4f}" for r, c in (by_role or {}).items())
+        text = f"round {round_no + 1}, ${cost_usd:.4f}" + (f" ({roles})" if roles else "")
         if self._task is not None:
             BOARD.update(self._task, completed=self.kept, stats=text)
         elif self.mode == "log":

@@ -91,7 +91,9 @@ def where(what: str, path: str | Path, links: LinksConfig | None) -> str:
 
 
 def cost_markdown(manifest: dict[str, Any]) -> str:
-    """Requests, tokens and dollars per LLM stage, and what fine-tuning on it would cost."""
+    """Requests, tokens and dollars per LLM stage (each stage is a model role, with the
+    model it called), whether the judge was the answers' own model, and what fine-tuning on
+    it would cost."""
     llm = manifest.get("llm") or {}
     cols = ("requests", "cache_hits", "failures", "prompt_tokens", "completion_tokens")
     rows = [[name, *(u.get(k, 0) for k in cols), f"${u.get('cost_usd', 0):.4f}"]
@@ -101,6 +103,14 @@ def cost_markdown(manifest: dict[str, Any]) -> str:
     parts = [f"# Cost of run {manifest['run_id']}", "", "## Generation", "",
              markdown_table(["stage", "requests", "cached", "failed", "prompt tokens",
                              "completion tokens", "cost"], rows)]
+    if models := manifest.get("models"):
+        parts += ["", "## Models by role", "", markdown_table(
+            ["role", "model", "endpoint", "requests", "tokens", "cost"],
+            [[role, m.get("model", ""), m.get("kind", ""), m.get("requests", 0),
+              m.get("prompt_tokens", 0) + m.get("completion_tokens", 0),
+              f"${m.get('cost_usd', 0):.4f}"] for role, m in models.items()])]
+    if manifest.get("self_judged"):
+        parts += ["", "**Self-judged**: the judge is the model that wrote the answers."]
     tune = [[split, model, m["billed_tokens"], m["epochs"], f"${m['cost_usd']:.4f}"]
             for split, rep in (manifest.get("validate") or {}).items()
             for model, m in rep.get("models", {}).items()]

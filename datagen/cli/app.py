@@ -42,10 +42,35 @@ def build_config(seeds: list[Path] | None = None, config: Path | None = None,
             llm[key] = stash(value) if key == "base_url" else value
     if llm:
         data["llm"] = llm
+    judge_flags(data, flags.pop("judge_base_url", None), flags.pop("judge_model", None))
     for key, value in flags.items():
         if value is not None:
             data[key] = str(value) if isinstance(value, Path) else value
     return validated(data, str(config) if config else "command line")
+
+
+def judge_flags(data: dict[str, Any], base_url: str | None, model: str | None) -> None:
+    """`--judge-base-url` / `--judge-model`: the judge role calls the model `judge` of
+    `models:` (declared here when the config has none). A judge on the same endpoint as the
+    answers, another model, needs only `--judge-model`; the key variable is `llm:`'s unless
+    the config's `models.judge` names another."""
+    from datagen.secrets import stash
+
+    if base_url is None and model is None:
+        return
+    llm = data.get("llm") or {}
+    models = dict(data.get("models") or {})
+    judge = dict(models.get("judge") or {})
+    if not judge:
+        judge = {k: llm[k] for k in ("base_url", "api_key_env") if k in llm}
+    if base_url is not None:
+        judge["base_url"] = stash(base_url)
+        judge.pop("model", None)  # another endpoint: its model is --judge-model or its first
+    if model is not None:
+        judge["model"] = model
+    models["judge"] = judge
+    data["models"] = models
+    data["roles"] = {**(data.get("roles") or {}), "judge": "judge"}
 
 
 def check_seeds(paths: list[str]) -> list[Any]:

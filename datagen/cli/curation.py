@@ -10,9 +10,9 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from datagen.cli.app import app
-from datagen.cli.runs import report_run
-from datagen.config import load_config
+from datagen.cli.app import app, judge_flags
+from datagen.cli.runs import JudgeModel, JudgeURL, report_run
+from datagen.config import load_config, validated
 from datagen.console import console, esc
 from datagen.errors import ConfigError
 
@@ -25,9 +25,13 @@ def curate(
     verdicts: Annotated[Path | None, typer.Option(
         help="A reviewer's verdicts (JSONL from the report's viewer): keep or drop per id, "
              "before every other check.")] = None,
+    judge_base_url: JudgeURL = None,
+    judge_model: JudgeModel = None,
 ) -> Any:
     """Re-curate a finished run (new thresholds, checks, eval sets, human verdicts) with no
-    LLM call, then rewrite its split and exports as a new generation."""
+    LLM call, then rewrite its split and exports as a new generation. With --judge-base-url
+    or --judge-model, its answered pairs are judged again by that judge (the only calls made:
+    no generation call) before curating."""
     from datagen.run import recurate
     from datagen.run.folder import RunFolder, is_run_folder
     from datagen.run.plan import plan_from_folder
@@ -37,7 +41,13 @@ def curate(
                           hint="pass a folder written by `datagen run`")
     started = time.perf_counter()
     curation = load_config(config).curation if config else None
-    result = asyncio.run(recurate(run_dir, curation, verdicts=verdicts))
+    judge = None
+    if judge_base_url is not None or judge_model is not None:
+        old = plan_from_folder(RunFolder(run_dir)).config
+        data = old.model_dump(mode="json", exclude_unset=True)
+        judge_flags(data, judge_base_url, judge_model)
+        judge = validated(data, "command line")
+    result = asyncio.run(recurate(run_dir, curation, verdicts=verdicts, judge=judge))
     cfg = plan_from_folder(RunFolder(run_dir)).config
     return report_run(result, cfg.model_copy(update={"allow_empty": True, "allow_short": True}),
                       time.perf_counter() - started)

@@ -15,7 +15,7 @@ import typer
 from rich.table import Table
 
 from datagen.cli.app import INTERRUPTED, app, build_config, check_seeds, prefect_env
-from datagen.config import RunConfig
+from datagen.config import ROLES, RunConfig
 from datagen.console import (
     console,
     emit_json,
@@ -27,6 +27,12 @@ from datagen.console import (
 )
 from datagen.errors import ConfigError
 
+JudgeURL = Annotated[str | None, typer.Option(
+    help="The judge's OpenAI-compatible endpoint (the judge role: models.judge), apart from "
+         "the model that writes the answers.")]
+JudgeModel = Annotated[str | None, typer.Option(
+    help="The judge's model name (at --judge-base-url, else at the answers' endpoint).")]
+
 
 @app.command()
 def run(
@@ -35,6 +41,8 @@ def run(
     pairs: Annotated[int | None, typer.Option(help="Pairs wanted per seed.")] = None,
     model: Annotated[str | None, typer.Option(help="Model name at the endpoint.")] = None,
     base_url: Annotated[str | None, typer.Option(help="OpenAI-compatible endpoint URL.")] = None,
+    judge_base_url: JudgeURL = None,
+    judge_model: JudgeModel = None,
     seed: Annotated[int | None, typer.Option(help="Random seed.")] = None,
     config: Annotated[Path | None, typer.Option(help="Run config YAML.")] = None,
     batch: Annotated[bool, typer.Option("--batch", help="Use the OpenAI Batch API (half "
@@ -59,6 +67,7 @@ def run(
     """Generate a dataset: expand, respond, curate, split, export (a Prefect flow)."""
     cfg = build_config(seeds, config, out=out, pairs=pairs, seed=seed, model=model,
                        base_url=base_url, max_cost_usd=max_cost_usd, batch=batch or None,
+                       judge_base_url=judge_base_url, judge_model=judge_model,
                        append_to=append_to, allow_empty=allow_empty or None,
                        allow_short=allow_short or None)
     if not cfg.seeds:
@@ -174,11 +183,18 @@ def preflight(cfg: RunConfig) -> RunConfig:
         update["append_to"] = str(check_target(cfg.append_to, out))
     if cfg.export.push_to:
         check_repo_id(cfg.export.push_to, what="export.push_to")
-    base_url = configured_base_url(cfg.llm)
-    if base_url:
-        resolve(cfg.llm, base_url)
-    else:
-        embedded.check_installed()
+    checked = set()
+    for role in ROLES:  # every model a role calls answers (each once), before any work
+        name = cfg.model_name(role)
+        if name in checked:
+            continue
+        checked.add(name)
+        llm = cfg.llm_for(role)
+        base_url = configured_base_url(llm)
+        if base_url:
+            resolve(llm, base_url)
+        else:
+            embedded.check_installed()
     return cfg.model_copy(update=update)
 
 
@@ -199,13 +215,16 @@ def report_run(result: Any, cfg: RunConfig, seconds: float | None = None, *,
                       "report": str(out / "report.html"),
                       "train": str(out / "openai" / "train.jsonl"), "hf": str(out / "hf")},
             "published": result.published["counts"] if result.published else None,
-            "hub_url": result.hub_url})
+            "hub_url": result.hub_url, "models": result.manifest.get("models"),
+            "self_judged": result.manifest.get("self_judged")})
         return 0 if outcome.ok else outcome.exit_code
     console.print(summary_table(result.out, result.counts, seconds))
     if quiet:
         if not outcome.ok:
             console.print(f"[yellow]{esc(outcome.name)}[/]: {esc(outcome.message)}")
         return 0 if outcome.ok else outcome.exit_code
+    for line in model_lines(result.manifest):
+        console.print(line)
     for line in preflight_lines(Path(result.out)):
         console.print(line)
     for part in split_warning(result.manifest.get("split", {})):
@@ -221,6 +240,22 @@ def report_run(result: Any, cfg: RunConfig, seconds: float | None = None, *,
     if outcome.hint:
         console.print(f"  [bold]fix:[/] {esc(outcome.hint)}")
     return outcome.exit_code
+
+
+def model_lines(manifest: dict[str, Any]) -> list[str]:
+    """One line per role (its model, tokens and cost), and the self-judged notice."""
+    models = manifest.get("models") or {}
+    lines = [f"  {esc(role)}: {esc(m.get('model', '?'))} ({esc(m.get('name', '?'))}), "
+             f"{m.get('requests', 0)} calls, "
+             f"{m.get('prompt_tokens', 0) + m.get('completion_tokens', 0)} tokens, "
+             f"${m.get('cost_usd', 0.0):.4f}" for role, m in models.items()]
+    if lines:
+        lines.insert(0, "models by role:")
+    if manifest.get("self_judged"):
+        lines.append("[yellow]self-judged[/]: the judge is the model that wrote the answers, "
+                     "and a model favours its own answers; name another judge with "
+                     "--judge-base-url/--judge-model (or models: and roles.judge)")
+    return lines
 
 
 @app.command()

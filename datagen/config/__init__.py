@@ -31,6 +31,7 @@ from datagen.config.files import (
     validated,
 )
 from datagen.config.run import (
+    ROLES,
     ExportConfig,
     FineTunePrice,
     GenerationConfig,
@@ -39,17 +40,18 @@ from datagen.config.run import (
     ModelPrice,
     OrchestrationConfig,
     PreferenceConfig,
+    RolesConfig,
     RunConfig,
     SplitConfig,
 )
 
 __all__ = [
-    "FLAGS", "PATH_KEYS", "CurationConfig", "DedupConfig", "ExportConfig",
+    "FLAGS", "ROLES", "PATH_KEYS", "CurationConfig", "DedupConfig", "ExportConfig",
     "FaithfulnessConfig", "FineTunePrice",
     "GenerationConfig", "JudgeConfig", "KeywordsConfig", "LLMConfig", "LanguageConfig",
     "LengthConfig", "LinksConfig", "ModelPrice", "OrchestrationConfig", "PIIConfig",
     "PlaceholderConfig", "PreferenceConfig", "ReferencesConfig", "RepetitionConfig",
-    "RunConfig", "SplitConfig",
+    "RolesConfig", "RunConfig", "SplitConfig",
     "check_utf8", "from_parameters", "load_config", "merge", "read_config_file",
     "resolve_paths", "validated",
 ]

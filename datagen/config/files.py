@@ -17,7 +17,8 @@ from datagen.errors import ConfigError
 
 FLAGS = {"pairs": "--pairs", "out": "--out", "seed": "--seed", "llm.model": "--model",
          "llm.base_url": "--base-url", "llm.max_cost_usd": "--max-cost-usd",
-         "llm.batch": "--batch", "append_to": "--append-to"}
+         "llm.batch": "--batch", "append_to": "--append-to",
+         "models.judge.base_url": "--judge-base-url", "models.judge.model": "--judge-model"}
 
 
 def shown(text: str) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from datagen.config.curation import CurationConfig
 from datagen.config.section import Section
@@ -98,6 +98,35 @@ class LLMConfig(Section):
                 "OPENAI_API_KEY or VLLM_API_KEY), so that a shared config cannot send another "
                 "secret (HF_TOKEN, a cloud or git token) to an endpoint")
         return value
+
+
+ROLES = ("expand", "respond", "follow_up", "judge")
+"""The stages that call a model. `expand` makes instructions (topics, personas and evolve
+calls included), `respond` answers them, `follow_up` asks and answers the second turn of a
+multi-turn seed's pairs, `judge` scores pairs."""
+DEFAULT_MODEL = "llm"  # the name a role without its own model uses: the `llm:` section
+
+
+class RolesConfig(Section):
+    """Which model of `models:` each stage calls; a role left unset uses `llm:`."""
+
+    expand: str | None = Field(default=None, description="Model that makes instructions.")
+    respond: str | None = Field(default=None, description="Model that answers them.")
+    follow_up: str | None = Field(
+        default=None, description="Model that asks and answers multi-turn seeds' second turn.")
+    judge: str | None = Field(
+        default=None, description="Model that scores pairs; naming a non-embedded model turns "
+        "the judge on (curation.judge.enabled: auto).")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _known(cls, data: object) -> object:
+        if isinstance(data, dict):
+            unknown = sorted(str(k) for k in data if k not in ROLES)
+            if unknown:
+                raise ValueError(f"unknown role {', '.join(unknown)}: the roles are "
+                                 f"{', '.join(ROLES)}")
+        return data
 
 
 class GenerationConfig(Section):
@@ -275,7 +304,14 @@ class RunConfig(Section):
     pairs: int | None = Field(default=None, ge=1, le=1_000_000,  # a seed's own bound
                               description="Override every seed's `pairs`.")
     seed: int = Field(default=0, description="Random seed: sampling, split, language detection.")
-    llm: LLMConfig = Field(default_factory=LLMConfig)
+    llm: LLMConfig = Field(
+        default_factory=LLMConfig,
+        description="The model of every role that `roles:` does not give another; its "
+        "max_cost_usd and max_failed_share hold for the whole run.")
+    models: dict[str, LLMConfig] = Field(
+        default_factory=dict,
+        description="Named endpoints (the keys of `llm:` each) that `roles:` gives to stages.")
+    roles: RolesConfig = Field(default_factory=RolesConfig)
     generation: GenerationConfig = Field(default_factory=GenerationConfig)
     curation: CurationConfig = Field(default_factory=CurationConfig)
     split: SplitConfig = Field(default_factory=SplitConfig)
@@ -292,3 +328,45 @@ class RunConfig(Section):
         description="A published dataset folder: new pairs are deduplicated against it and "
         "appended; existing records keep their split.",
     )
+
+    @field_validator("models")
+    @classmethod
+    def _models(cls, value: dict[str, LLMConfig]) -> dict[str, LLMConfig]:
+        for name, model in value.items():
+            if name == DEFAULT_MODEL:
+                raise ValueError(f"{name!r} names the `llm:` section: give this model "
+                                 "another name, or set its keys under `llm:`")
+            for run_wide in ("max_cost_usd", "max_failed_share", "batch"):
+                if getattr(model, run_wide) != LLMConfig.model_fields[run_wide].default:
+                    raise ValueError(
+                        f"{name}.{run_wide} holds for the whole run, every role together: "
+                        f"set llm.{run_wide} instead")
+        return value
+
+    @field_validator("roles")
+    @classmethod
+    def _roles_named(cls, roles: RolesConfig, info: ValidationInfo) -> RolesConfig:
+        models = info.data.get("models") or {}
+        for role in ROLES:
+            name = getattr(roles, role)
+            if name is not None and name != DEFAULT_MODEL and name not in models:
+                declared = ", ".join(sorted(models)) or "none"
+                raise ValueError(
+                    f"roles.{role} names model {name!r}, which `models:` does not declare "
+                    f"(declared: {declared}); add `models: {{{name}: {{base_url: ..., model: "
+                    f"...}}}}` or name a declared one")
+        return roles
+
+    def model_name(self, role: str) -> str:
+        """The name of the model `role` calls (`llm` for the `llm:` section)."""
+        return getattr(self.roles, role) or DEFAULT_MODEL
+
+    def llm_for(self, role: str) -> LLMConfig:
+        """The endpoint section `role` calls, with the run's budget and batch mode (which
+        cover every role together)."""
+        name = self.model_name(role)
+        if name == DEFAULT_MODEL:
+            return self.llm
+        return self.models[name].model_copy(update={
+            "max_cost_usd": self.llm.max_cost_usd, "max_failed_share": self.llm.max_failed_share,
+            "batch": self.llm.batch})

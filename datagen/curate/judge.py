@@ -27,7 +27,7 @@ from datagen.curate.reasons import DropReason
 from datagen.errors import BudgetExceeded
 from datagen.llm.client import LLMClient
 from datagen.llm.wire import LLMCallError
-from datagen.records import add_scores, has_score, json_cell
+from datagen.records import add_scores, has_score, json_cell, to_json
 
 PROMPT_VERSION = "judge.v1"
 CRITERIA = ("correctness", "instruction_following", "domain_fit")
@@ -140,6 +140,19 @@ def parse_verdict(text: str | None, criteria: tuple[str, ...] = CRITERIA) -> dic
 def judge_enabled(cfg: JudgeConfig, endpoint_kind: str) -> bool:
     """auto: on for a real endpoint, off for the embedded model (too weak to judge)."""
     return cfg.enabled == "on" or (cfg.enabled == "auto" and endpoint_kind != "embedded")
+
+
+def clear_judge_scores(df: pd.DataFrame) -> pd.DataFrame:
+    """A copy of `df` without the judge's scores (`judge`, `judge_*`): for a re-judge by
+    another judge, which then scores every pair again."""
+    out = df.copy()
+    rows = []
+    for raw in out["scores"].tolist():
+        scores = json_cell(raw)
+        rows.append(to_json({k: v for k, v in scores.items()
+                             if k != "judge" and not k.startswith("judge_")}))
+    out["scores"] = pd.array(rows, dtype="string")
+    return out
 
 
 def to_judge(df: pd.DataFrame) -> pd.Index:

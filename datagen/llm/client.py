@@ -101,14 +101,14 @@ class LLMClient:
         self.batch = batch
         # With a run folder, rate limits and the budget hold for every process on it.
         shared = cache.path.resolve() if cache is not None else None
-        self._limits = limits.rate_limits(endpoint.identity, requests_per_minute,
+        self._limits = limits.rate_limits(endpoint.limits_key, requests_per_minute,
                                           tokens_per_minute, shared)
         self._budget: limits.Budget | None = None
         if max_cost_usd is not None:
             self._budget = limits.budget_for(
                 str(shared or endpoint.identity), max_cost_usd,
                 cache.spent_usd if cache is not None else (lambda: 0.0), shared)
-        self._gate = limits.gate(endpoint.identity, max_concurrency, adaptive)
+        self._gate = limits.gate(endpoint.limits_key, max_concurrency, adaptive)
         self._backoffs = 0
         self._inflight = 0
         self._closed = False

@@ -34,6 +34,13 @@ class Endpoint:
     identity: str  # stable across runs: part of every cache key
     api_key: str = field(repr=False, default=_NO_KEY)
     key_found: bool = False
+    name: str = "llm"  # the run config's name for it (`llm`, or a key of `models:`)
+
+    @property
+    def limits_key(self) -> str:
+        """What its concurrency gate and rate limits are shared under: roles that name the
+        same model share them, roles that name different models have their own."""
+        return f"{self.name}@{self.identity}"
 
     def sdk_args(self) -> dict[str, Any]:
         """What the openai SDK's clients are built with (`base_url`, `api_key`,

@@ -3,6 +3,7 @@ split -> export -> publish -> push, for the CLI, the library and the Prefect flo
 
     run(config, fanout) -> RunResult      a whole run; `fanout` says where stages execute
     recurate(run_dir, curation)           new verdicts, split and exports, no LLM call
+    recurate(run_dir, judge=config)       the same after a re-judge: judge calls only
 
     folder.py    the run folder: marker, lock, generations        plan.py    RunPlan
     stages.py    the stage functions a fan-out runs                fanout.py  LocalFanout
@@ -29,11 +30,13 @@ import pandas as pd
 
 from datagen.config import CurationConfig, RunConfig
 from datagen.curate.human import read_verdicts, write_verdicts
+from datagen.curate.judge import clear_judge_scores, to_judge
 from datagen.errors import ConfigError
 from datagen.export import append
 from datagen.export.hub import check_repo_id
 from datagen.files import locked, read_parquet
-from datagen.llm.endpoint import open_endpoint
+from datagen.llm.roles import describe, open_roles
+from datagen.llm.usage import Usage
 from datagen.records import COLUMNS, kept
 from datagen.run import rounds
 from datagen.run.fanout import Fanout, LocalFanout
@@ -61,14 +64,14 @@ async def run(config: RunConfig, fanout: Fanout | None = None, *,
         published = append.Published(config.append_to).records() if config.append_to else None
         timings: dict[str, float] = {}
         started = time.perf_counter()
-        with open_endpoint(config.llm) as endpoint:
+        with open_roles(config) as endpoints:
             timings["endpoint"] = round(time.perf_counter() - started, 3)
             t = time.perf_counter()
-            made = await rounds.generate(plan, fanout, endpoint, published)
+            made = await rounds.generate(plan, fanout, endpoints, published)
             timings["generate"] = round(time.perf_counter() - t, 3)
-            public = endpoint.public
-        return await finish(plan, fanout, made.records, published, public,
-                            made.usage_with_stages(),
+            public = endpoints["respond"].public
+        usage = {**made.usage_with_stages(), "roles": describe(endpoints)}
+        return await finish(plan, fanout, made.records, published, public, usage,
                             timings, {**made.counts}, budget_refused=made.budget_refused)
 
 
@@ -103,15 +106,20 @@ async def finish(plan: RunPlan, fanout: Fanout, records: pd.DataFrame,
 
 async def recurate(run_dir: str | Path, curation: CurationConfig | None = None,
                    fanout: Fanout | None = None, *,
-                   verdicts: str | Path | None = None) -> RunResult:
+                   verdicts: str | Path | None = None,
+                   judge: RunConfig | None = None) -> RunResult:
     """Recompute the verdicts, split and exports of a finished run with a new `curation`
     section (thresholds, checks, eval sets), without a single LLM call: every record it paid
     for is in `records.parquet`, judge scores included. `verdicts` (a reviewer's file) is
-    checked against the records and merged into the run folder's first. A new generation is
-    written."""
+    checked against the records and merged into the run folder's first. `judge`: the run's
+    config with another judge role (`models:`/`roles.judge`): every answered pair is judged
+    again by it, the only calls made (`rejudge`). A new generation is written."""
     folder = RunFolder(check_out(run_dir, flag="RUN_DIR"))
     with locked(folder.root, "curate"):
         plan = plan_from_folder(folder)
+        if judge is not None:
+            plan.config = plan.config.model_copy(update={"models": judge.models,
+                                                         "roles": judge.roles})
         if curation is not None:
             plan.config = plan.config.model_copy(update={"curation": curation})
         if plan.config.append_to:
@@ -126,11 +134,38 @@ async def recurate(run_dir: str | Path, curation: CurationConfig | None = None,
         if verdicts is not None:
             merge_verdicts(folder, verdicts, records)
         old = append.read_manifest(folder.manifest)
-        return await finish(plan, fanout or LocalFanout(),
-                            records[list(COLUMNS)].astype(COLUMNS), None,
-                            old.get("endpoint", {}), old.get("llm", {}),
-                            {**old.get("timings_s", {})},
-                            old.get("counts", {}).get("by_stage", {}), push=False)
+        fanout = fanout or LocalFanout()
+        records = records[list(COLUMNS)].astype(COLUMNS)
+        usage, timings = old.get("llm", {}), {**old.get("timings_s", {})}
+        if judge is not None:
+            records, usage = await rejudge(plan, fanout, records, usage, timings)
+        return await finish(plan, fanout, records, None, old.get("endpoint", {}), usage,
+                            timings, old.get("counts", {}).get("by_stage", {}), push=False)
+
+
+async def rejudge(plan: RunPlan, fanout: Fanout, records: pd.DataFrame,
+                  usage: dict[str, Any], timings: dict[str, float]
+                  ) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Every answered pair the record-local checks keep, judged again by the plan's judge
+    role (the old judge's scores cleared first); no other role is opened or called. The
+    usage of the run, with this judge's calls as its `judge` role."""
+    t = time.perf_counter()
+    records = clear_judge_scores(records)
+    with open_roles(plan.config, roles=("judge",)) as endpoints:
+        screened = await fanout.call("screen", plan, records, False)
+        todo = screened.loc[to_judge(screened)]
+        parts = [todo.iloc[i:i + rounds.JUDGE_BATCH].copy()
+                 for i in range(0, len(todo), rounds.JUDGE_BATCH)]
+        judged = await fanout.map("judge", [(plan, p, endpoints["judge"]) for p in parts])
+        roles = {**usage.get("roles", {}), **describe(endpoints)}
+    spent: dict[str, Any] = {}
+    for _, part in judged:
+        spent = rounds.add_usage(spent, part)
+    total = rounds.add_usage(usage, spent) if spent else dict(usage)
+    total = {**total, "roles": roles,
+             "by_stage": {**usage.get("by_stage", {}), "judge": spent or Usage().as_dict()}}
+    timings["rejudge"] = round(time.perf_counter() - t, 3)
+    return rounds.merge(records, [d for d, _ in judged]), total
 
 
 def merge_verdicts(folder: RunFolder, path: str | Path, records: pd.DataFrame) -> None:

@@ -23,6 +23,7 @@ from datagen.files import write_json, write_jsonl, write_parquet
 from datagen.generate.coverage import coverage
 from datagen.generate.diversity import generation_sections
 from datagen.llm.pricing import price_for
+from datagen.llm.roles import self_judged, with_usage
 from datagen.run.folder import Staging
 from datagen.run.plan import RunPlan
 
@@ -41,12 +42,24 @@ def versions() -> dict[str, str]:
 
 
 def llm_price(endpoint: dict[str, str], plan: RunPlan) -> dict[str, Any]:
-    """The prices the run's cost was computed with, and where they came from."""
-    cfg = plan.config.llm
+    """The prices the answers' cost was computed with, and where they came from (each
+    role's own cost is in `models`)."""
+    cfg = plan.config.llm_for("respond")
     p = price_for(endpoint.get("model", ""), endpoint.get("kind", "remote"), cfg.prices,
                   batch=cfg.batch)
     return {"model": p.model, "usd_per_1m_input": p.input, "usd_per_1m_output": p.output,
             "batch_discount": p.batch, "note": p.note}
+
+
+def models_section(usage: dict[str, Any]) -> dict[str, Any]:
+    """`models`: every model by role (its public endpoint, requests, tokens and cost), and
+    `self_judged`: the judge ran and is the model that wrote the answers."""
+    roles = usage.get("roles")
+    if not roles:  # a run from before model roles
+        return {}
+    by_stage = usage.get("by_stage", {})
+    return {"models": with_usage(roles, by_stage),
+            "self_judged": "judge" in by_stage and self_judged(roles)}
 
 
 def build(plan: RunPlan, records: pd.DataFrame, labels: pd.Series, split_info: dict[str, Any],
@@ -74,6 +87,7 @@ def build(plan: RunPlan, records: pd.DataFrame, labels: pd.Series, split_info: d
         "split": split_info,
         "llm": usage,
         "llm_price": llm_price(endpoint, plan),
+        **models_section(usage),
         "timings_s": dict(timings),
     }
     manifest.update(generation_sections(records, plan.seeds, plan.targets, cfg.generation,

@@ -83,6 +83,18 @@ def ground(config: RunConfig, seeds: list[SeedTask]) -> dict[str, list[Unit]]:
     return found
 
 
+def run_identity(config: dict[str, Any]) -> dict[str, Any]:
+    """What a run's id is derived from: its resolved config without its folder (the same run
+    in another folder has the same id), and without model roles left at their defaults (a
+    run of one model keeps the id it had before roles existed)."""
+    out = {**config, "out": None}
+    if not out.get("models"):
+        out.pop("models", None)
+    if not any((out.get("roles") or {}).values()):
+        out.pop("roles", None)
+    return out
+
+
 def plan_run(config: RunConfig) -> RunPlan:
     """Load and check the seeds (and their sources) and write the resolved config (and the
     sources' units) into the run folder."""
@@ -90,7 +102,7 @@ def plan_run(config: RunConfig) -> RunPlan:
     grounded = ground(config, seeds)
     targets = {s.id: config.pairs or s.pairs for s in seeds}
     data = resolved(config, seeds)
-    identity = {**data["config"], "out": None}  # the same run in another folder: same id
+    identity = run_identity(data["config"])
     digest = {sid: [u.id for u in us] for sid, us in grounded.items()}
     run_id = record_id("run", identity, data["seed_tasks"], *([digest] if digest else []))[:12]
     plan = RunPlan(config=config, seeds=seeds, run_id=run_id, targets=targets, units=grounded)
@@ -126,7 +138,7 @@ def plan_from_folder(folder: RunFolder, config: RunConfig | None = None) -> RunP
     data = folder.read_config()
     cfg = config or validated({**data["config"], "out": str(folder.root)}, str(folder.config))
     seeds = [stored_seed(s) for s in data.get("seed_tasks", [])]
-    identity = {**data["config"], "out": None}
+    identity = run_identity(data["config"])
     grounded = read_units(folder)
     digest = {sid: [u.id for u in us] for sid, us in grounded.items()}
     return RunPlan(config=cfg, seeds=seeds,

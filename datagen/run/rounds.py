@@ -33,7 +33,7 @@ from datagen.llm.endpoint import Endpoint
 from datagen.llm.transport import shared_connections
 from datagen.llm.usage import Usage
 from datagen.progress import RunProgress
-from datagen.records import COLUMNS, has_score, new_records
+from datagen.records import COLUMNS, has_score, kept, new_records
 from datagen.run.fanout import Fanout
 from datagen.run.plan import RunPlan
 
@@ -64,6 +64,17 @@ def missing_pairs(plan: RunPlan, records: pd.DataFrame) -> dict[str, int]:
         state = seed_state(s, records, plan.targets[s.id], gen)
         out[s.id] = 0 if state["stop"] else state["missing"]
     return out
+
+
+def kept_pairs(plan: RunPlan, records: pd.DataFrame) -> int:
+    """Answered pairs the verdicts keep (the judge's included), at most each seed's target:
+    what the run line counts, so it never counts a pair the judge dropped, nor a seed that
+    stopped short as done."""
+    if records.empty:
+        return 0
+    done = kept(records)
+    done = done[done["response"].notna()].groupby("seed_id").size()
+    return int(sum(min(int(n), plan.targets.get(str(sid), 0)) for sid, n in done.items()))
 
 
 def backlog(records: pd.DataFrame) -> dict[str, int]:
@@ -123,21 +134,27 @@ def refused(usage: dict[str, Any]) -> int:
 class _Round:
     """The state one run's rounds share (kept on an object, not passed around as a dict)."""
 
-    def __init__(self, plan: RunPlan, fanout: Fanout, endpoint: Endpoint,
+    def __init__(self, plan: RunPlan, fanout: Fanout, endpoints: dict[str, Endpoint],
                  published: pd.DataFrame | None) -> None:
-        self.plan, self.fanout, self.endpoint, self.published = plan, fanout, endpoint, published
+        self.plan, self.fanout, self.endpoints, self.published = (plan, fanout, endpoints,
+                                                                  published)
         self.out = Generated(new_records([]))
         self.screened = new_records([])  # every record with its record-local verdicts only
-        self.judge = judge_enabled(plan.config.curation.judge, endpoint.kind)
+        # the judge role's model decides: the embedded model is never an automatic judge
+        self.judge = judge_enabled(plan.config.curation.judge, endpoints["judge"].kind)
         self.scored: set[str] = set()  # ids of pairs the judge scored, and could not score
         self.unscored: set[str] = set()
 
     def account(self, results: list[tuple[pd.DataFrame, dict[str, Any]]], what: str) -> None:
         stage = {"expanded": "expand", "responded": "respond", "judged": "judge"}[what]
         for df, usage in results:
-            self.out.usage = add_usage(self.out.usage, usage)
-            self.out.by_stage[stage] = add_usage(self.out.by_stage.get(stage, {}), usage)
-            self.out.budget_refused += refused(usage)
+            # a stage that called a second role (respond's follow-up turns) says so apart
+            parts = {stage: {k: v for k, v in usage.items() if k != "by_role"},
+                     **usage.get("by_role", {})}
+            for role, part in parts.items():
+                self.out.usage = add_usage(self.out.usage, part)
+                self.out.by_stage[role] = add_usage(self.out.by_stage.get(role, {}), part)
+                self.out.budget_refused += refused(part)
             n = int(df["response"].notna().sum()) if what == "responded" else len(df)
             if what == "judged":  # pairs scored, not asked: a reply without a score is none
                 scored = has_score(df, "judge")
@@ -170,7 +187,8 @@ class _Round:
     async def judged(self, todo: pd.DataFrame) -> list[pd.DataFrame]:
         """Judge scores for the kept, answered records of `todo`, in batches."""
         parts = [todo.iloc[i:i + JUDGE_BATCH].copy() for i in range(0, len(todo), JUDGE_BATCH)]
-        judged = await self.fanout.map("judge", [(self.plan, p, self.endpoint) for p in parts])
+        judged = await self.fanout.map("judge", [(self.plan, p, self.endpoints["judge"])
+                                                for p in parts])
         self.account(judged, "judged")
         return [d for d, _ in judged]
 
@@ -179,7 +197,9 @@ class _Round:
         keeps judged at once: each was kept, so no kept record is near it, and the checks
         that compare records keep it too. Returns the batch with its answers (and scores),
         and the same rows with their record-local verdicts."""
-        [result] = await self.fanout.map("respond", [(self.plan, batch, self.endpoint)])
+        [result] = await self.fanout.map("respond", [(self.plan, batch,
+                                                           self.endpoints["respond"],
+                                                           self.endpoints["follow_up"])])
         self.account([result], "responded")
         answered = result[0]
         if answered.empty:
@@ -205,7 +225,7 @@ class _Round:
         grow = {sid: n for sid, n in wanted.items() if waiting.get(sid, 0) < math.ceil(n * margin)}
         gen = plan.config.generation
         seeds = {s.id: effective_seed(s, records, gen) for s in plan.seeds}  # diversified?
-        calls = [(plan, seeds[sid], self.endpoint,
+        calls = [(plan, seeds[sid], self.endpoints["expand"],
                   plan_expansion(seeds[sid], records, n, plan.config.generation), round_no)
                  for sid, n in grow.items()]
         calls = [c for c in calls if len(c[3])]
@@ -236,10 +256,11 @@ class _Round:
         return not self.out.budget_refused
 
 
-async def generate(plan: RunPlan, fanout: Fanout, endpoint: Endpoint,
+async def generate(plan: RunPlan, fanout: Fanout, endpoints: dict[str, Endpoint],
                    published: pd.DataFrame | None = None) -> Generated:
-    """Run the rounds. A rerun asks the very same calls, which the response cache answers."""
-    state = _Round(plan, fanout, endpoint, published)
+    """Run the rounds, each role on its endpoint (`datagen.llm.roles.open_roles`). A rerun
+    asks the very same calls, which the response cache answers."""
+    state = _Round(plan, fanout, endpoints, published)
     shown = RunProgress(sum(plan.targets.values()))
     async with shared_connections():  # the stage calls' clients reuse connections
         try:
@@ -251,10 +272,11 @@ async def generate(plan: RunPlan, fanout: Fanout, endpoint: Endpoint,
 async def _rounds(plan: RunPlan, state: _Round, shown: RunProgress) -> Generated:
     for round_no in range(plan.config.generation.max_rounds):
         going = await state.one(round_no)
-        # done: pairs kept, and what a seed that stopped will not ask for any more
-        left = sum(missing_pairs(plan, state.out.records).values())
-        shown.update(sum(plan.targets.values()) - left, round_no,
-                     float(state.out.usage.get("cost_usd", 0.0)))
+        # the pairs kept now, after the judge: a seed that stopped short shows short
+        shown.update(kept_pairs(plan, state.out.records), round_no,
+                     float(state.out.usage.get("cost_usd", 0.0)),
+                     {role: float(u.get("cost_usd", 0.0))
+                      for role, u in state.out.by_stage.items()})
         if not going:
             break
     return state.out

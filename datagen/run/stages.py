@@ -12,6 +12,7 @@ so a rerun or a resume repeats no completed call. A call the budget refused is c
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
@@ -39,8 +40,9 @@ EMBEDDED_CONCURRENCY = 2  # llama.cpp answers one request at a time: queue one, 
 Result = tuple[pd.DataFrame, dict[str, Any]]
 
 
-def client_for(plan: RunPlan, endpoint: Endpoint) -> LLMClient:
-    llm = plan.config.llm
+def client_for(plan: RunPlan, endpoint: Endpoint, role: str) -> LLMClient:
+    """A client for `role` on its endpoint, with the limits of the model the role names."""
+    llm = plan.config.llm_for(role)
     concurrency = llm.max_concurrency
     if endpoint.kind == "embedded":
         concurrency = min(concurrency, EMBEDDED_CONCURRENCY)
@@ -48,13 +50,21 @@ def client_for(plan: RunPlan, endpoint: Endpoint) -> LLMClient:
                              max_concurrency=concurrency)
 
 
+def role_stats(role: str, client: LLMClient) -> Callable[[], str]:
+    """A progress row's live totals, naming the model the role calls (the row is the
+    role's: its requests, tokens and dollars)."""
+    model = client.endpoint.model
+    return lambda: f"{client.status()}, {role} model {model}"
+
+
 async def expand_stage(plan: RunPlan, seed: SeedTask, endpoint: Endpoint, work: ExpandWork,
                        round_no: int) -> Result:
     """New instructions of one seed for one round."""
-    client = client_for(plan, endpoint)
-    mode = structured_mode(plan.config.llm, endpoint.kind)
+    client = client_for(plan, endpoint, "expand")
+    mode = structured_mode(plan.config.llm_for("expand"), endpoint.kind)
     try:
-        with StageProgress(f"expand {seed.id}", len(work), stats=client.status) as tick:
+        with StageProgress(f"expand {seed.id}", len(work),
+                           stats=role_stats("expand", client)) as tick:
             df = await expand(seed, client, plan.config.generation, mode=mode, samples=work,
                               run_id=plan.run_id, rng_seed=plan.config.seed, round_no=round_no,
                               progress=tick, folder=plan.folder.root,
@@ -64,29 +74,38 @@ async def expand_stage(plan: RunPlan, seed: SeedTask, endpoint: Endpoint, work: 
     return df, client.usage.as_dict()
 
 
-async def respond_stage(plan: RunPlan, batch: pd.DataFrame, endpoint: Endpoint) -> Result:
-    """Answers for a batch of kept instructions (and follow-up turns for multi-turn seeds)."""
-    client = client_for(plan, endpoint)
-    todo = int((batch["keep"].fillna(False).astype(bool) & batch["response"].isna()).sum())
+async def respond_stage(plan: RunPlan, batch: pd.DataFrame, endpoint: Endpoint,
+                        follow: Endpoint | None = None) -> Result:
+    """Answers for a batch of kept instructions, and follow-up turns for multi-turn seeds on
+    the `follow_up` role's endpoint `follow` (default: `endpoint`). The usage is the answers';
+    the follow-up calls' own is under `by_role` (see `rounds.account`)."""
+    client = client_for(plan, endpoint, "respond")
+    usage: dict[str, Any] = {}
     try:
-        with StageProgress("respond", todo, stats=client.status) as tick:
+        todo = int((batch["keep"].fillna(False).astype(bool) & batch["response"].isna()).sum())
+        with StageProgress("respond", todo, stats=role_stats("respond", client)) as tick:
             df = await respond(batch, client, plan.config.generation, progress=tick,
                                sources=plan.sources)
         if any(s.multi_turn for s in plan.seeds):
-            df = await follow_up(df, client, plan.config.generation,
-                                 {s.id: s for s in plan.seeds}, sources=plan.sources)
+            second = client_for(plan, follow or endpoint, "follow_up")
+            try:
+                df = await follow_up(df, second, plan.config.generation,
+                                     {s.id: s for s in plan.seeds}, sources=plan.sources)
+            finally:
+                await second.aclose()
+                usage = {"by_role": {"follow_up": second.usage.as_dict()}}
     finally:
         await client.aclose()
-    return df, client.usage.as_dict()
+    return df, {**client.usage.as_dict(), **usage}
 
 
 async def judge_stage(plan: RunPlan, batch: pd.DataFrame, endpoint: Endpoint) -> Result:
     """LLM-as-judge scores for a batch of answered pairs (stored in `scores`; the `judge`
     check applies the threshold)."""
-    client = client_for(plan, endpoint)
-    fmt = response_format(plan.config.llm.structured, endpoint.kind)
+    client = client_for(plan, endpoint, "judge")
+    fmt = response_format(plan.config.llm_for("judge").structured, endpoint.kind)
     try:
-        with StageProgress("judge", len(batch), stats=client.status) as tick:
+        with StageProgress("judge", len(batch), stats=role_stats("judge", client)) as tick:
             df = await judge_records(batch, client, plan.config.curation.judge,
                                      response_fmt=fmt, progress=tick,
                                      sources={k: u.text for k, u in plan.sources.items()})
