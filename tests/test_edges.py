@@ -263,7 +263,7 @@ def test_append_to_the_run_folder_itself_is_refused_before_any_work(
         code, text = cli("run", NDA_SEED, "--out", out, "--append-to", target,
                          "--base-url", server.base_url, "--model", "test-model")
         assert not server.requests
-    one_error(code, text, 2, "--append-to", "give the published dataset a folder")
+    one_error(code, text, 2, "--append-to", "keep them apart")
 
 
 def test_schedule_checks_its_seeds_before_serving(tmp_path: Path) -> None:

@@ -66,7 +66,7 @@ def test_a_judge_flag_sends_every_judge_call_to_the_judge(prefect_harness,
     out = tmp_path / "run"
     with ScriptedServer(handler, models=("teacher",)) as teacher, \
             ScriptedServer(judge(8), models=("judge-m",)) as judging:
-        code, printed = cli("run", NDA_SEED, "--pairs", "4", "--out", out,
+        code, printed = cli("run", NDA_SEED, "--pairs", "4", "--out", out, "--allow-short",
                             "--base-url", teacher.base_url, "--model", "teacher",
                             "--judge-base-url", f"{judging.base_url}?api-key={SECRET}",
                             "--judge-model", "judge-m",
@@ -128,7 +128,7 @@ def test_a_judge_flag_sends_every_judge_call_to_the_judge(prefect_harness,
 def test_one_model_judging_its_own_answers_is_said(prefect_harness, tmp_path: Path) -> None:
     out = tmp_path / "run"
     with ScriptedServer(teacher_and_judge, models=("teacher",)) as server:
-        code, printed = cli("run", NDA_SEED, "--pairs", "3", "--out", out,
+        code, printed = cli("run", NDA_SEED, "--pairs", "3", "--out", out, "--allow-short",
                             "--base-url", server.base_url, "--model", "teacher",
                             "--config", _config(tmp_path))
     assert code == 0, printed
