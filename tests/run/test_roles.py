@@ -252,11 +252,20 @@ def test_follow_up_turns_go_to_their_role(tmp_path: Path) -> None:
     assert result.manifest["llm"]["requests"] == len(asked_teacher) + len(asked_second)
 
 
-STRATEGIES = "\nstrategies:\n  topics: {depth: 2, degree: 2}\n  evolve: {rounds: 1}\n"
+STRATEGIES = ("\nstrategies:\n  topics: {depth: 2, degree: 2}\n  personas: {generate: 2}\n"
+              "  evolve: {rounds: 1}\n")
 
 
 def is_topics_call(body: dict[str, Any]) -> bool:
     return any("narrower subtopics" in str(m["content"]) for m in body["messages"])
+
+
+def is_personas_call(body: dict[str, Any]) -> bool:
+    return any("different people who would ask" in str(m["content"]) for m in body["messages"])
+
+
+def is_strategy_call(body: dict[str, Any]) -> bool:
+    return is_topics_call(body) or is_personas_call(body) or is_evolve_call(body)
 
 
 def is_evolve_call(body: dict[str, Any]) -> bool:
@@ -265,12 +274,11 @@ def is_evolve_call(body: dict[str, Any]) -> bool:
 
 def strategist(body: dict[str, Any], n: int) -> Reply:
     """The run's model, which also grows topic trees and rewrites requests."""
-    return by_prompt(body, n) if is_topics_call(body) or is_evolve_call(body) \
-        else handler(body, n)
+    return by_prompt(body, n) if is_strategy_call(body) else handler(body, n)
 
 
 def _strategy_run(tmp_path: Path, roles: dict[str, str]) -> tuple[Any, list[Any], list[Any]]:
-    """A run of a seed with the topics and evolve strategies on, `roles` naming `second`
+    """A run of a seed with the topics, personas and evolve strategies on, `roles` naming `second`
     (a model on a second server); returns the result and each server's chat requests."""
     seed = tmp_path / "nda_strategies.yaml"
     seed.write_text(NDA_SEED.read_text() + STRATEGIES)
@@ -288,23 +296,26 @@ def _strategy_run(tmp_path: Path, roles: dict[str, str]) -> tuple[Any, list[Any]
 
 def test_strategy_calls_go_to_their_roles(tmp_path: Path) -> None:
     result, asked_teacher, asked_second = _strategy_run(
-        tmp_path, {"topics": "second", "evolve": "second"})
-    assert any(map(is_topics_call, asked_second)) and any(map(is_evolve_call, asked_second))
-    assert all(is_topics_call(b) or is_evolve_call(b) for b in asked_second)
-    assert not any(is_topics_call(b) or is_evolve_call(b) for b in asked_teacher)
+        tmp_path, {"topics": "second", "personas": "second", "evolve": "second"})
+    for asked in (is_topics_call, is_personas_call, is_evolve_call):
+        assert any(map(asked, asked_second)), asked
+    assert all(map(is_strategy_call, asked_second))
+    assert not any(map(is_strategy_call, asked_teacher))
     models = result.manifest["models"]
-    assert models["topics"]["model"] == models["evolve"]["model"] == "planner"
-    assert models["personas"]["model"] == models["expand"]["model"] == "teacher"  # unset
-    assert models["topics"]["requests"] == sum(map(is_topics_call, asked_second))
-    assert models["evolve"]["requests"] == sum(map(is_evolve_call, asked_second))
+    assert {models[r]["model"] for r in ("topics", "personas", "evolve")} == {"planner"}
+    assert models["expand"]["model"] == models["respond"]["model"] == "teacher"
+    for role, asked in (("topics", is_topics_call), ("personas", is_personas_call),
+                        ("evolve", is_evolve_call)):
+        assert models[role]["requests"] == sum(map(asked, asked_second)), role
     assert models["expand"]["requests"] + models["respond"]["requests"] == len(asked_teacher)
     assert result.manifest["llm"]["requests"] == len(asked_teacher) + len(asked_second)
 
 
 def test_strategy_roles_left_unset_call_the_expand_model(tmp_path: Path) -> None:
     result, asked_teacher, asked_second = _strategy_run(tmp_path, {"expand": "second"})
-    assert any(map(is_topics_call, asked_second)) and any(map(is_evolve_call, asked_second))
-    assert not any(is_topics_call(b) or is_evolve_call(b) for b in asked_teacher)
+    for asked in (is_topics_call, is_personas_call, is_evolve_call):
+        assert any(map(asked, asked_second)), asked
+    assert not any(map(is_strategy_call, asked_teacher))
     models = result.manifest["models"]
     assert {models[r]["model"] for r in ("expand", "topics", "personas", "evolve")} == {"planner"}
     assert models["respond"]["model"] == "teacher"
