@@ -100,10 +100,13 @@ class LLMConfig(Section):
         return value
 
 
-ROLES = ("expand", "respond", "follow_up", "judge")
-"""The stages that call a model. `expand` makes instructions (topics, personas and evolve
-calls included), `respond` answers them, `follow_up` asks and answers the second turn of a
-multi-turn seed's pairs, `judge` scores pairs."""
+ROLES = ("expand", "respond", "follow_up", "judge", "topics", "personas", "evolve")
+"""The stages that call a model. `expand` makes instructions, `respond` answers them,
+`follow_up` asks and answers the second turn of a multi-turn seed's pairs, `judge` scores
+pairs; `topics` grows a seed's topic tree, `personas` writes its personas and `evolve`
+rewrites kept instructions (the generation strategies' own calls, part of expand's stage)."""
+STRATEGY_ROLES = ("topics", "personas", "evolve")
+"""Roles that, left unset, call the expand role's model (they were part of expand)."""
 DEFAULT_MODEL = "llm"  # the name a role without its own model uses: the `llm:` section
 
 
@@ -111,6 +114,12 @@ class RolesConfig(Section):
     """Which model of `models:` each stage calls; a role left unset uses `llm:`."""
 
     expand: str | None = Field(default=None, description="Model that makes instructions.")
+    topics: str | None = Field(
+        default=None, description="Model that grows topic trees (unset: expand's).")
+    personas: str | None = Field(
+        default=None, description="Model that writes personas (unset: expand's).")
+    evolve: str | None = Field(
+        default=None, description="Model that rewrites instructions (unset: expand's).")
     respond: str | None = Field(default=None, description="Model that answers them.")
     follow_up: str | None = Field(
         default=None, description="Model that asks and answers multi-turn seeds' second turn.")
@@ -127,6 +136,12 @@ class RolesConfig(Section):
                 raise ValueError(f"unknown role {', '.join(unknown)}: the roles are "
                                  f"{', '.join(ROLES)}")
         return data
+
+    def named(self, role: str) -> str | None:
+        """The model `role` names: its own, or for a strategy's role the expand role's (so
+        a config without it calls what it called before); None for `llm:`."""
+        own = getattr(self, role)
+        return own if own or role not in STRATEGY_ROLES else self.expand
 
 
 class GenerationConfig(Section):
@@ -359,7 +374,7 @@ class RunConfig(Section):
 
     def model_name(self, role: str) -> str:
         """The name of the model `role` calls (`llm` for the `llm:` section)."""
-        return getattr(self.roles, role) or DEFAULT_MODEL
+        return self.roles.named(role) or DEFAULT_MODEL
 
     def llm_for(self, role: str) -> LLMConfig:
         """The endpoint section `role` calls, with the run's budget and batch mode (which

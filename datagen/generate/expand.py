@@ -22,6 +22,7 @@ from typing import Any
 import pandas as pd
 
 from datagen.config import GenerationConfig
+from datagen.config.run import STRATEGY_ROLES
 from datagen.curate.reasons import DropReason
 from datagen.curate.similarity import near_pairs
 from datagen.errors import BudgetExceeded
@@ -48,6 +49,7 @@ from datagen.seeds.sources import Unit, unit_for
 
 MAX_INSTRUCTION_CHARS = 400
 Progress = Callable[[int], None] | None
+RoleClient = tuple[LLMClient, str]  # a role's client and its structured-output mode
 
 
 def expand_calls_needed(missing_pairs: int, gen: GenerationConfig) -> int:
@@ -76,17 +78,19 @@ class _Context:
         self.topics_calls = [c.sample for c in work.calls if c.strategy == "topics"]
         self.persona_calls = [c.sample for c in work.calls if c.strategy == "personas"]
 
-    async def prepare(self, client: LLMClient, gen: GenerationConfig, mode: str,
+    async def prepare(self, roles: dict[str, RoleClient], gen: GenerationConfig,
                       folder: str | Path | None) -> None:
         strategies = self.seed.strategies.enabled()
         if self.topics_calls:
             strat = strategies["topics"]
+            client, mode = roles["topics"]
             tree = await build_tree(self.seed, client, gen, strat, mode)  # type: ignore[arg-type]
             if folder is not None:
                 save_tree(folder, self.seed, tree, strat)  # type: ignore[arg-type]
             self.leaves = order_leaves(leaves(tree), self.work.kept_by_topic)
         if self.persona_calls:
             strat = strategies["personas"]
+            client, mode = roles["personas"]
             self.personas, info = await get_personas(self.seed, client, gen, strat,  # type: ignore[arg-type]
                                                      mode)
             if folder is not None:
@@ -148,19 +152,27 @@ async def expand(
     progress: Progress = None,
     folder: str | Path | None = None,
     units: list[Unit] | None = None,
+    strategy_clients: dict[str, RoleClient] | None = None,
 ) -> pd.DataFrame:
     """Make new instructions with the planned calls (a plain `range` means plain calls).
     `folder` is the run folder, where topic trees and personas are saved; `units` are a
-    grounded seed's chunks or rows, in call order (see `datagen.seeds.sources`)."""
+    grounded seed's chunks or rows, in call order (see `datagen.seeds.sources`).
+    `strategy_clients` are the `topics`, `personas` and `evolve` roles' clients with their
+    structured modes; a role not given calls `client`."""
     work = samples if isinstance(samples, ExpandWork) else ExpandWork.plain(samples)
     gen = gen_for(seed, gen)
     ctx = _Context(seed, work, units or [])
-    await ctx.prepare(client, gen, mode, folder)
+    roles = {role: (client, mode) for role in STRATEGY_ROLES} | (strategy_clients or {})
+    roles["expand"] = (client, mode)
+    await ctx.prepare(roles, gen, folder)
     base = {"run_id": run_id, "seed_id": seed.id, "domain": seed.domain,
             "language": seed.language, "system": seed.system, "model": client.endpoint.model}
 
     async def one(call: Call) -> list[dict[str, Any]]:
+        # an evolve call is the evolve role's; every other instruction is expand's
+        client, mode = roles["evolve"] if call.strategy == "evolve" else roles["expand"]
         messages, params, meta = ctx.request(call, gen, mode, rng_seed)
+        row = {**base, "model": client.endpoint.model}
         meta = {"stage": "expand", "strategy": call.strategy, "sample": call.sample,
                 "round": round_no, **meta}
         if call.parent is not None:
@@ -173,7 +185,7 @@ async def expand(
             return []
         except LLMCallError as exc:
             rid = record_id(seed.id, client.key(messages, params, call.sample), "error")
-            return [{**base, "id": rid, "instruction": "", "keep": False,
+            return [{**row, "id": rid, "instruction": "", "keep": False,
                      "drop_reason": DropReason.LLM_ERROR,
                      "metadata": {**meta, "error": exc.reason}}]
         finally:
@@ -181,7 +193,7 @@ async def expand(
                 progress(1)
         meta.update(asked.meta)
         if not asked.items:
-            return [{**base, "id": record_id(seed.id, asked.done.key, "raw"),
+            return [{**row, "id": record_id(seed.id, asked.done.key, "raw"),
                      "instruction": (asked.done.text or "")[:2000], "keep": False,
                      "drop_reason": DropReason.UNPARSEABLE, "metadata": meta}]
         items = asked.items[:1] if single else asked.items
@@ -192,7 +204,7 @@ async def expand(
                 threshold = seed.strategies.evolve.unchanged_threshold  # type: ignore[union-attr]
                 if (v := evolve.verdict(item, call.parent["text"], threshold)) is not None:
                     row_meta["verdict"] = v
-            rows.append({**base, "id": record_id(seed.id, asked.done.key, j),
+            rows.append({**row, "id": record_id(seed.id, asked.done.key, j),
                          "instruction": item[:MAX_INSTRUCTION_CHARS], "keep": True,
                          "metadata": row_meta})
         return rows

@@ -1,7 +1,8 @@
 """Model roles: which endpoint each stage of a run calls.
 
 A run names its models once (`llm:`, and `models:` by name) and `roles:` gives each stage that
-calls a model (`ROLES`) one of them; a role left unset calls `llm:`. Roles that name the same
+calls a model (`ROLES`) one of them; a role left unset calls `llm:` (a generation strategy's
+role, `STRATEGY_ROLES`, the expand role's model: `RolesConfig.named`). Roles that name the same
 model share one endpoint (the embedded model starts once) and its limits; each role still has
 its own client, progress row, tokens and cost. The response cache keys every answer by the
 endpoint's identity, the model, the messages and the sampling params, so the same request to

@@ -24,6 +24,7 @@ from typing import Any
 
 import pandas as pd
 
+from datagen.config.run import STRATEGY_ROLES
 from datagen.curate.judge import judge_enabled, to_judge
 from datagen.files import write_parquet
 from datagen.generate import plan_expansion, seed_state
@@ -225,9 +226,10 @@ class _Round:
         grow = {sid: n for sid, n in wanted.items() if waiting.get(sid, 0) < math.ceil(n * margin)}
         gen = plan.config.generation
         seeds = {s.id: effective_seed(s, records, gen) for s in plan.seeds}  # diversified?
+        helpers = {r: self.endpoints[r] for r in STRATEGY_ROLES if r in self.endpoints}
         calls = [(plan, seeds[sid], self.endpoints["expand"],
-                  plan_expansion(seeds[sid], records, n, plan.config.generation), round_no)
-                 for sid, n in grow.items()]
+                  plan_expansion(seeds[sid], records, n, plan.config.generation), round_no,
+                  helpers) for sid, n in grow.items()]
         calls = [c for c in calls if len(c[3])]
         expanded = await self.fanout.map("expand", calls) if calls else []
         self.account(expanded, "expanded")

@@ -17,6 +17,7 @@ from typing import Any
 
 import pandas as pd
 
+from datagen.config.run import STRATEGY_ROLES
 from datagen.curate import curate
 from datagen.curate.distributed import curate_through_files
 from datagen.curate.judge import judge_records, response_format
@@ -58,20 +59,31 @@ def role_stats(role: str, client: LLMClient) -> Callable[[], str]:
 
 
 async def expand_stage(plan: RunPlan, seed: SeedTask, endpoint: Endpoint, work: ExpandWork,
-                       round_no: int) -> Result:
-    """New instructions of one seed for one round."""
+                       round_no: int, strategies: dict[str, Endpoint] | None = None) -> Result:
+    """New instructions of one seed for one round. The calls of its `topics`, `personas` and
+    `evolve` strategies go to those roles' endpoints in `strategies` (default: `endpoint`),
+    each role with its own client; their usage is under `by_role` (see `rounds.account`)."""
     client = client_for(plan, endpoint, "expand")
     mode = structured_mode(plan.config.llm_for("expand"), endpoint.kind)
+    used = {c.strategy for c in work.calls} & set(STRATEGY_ROLES)
+    helpers: dict[str, tuple[LLMClient, str]] = {}
     try:
+        for role in sorted(used):
+            at = (strategies or {}).get(role, endpoint)
+            helpers[role] = (client_for(plan, at, role),
+                             structured_mode(plan.config.llm_for(role), at.kind))
         with StageProgress(f"expand {seed.id}", len(work),
                            stats=role_stats("expand", client)) as tick:
             df = await expand(seed, client, plan.config.generation, mode=mode, samples=work,
                               run_id=plan.run_id, rng_seed=plan.config.seed, round_no=round_no,
                               progress=tick, folder=plan.folder.root,
-                              units=plan.units.get(seed.id))
+                              units=plan.units.get(seed.id), strategy_clients=helpers)
     finally:
         await client.aclose()
-    return df, client.usage.as_dict()
+        for helper, _ in helpers.values():
+            await helper.aclose()
+    by_role = {role: helper.usage.as_dict() for role, (helper, _) in helpers.items()}
+    return df, {**client.usage.as_dict(), **({"by_role": by_role} if by_role else {})}
 
 
 async def respond_stage(plan: RunPlan, batch: pd.DataFrame, endpoint: Endpoint,

@@ -23,6 +23,7 @@ from flows.artifacts import cost_markdown
 from tests.cli import cli
 from tests.conftest import NDA_SEED
 from tests.flows.world import handler
+from tests.generate.helpers import by_prompt
 from tests.scripted_server import Reply, ScriptedServer
 
 SECRET = "judge-secret-4711"
@@ -249,3 +250,84 @@ def test_follow_up_turns_go_to_their_role(tmp_path: Path) -> None:
     assert models["follow_up"]["requests"] == len(asked_second)
     assert models["expand"]["requests"] + models["respond"]["requests"] == len(asked_teacher)
     assert result.manifest["llm"]["requests"] == len(asked_teacher) + len(asked_second)
+
+
+STRATEGIES = ("\nstrategies:\n  topics: {depth: 2, degree: 2}\n  personas: {generate: 2}\n"
+              "  evolve: {rounds: 1}\n")
+
+
+def is_topics_call(body: dict[str, Any]) -> bool:
+    return any("narrower subtopics" in str(m["content"]) for m in body["messages"])
+
+
+def is_personas_call(body: dict[str, Any]) -> bool:
+    return any("different people who would ask" in str(m["content"]) for m in body["messages"])
+
+
+def is_strategy_call(body: dict[str, Any]) -> bool:
+    return is_topics_call(body) or is_personas_call(body) or is_evolve_call(body)
+
+
+def is_evolve_call(body: dict[str, Any]) -> bool:
+    return any("Write a new version of it" in str(m["content"]) for m in body["messages"])
+
+
+def strategist(body: dict[str, Any], n: int) -> Reply:
+    """The run's model, which also grows topic trees and rewrites requests."""
+    return by_prompt(body, n) if is_strategy_call(body) else handler(body, n)
+
+
+def _strategy_run(tmp_path: Path, roles: dict[str, str]) -> tuple[Any, list[Any], list[Any]]:
+    """A run of a seed with the topics, personas and evolve strategies on, `roles` naming `second`
+    (a model on a second server); returns the result and each server's chat requests."""
+    seed = tmp_path / "nda_strategies.yaml"
+    seed.write_text(NDA_SEED.read_text() + STRATEGIES)
+    with ScriptedServer(strategist, models=("teacher",)) as teacher, \
+            ScriptedServer(strategist, models=("planner",)) as second:
+        cfg = RunConfig.model_validate({
+            "seeds": [str(seed)], "pairs": 3, "out": str(tmp_path / "run"),
+            "llm": {"base_url": teacher.base_url, "model": "teacher", "max_retries": 0},
+            "models": {"second": {"base_url": second.base_url, "model": "planner"}},
+            "roles": roles, "curation": {"judge": {"enabled": "off"}}})
+        result = asyncio.run(run(cfg))
+    return (result, [b for b in teacher.requests if "messages" in b],
+            [b for b in second.requests if "messages" in b])
+
+
+def test_strategy_calls_go_to_their_roles(tmp_path: Path) -> None:
+    result, asked_teacher, asked_second = _strategy_run(
+        tmp_path, {"topics": "second", "personas": "second", "evolve": "second"})
+    for asked in (is_topics_call, is_personas_call, is_evolve_call):
+        assert any(map(asked, asked_second)), asked
+    assert all(map(is_strategy_call, asked_second))
+    assert not any(map(is_strategy_call, asked_teacher))
+    models = result.manifest["models"]
+    assert {models[r]["model"] for r in ("topics", "personas", "evolve")} == {"planner"}
+    assert models["expand"]["model"] == models["respond"]["model"] == "teacher"
+    for role, asked in (("topics", is_topics_call), ("personas", is_personas_call),
+                        ("evolve", is_evolve_call)):
+        assert models[role]["requests"] == sum(map(asked, asked_second)), role
+    assert models["expand"]["requests"] + models["respond"]["requests"] == len(asked_teacher)
+    assert result.manifest["llm"]["requests"] == len(asked_teacher) + len(asked_second)
+
+
+def test_strategy_roles_left_unset_call_the_expand_model(tmp_path: Path) -> None:
+    result, asked_teacher, asked_second = _strategy_run(tmp_path, {"expand": "second"})
+    for asked in (is_topics_call, is_personas_call, is_evolve_call):
+        assert any(map(asked, asked_second)), asked
+    assert not any(map(is_strategy_call, asked_teacher))
+    models = result.manifest["models"]
+    assert {models[r]["model"] for r in ("expand", "topics", "personas", "evolve")} == {"planner"}
+    assert models["respond"]["model"] == "teacher"
+
+
+def test_a_strategy_role_naming_an_undeclared_model_fails_before_any_call(
+        tmp_path: Path) -> None:
+    with ScriptedServer(handler) as server:
+        config = _config(tmp_path, "roles:\n  evolve: nope\n")
+        code, printed = cli("run", NDA_SEED, "--out", tmp_path / "run", "--base-url",
+                            server.base_url, "--config", config)
+        assert server.requests == [] and server.paths == []
+    assert code == 2, printed
+    assert str(config) in printed and "Traceback" not in printed
+    assert "roles.evolve names model 'nope'" in printed and "does not declare" in printed
