@@ -38,6 +38,7 @@ import os
 import re
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import tempfile
@@ -292,6 +293,11 @@ def changed(before: dict[str, tuple], after: dict[str, tuple]) -> list[str]:
     return sorted(out)
 
 
+def regular(path: Path) -> bool:
+    """A plain file, not a link (it may point anywhere) nor a FIFO (reading it waits)."""
+    return stat.S_ISREG(os.lstat(path).st_mode)
+
+
 def leaks(text: str, folder: Path, inputs: set[Path]) -> list[str]:
     """Where a planted secret appears: 'output', or a file under `folder` (but the case's
     own input files)."""
@@ -301,7 +307,7 @@ def leaks(text: str, folder: Path, inputs: set[Path]) -> list[str]:
         for name in files:
             p = Path(dirpath) / name
             with contextlib.suppress(OSError):
-                if p in inputs or p.is_symlink() or p.stat().st_size > 512 * 1024 * 1024:
+                if p in inputs or not regular(p) or p.stat().st_size > 512 * 1024 * 1024:
                     continue
                 data = p.read_bytes()
                 found += [f"{p.relative_to(folder)}: {n[:18].decode()}..."

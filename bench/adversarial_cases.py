@@ -24,7 +24,16 @@ from typing import Any
 
 import yaml
 
-from bench.adversarial import DECOY, KEY, NDA_SEED, URL_KEY, Case, Context, Outcome
+from bench.adversarial import (
+    DECOY,
+    KEY,
+    NDA_SEED,
+    URL_KEY,
+    Case,
+    Context,
+    Outcome,
+    regular,
+)
 from bench.adversarial_servers import HOSTILE_TEXT, stalls_once
 from tests.scripted_server import ScriptedServer
 
@@ -109,6 +118,7 @@ def symlink(name: str, target: str) -> Setup:
 RUN = ["run", "{seed}", "--out", "{out}", "--base-url", "{url}", "--model", "test-model",
        "--pairs", "4", "--quiet"]
 RUN_CFG = ["run", "--config", "cfg.yaml", "--quiet"]
+ONE_AT_A_TIME = config(pairs=8, llm={"max_concurrency": 1})  # at most one call in flight
 
 
 def pairs(n: int | str, *more: str) -> list[str]:
@@ -134,7 +144,7 @@ def no_decoy(ctx: Context, out: Outcome) -> list[str]:
     for dirpath, _, files in os.walk(ctx.dir):
         for f in files:
             p = Path(dirpath) / f
-            if p not in ctx.inputs and not p.is_symlink() and p.stat().st_size < 2**28 \
+            if p not in ctx.inputs and regular(p) and p.stat().st_size < 2**28 \
                     and DECOY.encode() in p.read_bytes():
                 found.append(f"the decoy secret is in {p.relative_to(ctx.dir)}")
     return found
@@ -180,8 +190,7 @@ def requests_made(most: int) -> Check:
 
 def folder_below(mb: int) -> Check:
     def check(ctx: Context, out: Outcome) -> list[str]:
-        size = sum(p.stat().st_size for p in ctx.dir.rglob("*") if p.is_file()
-                   and not p.is_symlink())
+        size = sum(p.stat().st_size for p in ctx.dir.rglob("*") if regular(p))
         return [f"the case folder grew to {size / 2**20:.0f} MB"] if size > mb * 2**20 else []
     return check
 
@@ -241,7 +250,7 @@ def interrupt_then_resume(sig: int, twice: bool = False) -> Callable[[Context], 
     """Stop a run mid-way with `sig`, rerun it: the rerun repeats no call the first one
     saved (calls made again = calls it added to the cache) and keeps every pair."""
     def drive(ctx: Context) -> Outcome:
-        argv = pairs(8)
+        argv = RUN_CFG
         started = time.monotonic()
         first = ctx.start(argv)
         _wait_requests(ctx, 8, first)
@@ -282,7 +291,7 @@ def concurrent(prefect_ephemeral: bool) -> Callable[[Context], Outcome]:
     """Two runs on one folder: the second is refused with exit 9 (fast) and the first ends
     well, with nothing repeated."""
     def drive(ctx: Context) -> Outcome:
-        argv = pairs(6)
+        argv = RUN_CFG
         t0 = time.monotonic()
         first = ctx.start(argv)
         _wait_requests(ctx, 4, first)
@@ -455,7 +464,7 @@ CASES: list[Case] = [
          codes=(3,)),
     Case("hang-doctor", "doctor against an endpoint that never answers (silent on main)",
          ["doctor", "--base-url", "{url}", "--model", "test-model"], server="hang",
-         timeout=60, issue=True),
+         timeout=60, max_s=30, issue=True),
     Case("hang-run", "run against an endpoint that never answers, timeout_s 3", RUN_CFG,
          server="hang", setup=config(llm={"timeout_s": 3}), timeout=60),
     Case("hang-answers", "answer calls never come back, timeout_s 3", RUN_CFG,
@@ -525,23 +534,29 @@ CASES: list[Case] = [
     Case("out-nul-config", "run config with out: a\\0b", RUN_CFG, server="world",
          setup=config(out="run\0evil"), codes=(2,)),
     Case("concurrent-runs", "two runs on one folder: the second exits 9, the first ends well",
-         server="slow", drive=concurrent(False), codes=(9,), check=resume_check, max_s=8),
+         server="slower", setup=ONE_AT_A_TIME, drive=concurrent(False), codes=(9,),
+         check=resume_check, max_s=8),
     Case("concurrent-runs-ephemeral", "the refused run starts no Prefect server (fast 9)",
-         server="slow", drive=concurrent(True), codes=(9,), check=resume_check, max_s=6,
+         server="slower", setup=ONE_AT_A_TIME, drive=concurrent(True), codes=(9,),
+         check=resume_check, max_s=6,
          issue=True),
     Case("rerun-finished", "the same run twice: the second makes no call",
          server="world", drive=twice_same, expect="ok", check=resume_check),
     Case("sigint-resume", "Ctrl-C mid-run, then the same command: nothing repeated",
-         server="slow", drive=interrupt_then_resume(signal.SIGINT), expect="ok",
+         server="slow", setup=ONE_AT_A_TIME,
+         drive=interrupt_then_resume(signal.SIGINT), expect="ok",
          check=checks(resume_check, json_object), timeout=90),
     Case("sigterm-resume", "SIGTERM mid-run, then the same command", server="slow",
+         setup=ONE_AT_A_TIME,
          drive=interrupt_then_resume(signal.SIGTERM), expect="ok",
          check=checks(resume_check, json_object), timeout=90),
     Case("sigint-twice-resume", "Ctrl-C twice (impatient), then the same command",
-         server="slow", drive=interrupt_then_resume(signal.SIGINT, twice=True), expect="ok",
+         server="slow", setup=ONE_AT_A_TIME,
+         drive=interrupt_then_resume(signal.SIGINT, twice=True), expect="ok",
          check=checks(resume_check, json_object), timeout=90),
     Case("sigkill-resume", "SIGKILL mid-run (stale lock), then the same command",
-         server="slow", drive=interrupt_then_resume(signal.SIGKILL), expect="ok",
+         server="slow", setup=ONE_AT_A_TIME,
+         drive=interrupt_then_resume(signal.SIGKILL), expect="ok",
          check=checks(resume_check, json_object), timeout=90),
     Case("seeds-from-elsewhere", "run on a seed in another folder: nothing written beside it",
          run_seed("{elsewhere}/nda.yaml"), server="world", expect="ok"),
@@ -639,9 +654,9 @@ CASES: list[Case] = [
          check=json_object, issue=True),
     Case("json-ok", "--json on a good run", RUN[:-1] + ["--json"], server="world",
          expect="ok", check=json_object),
-    Case("json-busy", "--json on a busy folder (exit 9)", server="slow", codes=(9,),
-         drive=lambda c: (c.start(pairs("8")), _wait_requests(c, 3, c.procs[0]),
-                          c.cli(pairs(8, "--json")))[-1],
+    Case("json-busy", "--json on a busy folder (exit 9)", server="slower", codes=(9,),
+         setup=ONE_AT_A_TIME, drive=lambda c: (
+             c.start(RUN_CFG), _wait_requests(c, 3, c.procs[0]), c.cli([*RUN_CFG, "--json"]))[-1],
          check=json_object, issue=True),
 
     # -- seed files --

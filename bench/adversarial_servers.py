@@ -197,6 +197,7 @@ class Strict:
 SERVERS: dict[str, Callable[[], Any]] = {
     "world": lambda: ScriptedServer(world),
     "slow": lambda: ScriptedServer(slow(0.25)),
+    "slower": lambda: ScriptedServer(slow(1.0)),
     "hostile": lambda: ScriptedServer(hostile_answers),
     "bad-json": lambda: ScriptedServer(broken(Reply(raw_body=b'{"id": "chatcmpl-x", "choi'))),
     "empty-choices": lambda: ScriptedServer(broken(Reply(raw_body=json.dumps({
