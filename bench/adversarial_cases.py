@@ -209,6 +209,21 @@ def json_object(ctx: Context, out: Outcome) -> list[str]:
     return ["--json printed no JSON object with an exit_code"]
 
 
+def failures_told(ctx: Context, out: Outcome) -> list[str]:
+    """Every answer call failed at the server: the run must count each as a failed call
+    ("F of C LLM calls failed", F = the distinct answer calls, C = all distinct calls)."""
+    import re
+    bodies = {json.dumps(r, sort_keys=True): r for r in ctx.server.requests}
+    answers = sum("new requests" not in r["messages"][-1]["content"] for r in bodies.values())
+    m = re.search(r"(\d+) of (\d+) LLM calls failed", out.output)
+    if not m:
+        return [f"all {answers} answer calls failed, and no 'N of M LLM calls failed' was told"]
+    failed, calls = int(m.group(1)), int(m.group(2))
+    return [] if (failed, calls) == (answers, len(bodies)) else [
+        f"told {failed} of {calls} calls failed; the server saw {answers} of {len(bodies)} "
+        "distinct calls fail"]
+
+
 def strict_paths(ctx: Context, out: Outcome) -> list[str]:
     bad = [p for p in ctx.server.paths if p.split("?")[0] not in ("/v1/chat/completions",
                                                                   "/v1/models")]
@@ -443,11 +458,13 @@ CASES: list[Case] = [
          check=folder_below(100), issue=True),
     Case("malformed-json", "answers are truncated JSON: counted as failed calls",
          RUN_CFG, server="bad-json", setup=config(llm={"max_retries": 1}), codes=(6,),
-         issue=True),
+         check=failures_told, issue=True),
     Case("malformed-empty-choices", "answers with empty choices", RUN_CFG,
-         server="empty-choices", setup=config(llm={"max_retries": 1}), codes=(6,), issue=True),
+         server="empty-choices", setup=config(llm={"max_retries": 1}), codes=(6,), issue=True,
+         check=failures_told),
     Case("malformed-html", "answers are an HTML error page with status 200", RUN_CFG,
-         server="html", setup=config(llm={"max_retries": 1}), codes=(6,), issue=True),
+         server="html", setup=config(llm={"max_retries": 1}), codes=(6,), issue=True,
+         check=failures_told),
     Case("malformed-null-content", "answers with content null", RUN_CFG,
          server="null-content", setup=config(), expect="error"),
     Case("e500-always", "every call answers 500", RUN_CFG, server="e500", setup=config()),
@@ -876,7 +893,7 @@ CASES: list[Case] = [
          setup=with_run(), codes=(2,)),
     Case("finetune-not-an-api", "finetune against a server that is no fine-tuning API",
          ["finetune", "{run}", "--base-url", "{url}", "--no-wait", "--model",
-          "gpt-4o-mini-2024-07-18"], server="world", setup=with_run(), issue=True),
+          "gpt-4o-mini-2024-07-18"], server="chat-anywhere", setup=with_run(), issue=True),
     Case("finetune-poll-negative", "finetune --poll-s -1",
          ["finetune", "{run}", "--poll-s", "-1"], setup=with_run(), codes=(2,)),
     Case("finetune-empty-dir", "finetune on an empty folder", ["finetune", "empty"],

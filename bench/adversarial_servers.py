@@ -196,6 +196,8 @@ class Strict:
 
 SERVERS: dict[str, Callable[[], Any]] = {
     "world": lambda: ScriptedServer(world),
+    # any POST gets a chat completion: an OpenAI-compatible chat server, no fine-tuning API
+    "chat-anywhere": lambda: ScriptedServer(always(Reply("ok"))),
     "slow": lambda: ScriptedServer(slow(0.25)),
     "slower": lambda: ScriptedServer(slow(1.0)),
     "hostile": lambda: ScriptedServer(hostile_answers),
