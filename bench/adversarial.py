@@ -421,7 +421,10 @@ def main(argv: list[str] | None = None) -> int:
     ids = [c.id for c in CASES]
     dupes = {i for i in ids if ids.count(i) > 1}
     assert not dupes, f"duplicate case ids: {dupes}"
-    cases = [c for c in CASES if not args.only or re.search(args.only, f"{c.id} {c.about}")]
+    cases = [c for c in CASES if not args.only or re.search(args.only, c.id)
+             or re.search(args.only, c.about)]
+    if not cases:
+        raise SystemExit(f"no case matches {args.only!r}")
     for c in cases:
         c.timeout *= args.timeout_scale
         c.max_s = c.max_s * args.timeout_scale if c.max_s else None

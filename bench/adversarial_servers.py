@@ -16,11 +16,13 @@ import json
 import re
 import socket
 import threading
+import time
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from tests.flows.world import handler as world
+from tests.flows.world import instruction
 from tests.scripted_server import Reply, ScriptedServer, completion_body
 
 # Text a hostile model puts in its answers: an HTML comment opener (breaks JSON inside a
@@ -65,23 +67,31 @@ def huge(mb: int) -> Callable[[dict[str, Any], int], Reply]:
     return always(Reply(text, completion_tokens=10))
 
 
-def stalls_once(examples: list[str]) -> Callable[[dict[str, Any], int], Reply]:
-    """The first small expansion call (a top-up round asking for at most 3 instructions)
-    returns only copies of the seed's examples; every other call is the world's. One such
-    round is bad luck, not saturation."""
-    state = {"done": False}
+def stalls_once(examples: list[str], first: int = 9) -> Callable[[dict[str, Any], int], Reply]:
+    """Round 0 yields `first` new instructions (one short of a target of 10; the rest of its
+    lists are copies of the seed's examples); the next call (a small top-up round) returns
+    only copies of the examples; every later call only new ones. One unlucky small round is
+    not saturation: the seed should go on and meet its target."""
+    state: dict[str, Any] = {"issued": 0, "stalled": False, "last": 0.0}
     lock = threading.Lock()
 
     def answer(body: dict[str, Any], n: int) -> Reply:
         user = next(m["content"] for m in reversed(body["messages"]) if m["role"] == "user")
         m = re.search(r"Write (\d+) new requests", user)
-        if m and int(m.group(1)) <= 3:
-            with lock:
-                first, state["done"] = not state["done"], True
-            if first:
-                return Reply("\n".join(f"{i}. {t}" for i, t in
-                                       enumerate(examples[:int(m.group(1))], 1)))
-        return world(body, n)
+        if not m:
+            return world(body, n)
+        want = int(m.group(1))
+        with lock:  # round 0's calls come together; a later round comes after a pause
+            later, state["last"] = time.monotonic() - state["last"] > 1.0, time.monotonic()
+            if not state["stalled"] and state["issued"] >= first and later:
+                state["stalled"] = True
+                items = [examples[i % len(examples)] for i in range(want)]
+            else:
+                fresh = want if state["stalled"] else max(0, min(want, first - state["issued"]))
+                items = [instruction(1000 + state["issued"] + i) for i in range(fresh)]
+                items += [examples[i % len(examples)] for i in range(want - fresh)]
+                state["issued"] += fresh
+        return Reply("\n".join(f"{i}. {t}" for i, t in enumerate(items, 1)))
     return answer
 
 
