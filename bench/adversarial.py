@@ -368,9 +368,10 @@ def execute(case: Case, shared: Shared, keep: bool) -> Result:
             if case.setup:
                 case.setup(ctx)
             watched = [ctx.outside, shared.template, REPO / "seeds"]
-            before = snapshot(watched)
+            before, beside = snapshot(watched), set(os.listdir(ctx.base))
             out = case.drive(ctx) if case.drive else ctx.cli(case.argv)
-            outside = changed(before, snapshot(watched))
+            outside = changed(before, snapshot(watched)) + [  # written next to the case folder
+                f"+{ctx.base / name}" for name in set(os.listdir(ctx.base)) - beside]
             findings = case.check(ctx, out) if case.check else []
             lost = [f[len("lost: "):] for f in findings if f.startswith("lost: ")]
             findings = [f for f in findings if not f.startswith("lost: ")]
