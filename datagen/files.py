@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import yaml
 from filelock import FileLock, Timeout
 
 from datagen.errors import DatagenError, FolderBusy
@@ -210,3 +211,38 @@ def locked(root: str | Path, command: str) -> Iterator[None]:
     finally:
         info.unlink(missing_ok=True)
         lock.release()
+
+
+YAML_NODES = 1_000_000  # values a YAML document may stand for, its aliases expanded
+YAML_DEPTH = 200        # nesting of its collections
+
+
+def parse_yaml(text: str) -> Any:
+    """A YAML document (safe loader) that cannot stand for more than it says: aliases are
+    shared objects, so a few kilobytes of nested aliases ("billion laughs") load fast but
+    stand for 10**9 values that validation and JSON then walk; and a deep nesting overflows
+    the parser's recursion. Both are `yaml.YAMLError`s, as a syntax error is."""
+    try:
+        data = yaml.safe_load(text)
+    except RecursionError:
+        raise yaml.YAMLError(f"nested deeper than Python can parse (keep it under "
+                             f"{YAML_DEPTH} levels)") from None
+    sizes: dict[int, int] = {}  # id -> values it stands for, each shared object counted once
+    stack: list[tuple[Any, int, bool]] = [(data, 1, False)]
+    while stack:
+        node, depth, done = stack.pop()
+        if not isinstance(node, dict | list) or (not done and id(node) in sizes):
+            continue
+        children = list(node.keys()) + list(node.values()) if isinstance(node, dict) else node
+        if done:
+            sizes[id(node)] = 1 + sum(sizes.get(id(c), 1) for c in children)
+            if sizes[id(node)] > YAML_NODES:
+                raise yaml.YAMLError(f"stands for more than {YAML_NODES:,} values once its "
+                                     "aliases (*name) are expanded")
+            continue
+        if depth > YAML_DEPTH:
+            raise yaml.YAMLError(f"nested deeper than {YAML_DEPTH} levels")
+        sizes[id(node)] = 1  # a cycle (an alias to an enclosing node) counts once
+        stack.append((node, depth, True))
+        stack.extend((c, depth + 1, False) for c in children)
+    return data

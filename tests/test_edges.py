@@ -379,3 +379,28 @@ def test_a_full_disk_names_itself_and_loses_nothing(run_copy: Path, small_disk: 
               "free space")
     kept = int(done.stdout.strip().splitlines()[-1])  # the previous generation, whole
     assert kept == len(pd.read_parquet(run_copy / "records.parquet"))
+
+
+# -- YAML that stands for more than it says ----------------------------------------------------
+
+LAUGHS = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
+    f"{chr(98 + i)}: &{chr(98 + i)} [{', '.join(['*' + chr(97 + i)] * 9)}]\n" for i in range(8))
+
+
+@pytest.mark.parametrize(("text", "said"), [
+    (LAUGHS, "aliases"),                       # 9**9 values from 300 bytes
+    ("seeds: " + "[" * 5000 + "]" * 5000 + "\n", "nested deeper"),  # the parser's recursion
+])
+def test_a_config_that_expands_without_bound_is_one_line(tmp_path: Path, text: str,
+                                                         said: str) -> None:
+    config = tmp_path / "run.yaml"
+    config.write_text(text)
+    code, out = cli("estimate", NDA_SEED, "--config", config)
+    one_error(code, out, 2, str(config), said)
+
+
+def test_a_seed_that_expands_without_bound_is_one_line(tmp_path: Path) -> None:
+    seed = tmp_path / "seed.yaml"
+    seed.write_text(NDA_SEED.read_text() + "\n" + LAUGHS.replace("a:", "zz:", 1))
+    code, out = cli("seeds", "validate", seed)
+    one_error(code, out, 2, str(seed), "aliases")

@@ -14,6 +14,7 @@ from pydantic import ValidationError
 
 from datagen.config.run import RunConfig
 from datagen.errors import ConfigError
+from datagen.files import parse_yaml
 
 FLAGS = {"pairs": "--pairs", "out": "--out", "seed": "--seed", "llm.model": "--model",
          "llm.base_url": "--base-url", "llm.max_cost_usd": "--max-cost-usd",
@@ -72,7 +73,7 @@ def read_config_file(path: str | Path) -> dict[str, Any]:
     """The mapping in a run config YAML file; errors name the file."""
     path = Path(path)
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = parse_yaml(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ConfigError(f"{path}: no such config file", hint="check the path") from None
     except IsADirectoryError:

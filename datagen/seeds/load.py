@@ -10,6 +10,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from datagen.errors import SeedError
+from datagen.files import parse_yaml
 from datagen.seeds.limits import check_seed_size
 from datagen.seeds.schema import SeedTask
 from datagen.seeds.selfinstruct import import_tasks
@@ -63,7 +64,7 @@ def load_seed(path: str | Path) -> SeedTask:
     if path.suffix == ".jsonl":  # a Self-Instruct / Alpaca seed_tasks.jsonl, used as is
         return import_tasks(path)
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = parse_yaml(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         where = getattr(exc, "problem_mark", None)
         at = f" at line {where.line + 1}, column {where.column + 1}" if where else ""
