@@ -3,6 +3,8 @@ same `LLMClient` (the run folder's cache, its budget, its prices), then the answ
 and the comparison is written.
 
     eval/answers.jsonl   one line per instruction and candidate: the answer, tokens, latency
+    eval/verdicts.jsonl  one line per instruction and judged pair: the judge's verdict with
+                         each candidate shown first (the pair's position bias comes from these)
     eval/summary.json    the table (also the manifest's `eval` section and report.md's)
 
 Where the candidates run:
@@ -34,7 +36,8 @@ from datagen.console import console, esc
 from datagen.errors import ConfigError, EndpointError, ScoreFailed
 from datagen.evaluate import candidates as cands
 from datagen.evaluate import scores
-from datagen.evaluate.table import markdown, rows_table, write_report_section
+from datagen.evaluate.agreement import position_bias
+from datagen.evaluate.table import bias_cells, markdown, rows_table, write_report_section
 from datagen.files import write_json, write_jsonl
 from datagen.finetune.source import TrainingData
 from datagen.llm import embedded
@@ -154,10 +157,11 @@ async def answer(client: LLMClient, cand: cands.Candidate, items: list[cands.Ite
 
 async def judge_pairs(client: LLMClient, items: list[cands.Item],
                       answers: dict[tuple[str, str], str | None],
-                      pairs: list[tuple[str, str]]) -> dict[str, dict[str, Any]]:
-    """Win rate of X over Y for each pair, both orders asked, with a 95% bootstrap CI, over
-    the comparisons the judge scored: `scored` of `asked`, and why the others were not
-    (`unscored`: a call's error, or `said_neither`). No verdict is ever filled in."""
+                      pairs: list[tuple[str, str]]
+                      ) -> tuple[dict[str, dict[str, Any]], list[dict[str, Any]]]:
+    """Each pair judged on every item in both orders: the pair's results (`pair_result`) and
+    every comparison's two verdicts (X shown first, then Y shown first), as stored in
+    `eval/verdicts.jsonl`. No verdict is ever filled in."""
     params = {"temperature": 0, "max_tokens": 4}
 
     async def ask(item: cands.Item, a: str | None, b: str | None) -> tuple[str | None, str]:
@@ -171,25 +175,38 @@ async def judge_pairs(client: LLMClient, items: list[cands.Item],
         return said, "" if said else "said_neither"
 
     out: dict[str, dict[str, Any]] = {}
+    stored: list[dict[str, Any]] = []
     for x, y in pairs:
         with StageProgress(f"judge {x} vs {y}", len(items), stats=client.status) as tick:
-            async def score(item: cands.Item, x: str = x, y: str = y
-                            ) -> tuple[float | None, str]:
+            async def compare(item: cands.Item, x: str = x, y: str = y) -> dict[str, Any]:
                 ax, ay = answers[(item.id, x)], answers[(item.id, y)]
                 (first, why1), (second, why2) = await asyncio.gather(ask(item, ax, ay),
                                                                      ask(item, ay, ax))
                 tick(1)
-                return scores.swap_score(first, second), why1 or why2
+                return {"id": item.id, "pair": f"{x}_vs_{y}", "x_first": first,
+                        "y_first": second, "unscored": why1 or why2 or None}
 
-            got = list(await asyncio.gather(*(score(i) for i in items)))
-        values = [v for v, _ in got if v is not None]
-        low, high = scores.bootstrap_ci(values)
-        out[f"{x}_vs_{y}"] = {
-            "win_rate": sum(values) / len(values) if values else None,
-            "ci95": [low, high] if values else None, "n": len(values),
-            "scored": len(values), "asked": len(items),
-            "unscored": dict(Counter(why for v, why in got if v is None).most_common())}
-    return out
+            got = list(await asyncio.gather(*(compare(i) for i in items)))
+        stored.extend(got)
+        out[f"{x}_vs_{y}"] = pair_result(got)
+    return out, stored
+
+
+def pair_result(verdicts: list[dict[str, Any]]) -> dict[str, Any]:
+    """A pair's result from its comparisons' two verdicts each (`x_first`: "A"/"B"/None with X
+    shown first; `y_first`: the same with Y first; `unscored`: why not, if not): X's win rate
+    with a 95% bootstrap CI over the comparisons the judge scored (`scored` of `asked`, and
+    why the others were not), and the judge's position bias (`agreement.position_bias`)."""
+    got = [(scores.swap_score(v["x_first"], v["y_first"]), v.get("unscored") or "said_neither")
+           for v in verdicts]
+    values = [s for s, _ in got if s is not None]
+    low, high = scores.bootstrap_ci(values)
+    return {
+        "win_rate": sum(values) / len(values) if values else None,
+        "ci95": [low, high] if values else None, "n": len(values),
+        "scored": len(values), "asked": len(verdicts),
+        "unscored": dict(Counter(why for s, why in got if s is None).most_common()),
+        "position_bias": position_bias([(v["x_first"], v["y_first"]) for v in verdicts])}
 
 
 def judge_note(judged: dict[str, dict[str, Any]]) -> str:
@@ -348,11 +365,15 @@ def evaluate(data: TrainingData, req: EvalRequest) -> dict[str, Any]:
             async def go_judge() -> dict[str, dict[str, Any]]:
                 client = _client(req.judge, cache, llm)  # type: ignore[arg-type]
                 try:
-                    return await judge_pairs(client, items, answers, pairs)
+                    judged, stored = await judge_pairs(client, items, answers, pairs)
+                    write_jsonl(folder / "verdicts.jsonl", stored)  # paid for: kept
+                    return judged
                 finally:
                     await client.aclose()
 
             judged = asyncio.run(go_judge())
+        else:
+            (folder / "verdicts.jsonl").unlink(missing_ok=True)  # an earlier judge's
     finally:
         cache.close()
     check_scored(table, judged, req.judge, len(items))
@@ -374,6 +395,9 @@ def evaluate(data: TrainingData, req: EvalRequest) -> dict[str, Any]:
     manifest["eval"] = summary
     write_json(data.folder.manifest, manifest)
     console.print(rows_table(summary))
+    for pair, asked, flips, first in bias_cells(summary):
+        console.print(f"judge position bias {esc(pair)}: winner flips {esc(flips)}, "
+                      f"first-position wins {esc(first)} ({esc(asked)} asked in both orders)")
     if note:
         console.print(f"[yellow]{esc(note)}[/]")
     if finetuned == "none":

@@ -61,6 +61,31 @@ def cells(summary: dict[str, Any]) -> list[list[str]]:
     return rows
 
 
+def _stat(value: dict[str, Any]) -> str:
+    if value.get("value") is None:
+        return "-"
+    low, high = value["ci95"]
+    return f"{value['value']:.2f} [{low:.2f}, {high:.2f}]"
+
+
+BIAS_COLUMNS = ("pair", "asked in both orders", "winner flips [95% CI]",
+                "first-position wins [95% CI]")
+
+
+def bias_cells(summary: dict[str, Any]) -> list[list[str]]:
+    """Per judged pair: the comparisons answered in both orders, the share whose winner flips
+    with the order, and the share of verdicts that went to the answer shown first."""
+    rows = []
+    for pair, r in ((summary.get("judge") or {}).get("pairs") or {}).items():
+        bias = r.get("position_bias")
+        if bias:
+            x, y = pair.split("_vs_")
+            rows.append([f"({x}) vs ({y})",
+                         f"{bias['answered_both_orders']} of {bias['comparisons']}",
+                         _stat(bias["winner_flips"]), _stat(bias["first_position_wins"])])
+    return rows
+
+
 def markdown(summary: dict[str, Any]) -> str:
     judge = summary.get("judge")
     how = (f"pairwise preference by {md_code(judge['model'])}, each pair asked in both orders"
@@ -74,6 +99,8 @@ def markdown(summary: dict[str, Any]) -> str:
         f"Judge: {how}.",
         "",
         md_table(list(COLUMNS), cells(summary)),
+        *(["", "Judge position bias (an unbiased judge: no flips, half the wins first):", "",
+           md_table(list(BIAS_COLUMNS), bias)] if (bias := bias_cells(summary)) else []),
     ])
 
 

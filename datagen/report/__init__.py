@@ -1,7 +1,8 @@
 """The run report, `report.html`: what a team looks at before it trusts a corpus.
 
     sections.py  the summary: funnel, seeds and strategies, lengths, languages and diversity,
-                 cost and the OpenAI pre-flight, the split check, human review
+                 models by role, preference pairs and the judge check, cost and the OpenAI
+                 pre-flight, the split check, human review
     data.py      the record viewer's index and text chunks
     assets/      the page's stylesheet and the viewer's script (inlined)
 
@@ -75,17 +76,19 @@ def render(manifest: dict[str, Any], records: pd.DataFrame, labels: pd.Series,
             write_text(files_dir / f"chunk-{j:05d}.js", f"datagenChunk({j},{c});\n")
         texts = ""
     meta = {"run_id": manifest["run_id"], "files": FILES, "inline": inline}
+    models = sections.models(manifest)
     body = [
         sections.header(manifest),
         "<nav><div><a href='#funnel'>Funnel</a><a href='#seeds'>Seeds</a>"
         "<a href='#lengths'>Lengths</a><a href='#languages'>Languages</a>"
         + ("<a href='#sources'>Sources</a>" if manifest.get("sources") else "")
+        + ("<a href='#models'>Models</a>" if models else "")
         + "<a href='#cost'>Cost</a><a href='#split'>Split</a><a href='#human'>Review</a>"
         "<a href='#viewer'>Records</a></div></nav>",
         sections.funnel(manifest), sections.seeds(manifest, records),
         sections.lengths(splits, tokens, encoding), sections.languages(manifest, records),
         sections.sources(manifest),
-        sections.cost(manifest), sections.split_check(manifest), sections.human(manifest),
+        models, sections.cost(manifest), sections.split_check(manifest), sections.human(manifest),
         VIEWER,
     ]
     return (

@@ -238,3 +238,53 @@ def human(manifest: dict[str, Any]) -> str:
     return section("human", "Human review", table(["verdict", "records"], rows),
                    note(f"From {h.get('file', 'verdicts.jsonl')}; human verdicts come before "
                         "every other check."))
+
+
+def stat(value: dict[str, Any] | None) -> str:
+    """A statistic of `datagen.evaluate.agreement` as 'value [low, high]', '-' when undefined."""
+    if not value or value.get("value") is None:
+        return "-"
+    ci = value.get("ci95")
+    return f"{value['value']:.2f}" + (f" [{ci[0]:.2f}, {ci[1]:.2f}]" if ci else "")
+
+
+def models(manifest: dict[str, Any]) -> str:
+    """The models by role (tokens and cost), the self-judged notice, the preference pairs and
+    the latest judge-check; empty for a run that records none of them."""
+    roles = manifest.get("models") or {}
+    pref = manifest.get("preference")
+    check = manifest.get("judge_check")
+    if not roles and not pref and not check:
+        return ""
+    parts = []
+    if roles:
+        parts.append(table(
+            ["role", "model", "requests", "prompt tokens", "completion tokens", "cost"],
+            [[role, f"{m.get('model', '?')} ({m.get('name', '?')})", m.get("requests", 0),
+              m.get("prompt_tokens", 0), m.get("completion_tokens", 0),
+              f"${m.get('cost_usd', 0.0):.4f}"] for role, m in roles.items()], numeric_from=2))
+    if manifest.get("self_judged"):
+        parts.append(note("Self-judged: the judge is the model that wrote the answers, and a "
+                          "model favours its own answers. Name another judge with "
+                          "--judge-base-url/--judge-model (or models: and roles.judge).", "warn"))
+    if pref:
+        parts.append(note(f"Preference pairs: {pref.get('pairs', 0)} (train "
+                          f"{pref.get('train', 0)}, validation {pref.get('validation', 0)}), "
+                          f"{pref.get('per_100_prompts', 0)} per 100 kept prompts, mean margin "
+                          f"{pref.get('mean_margin', 0)}."))
+    if check:
+        best = check.get("best_threshold") or {}
+        parts.append("<h3>Judge check</h3>")
+        parts.append(table(
+            ["reviewed", "agreement", "kappa", "drop precision", "drop recall",
+             "best threshold", "its agreement"],
+            [[check.get("n", 0), stat(check.get("agreement")), stat(check.get("kappa")),
+              stat(check.get("drop_precision")), stat(check.get("drop_recall")),
+              best.get("threshold", "-"), stat(best.get("agreement"))]], numeric_from=0))
+        parts.append(note(f"From {check.get('verdicts_file', 'verdicts.jsonl')} at "
+                          f"{check.get('created', '')}; intervals are 95%."))
+        parts.extend(note(w, "warn") for w in check.get("warnings") or [])
+    elif roles.get("judge"):
+        parts.append(note("No judge check yet: review records below, then run "
+                          "`datagen judge-check RUN_DIR` to measure the judge against them."))
+    return section("models", "Models and judge", *parts)

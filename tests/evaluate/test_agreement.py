@@ -141,3 +141,18 @@ def test_shapes_must_match() -> None:
     with pytest.raises(ValueError):
         a.confusion([True, False], [True])
     assert math.isclose(a.wilson(5, 10)[0] + a.wilson(5, 10)[1], 1.0)
+
+
+def test_a_pairs_result_is_built_from_its_stored_verdicts() -> None:
+    from datagen.evaluate.comparison import pair_result
+
+    verdicts = [{"x_first": "A", "y_first": "B"},  # X won both orders
+                {"x_first": "A", "y_first": "A"},  # the first shown won twice: a flip
+                {"x_first": None, "y_first": "B", "unscored": "http_500"}]
+    result = pair_result(verdicts)
+    assert result["win_rate"] == 0.75 and result["scored"] == 2 and result["asked"] == 3
+    assert result["unscored"] == {"http_500": 1}
+    bias = result["position_bias"]
+    assert bias["answered_both_orders"] == 2
+    assert bias["winner_flips"]["k"] == 1 and bias["winner_flips"]["value"] == 0.5
+    assert bias["first_position_wins"]["k"] == 3 and bias["first_position_wins"]["n"] == 4

@@ -106,3 +106,42 @@ def test_the_command_exits_11_with_one_message(run_dir: Path) -> None:
     assert "scored none of the" in out and "fix:" in out and "Traceback" not in out
     assert "0.50 [0.50, 0.50]" not in out
 
+
+
+def first_shown(body: dict, n: int) -> Reply:
+    """A judge with all position bias: it prefers whichever answer it is shown first."""
+    return Reply("A")
+
+
+def test_a_judge_that_always_prefers_the_first_answer_is_all_position_bias(
+        run_dir: Path) -> None:
+    summary = evaluate_with(run_dir, first_shown)
+    result = summary["judge"]["pairs"]["b_vs_a"]
+    asked = summary["instructions"]
+    bias = result["position_bias"]
+    assert bias["comparisons"] == bias["answered_both_orders"] == asked
+    assert bias["winner_flips"]["value"] == 1.0 and bias["winner_flips"]["k"] == asked
+    assert bias["first_position_wins"]["value"] == 1.0
+    assert bias["first_position_wins"]["n"] == 2 * asked
+    assert bias["winner_flips"]["ci95"][0] < 1.0 == bias["winner_flips"]["ci95"][1]  # Wilson
+    assert result["win_rate"] == 0.5  # every comparison a tie: the bias hides no preference
+    stored = [json.loads(line) for line in
+              (run_dir / "eval" / "verdicts.jsonl").read_text().splitlines()]
+    assert len(stored) == asked and {(v["x_first"], v["y_first"]) for v in stored} == {("A", "A")}
+    assert {v["pair"] for v in stored} == {"b_vs_a"}
+    report = (run_dir / "eval" / "report.md").read_text()
+    low = bias["winner_flips"]["ci95"][0]
+    assert f"| (b) vs (a) | {asked} of {asked} | 1.00 \\[{low:.2f}, 1.00\\] |" in report
+
+
+def test_a_fair_judge_has_no_position_bias(run_dir: Path) -> None:
+    summary = evaluate_with(run_dir, fair_judge)
+    result = summary["judge"]["pairs"]["b_vs_a"]
+    bias = result["position_bias"]
+    assert result["win_rate"] == 1.0
+    assert bias["winner_flips"]["value"] == 0.0 and bias["winner_flips"]["k"] == 0
+    assert bias["first_position_wins"]["value"] == 0.5
+    stored = [json.loads(line) for line in
+              (run_dir / "eval" / "verdicts.jsonl").read_text().splitlines()]
+    assert {(v["x_first"], v["y_first"]) for v in stored} == {("A", "B")}  # (b) won both ways
+    assert "| (b) vs (a) |" in (run_dir / "eval" / "report.md").read_text()

@@ -41,6 +41,8 @@ def cli(*args: object) -> tuple[int, str]:
 def hostile_world(body: dict[str, Any], n: int) -> Reply:
     """The scripted world, with the hostile text in every instruction and every answer."""
     reply = world(body, n)
+    if "strict reviewer" in str(body["messages"][0].get("content")):
+        return reply  # the judge's verdict stays JSON (the judge reads it, it is not shown)
     lines = (reply.content or "").split("\n")
     if re.match(r"1\. ", lines[0]):  # an expansion: a numbered list of instructions
         return Reply("\n".join(f"{line} {HOSTILE}" for line in lines))
