@@ -36,9 +36,11 @@ def _is_expansion(body: dict[str, Any]) -> bool:
 
 
 def hostile_answers(body: dict[str, Any], n: int) -> Reply:
-    """The world's instructions, with hostile text appended to every answer."""
+    """The world's instructions, with hostile text appended to every answer (not to the
+    judge's verdicts: a judge that answers no verdict is its own outcome, exit 11)."""
     reply = world(body, n)
-    if not _is_expansion(body):
+    judged = "strict reviewer of training data" in body["messages"][0]["content"]
+    if not _is_expansion(body) and not judged:  # the judge's verdict stays JSON
         reply.content = (reply.content or "") + HOSTILE_TEXT
     return reply
 
