@@ -22,7 +22,7 @@ from datagen.run import run
 from flows.artifacts import cost_markdown
 from tests.cli import cli
 from tests.conftest import NDA_SEED
-from tests.flows.world import handler
+from tests.flows.world import handler, scored_verdict
 from tests.generate.helpers import by_prompt
 from tests.scripted_server import Reply, ScriptedServer
 
@@ -331,3 +331,44 @@ def test_a_strategy_role_naming_an_undeclared_model_fails_before_any_call(
     assert code == 2, printed
     assert str(config) in printed and "Traceback" not in printed
     assert "roles.evolve names model 'nope'" in printed and "does not declare" in printed
+
+
+def graded_judge(body: dict[str, Any], n: int) -> Reply:
+    """A judge model whose scores follow the answer's text (3 to 10), so candidates differ."""
+    if not is_judge_call(body):
+        return Reply("I only judge.", status=400)
+    return Reply(scored_verdict(body["messages"][-1]["content"]), prompt_tokens=50,
+                 completion_tokens=20)
+
+
+def test_preference_pairs_judged_by_the_judge_role_alone(prefect_harness,
+                                                        tmp_path: Path) -> None:
+    """The issue's whole case: a teacher, a judge on its own endpoint, preference pairs."""
+    out = tmp_path / "run"
+    with ScriptedServer(handler, models=("teacher",)) as teacher, \
+            ScriptedServer(graded_judge, models=("judge-m",)) as judging:
+        code, printed = cli("run", NDA_SEED, "--pairs", "12", "--out", out, "--allow-short",
+                            "--base-url", teacher.base_url, "--model", "teacher",
+                            "--judge-base-url", judging.base_url, "--judge-model", "judge-m",
+                            "--preference",
+                            "--config", _config(tmp_path, "models:\n  judge:\n  " + PRICES))
+        assert code == 0, printed
+        asked_teacher = [b for b in teacher.requests if "messages" in b]
+        asked_judge = [b for b in judging.requests if "messages" in b]
+    assert asked_teacher and not any(is_judge_call(b) for b in asked_teacher)
+    assert asked_judge and all(is_judge_call(b) for b in asked_judge)
+    models = _manifest(out)["models"]
+    assert models["judge"]["model"] == "judge-m" and models["respond"]["model"] == "teacher"
+    assert models["judge"]["requests"] == len(asked_judge)
+    assert models["judge"]["cost_usd"] > 0 and models["respond"]["cost_usd"] > 0
+    records = pd.read_parquet(out / "records.parquet")
+    kept = records[records["keep"]]
+    assert len(kept) and all("judge" in json.loads(s) for s in kept["scores"])
+    lines = [json.loads(line) for name in ("preference_train", "preference_validation")
+             for line in (out / "openai" / f"{name}.jsonl").read_text().splitlines()]
+    assert lines, "no preference pair"
+    for line in lines:
+        assert line["input"]["messages"][-1]["role"] == "user"
+        chosen, rejected = line["preferred_output"], line["non_preferred_output"]
+        assert [m["role"] for m in chosen] == [m["role"] for m in rejected] == ["assistant"]
+        assert chosen[0]["content"] != rejected[0]["content"]
