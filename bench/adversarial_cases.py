@@ -445,14 +445,14 @@ CASES: list[Case] = [
     # -- endpoints: URLs, keys, bodies (issue and more) --
     Case("url-api-key-query", "base URL with ?api-key= (README: accepted)",
          ["run", "{seed}", "--out", "{out}", "--base-url", "{url}?api-key=" + URL_KEY,
-          "--model", "test-model", "--pairs", "3", "--quiet"],
+          "--model", "test-model", "--pairs", "3", "--allow-short", "--quiet"],
          server="strict", expect="ok", check=strict_paths, issue=True),
     Case("doctor-api-key-query", "doctor with ?api-key= in the base URL",
          ["doctor", "--base-url", "{url}?api-key=" + URL_KEY, "--model", "test-model"],
          server="strict", expect="ok", issue=True),
     Case("url-password", "base URL with user:key@ (the key must not show)",
          ["run", "{seed}", "--out", "{out}", "--model", "test-model", "--pairs", "3", "-q",
-          "--base-url", "{url}"], server="world", expect="ok",
+          "--allow-short", "--base-url", "{url}"], server="world", expect="ok",
          setup=lambda c: c.vars.update(url=c.vars["url"].replace(
              "http://", f"http://user:{URL_KEY}@"))),
     Case("url-secret-in-config", "a run config whose base_url carries a key",

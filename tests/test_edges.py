@@ -404,3 +404,10 @@ def test_a_seed_that_expands_without_bound_is_one_line(tmp_path: Path) -> None:
     seed.write_text(NDA_SEED.read_text() + "\n" + LAUGHS.replace("a:", "zz:", 1))
     code, out = cli("seeds", "validate", seed)
     one_error(code, out, 2, str(seed), "aliases")
+
+
+def test_a_nul_byte_in_a_config_value_is_one_line(tmp_path: Path) -> None:
+    config = tmp_path / "run.yaml"
+    config.write_text('out: "a\\0b"\n')
+    code, out = cli("estimate", NDA_SEED, "--config", config)
+    one_error(code, out, 2, str(config), "`out`", "NUL")

@@ -32,7 +32,11 @@ def shown(text: str) -> str:
 
 def check_utf8(text: str, what: str) -> None:
     """A ConfigError for text with bytes that are not UTF-8 (Python reads such a file name
-    as surrogate escapes): it would fail deep inside a run, in JSON, HTTP or a file write."""
+    as surrogate escapes), or with a NUL byte: it would fail deep inside a run, in JSON, HTTP
+    or a file write."""
+    if "\x00" in text:  # no file name or URL holds one; os and sqlite refuse it mid-run
+        raise ConfigError(f"{what} {shown(text)}: holds a NUL byte (\\0)",
+                          hint="remove it: no file name, URL or model name holds one")
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
@@ -92,6 +96,7 @@ def read_config_file(path: str | Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: a run config holds one mapping of keys, got "
                           f"{type(data).__name__}", hint="start the file with keys such as "
                           "`seeds:` and `pairs:`")
+    _check_text(data, "", str(path))  # before its paths are resolved against the disk
     return data
 
 
