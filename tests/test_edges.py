@@ -411,3 +411,23 @@ def test_a_nul_byte_in_a_config_value_is_one_line(tmp_path: Path) -> None:
     config.write_text('out: "a\\0b"\n')
     code, out = cli("estimate", NDA_SEED, "--config", config)
     one_error(code, out, 2, str(config), "`out`", "NUL")
+
+
+@pytest.mark.parametrize(("env", "said"), [
+    ({"PREFECT_API_URL": "http://127.0.0.1:9/api"}, "does not answer"),   # a closed port
+    ({"PREFECT_API_URL": "not a url"}, "no http(s) URL"),
+    ({"PREFECT_LOGGING_LEVEL": "BOGUS"}, "no logging level"),
+])
+def test_a_broken_prefect_setting_is_one_line(tmp_path: Path, env: dict[str, str],
+                                              said: str) -> None:
+    with ScriptedServer() as server:
+        done = datagen("run", NDA_SEED, "--out", tmp_path / "run", "--base-url",
+                       server.base_url, "--model", "test-model", env=child_env(**env))
+        assert not server.requests
+    one_error(done.returncode, done.stdout + done.stderr, 2, said)
+    assert "Traceback" not in done.stderr
+
+
+def test_schedule_list_with_the_prefect_api_down_is_one_line() -> None:
+    done = datagen("schedule", "--list", env=child_env(PREFECT_API_URL="http://127.0.0.1:9/api"))
+    one_error(done.returncode, done.stdout + done.stderr, 2, "PREFECT_API_URL")

@@ -10,6 +10,7 @@ from typing import Any
 import typer
 
 from datagen.config import RunConfig, check_utf8, read_config_file, resolve_paths, validated
+from datagen.errors import ConfigError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Seed tasks in, a clean fine-tuning corpus out.")
@@ -24,6 +25,42 @@ def prefect_env() -> None:
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
     if os.environ.get("PREFECT_API_URL") == "":
         del os.environ["PREFECT_API_URL"]  # empty breaks the ephemeral server
+    check_prefect_env()
+
+
+def check_prefect_env() -> None:
+    """What Prefect would end in a traceback for, said in one line before it loads: a
+    PREFECT_API_URL that is no http(s) URL or does not answer, a PREFECT_LOGGING_LEVEL that is
+    no level."""
+    import logging
+    import socket
+    from urllib.parse import urlsplit
+
+    level = os.environ.get("PREFECT_LOGGING_LEVEL")
+    if level is not None and not (level.isdigit() or isinstance(
+            logging.getLevelName(level.upper()), int)):
+        raise ConfigError(f"PREFECT_LOGGING_LEVEL={level[:40]!r} is no logging level",
+                          hint="use DEBUG, INFO, WARNING, ERROR or CRITICAL, or unset it")
+    url = os.environ.get("PREFECT_API_URL")
+    if url is None:
+        return
+    parts = urlsplit(url)
+    try:
+        host, port = parts.hostname, parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:  # a port that is no number
+        host, port = None, None
+    if parts.scheme not in ("http", "https") or not host or port is None:
+        raise ConfigError("PREFECT_API_URL is no http(s) URL of a Prefect server",
+                          hint="set it to the server's API, e.g. http://127.0.0.1:4200/api, or "
+                               "unset it to run on a temporary server")
+    where = f"{parts.scheme}://{host}:{port}"  # no user, password or path: they may be secret
+    try:
+        socket.create_connection((host, port), timeout=5).close()
+    except OSError as exc:
+        raise ConfigError(f"the Prefect API at {where} (PREFECT_API_URL) does not answer: "
+                          f"{exc.strerror or exc.__class__.__name__}",
+                          hint="start the server (`prefect server start`), or unset "
+                               "PREFECT_API_URL to run on a temporary server") from None
 
 
 def build_config(seeds: list[Path] | None = None, config: Path | None = None,

@@ -33,7 +33,10 @@ def read_verdicts(path: str | Path, records: pd.DataFrame | None = None
     path = Path(path)
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not a verdicts file: not UTF-8 text",
+                          hint="pass the verdicts.jsonl the report's viewer downloaded") from None
+    except OSError as exc:
         raise ConfigError(f"{path}: cannot read the verdicts file ({exc.__class__.__name__})",
                           hint="pass the verdicts.jsonl the report's viewer downloaded") from None
     out: dict[str, dict[str, str]] = {}
