@@ -808,7 +808,7 @@ CASES: list[Case] = [
          timeout=60, codes=(5,)),
     Case("run-train-under-10", "run whose train.jsonl has < 10 examples (exit 0 on main)",
          ["run", "{seed}", "--out", "{out}", "--base-url", "{url}", "--model", "test-model",
-          "--pairs", "3"], server="world", issue=True),
+          "--pairs", "3", "--quiet"], server="world", issue=True),
 
     # -- push --dry-run --
     *[Case(f"push-repo-{name}", f"push --dry-run --repo-id {rid[:40]!r}",
