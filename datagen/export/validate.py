@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +55,21 @@ PRICES: dict[str, FineTunePrice] = {
 }
 
 
+def message_errors(m: Any, keys: Collection[str], roles: Collection[str]) -> list[str]:
+    """The error classes one message of a chat (SFT `messages` or a preference `input`) has
+    whatever the file's kind: not an object, a key missing or unknown, an unknown role."""
+    if not isinstance(m, dict):
+        return ["data_type"]
+    found = []
+    if "role" not in m or "content" not in m:
+        found.append("message_missing_key")
+    if any(k not in keys for k in m):
+        found.append("message_unrecognized_key")
+    if m.get("role") not in roles:
+        found.append("unrecognized_role")
+    return found
+
+
 def example_errors(example: Any) -> list[str]:
     """The cookbook's format error classes of one parsed example, in its order."""
     if not isinstance(example, dict):
@@ -69,15 +84,10 @@ def example_errors(example: Any) -> list[str]:
             found.append(name)
 
     for m in msgs:
+        for name in message_errors(m, ALLOWED_KEYS, ROLES):
+            add(name)
         if not isinstance(m, dict):
-            add("data_type")
             continue
-        if "role" not in m or "content" not in m:
-            add("message_missing_key")
-        if any(k not in ALLOWED_KEYS for k in m):
-            add("message_unrecognized_key")
-        if m.get("role") not in ROLES:
-            add("unrecognized_role")
         content = m.get("content")
         if (not content and not m.get("function_call")) or not isinstance(content, str):
             add("missing_content")
@@ -126,15 +136,10 @@ def preference_errors(example: Any) -> list[str]:
         add("missing_input_messages")
         msgs = []
     for m in msgs:
+        for name in message_errors(m, ("role", "content", "name"), INPUT_ROLES):
+            add(name)
         if not isinstance(m, dict):
-            add("data_type")
             continue
-        if "role" not in m or "content" not in m:
-            add("message_missing_key")
-        if any(k not in ("role", "content", "name") for k in m):
-            add("message_unrecognized_key")
-        if m.get("role") not in INPUT_ROLES:
-            add("unrecognized_role")
         if not isinstance(m.get("content"), str) or not m.get("content"):
             add("missing_content")
     if msgs and not (isinstance(msgs[-1], dict) and msgs[-1].get("role") == "user"):
