@@ -198,9 +198,16 @@ def test_a_run_without_judge_scores_says_how_to_get_them(tmp_path: Path) -> None
     assert len([line for line in out.splitlines() if line.strip()]) == 2  # no traceback
 
 
+def prose_judge(body: dict[str, Any], n: int) -> Reply:
+    """The world, but a judge that answers in prose: no verdict can be read."""
+    if "strict reviewer of training data" in body["messages"][0]["content"]:
+        return Reply("The answer looks fine to me.")
+    return world(body, n)
+
+
 def test_a_run_whose_judge_never_answered_the_verdict_says_so(tmp_path: Path) -> None:
     root = tmp_path / "run"
-    with ScriptedServer(world) as server:  # the world answers the judge in prose
+    with ScriptedServer(prose_judge) as server:
         cfg = RunConfig.model_validate({
             "seeds": [str(NDA_SEED)], "out": str(root), "pairs": 8, "allow_short": True,
             "llm": {"base_url": server.base_url, "model": "test-model", "max_retries": 0}})

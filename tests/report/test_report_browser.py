@@ -252,10 +252,12 @@ def test_a_grounded_run_shows_each_pair_beside_its_source(prefect_harness: None,
     from tests.seeds import grounded_world
 
     out = tmp_path / "grounded"
+    config = tmp_path / "run.yaml"  # the grounded world's judge answers in prose: no judge
+    config.write_text("curation:\n  judge:\n    enabled: \"off\"\n")
     with ScriptedServer(grounded_world.handler) as server:
         code, text = cli("run", SEEDS / "legal" / "privacy_policy_qa.yaml", "--pairs", 8,
                          "--out", out, "--base-url", server.base_url, "--model", "test-model",
-                         "--allow-short")  # 8 pairs: fewer than OpenAI's 10, accepted
+                         "--allow-short", "--config", config)  # 8 pairs: under OpenAI's 10
     assert code == 0, text
     page.open(out / "report.html")
     files = page.page.locator("#sources table tbody tr")
