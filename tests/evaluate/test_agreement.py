@@ -144,7 +144,7 @@ def test_shapes_must_match() -> None:
 
 
 def test_a_pairs_result_is_built_from_its_stored_verdicts() -> None:
-    from datagen.evaluate.comparison import pair_result
+    from datagen.evaluate.pairwise import pair_result
 
     verdicts = [{"x_first": "A", "y_first": "B"},  # X won both orders
                 {"x_first": "A", "y_first": "A"},  # the first shown won twice: a flip
