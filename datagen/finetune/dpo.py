@@ -15,9 +15,7 @@ from __future__ import annotations
 
 import math
 import resource
-import shutil
 import time
-import warnings
 from dataclasses import asdict
 from typing import Any
 
@@ -30,6 +28,7 @@ from datagen.finetune.lora import (
     _progress_callback,
     base_identity,
     check_installed,
+    fit_and_save,
     load_base,
 )
 from datagen.finetune.source import TrainingData
@@ -54,7 +53,6 @@ def train_dpo_adapter(data: TrainingData, req: LoraRequest, beta: float | None =
     data.files("dpo")  # no preference pairs: the clear error, before loading anything
     import datasets
     from peft import LoraConfig
-    from transformers import PrinterCallback
     from transformers.utils import logging as hf_logging
     from trl import DPOConfig, DPOTrainer
 
@@ -92,15 +90,8 @@ def train_dpo_adapter(data: TrainingData, req: LoraRequest, beta: float | None =
         trainer = DPOTrainer(model=model, args=args, train_dataset=train,
                              eval_dataset=validation, processing_class=tokenizer,
                              peft_config=lora, callbacks=[_progress_callback(steps)])
-        trainer.remove_callback(PrinterCallback)
-        base_loss = _finite(trainer.evaluate()["eval_loss"]) if validation else None
-        trainer.train()
-        eval_loss = _finite(trainer.evaluate()["eval_loss"]) if validation else None
-        with warnings.catch_warnings():  # "could not find a config file" of a GGUF base
-            warnings.simplefilter("ignore", UserWarning)
-            trainer.model.save_pretrained(str(tmp))
-        tokenizer.save_pretrained(str(tmp))
-        shutil.rmtree(tmp / "trainer", ignore_errors=True)
+        base_loss, eval_loss = fit_and_save(trainer, tokenizer, tmp,
+                                            loss=_finite if validation else None)
         seconds = time.perf_counter() - started
         log = {
             "method": "dpo", "beta": args.beta, "steps": steps,

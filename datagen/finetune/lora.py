@@ -23,6 +23,7 @@ import resource
 import shutil
 import time
 import warnings
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -140,12 +141,30 @@ def _progress_callback(total: int) -> Any:
     return Progress()
 
 
+def fit_and_save(trainer: Any, tokenizer: Any, folder: Path, *,
+                 loss: Callable[[Any], float | None] | None) -> tuple[Any, Any]:
+    """Train, with the validation loss (read by `loss`; None: no validation set) before and
+    after, then save the adapter and its tokenizer into `folder`, without the trainer's own
+    files: the one sequence an SFT and a DPO adapter share."""
+    from transformers import PrinterCallback
+
+    trainer.remove_callback(PrinterCallback)
+    before = loss(trainer.evaluate()["eval_loss"]) if loss else None
+    trainer.train()
+    after = loss(trainer.evaluate()["eval_loss"]) if loss else None
+    with warnings.catch_warnings():  # "could not find a config file" of a GGUF base
+        warnings.simplefilter("ignore", UserWarning)
+        trainer.model.save_pretrained(str(folder))
+    tokenizer.save_pretrained(str(folder))
+    shutil.rmtree(folder / "trainer", ignore_errors=True)
+    return before, after
+
+
 def train_adapter(data: TrainingData, req: LoraRequest) -> dict[str, Any]:
     """Train, evaluate before and after, and save the adapter and its log in the run folder."""
     check_installed()
     import datasets
     from peft import LoraConfig
-    from transformers import PrinterCallback
     from transformers.utils import logging as hf_logging
     from trl import SFTConfig, SFTTrainer
 
@@ -180,15 +199,7 @@ def train_adapter(data: TrainingData, req: LoraRequest) -> dict[str, Any]:
         trainer = SFTTrainer(model=model, args=args, train_dataset=train,
                              eval_dataset=validation, processing_class=tokenizer,
                              peft_config=lora, callbacks=[_progress_callback(steps)])
-        trainer.remove_callback(PrinterCallback)
-        base_loss = float(trainer.evaluate()["eval_loss"])
-        trainer.train()
-        eval_loss = float(trainer.evaluate()["eval_loss"])
-        with warnings.catch_warnings():  # "could not find a config file" of a GGUF base
-            warnings.simplefilter("ignore", UserWarning)
-            trainer.model.save_pretrained(str(tmp))
-        tokenizer.save_pretrained(str(tmp))
-        shutil.rmtree(tmp / "trainer", ignore_errors=True)
+        base_loss, eval_loss = fit_and_save(trainer, tokenizer, tmp, loss=float)
         seconds = time.perf_counter() - started
         log = {
             "steps": steps, "examples": {"train": len(train), "validation": len(validation)},
