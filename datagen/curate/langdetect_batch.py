@@ -14,41 +14,104 @@ are langdetect's to the last bit (`tests/curate/test_langdetect_batch.py` checks
 langdetect's own method, and its n-gram extraction is followed step by step with each
 character normalised once. Under `ONE_BY_ONE` texts the numpy rows cost more to set up than
 they save, so a small batch (a mid-run screen asks for two or three texts) goes through
-langdetect's own loop, text by text."""
+langdetect's own loop, text by text.
+
+The side-by-side scoring follows langdetect 1.0.9 (pinned in pyproject.toml) and CPython's
+`random.Random`, names that are public but whose workings no release promises. So before a
+process first uses it, `batch_agrees` scores `PROBE` both ways; if any probability differs
+(another langdetect, another Python), every text goes through langdetect's own loop: slower,
+the same verdicts, and a warning says so."""
 
 from __future__ import annotations
 
+import functools
+import logging
 import math
 import random
+from collections.abc import Callable
 
 import numpy as np
-from langdetect import detector_factory
 from langdetect.detector import Detector
+from langdetect.detector_factory import PROFILES_DIRECTORY, DetectorFactory
 from langdetect.lang_detect_exception import LangDetectException
 from langdetect.utils.ngram import NGram
 
 Result = tuple[str, dict[str, float]]
 TWOPI = 2.0 * math.pi  # as the random module has it
 ONE_BY_ONE = 8  # fewer texts run one by one: 1 text 3 ms there, 9 ms as rows; 10: 48 vs 35 ms
+log = logging.getLogger(__name__)
+# Texts of several scripts, lengths and languages, scored both ways by `batch_agrees`.
+PROBE = (
+    "The supplier shall keep all confidential information secret for five years.",
+    "Le fournisseur doit garder secrètes les informations confidentielles du client.",
+    "Der Lieferant muss alle vertraulichen Informationen fünf Jahre geheim halten.",
+    "El proveedor debe mantener en secreto toda la información confidencial.",
+    "Il fornitore deve mantenere segrete tutte le informazioni riservate.",
+    "Поставщик обязан хранить всю конфиденциальную информацию в тайне.",
+    "供应商应对所有机密信息保密五年。",
+    "Draft an NDA clause. Der Lieferant haftet nicht.",
+    "ok",
+    "12345 !!!",
+)
 
 
-def _factory() -> detector_factory.DetectorFactory:
-    detector_factory.init_factory()
-    return detector_factory._factory
+@functools.cache
+def _factory() -> DetectorFactory:
+    """langdetect's profiles, loaded once into a factory of our own (its public class)."""
+    factory = DetectorFactory()
+    factory.load_profile(PROFILES_DIRECTORY)
+    return factory
 
 
 def detect_batch(texts: list[str], seed: int = 0) -> list[Result]:
     """Per text: langdetect's top language and its reported probabilities ("", {} where
     langdetect raises for a text with no features), as `detect_langs` with this seed gives."""
+    if len(texts) < ONE_BY_ONE or not batch_agrees():
+        return one_by_one(texts, seed)
+    return side_by_side(texts, seed)
+
+
+def one_by_one(texts: list[str], seed: int = 0) -> list[Result]:
+    """langdetect's own loop, text by text: the reference the side-by-side scoring follows."""
     factory = _factory()
-    factory.seed = seed
-    if len(texts) < ONE_BY_ONE:
-        return [_own(text, factory) for text in texts]
+    factory.set_seed(seed)
+    return [_own(text, factory) for text in texts]
+
+
+@functools.cache
+def batch_agrees() -> bool:
+    """Whether `side_by_side` gives langdetect's own answers on `PROBE` (checked once per
+    process; a warning when not)."""
+    same = agrees(side_by_side)
+    if not same:
+        log.warning("langdetect's texts scored side by side differ from its own answers "
+                    "(another langdetect or Python?): each text is scored on its own "
+                    "(slower, the same verdicts)")
+    return same
+
+
+def agrees(batch: Callable[[list[str], int], list[Result]]) -> bool:
+    """Whether `batch` gives `one_by_one`'s answers, to the last bit, on `PROBE` with two
+    seeds. A batch that raises does not agree."""
+    for seed in (0, 1):
+        try:
+            got = batch(list(PROBE), seed)
+        except (AttributeError, TypeError, ValueError, IndexError, KeyError):
+            return False
+        if got != one_by_one(list(PROBE), seed):
+            return False
+    return True
+
+
+def side_by_side(texts: list[str], seed: int = 0) -> list[Result]:
+    """`one_by_one`'s answers, with the texts' trials run together as numpy rows."""
+    factory = _factory()
+    factory.set_seed(seed)
     detectors, grams = [], []
     vocab: dict[str, int] = {}
     words: dict[str, list[int]] = {}
     for text in texts:
-        d = Detector(factory)
+        d = factory.create()
         d.append(text)
         d.cleaning_text()
         detectors.append(d)
@@ -135,9 +198,9 @@ def _result(langs: list) -> Result:
     return langs[0].lang.split("-")[0], {lang.lang.split("-")[0]: lang.prob for lang in langs}
 
 
-def _own(text: str, factory: detector_factory.DetectorFactory) -> Result:
+def _own(text: str, factory: DetectorFactory) -> Result:
     """langdetect's own answer for one text (its loop, its seeded generator)."""
-    d = Detector(factory)
+    d = factory.create()
     d.append(text)
     try:
         return _result(d.get_probabilities())

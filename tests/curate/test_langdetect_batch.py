@@ -8,7 +8,14 @@ from pathlib import Path
 from langdetect import DetectorFactory, detect_langs
 from langdetect.lang_detect_exception import LangDetectException
 
-from datagen.curate.langdetect_batch import detect_batch
+from datagen.curate.langdetect_batch import (
+    PROBE,
+    agrees,
+    batch_agrees,
+    detect_batch,
+    one_by_one as own_loop,
+    side_by_side,
+)
 
 DEVSET = Path(__file__).resolve().parents[2] / "bench" / "data" / "devset.jsonl"
 
@@ -38,3 +45,28 @@ def test_batch_equals_detect_langs_on_the_dev_set() -> None:
         assert detect_batch(texts[-2:], seed) == got[-2:]
     assert len({top for top, _ in got} - {""}) >= 3  # the sample holds several languages
     assert got[-2:] == [("", {}), ("", {})]
+
+
+def test_the_pinned_langdetect_passes_the_self_check() -> None:
+    """The side-by-side scoring is used (not the slower fallback) on the pinned version."""
+    import re
+    from importlib.metadata import version
+
+    pyproject = (DEVSET.parents[2] / "pyproject.toml").read_text()
+    assert f'"langdetect=={version("langdetect")}"' in pyproject
+    assert re.search(r'"langdetect==[\d.]+"', pyproject)
+    assert batch_agrees()
+
+
+def test_a_batch_that_drifted_fails_the_self_check() -> None:
+    """Answers that differ in any bit (here: another seed's draws), or a batch that raises
+    (a renamed attribute), fail `agrees`; `detect_batch` then scores text by text."""
+    assert agrees(side_by_side)
+    assert not agrees(lambda texts, seed: side_by_side(texts, seed + 1))
+
+    def moved(texts: list[str], seed: int) -> list[tuple[str, dict[str, float]]]:
+        raise AttributeError("'Detector' object has no attribute 'ALPHA_WIDTH'")
+
+    assert not agrees(moved)
+    texts = list(PROBE)
+    assert own_loop(texts, 3) == side_by_side(texts, 3) == detect_batch(texts, 3)
