@@ -13,8 +13,10 @@ from datagen.curate.langdetect_batch import (
     agrees,
     batch_agrees,
     detect_batch,
-    one_by_one as own_loop,
     side_by_side,
+)
+from datagen.curate.langdetect_batch import (
+    one_by_one as own_loop,
 )
 
 DEVSET = Path(__file__).resolve().parents[2] / "bench" / "data" / "devset.jsonl"
