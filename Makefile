@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 # llama-cpp-python (the embedded model's server) compiles from source: build it portable.
 export CMAKE_ARGS ?= -DGGML_NATIVE=OFF
-# The `train` extra's torch goes first, pinned to its CPU build (README: installing it).
+# The `train` extra's torch goes first, pinned to its CPU build (docs/guides/finetune-eval.md).
 TORCH ?= torch==2.13.0
 
 .PHONY: install demo test lint

@@ -20,7 +20,7 @@ clusters. Printed, as Markdown:
   member kept is a good one;
 - with a judge: the same tables, and the judge's agreement with the labels.
 
-Nothing is asserted: this measures; the README quotes the table.
+Nothing is asserted: this measures; bench/RESULTS.md quotes the table.
 """
 
 from __future__ import annotations

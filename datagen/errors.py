@@ -12,8 +12,8 @@
 
 How a run ended (budget, failed calls, nothing kept, short of target) is not an exception
 but a field of `datagen.run.RunResult`; `datagen.cli.main` turns both into the exit codes
-listed in the README, in one place. Messages say what to do. They never contain API keys,
-tokens or passwords.
+listed in docs/reference/exit-codes.md, in one place. Messages say what to do. They
+never contain API keys, tokens or passwords.
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """Bad input gets a message naming the file, the field and the fix, the exit code from the
-README's table, and no traceback."""
+manual's table (docs/reference/exit-codes.md), and no traceback."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """The `datagen` command. Every outcome and every error becomes an exit code here, once
-(`main`), as listed in the README:
+(`main`), as listed in docs/reference/exit-codes.md:
 
     0 done    1 error    2 bad input    3 endpoint unusable    4 budget reached
     5 export invalid    6 LLM calls failed    7 nothing kept    8 short of target

@@ -1,4 +1,4 @@
-"""The `curation` section: one sub-section per check (README, Curation)."""
+"""The `curation` section: one sub-section per check (docs/concepts/curation.md)."""
 
 from __future__ import annotations
 
@@ -126,7 +126,7 @@ class FaithfulnessConfig(Section):
 
 
 class CurationConfig(Section):
-    """Curation: one section per check (see README, Curation); `skip` turns checks off."""
+    """Curation: one section per check (docs/concepts/curation.md); `skip` turns checks off."""
 
     skip: list[str] = Field(default_factory=list,
                             description="Names of checks not to run (e.g. [repetition]).")

@@ -69,8 +69,9 @@ def validated(data: Any, source: str) -> RunConfig:
             flag = f" (flag {FLAGS[key]})" if key in FLAGS else ""
             msg = err["msg"].removeprefix("Value error, ")
             lines.append(f"  key `{key}`{flag}: {msg}")
-        raise ConfigError("\n".join(lines), hint="see the README's Run config section for the "
-                          "keys, or `datagen run --help` for the flags") from None
+        raise ConfigError("\n".join(lines), hint="see the manual's run config reference "
+                          "(docs/reference/config.md in `mkdocs serve`) for the keys, or "
+                          "`datagen run --help` for the flags") from None
 
 
 def read_config_file(path: str | Path) -> dict[str, Any]:
