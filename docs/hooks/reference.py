@@ -39,6 +39,11 @@ BOUNDS = (("ge", "≥"), ("gt", ">"), ("le", "≤"), ("lt", "<"), ("min_length",
           ("max_length", "at most"), ("pattern", "matches"))
 
 
+def _prose(text: str) -> Markdown:
+    """Our own descriptions (code, not model or user text) as Markdown: `code` spans render."""
+    return Markdown(" ".join(text.split()).replace("|", "\\|"))
+
+
 def _code(text: str) -> Markdown:
     return Markdown(f"`{text}`")
 
@@ -110,13 +115,13 @@ def field_rows(path: str, field: Any) -> list[list[Any]]:
     section that may be unset (`preference`) gets its own row too; a mapping of sections
     (`models`) shows its entries' keys as `models.<name>.key`."""
     sub, entries = _section(field.annotation), _mapping_of(field.annotation)
-    description = md_text(field.description or "")
+    description = _prose(field.description or "")
     if sub is not None:
         rows = []
         if not isinstance(field.get_default(call_default_factory=True), BaseModel):
             doc = (sub.__doc__ or "").strip().split("\n\n")[0]
             rows.append([_code(path), type_name(field.annotation), _code(_default(field)), "",
-                         description or md_text(" ".join(doc.split()))])
+                         description or _prose(doc)])
         return rows + keys(sub, f"{path}.")
     if entries is not None:
         return [[_code(path), type_name(field.annotation), _code(_default(field)), "",
@@ -141,12 +146,12 @@ def config_page() -> str:
         sub = _section(field.annotation) or _mapping_of(field.annotation)
         if sub is None:
             top.append([_code(name), type_name(field.annotation), _code(_default(field)),
-                        md_text(_bounds(field)), md_text(field.description or "")])
+                        md_text(_bounds(field)), _prose(field.description or "")])
             continue
         sections.append((name, (sub.__doc__ or "").strip(), field_rows(name, field)))
     parts += ["## Top-level keys", "", md_table(HEADER, top), ""]
     for name, doc, rows in sections:
-        parts += [f"## `{name}`", "", md_text(" ".join(doc.split())), "", md_table(HEADER, rows),
+        parts += [f"## `{name}`", "", _prose(doc), "", md_table(HEADER, rows),
                   ""]
     return "\n".join(parts)
 
@@ -156,7 +161,7 @@ def seeds_page() -> str:
     return "\n".join([
         "# Seed keys", "",
         "Every key a seed file (YAML) may hold, as `datagen/seeds/schema.py` declares it. "
-        "A misspelt key fails with its name, before any call. " + md_text(doc), "",
+        "A misspelt key fails with its name, before any call. " + _prose(doc), "",
         md_table(HEADER, keys(SeedTask)), ""])
 
 
