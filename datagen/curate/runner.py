@@ -25,6 +25,7 @@ import pandas as pd
 from datagen.config import CurationConfig
 from datagen.curate import (
     badinput,
+    conformance,
     debris,
     dedup,
     echo,
@@ -67,6 +68,7 @@ CHECKS: tuple[Check, ...] = (
     references.REFERENCE_SETS,  # reference_duplicate
     references.EVAL_SETS,       # eval_contamination
     pii.CHECK,                  # pii (flag, mask or drop)
+    conformance.CHECK,          # not_json, schema_invalid, unknown_tool, ... (seed shapes)
     length.RESPONSE,            # empty, too_long, too_short (for the task's shape)
     truncation.CHECK,           # truncated
     refusal.CHECK,              # refusal

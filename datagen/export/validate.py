@@ -6,6 +6,13 @@ missing-message warnings, token counts per example (exact, with the LLM layer's 
 examples over each target model's limit, the default-epoch heuristic, the billed tokens and the
 cost from a price table that the run config can extend (`export.prices`).
 
+Function-calling lines (`tools` beside `messages`) are checked by OpenAI's rules for them: the
+tools are function definitions with a name and an object `parameters` schema; an assistant
+message's `tool_calls` each have an id, type `function`, a declared name and arguments that are
+a JSON object in a string; every call is answered by a later `tool` message with the same
+`tool_call_id`, and every `tool` message answers a call. Their tokens include the tool
+definitions (`tool_tokens`), which OpenAI bills on every example that carries them.
+
 Error classes are counted per example (one bad line counts once per class), with the first
 line numbers, so a report points at the lines to fix. `invalid_json` and `invalid_weight` are
 ours: the cookbook's loader would crash on the first, and OpenAI accepts only 0 and 1 weights.
@@ -29,10 +36,13 @@ from datagen.llm.tokens import count_chat_tokens, count_tokens, encoding_name, i
 ERROR_CLASSES = (
     "invalid_json", "data_type", "missing_messages_list", "message_missing_key",
     "message_unrecognized_key", "unrecognized_role", "missing_content",
-    "example_missing_assistant_message", "invalid_weight",
+    "example_missing_assistant_message", "invalid_weight", "unrecognized_example_key",
+    "invalid_tools", "invalid_tool_call", "tool_call_unanswered", "tool_message_unmatched",
 )
-ALLOWED_KEYS = ("role", "content", "name", "function_call", "weight")
-ROLES = ("system", "user", "assistant", "function")
+ALLOWED_KEYS = ("role", "content", "name", "function_call", "weight", "tool_calls",
+                "tool_call_id")
+ROLES = ("system", "user", "assistant", "function", "tool")
+EXAMPLE_KEYS = ("messages", "tools", "parallel_tool_calls")
 LINES_SHOWN = 5
 MIN_EXAMPLES = 10  # OpenAI refuses a training file with fewer examples
 
@@ -83,18 +93,92 @@ def example_errors(example: Any) -> list[str]:
         if name not in found:
             found.append(name)
 
+    if any(k not in EXAMPLE_KEYS for k in example):
+        add("unrecognized_example_key")
+    declared = tool_names(example.get("tools"))
+    if declared is None:
+        add("invalid_tools")
     for m in msgs:
         for name in message_errors(m, ALLOWED_KEYS, ROLES):
-            add(name)
+            if not (name == "message_missing_key" and isinstance(m, dict) and "role" in m
+                    and m.get("tool_calls")):  # a call may come without content
+                add(name)
         if not isinstance(m, dict):
             continue
         content = m.get("content")
-        if (not content and not m.get("function_call")) or not isinstance(content, str):
+        calls = m.get("tool_calls")
+        if calls is not None:
+            if not _calls_valid(calls, m.get("role"), declared or set()):
+                add("invalid_tool_call")
+        elif (not content and not m.get("function_call")) or not isinstance(content, str):
+            add("missing_content")
+        if content is not None and not isinstance(content, str):
             add("missing_content")
         if "weight" in m and (m["weight"] not in (0, 1) or isinstance(m["weight"], bool)):
             add("invalid_weight")
+    for name in _pairing_errors(msgs):
+        add(name)
     if not any(isinstance(m, dict) and m.get("role") == "assistant" for m in msgs):
         add("example_missing_assistant_message")
+    return found
+
+
+def tool_names(tools: Any) -> set[str] | None:
+    """The declared function names of an example's `tools` (an empty set when it has none),
+    or None when they are not function definitions as OpenAI takes them."""
+    if tools is None:
+        return set()
+    if not isinstance(tools, list) or not tools:
+        return None
+    names = set()
+    for t in tools:
+        fn = t.get("function") if isinstance(t, dict) else None
+        if not (isinstance(fn, dict) and t.get("type") == "function"
+                and isinstance(fn.get("name"), str) and fn["name"]
+                and isinstance(fn.get("parameters", {}), dict)):
+            return None
+        names.add(fn["name"])
+    return names
+
+
+def _calls_valid(calls: Any, role: Any, declared: set[str]) -> bool:
+    if role != "assistant" or not isinstance(calls, list) or not calls:
+        return False
+    for c in calls:
+        fn = c.get("function") if isinstance(c, dict) else None
+        if not (isinstance(fn, dict) and c.get("type") == "function"
+                and isinstance(c.get("id"), str) and c["id"]
+                and fn.get("name") in declared and isinstance(fn.get("arguments"), str)):
+            return False
+        try:
+            if not isinstance(json.loads(fn["arguments"]), dict):
+                return False
+        except ValueError:
+            return False
+    return True
+
+
+def _pairing_errors(msgs: list[Any]) -> list[str]:
+    """Every call answered by a later `tool` message with its id; every `tool` message an
+    answer to an earlier call."""
+    open_ids: set[str] = set()
+    found = []
+    for m in msgs:
+        if not isinstance(m, dict):
+            continue
+        for c in m.get("tool_calls") or []:
+            if isinstance(c, dict) and isinstance(c.get("id"), str):
+                open_ids.add(c["id"])
+        if m.get("role") == "tool":
+            call_id = m.get("tool_call_id")
+            if call_id in open_ids:
+                open_ids.discard(call_id)
+            elif "tool_message_unmatched" not in found:
+                found.append("tool_message_unmatched")
+        elif m.get("role") in ("user", "assistant") and open_ids and not m.get("tool_calls"):
+            break  # the conversation went on with calls unanswered
+    if open_ids:
+        found.append("tool_call_unanswered")
     return found
 
 
@@ -224,11 +308,24 @@ def price_table(overrides: Mapping[str, FineTunePrice] | None = None) -> dict[st
     return {**PRICES, **(overrides or {})}
 
 
-def example_tokens(msgs: list[dict[str, Any]], model: str) -> tuple[int, int]:
-    """(tokens of the whole example, tokens of its assistant messages) for `model`."""
-    assistant = sum(count_tokens(m["content"], model) for m in msgs
-                    if m.get("role") == "assistant" and isinstance(m.get("content"), str))
-    return count_chat_tokens(msgs, model), assistant
+def tool_tokens(tools: list[dict[str, Any]] | None, model: str) -> int:
+    """Tokens of an example's tool definitions, as their JSON text (OpenAI renders them into
+    the prompt in its own way: this is an estimate of the same size)."""
+    return count_tokens(json.dumps(tools, ensure_ascii=False), model) if tools else 0
+
+
+def example_tokens(msgs: list[dict[str, Any]], model: str,
+                   tools: list[dict[str, Any]] | None = None) -> tuple[int, int]:
+    """(tokens of the whole example, tool definitions and calls included, tokens of its
+    assistant messages) for `model`."""
+    def calls(m: dict[str, Any]) -> int:
+        return count_tokens(json.dumps(m["tool_calls"]), model) if m.get("tool_calls") else 0
+
+    assistant = sum((count_tokens(m["content"], model) if isinstance(m.get("content"), str)
+                     else 0) + calls(m) for m in msgs if m.get("role") == "assistant")
+    plain = [{k: v for k, v in m.items() if k != "tool_calls" and v is not None} for m in msgs]
+    return (count_chat_tokens(plain, model) + sum(calls(m) for m in msgs)
+            + tool_tokens(tools, model), assistant)
 
 
 def check_examples(examples: Iterable[tuple[int, Any]], models: list[str],
@@ -247,6 +344,7 @@ def check_examples(examples: Iterable[tuple[int, Any]], models: list[str],
     classes = PREFERENCE_ERROR_CLASSES if preference else ERROR_CLASSES
     errors: dict[str, list[int]] = {}
     valid: list[list[list[dict[str, Any]]]] = []  # per example, its chat sequences
+    defs: list[list[dict[str, Any]] | None] = []  # per valid example, its tools
     no_system = no_user = 0
     for line, ex in examples:
         found = ["invalid_json"] if ex is _INVALID else check(ex)
@@ -255,6 +353,7 @@ def check_examples(examples: Iterable[tuple[int, Any]], models: list[str],
         if found:
             continue
         valid.append(_sequences(ex))
+        defs.append(ex.get("tools") or (ex.get("input") or {}).get("tools"))
         msgs = valid[-1][0]
         no_system += not any(m["role"] == "system" for m in msgs)
         no_user += not any(m["role"] == "user" for m in msgs)
@@ -275,13 +374,16 @@ def check_examples(examples: Iterable[tuple[int, Any]], models: list[str],
     for model in models:
         enc = encoding_name(model)
         if enc not in counted:
-            pairs = [[example_tokens(m, model) for m in seqs] for seqs in valid]
+            pairs = [[example_tokens(m, model, d) for m in seqs]
+                     for seqs, d in zip(valid, defs, strict=True)]
             counted[enc] = ([sum(t for t, _ in p) for p in pairs],
                             [sum(a for _, a in p) for p in pairs])
         totals, assistant = counted[enc]
         if "tokens" not in report:
             report["tokens"] = {
                 "encoding": enc, "exact": is_exact(model), "total": sum(totals),
+                "tool_definitions": sum(tool_tokens(d, model) * len(seqs)
+                                        for seqs, d in zip(valid, defs, strict=True)),
                 "per_example": distribution(totals),
                 "assistant_per_example": distribution(assistant),
                 "messages_per_example": distribution([len(m[0]) for m in valid]),
@@ -346,6 +448,10 @@ def tables(report: dict[str, Any]) -> list[Table]:
                            ("assistant", "assistant_per_example"),
                            ("messages", "messages_per_example")):
             dist.add_row(label, *(str(tok[key][c]) for c in ("min", "mean", "p50", "p95", "max")))
+        if tok.get("tool_definitions"):
+            share = tok["tool_definitions"] / max(1, tok["total"])
+            dist.caption = (f"tool definitions: {tok['tool_definitions']:,} of "
+                            f"{tok['total']:,} tokens ({share:.0%})")
         out.append(dist)
     if report["models"] and report["valid"]:
         cost = Table(title="fine-tuning estimate (default epochs)", title_justify="left")

@@ -20,11 +20,13 @@ import pandas as pd
 from datagen.config import GenerationConfig
 from datagen.curate.reasons import DropReason
 from datagen.errors import BudgetExceeded
+from datagen.generate import structured
 from datagen.generate.candidates import is_candidate
 from datagen.generate.evolve import unanswerable
 from datagen.generate.requests import LANGUAGE_NAMES
+from datagen.generate.toolcalls import answer_with_tools, tool_specs
 from datagen.llm.client import LLMClient
-from datagen.llm.wire import LLMCallError
+from datagen.llm.wire import Completion, LLMCallError
 from datagen.prompts import render
 from datagen.seeds import SeedTask
 from datagen.seeds.sources import Unit
@@ -75,30 +77,63 @@ def _set_meta(df: pd.DataFrame, idx: Any, **values: Any) -> None:
     df.at[idx, "metadata"] = json.dumps(meta, sort_keys=True, ensure_ascii=False)
 
 
+async def answer(client: LLMClient, messages: list[dict[str, Any]], params: dict[str, Any],
+                 sample: int, seed: SeedTask | None,
+                 mode: str) -> tuple[Completion, dict[str, Any]]:
+    """One answer in the seed's shape, and what to add to the record's metadata: for a seed
+    with `tools`, the conversation with its calls (`turns`), the tools and the calls; for one
+    with `output_schema`, the schema's verdict. A failed check is `verdict` (a drop reason,
+    `datagen.curate.conformance`) with its `verdict_detail`."""
+    if seed is not None and seed.tools:
+        done = await answer_with_tools(client, messages, params, sample, seed)
+        meta: dict[str, Any] = {"tools": tool_specs(seed), "calls": done.calls}
+        if done.calls or done.reason:  # a plain answer stays a plain pair
+            meta["turns"] = [messages[-1], *done.turns]
+        if done.reason:
+            meta.update(verdict=done.reason, verdict_detail=done.detail)
+        return done.done, meta
+    if seed is not None and seed.output_schema is not None:
+        schema = seed.output_schema
+        fmt = structured.answer_format(schema, mode, seed.id)
+        messages = [{"role": "system",
+                     "content": structured.schema_system(messages[0]["content"], schema)},
+                    *messages[1:]]
+        done = await client.chat(messages, params={**params, **(
+            {"response_format": fmt} if fmt else {})}, sample=sample)
+        reason, detail = structured.verdict(done.text, schema)
+        return done, ({"verdict": reason, "verdict_detail": detail} if reason else {})
+    return await client.chat(messages, params=params, sample=sample), {}
+
+
 async def respond(
     records: pd.DataFrame, client: LLMClient, gen: GenerationConfig, *, progress: Progress = None,
-    sources: dict[str, Unit] | None = None,
+    sources: dict[str, Unit] | None = None, seeds: dict[str, SeedTask] | None = None,
+    mode: str = "json_object",
 ) -> pd.DataFrame:
     """Answer every kept record that has no response yet; a grounded record (its
-    `metadata.source` names one of `sources`) is answered from its chunk or row. Returns a new
-    frame."""
+    `metadata.source` names one of `sources`) is answered from its chunk or row, a record of a
+    seed with `tools` or `output_schema` in that shape (`answer`; `mode` is the structured
+    output dialect, `structured.dialect`). Returns a new frame."""
     df = records.copy()
     todo = df.index[df["keep"].fillna(False).astype(bool) & df["response"].isna()]
     params = respond_params(gen)
+    extra: dict[Any, dict[str, Any]] = {}
 
-    async def one(idx: Any, system: str, instruction: str,
-                  metadata: str | None) -> tuple[Any, Any]:
+    async def one(idx: Any, system: str, instruction: str, metadata: str | None,
+                  seed_id: str) -> tuple[Any, Any]:
         messages = respond_messages(system, instruction, source_of(metadata, sources or {}))
         asked, sample = candidate_params(params, metadata)
         try:
-            return idx, await client.chat(messages, params=asked, sample=sample)
+            done, extra[idx] = await answer(client, messages, asked, sample,
+                                            (seeds or {}).get(seed_id), mode)
+            return idx, done
         except (LLMCallError, BudgetExceeded) as exc:
             return idx, exc
         finally:
             if progress:
                 progress(1)
 
-    cols = df.loc[todo, ["system", "instruction", "metadata"]]  # plain lists: a cell
+    cols = df.loc[todo, ["system", "instruction", "metadata", "seed_id"]]  # plain lists: a cell
     # lookup per record costs more than its request
     metadata = dict(zip(todo, cols["metadata"].tolist(), strict=True))
     results = await asyncio.gather(*(one(*row) for row in zip(
@@ -125,6 +160,8 @@ async def respond(
     for idx, done in answered:
         if '"parent_id"' in (metadata[idx] or "") and unanswerable(done.text):
             _set_meta(df, idx, verdict=str(DropReason.EVOL_UNANSWERABLE))
+        if extra.get(idx):
+            _set_meta(df, idx, **extra[idx])
     return df
 
 

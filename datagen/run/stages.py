@@ -28,6 +28,7 @@ from datagen.export.hub import push_run
 from datagen.export.split import assign, check_shares, leakage_check, realised_ratios
 from datagen.files import locked
 from datagen.generate import ExpandWork, expand, follow_up, respond, structured_mode
+from datagen.generate.structured import dialect
 from datagen.llm.cache import ResponseCache
 from datagen.llm.client import LLMClient
 from datagen.llm.endpoint import Endpoint
@@ -97,7 +98,9 @@ async def respond_stage(plan: RunPlan, batch: pd.DataFrame, endpoint: Endpoint,
         todo = int((batch["keep"].fillna(False).astype(bool) & batch["response"].isna()).sum())
         with StageProgress("respond", todo, stats=role_stats("respond", client)) as tick:
             df = await respond(batch, client, plan.config.generation, progress=tick,
-                               sources=plan.sources)
+                               sources=plan.sources, seeds={s.id: s for s in plan.seeds},
+                               mode=dialect(plan.config.llm_for("respond").structured,
+                                            endpoint.kind))
         if any(s.multi_turn for s in plan.seeds):
             second = client_for(plan, follow or endpoint, "follow_up")
             try:
