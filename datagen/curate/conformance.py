@@ -12,8 +12,14 @@ so re-curating a run keeps it.
 
 from __future__ import annotations
 
+from collections import Counter
+from typing import Any
+
+import pandas as pd
+
 from datagen.curate.check import Check, Context, Verdicts
 from datagen.curate.reasons import CHECK_REASONS
+from datagen.records import json_cell
 
 REASONS = CHECK_REASONS["conformance"]
 _KNOWN = {str(r) for r in REASONS}
@@ -32,3 +38,34 @@ CHECK = Check(
     name="conformance", reasons=REASONS, inputs=("metadata",), section=None,
     level="pair", run=_conformance,
 )
+
+
+def shape_counts(records: pd.DataFrame) -> dict[str, Any]:
+    """What the manifest and report show of the seeds' shapes: drops per conformance reason,
+    the fields that failed the schema most, the calls per tool of kept records and how many
+    kept records call a tool, and the turns of kept conversations."""
+    reasons: Counter[str] = Counter()
+    fields: Counter[str] = Counter()
+    tools: Counter[str] = Counter()
+    turns: Counter[int] = Counter()
+    calling = 0
+    for meta, keep in zip(records["metadata"].tolist(), records["keep"].fillna(False).tolist(),
+                          strict=True):
+        data = json_cell(meta)
+        verdict = data.get("verdict")
+        if verdict in _KNOWN:
+            reasons[verdict] += 1
+            field = (data.get("verdict_detail") or {}).get("field")
+            if verdict == "schema_invalid" and field:
+                fields[field] += 1
+        if not keep:
+            continue
+        calls = data.get("calls") or []
+        calling += bool(calls)
+        tools.update(c.split("(", 1)[0] for c in calls)
+        if isinstance(data.get("turns"), list):
+            turns[sum(m.get("role") == "user" for m in data["turns"])] += 1
+    return {"dropped": dict(reasons.most_common()),
+            "schema_failures": dict(fields.most_common()),
+            "kept_calling_tools": calling, "calls_per_tool": dict(tools.most_common()),
+            "kept_by_turns": {str(k): v for k, v in sorted(turns.items())}}

@@ -2,8 +2,8 @@
 (`ScriptedServer`), deterministic per request. Some answers are wrong on purpose, chosen by a
 hash of the request, so every drop reason of these shapes has something to find:
 
-- an answer asked with a response format is JSON that validates, or (1 in 8) broken JSON, or
-  (1 in 8) an object without its required `total`;
+- an answer asked with a response format is JSON that validates, or (1 in 5) broken JSON, or
+  (1 in 5) an object without its required `total`;
 - a request with `tools` gets calls in the real wire format: one or two valid calls, none
   (1 in 5: the model answers in words), a call of an undeclared tool (1 in 10) or arguments
   that break the parameters schema (1 in 10); once the tool replies are in, a final answer;
@@ -87,11 +87,11 @@ def handler(body: dict[str, Any], n: int) -> Reply:
         return Reply(f"Could you say more about the {_words(rng, 5)}?")
     if "response_format" in body:
         roll = rng.random()
-        if roll < 0.125:
+        if roll < 0.2:
             return Reply('{"customer": "Ann", "total": ')  # cut off: not JSON
         value: dict[str, Any] = {"customer": _words(rng, 2), "total": rng.randrange(5, 500),
                                  "items": [_words(rng, 2) for _ in range(rng.randrange(1, 4))]}
-        if roll < 0.25:
+        if roll < 0.4:
             del value["total"]
         return Reply(json.dumps(value))
     if body.get("tools"):
