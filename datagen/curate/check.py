@@ -95,6 +95,19 @@ class Texts:
                          dtype=object)
 
     @_View
+    def conversation_normal(self) -> pd.Series:
+        """`instruction_normal`, with the tool calls a record made and the user turns after
+        its first: what dedup compares (two requests that call different tools, or two
+        conversations that go different ways, are not copies)."""
+        out = []
+        for text, meta in zip(self.instruction_normal, self.metadata, strict=True):
+            later = [m.get("content") or "" for m in (meta.get("turns") or [])[1:]
+                     if isinstance(m, dict) and m.get("role") == "user"]
+            extra = [*(meta.get("calls") or []), *later]
+            out.append(normalize(" ".join([text, *map(str, extra)])) if extra else text)
+        return pd.Series(out, index=self.frame.index, dtype=object)
+
+    @_View
     def response_normal(self) -> pd.Series:
         return pd.Series([normalize(t) for t in self.response], index=self.frame.index,
                          dtype=object)
