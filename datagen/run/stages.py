@@ -101,7 +101,7 @@ async def respond_stage(plan: RunPlan, batch: pd.DataFrame, endpoint: Endpoint,
                                sources=plan.sources, seeds={s.id: s for s in plan.seeds},
                                mode=dialect(plan.config.llm_for("respond").structured,
                                             endpoint.kind))
-        if any(s.multi_turn for s in plan.seeds):
+        if any(s.user_turns > 1 for s in plan.seeds):
             second = client_for(plan, follow or endpoint, "follow_up")
             try:
                 df = await follow_up(df, second, plan.config.generation,

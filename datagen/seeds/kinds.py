@@ -9,11 +9,12 @@ tool gives example arguments, by calling it once). A wrong one fails the seed wi
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import json
 import threading
 from collections.abc import Callable
-from concurrent.futures import Future
+from concurrent.futures import Future, InvalidStateError
 from typing import Any
 
 import jsonschema
@@ -82,9 +83,13 @@ def call_with_timeout(func: Callable[..., Any], arguments: dict[str, Any],
 
     def run() -> None:
         try:
-            fut.set_result(func(**arguments))
+            value = func(**arguments)
         except BaseException as exc:  # handed to the waiter, who records it
-            fut.set_exception(exc)
+            with contextlib.suppress(InvalidStateError):  # the waiter gave up on it
+                fut.set_exception(exc)
+            return
+        with contextlib.suppress(InvalidStateError):
+            fut.set_result(value)
 
     threading.Thread(target=run, daemon=True, name="datagen-tool").start()
     return fut

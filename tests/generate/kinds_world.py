@@ -7,7 +7,8 @@ hash of the request, so every drop reason of these shapes has something to find:
 - a request with `tools` gets calls in the real wire format: one or two valid calls, none
   (1 in 5: the model answers in words), a call of an undeclared tool (1 in 10) or arguments
   that break the parameters schema (1 in 10); once the tool replies are in, a final answer;
-- the model playing a tool gives a JSON result, the model playing the user a follow-up.
+- the model playing a tool gives a JSON result, the model playing the user a follow-up, whose
+  answer is cut off (`finish_reason: length`) 1 time in 4.
 """
 
 from __future__ import annotations
@@ -94,6 +95,8 @@ def handler(body: dict[str, Any], n: int) -> Reply:
         if roll < 0.4:
             del value["total"]
         return Reply(json.dumps(value))
+    if user.startswith("Could you say more") and rng.random() < 0.25:
+        return Reply("The answer to that is", "length")  # a later turn cut off
     if body.get("tools"):
         if msgs[-1]["role"] == "tool":
             return Reply(_prose(rng))

@@ -21,6 +21,7 @@ from tests.scripted_server import ScriptedServer
 DATA = Path(__file__).parent / "data" / "kinds"
 SCHEMA_SEED = DATA / "orders_json.yaml"
 TOOLS_SEED = DATA / "order_tools.yaml"
+TURNS_SEED = DATA / "support_turns.yaml"
 
 
 def _run(server: ScriptedServer, seed: Path, out: Path, pairs: int, *extra: Any) -> str:
@@ -206,3 +207,31 @@ def test_bad_shapes_fail_before_any_call(extra: str, field: str, said: str, tmp_
     flat = " ".join(text.split())
     assert "Traceback" not in text
     assert str(seed.name) in flat and f"field `{field}`" in flat and said in flat, flat
+
+
+def test_turns_export_conversations_of_exactly_that_many_turns(prefect_harness,
+                                                                tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    with ScriptedServer(kinds_world.handler) as server:
+        _run(server, TURNS_SEED, out, 6)
+    players = [r for r in server.requests
+               if r["messages"][-1]["content"].startswith("You play the user")]
+    assert players  # the third turn's user message was written from the conversation so far
+    assert all("Assistant:" in r["messages"][-1]["content"] for r in players)
+    lines = _lines(out)
+    assert len(lines) == 6
+    for line in lines:
+        roles = [m["role"] for m in line["messages"]]
+        assert roles == ["system", "user", "assistant", "user", "assistant", "user", "assistant"]
+    # each answer was asked with the whole conversation before it
+    last = [r for r in server.requests if len(r["messages"]) == 6]
+    assert last and all(r["messages"][0]["role"] == "system" for r in last)
+    hf = load_dataset(str(out / "hf"))
+    assert all(len(row["messages"]) == 7 for row in hf["train"])
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["shapes"]["kept_by_turns"] == {"3": 6}
+    records = pd.read_parquet(out / "records.parquet")
+    failed = records[records["drop_reason"] == "turn_failed"]
+    assert len(failed) >= 1  # dropped whole, with the turn that failed
+    detail = json.loads(failed["metadata"].iloc[0])["verdict_detail"]
+    assert detail["turn"] in (2, 3) and detail["error"] == "truncated"
