@@ -95,6 +95,8 @@ def test_structured_output_keeps_only_answers_that_validate(prefect_harness,
     assert {json.loads(row["messages"][-1]["content"])["total"] for row in hf["train"]}
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["shapes"]["schema_failures"]["/total"] >= 1
+    page = (out / "report.html").read_text()
+    assert "schema field that failed" in page and "<td>/total</td>" in page
 
 
 def test_tool_calls_export_as_openai_function_calling_lines(prefect_harness,
