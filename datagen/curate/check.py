@@ -20,6 +20,7 @@ import pandas as pd
 
 from datagen.config import CurationConfig
 from datagen.curate.shape import expected_shapes
+from datagen.records import user_turns
 from datagen.text import code_views, normalize, task_part, word_counts
 
 if TYPE_CHECKING:
@@ -95,16 +96,19 @@ class Texts:
                          dtype=object)
 
     @_View
+    def user_turns(self) -> list[list[str]]:
+        """Per row, its user side turn by turn (`datagen.records.user_turns`): the
+        instruction, later user turns and tool calls, which the reference and eval checks
+        match one by one."""
+        return [user_turns(text, meta) if ("turns" in meta or "calls" in meta) else [text]
+                for text, meta in zip(self.instruction, self.metadata, strict=True)]
+
+    @_View
     def conversation_normal(self) -> pd.Series:
-        """`instruction_normal`, with the tool calls a record made and the user turns after
-        its first: what dedup compares (two requests that call different tools, or two
-        conversations that go different ways, are not copies)."""
-        out = []
-        for text, meta in zip(self.instruction_normal, self.metadata, strict=True):
-            later = [m.get("content") or "" for m in (meta.get("turns") or [])[1:]
-                     if isinstance(m, dict) and m.get("role") == "user"]
-            extra = [*(meta.get("calls") or []), *later]
-            out.append(normalize(" ".join([text, *map(str, extra)])) if extra else text)
+        """The whole user side normalised: what dedup compares (two requests that call
+        different tools, or two conversations that go different ways, are not copies)."""
+        out = [normalize(" ".join(turns)) if len(turns) > 1 else text
+               for text, turns in zip(self.instruction_normal, self.user_turns, strict=True)]
         return pd.Series(out, index=self.frame.index, dtype=object)
 
     @_View
