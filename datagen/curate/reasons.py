@@ -128,6 +128,7 @@ CHECK_REASONS: dict[str, tuple[DropReason, ...]] = {
     "echo": (R.ECHO,),
     "repetition": (R.REPETITION,),
     "language": (R.WRONG_LANGUAGE,),
+    "turns": (R.TURN_FAILED,),
     "faithfulness": (R.UNSUPPORTED,),
     "judge": (R.JUDGE_LOW_SCORE,),
     "quality": (),

@@ -47,6 +47,7 @@ from datagen.curate import (
     strategy,
     surplus,
     truncation,
+    turns,
 )
 from datagen.curate.check import TEXT_COLUMNS, Check, Context, Texts, Verdicts
 from datagen.curate.outside import References
@@ -79,6 +80,7 @@ CHECKS: tuple[Check, ...] = (
     echo.CHECK,                 # echo
     repetition.CHECK,           # repetition
     language.CHECK,             # wrong_language
+    turns.CHECK,                # turn_failed (a later turn failed the answer checks above)
     faithful.CHECK,             # unsupported (grounded seeds: not backed by the chunk or row)
     judge.CHECK,                # judge_low_score
     quality.CHECK,              # (drops nothing: the heuristic score dedup ranks by)
@@ -91,6 +93,8 @@ CHECK_NAMES = tuple(c.name for c in CHECKS)
 # importing the checks): it must name these checks and their reasons, in this order.
 if {c.name: tuple(c.reasons) for c in CHECKS} != CHECK_REASONS:
     raise RuntimeError("curate.reasons.CHECK_REASONS differs from curate.runner.CHECKS")
+# What judges an answer on its own: run again over each later turn of a conversation (`turns`)
+ANSWER_CHECKS = CHECKS[CHECKS.index(length.RESPONSE):CHECKS.index(turns.CHECK)]
 # Everything before dedup judges each record on its own (and the outside texts): those checks
 # give the same verdicts on any partition of the records. Dedup and what follows compare
 # records with each other, so they see all of them at once.
@@ -275,6 +279,14 @@ def _judge(out: pd.DataFrame, scores: pd.Series, checks: tuple[Check, ...],
         if _apply(out, scores, verdicts):
             texts.forget()
     return out, scores
+
+
+def judge_frame(records: pd.DataFrame, checks: tuple[Check, ...], cfg: CurationConfig,
+                refs: References, seed: int) -> pd.DataFrame:
+    """`checks` over `records` (fresh, all kept) in one pass, as `curate` runs them; the
+    frame with its verdicts (a check's own use: `turns` judges the later turns this way)."""
+    scores = pd.Series([{} for _ in range(len(records))], index=records.index, dtype=object)
+    return _judge(records.copy(), scores, checks, cfg, refs, seed, None)[0]
 
 
 def _context(views: dict[str, tuple[pd.Index, pd.DataFrame, Texts]], check: Check,

@@ -310,4 +310,7 @@ def shapes(manifest: dict[str, Any]) -> str:
     if info["kept_by_turns"]:
         parts.append(table(["user turns", "kept conversations"],
                            [[k, v] for k, v in info["kept_by_turns"].items()]))
+    if info.get("failed_turns"):
+        parts.append(table(["turn that failed: why", "conversations dropped"],
+                           [[k, v] for k, v in info["failed_turns"].items()]))
     return section("shapes", "Structured answers, tool calls and turns", *parts)

@@ -8,7 +8,8 @@ hash of the request, so every drop reason of these shapes has something to find:
   (1 in 5: the model answers in words), a call of an undeclared tool (1 in 10) or arguments
   that break the parameters schema (1 in 10); once the tool replies are in, a final answer;
 - the model playing a tool gives a JSON result, the model playing the user a follow-up, whose
-  answer is cut off (`finish_reason: length`) 1 time in 4.
+  answer is cut off (`finish_reason: length`) 1 time in 4 (generation drops it), or else a
+  refusal 1 time in 4 (curation's answer checks, run over every turn, drop it).
 """
 
 from __future__ import annotations
@@ -95,8 +96,13 @@ def handler(body: dict[str, Any], n: int) -> Reply:
         if roll < 0.4:
             del value["total"]
         return Reply(json.dumps(value))
-    if user.startswith("Could you say more") and rng.random() < 0.25:
-        return Reply("The answer to that is", "length")  # a later turn cut off
+    if user.startswith("Could you say more"):
+        roll = rng.random()
+        if roll < 0.25:
+            return Reply("The answer to that is", "length")  # a later turn cut off
+        if roll < 0.45:
+            return Reply("I'm sorry, but I can't share more about the "
+                         f"{_words(rng, 4)} in this conversation.")
     if body.get("tools"):
         if msgs[-1]["role"] == "tool":
             return Reply(_prose(rng))

@@ -235,5 +235,16 @@ def test_turns_export_conversations_of_exactly_that_many_turns(prefect_harness,
     records = pd.read_parquet(out / "records.parquet")
     failed = records[records["drop_reason"] == "turn_failed"]
     assert len(failed) >= 1  # dropped whole, with the turn that failed
-    detail = json.loads(failed["metadata"].iloc[0])["verdict_detail"]
-    assert detail["turn"] in (2, 3) and detail["error"] == "truncated"
+    # cut off at generation: the turn and why in the metadata
+    cut = [json.loads(m).get("verdict_detail") for m in failed["metadata"]]
+    assert any(d and d["turn"] in (2, 3) and d["error"] == "truncated" for d in cut)
+    # a refusal in a later turn: curation's answer checks, run over every turn, drop the
+    # whole conversation and say which turn failed and for what
+    refused = [json.loads(s).get("turn_failed") for s in failed["scores"]]
+    refused = [d for d in refused if d]
+    assert refused and {d["reason"] for d in refused} == {"refusal"}
+    assert {d["turn"] for d in refused} <= {2, 3}
+    for line in lines:  # no kept conversation holds a refusal in any turn
+        assert not any("I'm sorry, but I can't" in m["content"] for m in line["messages"])
+    assert "turn 2: refusal" in manifest["shapes"]["failed_turns"] or \
+        "turn 3: refusal" in manifest["shapes"]["failed_turns"]
