@@ -55,6 +55,16 @@ from datagen.curate.pool import Mapper, local_mapper, partitions_of, release_mem
 from datagen.curate.reasons import CHECK_REASONS, GENERATION
 from datagen.records import json_column
 
+
+def _turns(ctx: Context) -> Verdicts:
+    """Each later turn of a conversation judged by the answer checks (`datagen.curate.turns`)."""
+    return turns.judge_turns(ctx, lambda frame: judge_frame(
+        frame, ANSWER_CHECKS, ctx.cfg, ctx.refs, ctx.seed)["drop_reason"])
+
+
+TURNS = Check(name="turns", reasons=turns.REASONS, inputs=turns.INPUTS, section=None,
+              level="pair", run=_turns)
+
 # The declared order: the first reason that applies is the one a record is dropped for, so
 # cheap instruction checks run before anything that needs an answer, and dedup runs once the
 # other checks have spoken, so that the best surviving member of each cluster is kept.
@@ -80,7 +90,7 @@ CHECKS: tuple[Check, ...] = (
     echo.CHECK,                 # echo
     repetition.CHECK,           # repetition
     language.CHECK,             # wrong_language
-    turns.CHECK,                # turn_failed (a later turn failed the answer checks above)
+    TURNS,                      # turn_failed (a later turn failed the answer checks above)
     faithful.CHECK,             # unsupported (grounded seeds: not backed by the chunk or row)
     judge.CHECK,                # judge_low_score
     quality.CHECK,              # (drops nothing: the heuristic score dedup ranks by)
@@ -94,7 +104,7 @@ CHECK_NAMES = tuple(c.name for c in CHECKS)
 if {c.name: tuple(c.reasons) for c in CHECKS} != CHECK_REASONS:
     raise RuntimeError("curate.reasons.CHECK_REASONS differs from curate.runner.CHECKS")
 # What judges an answer on its own: run again over each later turn of a conversation (`turns`)
-ANSWER_CHECKS = CHECKS[CHECKS.index(length.RESPONSE):CHECKS.index(turns.CHECK)]
+ANSWER_CHECKS = CHECKS[CHECKS.index(length.RESPONSE):CHECKS.index(TURNS)]
 # Everything before dedup judges each record on its own (and the outside texts): those checks
 # give the same verdicts on any partition of the records. Dedup and what follows compare
 # records with each other, so they see all of them at once.

@@ -1,29 +1,32 @@
 """Every turn of a conversation passes the answer checks, and a conversation is kept or
 dropped whole.
 
-The answer checks (`runner.ANSWER_CHECKS`: length, truncation, refusal, chat leak, garbled,
-no code, placeholder, echo, repetition, language) judge a record's first exchange, its
-`instruction` and `response`. Here the later exchanges of a conversation (`metadata.turns` of a
-seed with `turns`) become rows of their own, one per (record, turn): the user turn as the
-instruction and its answer as the response. The same checks judge them in one pass, and the
-first failure of a record (the earliest turn, then the checks' order) drops it as
-`turn_failed`, with `scores.turn_failed = {"turn": N, "reason": ...}`: turn 2 is the second
-user turn. The judge still reads the first exchange only (a whole conversation per judge call
-is a larger prompt and a different rubric).
+The answer checks (`datagen.curate.runner.ANSWER_CHECKS`: length, truncation, refusal, chat
+leak, garbled, no code, placeholder, echo, repetition, language) judge a record's first
+exchange, its `instruction` and `response`. Here the later exchanges of a conversation
+(`metadata.turns` of a seed with `turns`) become rows of their own, one per (record, turn):
+the user turn as the instruction and its answer as the response. The same checks judge them
+in one pass, and the first failure of a record (the earliest turn, then the checks' order)
+drops it as `turn_failed`, with `scores.turn_failed = {"turn": N, "reason": ...}`: turn 2 is
+the second user turn. The check itself (`runner.TURNS`) is the runner's, which holds the
+answer checks. The judge still reads the first exchange only (a whole conversation per judge
+call is a larger prompt and a different rubric).
 """
 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
 
-from datagen.curate.check import Check, Context, Verdicts
+from datagen.curate.check import Context, Verdicts
 from datagen.curate.reasons import CHECK_REASONS, DropReason
 from datagen.records import COLUMNS, json_cell
 
 REASONS = CHECK_REASONS["turns"]
+INPUTS = ("metadata", "language", "seed_id")
 
 
 def later_turns(index: pd.Index, metadata: list[dict[str, Any]],
@@ -64,15 +67,14 @@ def _long_frame(rows: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _turns(ctx: Context) -> Verdicts:
-    from datagen.curate.runner import ANSWER_CHECKS, judge_frame  # the runner imports us
-
+def judge_turns(ctx: Context, judge: Callable[[pd.DataFrame], pd.Series]) -> Verdicts:
+    """`turn_failed` for the records of `ctx` whose later turns `judge` drops (it gives a
+    drop reason or NA per row of a frame of records: the runner's answer checks)."""
     verdicts = Verdicts.none(ctx.frame.index)
     rows = later_turns(ctx.frame.index, ctx.texts.metadata, ctx.frame)
     if rows.empty:
         return verdicts
-    judged = judge_frame(_long_frame(rows), ANSWER_CHECKS, ctx.cfg, ctx.refs, ctx.seed)
-    failed = rows.assign(reason=judged["drop_reason"].to_numpy()).dropna(subset=["reason"])
+    failed = rows.assign(reason=judge(_long_frame(rows)).to_numpy()).dropna(subset=["reason"])
     first = failed.sort_values(["owner", "turn"], kind="stable").drop_duplicates("owner")
     detail = pd.Series(None, index=ctx.frame.index, dtype=object)
     for owner, turn, reason in zip(first["owner"], first["turn"], first["reason"], strict=True):
@@ -80,12 +82,6 @@ def _turns(ctx: Context) -> Verdicts:
         detail[owner] = {"turn": int(turn), "reason": str(reason)}
     verdicts.scores["turn_failed"] = detail
     return verdicts
-
-
-CHECK = Check(
-    name="turns", reasons=REASONS, inputs=("metadata", "language", "seed_id"), section=None,
-    level="pair", run=_turns,
-)
 
 
 def failed_turns(records: pd.DataFrame) -> dict[str, int]:

@@ -6,12 +6,9 @@ missing-message warnings, token counts per example (exact, with the LLM layer's 
 examples over each target model's limit, the default-epoch heuristic, the billed tokens and the
 cost from a price table that the run config can extend (`export.prices`).
 
-Function-calling lines (`tools` beside `messages`) are checked by OpenAI's rules for them: the
-tools are function definitions with a name and an object `parameters` schema; an assistant
-message's `tool_calls` each have an id, type `function`, a declared name and arguments that are
-a JSON object in a string; every call is answered by a later `tool` message with the same
-`tool_call_id`, and every `tool` message answers a call. Their tokens include the tool
-definitions (`tool_tokens`), which OpenAI bills on every example that carries them.
+Function-calling lines (`tools` beside `messages`, or inside a preference line's `input`) are
+checked by OpenAI's rules for them (`datagen.export.validate_tools`), and their tokens include
+the tool definitions and the calls.
 
 Error classes are counted per example (one bad line counts once per class), with the first
 line numbers, so a report points at the lines to fix. `invalid_json` and `invalid_weight` are
@@ -26,22 +23,27 @@ from collections.abc import Collection, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from rich.markup import escape
-from rich.table import Table
-
 from datagen.config import FineTunePrice
 from datagen.errors import ConfigError, ExportError
-from datagen.llm.tokens import count_chat_tokens, count_tokens, encoding_name, is_exact
+from datagen.export.validate_tools import (
+    TOOL_ERROR_CLASSES,
+    TOOL_MESSAGE_KEYS,
+    TOOL_ROLE,
+    example_tokens,
+    is_call,
+    tool_errors,
+    tool_tokens,
+)
+from datagen.llm.tokens import count_chat_tokens, encoding_name, is_exact
 
 ERROR_CLASSES = (
     "invalid_json", "data_type", "missing_messages_list", "message_missing_key",
     "message_unrecognized_key", "unrecognized_role", "missing_content",
     "example_missing_assistant_message", "invalid_weight", "unrecognized_example_key",
-    "invalid_tools", "invalid_tool_call", "tool_call_unanswered", "tool_message_unmatched",
+    *TOOL_ERROR_CLASSES,
 )
-ALLOWED_KEYS = ("role", "content", "name", "function_call", "weight", "tool_calls",
-                "tool_call_id")
-ROLES = ("system", "user", "assistant", "function", "tool")
+ALLOWED_KEYS = ("role", "content", "name", "function_call", "weight", *TOOL_MESSAGE_KEYS)
+ROLES = ("system", "user", "assistant", "function", TOOL_ROLE)
 EXAMPLE_KEYS = ("messages", "tools", "parallel_tool_calls")
 LINES_SHOWN = 5
 MIN_EXAMPLES = 10  # OpenAI refuses a training file with fewer examples
@@ -71,8 +73,8 @@ def message_errors(m: Any, keys: Collection[str], roles: Collection[str]) -> lis
     if not isinstance(m, dict):
         return ["data_type"]
     found = []
-    if "role" not in m or "content" not in m:
-        found.append("message_missing_key")
+    if "role" not in m or ("content" not in m and not is_call(m)):
+        found.append("message_missing_key")  # a tool call may come without content
     if any(k not in keys for k in m):
         found.append("message_unrecognized_key")
     if m.get("role") not in roles:
@@ -95,90 +97,23 @@ def example_errors(example: Any) -> list[str]:
 
     if any(k not in EXAMPLE_KEYS for k in example):
         add("unrecognized_example_key")
-    declared = tool_names(example.get("tools"))
-    if declared is None:
-        add("invalid_tools")
     for m in msgs:
         for name in message_errors(m, ALLOWED_KEYS, ROLES):
-            if not (name == "message_missing_key" and isinstance(m, dict) and "role" in m
-                    and m.get("tool_calls")):  # a call may come without content
-                add(name)
+            add(name)
         if not isinstance(m, dict):
             continue
         content = m.get("content")
-        calls = m.get("tool_calls")
-        if calls is not None:
-            if not _calls_valid(calls, m.get("role"), declared or set()):
-                add("invalid_tool_call")
-        elif (not content and not m.get("function_call")) or not isinstance(content, str):
+        if m.get("tool_calls") is None and (
+                (not content and not m.get("function_call")) or not isinstance(content, str)):
             add("missing_content")
         if content is not None and not isinstance(content, str):
             add("missing_content")
         if "weight" in m and (m["weight"] not in (0, 1) or isinstance(m["weight"], bool)):
             add("invalid_weight")
-    for name in _pairing_errors(msgs):
+    for name in tool_errors(msgs, example.get("tools")):
         add(name)
     if not any(isinstance(m, dict) and m.get("role") == "assistant" for m in msgs):
         add("example_missing_assistant_message")
-    return found
-
-
-def tool_names(tools: Any) -> set[str] | None:
-    """The declared function names of an example's `tools` (an empty set when it has none),
-    or None when they are not function definitions as OpenAI takes them."""
-    if tools is None:
-        return set()
-    if not isinstance(tools, list) or not tools:
-        return None
-    names = set()
-    for t in tools:
-        fn = t.get("function") if isinstance(t, dict) else None
-        if not (isinstance(fn, dict) and t.get("type") == "function"
-                and isinstance(fn.get("name"), str) and fn["name"]
-                and isinstance(fn.get("parameters", {}), dict)):
-            return None
-        names.add(fn["name"])
-    return names
-
-
-def _calls_valid(calls: Any, role: Any, declared: set[str]) -> bool:
-    if role != "assistant" or not isinstance(calls, list) or not calls:
-        return False
-    for c in calls:
-        fn = c.get("function") if isinstance(c, dict) else None
-        if not (isinstance(fn, dict) and c.get("type") == "function"
-                and isinstance(c.get("id"), str) and c["id"]
-                and fn.get("name") in declared and isinstance(fn.get("arguments"), str)):
-            return False
-        try:
-            if not isinstance(json.loads(fn["arguments"]), dict):
-                return False
-        except ValueError:
-            return False
-    return True
-
-
-def _pairing_errors(msgs: list[Any]) -> list[str]:
-    """Every call answered by a later `tool` message with its id; every `tool` message an
-    answer to an earlier call."""
-    open_ids: set[str] = set()
-    found = []
-    for m in msgs:
-        if not isinstance(m, dict):
-            continue
-        for c in m.get("tool_calls") or []:
-            if isinstance(c, dict) and isinstance(c.get("id"), str):
-                open_ids.add(c["id"])
-        if m.get("role") == "tool":
-            call_id = m.get("tool_call_id")
-            if call_id in open_ids:
-                open_ids.discard(call_id)
-            elif "tool_message_unmatched" not in found:
-                found.append("tool_message_unmatched")
-        elif m.get("role") in ("user", "assistant") and open_ids and not m.get("tool_calls"):
-            break  # the conversation went on with calls unanswered
-    if open_ids:
-        found.append("tool_call_unanswered")
     return found
 
 
@@ -186,9 +121,11 @@ PREFERENCE_ERROR_CLASSES = (
     "invalid_json", "data_type", "missing_input_messages", "message_missing_key",
     "message_unrecognized_key", "unrecognized_role", "missing_content",
     "input_not_ending_with_user", "output_not_one_assistant_message", "unrecognized_key",
+    *TOOL_ERROR_CLASSES,
 )
 PREFERENCE_KEYS = ("input", "preferred_output", "non_preferred_output")
-INPUT_ROLES = ("system", "user", "assistant")
+INPUT_KEYS = ("messages", "tools", "parallel_tool_calls")
+INPUT_ROLES = ("system", "user", "assistant", TOOL_ROLE)
 
 
 def is_preference(examples: list[tuple[int, Any]]) -> bool:
@@ -201,9 +138,10 @@ def is_preference(examples: list[tuple[int, Any]]) -> bool:
 
 
 def preference_errors(example: Any) -> list[str]:
-    """OpenAI's rules for one preference example: `input.messages` ends with a user turn, and
-    `preferred_output` and `non_preferred_output` each hold exactly one assistant message
-    with text."""
+    """OpenAI's rules for one preference example: `input.messages` ends with a user turn (or,
+    after tool calls, a tool reply) and follows the function-calling rules with `input.tools`,
+    and `preferred_output` and `non_preferred_output` each hold exactly one assistant
+    message with text."""
     if not isinstance(example, dict):
         return ["data_type"]
     found: list[str] = []
@@ -212,21 +150,25 @@ def preference_errors(example: Any) -> list[str]:
         if name not in found:
             found.append(name)
 
-    if any(k not in PREFERENCE_KEYS for k in example):
-        add("unrecognized_key")
     inp = example.get("input")
+    if any(k not in PREFERENCE_KEYS for k in example) or (
+            isinstance(inp, dict) and any(k not in INPUT_KEYS for k in inp)):
+        add("unrecognized_key")
     msgs = inp.get("messages") if isinstance(inp, dict) else None
     if not msgs or not isinstance(msgs, list):
         add("missing_input_messages")
         msgs = []
     for m in msgs:
-        for name in message_errors(m, ("role", "content", "name"), INPUT_ROLES):
+        for name in message_errors(m, ("role", "content", "name", *TOOL_MESSAGE_KEYS),
+                                   INPUT_ROLES):
             add(name)
         if not isinstance(m, dict):
             continue
-        if not isinstance(m.get("content"), str) or not m.get("content"):
+        if not is_call(m) and (not isinstance(m.get("content"), str) or not m.get("content")):
             add("missing_content")
-    if msgs and not (isinstance(msgs[-1], dict) and msgs[-1].get("role") == "user"):
+    for name in tool_errors(msgs, inp.get("tools") if isinstance(inp, dict) else None):
+        add(name)
+    if msgs and not (isinstance(msgs[-1], dict) and msgs[-1].get("role") in ("user", TOOL_ROLE)):
         add("input_not_ending_with_user")
     for key in ("preferred_output", "non_preferred_output"):
         out = example.get(key)
@@ -306,26 +248,6 @@ def default_epochs(n_examples: int) -> int:
 
 def price_table(overrides: Mapping[str, FineTunePrice] | None = None) -> dict[str, FineTunePrice]:
     return {**PRICES, **(overrides or {})}
-
-
-def tool_tokens(tools: list[dict[str, Any]] | None, model: str) -> int:
-    """Tokens of an example's tool definitions, as their JSON text (OpenAI renders them into
-    the prompt in its own way: this is an estimate of the same size)."""
-    return count_tokens(json.dumps(tools, ensure_ascii=False), model) if tools else 0
-
-
-def example_tokens(msgs: list[dict[str, Any]], model: str,
-                   tools: list[dict[str, Any]] | None = None) -> tuple[int, int]:
-    """(tokens of the whole example, tool definitions and calls included, tokens of its
-    assistant messages) for `model`."""
-    def calls(m: dict[str, Any]) -> int:
-        return count_tokens(json.dumps(m["tool_calls"]), model) if m.get("tool_calls") else 0
-
-    assistant = sum((count_tokens(m["content"], model) if isinstance(m.get("content"), str)
-                     else 0) + calls(m) for m in msgs if m.get("role") == "assistant")
-    plain = [{k: v for k, v in m.items() if k != "tool_calls" and v is not None} for m in msgs]
-    return (count_chat_tokens(plain, model) + sum(calls(m) for m in msgs)
-            + tool_tokens(tools, model), assistant)
 
 
 def check_examples(examples: Iterable[tuple[int, Any]], models: list[str],
@@ -417,69 +339,3 @@ def validate_file(path: str | Path, models: list[str],
 def token_lengths(rows: Iterable[dict[str, Any]], model: str) -> list[int]:
     """Tokens per chat example (`{"messages": [...]}`), for the card's histogram."""
     return [count_chat_tokens(r["messages"], model) for r in rows]
-
-
-def tables(report: dict[str, Any]) -> list[Table]:
-    """The report as rich tables: format errors and warnings, tokens, and per target model."""
-    title = f"{escape(report['file'])}: {report['valid']} of {report['examples']} examples valid"
-    checks = Table(title=title, title_justify="left")
-    checks.add_column("check")
-    checks.add_column("examples", justify="right")
-    checks.add_column("first lines")
-    for cls, hit in report["format_errors"].items():
-        checks.add_row(f"[red]{cls}[/]", str(hit["count"]), ", ".join(map(str, hit["lines"])))
-    if not report["format_errors"]:
-        n = len(PREFERENCE_ERROR_CLASSES if report.get("format") == "preference"
-                else ERROR_CLASSES)
-        checks.add_row(f"[green]format: all {n} error classes clear[/]", "0", "")
-    for name, detail in report.get("file_errors", {}).items():
-        checks.add_row(f"[red]{name}[/]: {detail}", str(report["valid"]), "")
-    for warning, n in report["warnings"].items():
-        checks.add_row(f"[yellow]warn[/] {warning}" if n else f"warn {warning}", str(n), "")
-    out = [checks]
-    tok = report.get("tokens")
-    if tok and report["valid"]:
-        dist = Table(title=f"tokens per example ({tok['encoding']}"
-                           f"{'' if tok['exact'] else ', approximate'})", title_justify="left")
-        dist.add_column("")
-        for col in ("min", "mean", "p50", "p95", "max"):
-            dist.add_column(col, justify="right")
-        for label, key in (("whole example", "per_example"),
-                           ("assistant", "assistant_per_example"),
-                           ("messages", "messages_per_example")):
-            dist.add_row(label, *(str(tok[key][c]) for c in ("min", "mean", "p50", "p95", "max")))
-        if tok.get("tool_definitions"):
-            share = tok["tool_definitions"] / max(1, tok["total"])
-            dist.caption = (f"tool definitions: {tok['tool_definitions']:,} of "
-                            f"{tok['total']:,} tokens ({share:.0%})")
-        out.append(dist)
-    if report["models"] and report["valid"]:
-        cost = Table(title="fine-tuning estimate (default epochs)", title_justify="left")
-        for col in ("target model", "limit", "over limit", "epochs", "billed tokens",
-                    "$ / 1M", "cost $"):
-            cost.add_column(col, justify="left" if col == "target model" else "right")
-        for model, m in report["models"].items():
-            over = f"[red]{m['over_limit']}[/]" if m["over_limit"] else "0"
-            cost.add_row(escape(model), f"{m['context_limit']:,}", over, str(m["epochs"]),
-                         f"{m['billed_tokens']:,}", f"{m['usd_per_1m_tokens']:.2f}",
-                         f"{m['cost_usd']:.4f}")
-        out.append(cost)
-    return out
-
-
-def markdown(report: dict[str, Any]) -> str:
-    """A short markdown summary for the run report and the dataset card."""
-    from datagen.export.card import markdown_table
-
-    tok = report.get("tokens", {})
-    rows = [[model, m["epochs"], f"{m['billed_tokens']:,}", m["over_limit"],
-             f"${m['cost_usd']:.4f}"] for model, m in report["models"].items()]
-    dist = tok.get("per_example", {})
-    errors = ", ".join(f"{k} {v['count']}" for k, v in report["format_errors"].items()) or "none"
-    return "\n".join([
-        f"`{report['file']}`: {report['valid']} valid examples; format errors: {errors}; "
-        f"tokens per example min {dist.get('min')}, mean {dist.get('mean')}, "
-        f"p95 {dist.get('p95')}, max {dist.get('max')}.",
-        "",
-        markdown_table(["target model", "epochs", "billed tokens", "over limit", "cost"], rows),
-    ])
