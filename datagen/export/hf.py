@@ -125,10 +125,23 @@ PREFERENCE_SCHEMA = pa.schema([
 ])
 
 
+def preference_schema(tooled: bool = False) -> pa.Schema:
+    """`PREFERENCE_SCHEMA`; with tools, prompts whose messages may hold tool calls and tool
+    replies, and the definitions as one JSON text per row (as in the SFT export)."""
+    if not tooled:
+        return PREFERENCE_SCHEMA
+    message = pa.struct([("role", pa.string()), ("content", pa.string()),
+                         ("tool_calls", pa.list_(TOOL_CALL)), ("tool_call_id", pa.string())])
+    return PREFERENCE_SCHEMA.set(PREFERENCE_SCHEMA.get_field_index("prompt"),
+                                 pa.field("prompt", pa.list_(message))).append(
+        pa.field("tools", pa.string()))
+
+
 def preference_tables(rows: dict[str, list[dict[str, Any]]]) -> dict[str, pa.Table]:
-    """The `preference` config's tables (TRL's conversational rows, `export.preference`)."""
-    return {name: pa.Table.from_pylist(r, schema=PREFERENCE_SCHEMA)
-            for name, r in rows.items() if r}
+    """The `preference` config's tables (TRL's conversational rows, `export.preference`),
+    every split with the same columns."""
+    shared = preference_schema(any("tools" in r for part in rows.values() for r in part))
+    return {name: pa.Table.from_pylist(r, schema=shared) for name, r in rows.items() if r}
 
 
 def write_hf(
