@@ -308,8 +308,11 @@ def shapes(manifest: dict[str, Any]) -> str:
         parts.append(table(["tool", "calls in kept records"],
                            [[k, v] for k, v in info["calls_per_tool"].items()]))
     if info["kept_by_turns"]:
-        parts.append(table(["user turns", "kept conversations"],
+        parts.append(table(["user turns (messages written by the user)", "kept conversations"],
                            [[k, v] for k, v in info["kept_by_turns"].items()]))
+        if "1" in info["kept_by_turns"]:
+            parts.append(note("A conversation of one user turn is a request answered through "
+                              "tool calls: its calls and the tool replies are not user turns."))
     if info.get("failed_turns"):
         parts.append(table(["turn that failed: why", "conversations dropped"],
                            [[k, v] for k, v in info["failed_turns"].items()]))

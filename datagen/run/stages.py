@@ -199,7 +199,9 @@ def export_stage(plan: RunPlan, records: pd.DataFrame, labels: pd.Series,
 
 def publish_stage(plan: RunPlan, records: pd.DataFrame, labels: pd.Series) -> dict[str, Any]:
     """Append this run's kept pairs to the dataset folder `append_to`."""
-    return append.publish(plan.config, plan.run_id, records, labels)
+    return append.publish(plan.config, plan.run_id, records, labels,
+                          {s.id: s.output_schema for s in plan.seeds
+                           if s.output_schema is not None})
 
 
 def push_stage(out: str, repo_id: str, private: bool, append_to: str | None = None) -> str | None:

@@ -95,6 +95,8 @@ def test_structured_output_keeps_only_answers_that_validate(prefect_harness,
     assert {json.loads(row["messages"][-1]["content"])["total"] for row in hf["train"]}
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["shapes"]["schema_failures"]["/total"] >= 1
+    assert ("| order-extraction | 12 | customer, total, items | customer, total, items |"
+            in (out / "hf" / "README.md").read_text())
     page = (out / "report.html").read_text()
     assert "schema field that failed" in page and "<td>/total</td>" in page
 
@@ -132,6 +134,13 @@ def test_tool_calls_export_as_openai_function_calling_lines(prefect_harness,
     call = next(m for m in row["messages"] if m["tool_calls"])["tool_calls"][0]
     reply = next(m for m in row["messages"] if m["role"] == "tool")
     assert reply["tool_call_id"] == call["id"]
+    calling = sum(any("tool_calls" in m for m in line["messages"]) for line in lines)
+    card = (out / "hf" / "README.md").read_text()
+    assert f"**Tool calling**: {calling} of the 16 kept records" in card
+    assert "Multi-turn" not in card  # a request answered through tools is one user turn
+    page = (out / "report.html").read_text()
+    assert f"<td>1</td><td class=num>{calling}</td>" in page.replace("\n", "")
+    assert "its calls and the tool replies are not user turns" in page
 
 
 HANG = """
@@ -232,6 +241,8 @@ def test_turns_export_conversations_of_exactly_that_many_turns(prefect_harness,
     assert all(len(row["messages"]) == 7 for row in hf["train"])
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["shapes"]["kept_by_turns"] == {"3": 6}
+    card = (out / "hf" / "README.md").read_text()
+    assert "**Multi-turn**: 6 of the 6 kept records" in card and "| 3 | 6 |" in card
     records = pd.read_parquet(out / "records.parquet")
     failed = records[records["drop_reason"] == "turn_failed"]
     assert len(failed) >= 1  # dropped whole, with the turn that failed
