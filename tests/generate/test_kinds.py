@@ -5,6 +5,7 @@ here by our own reading of them, not by the code under test)."""
 
 from __future__ import annotations
 
+import itertools
 import json
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,7 @@ from datasets import load_dataset
 
 from tests.cli import cli
 from tests.generate import kinds_world
-from tests.scripted_server import ScriptedServer
+from tests.scripted_server import Reply, ScriptedServer
 
 DATA = Path(__file__).parent / "data" / "kinds"
 SCHEMA_SEED = DATA / "orders_json.yaml"
@@ -223,7 +224,21 @@ def test_bad_shapes_fail_before_any_call(extra: str, field: str, said: str, tmp_
 def test_turns_export_conversations_of_exactly_that_many_turns(prefect_harness,
                                                                 tmp_path: Path) -> None:
     out = tmp_path / "run"
-    with ScriptedServer(kinds_world.handler) as server:
+    # The run's requests differ with its folder (the run id), so chance alone may plant no
+    # failure: the first later-turn answer the model writes is cut off and the second is a
+    # refusal, whichever conversations they fall in.
+    later = itertools.count()
+
+    def handler(body: dict[str, Any], n: int) -> Reply:
+        if body["messages"][-1]["content"].startswith("Could you say more"):
+            k = next(later)
+            if k == 0:
+                return Reply("The answer to that is", "length")
+            if k == 1:
+                return Reply("I'm sorry, but I can't share more about that in this chat.")
+        return kinds_world.handler(body, n)
+
+    with ScriptedServer(handler) as server:
         _run(server, TURNS_SEED, out, 6)
     players = [r for r in server.requests
                if r["messages"][-1]["content"].startswith("You play the user")]
