@@ -120,3 +120,31 @@ def has_score(df: pd.DataFrame, name: str) -> pd.Series:
 def kept(df: pd.DataFrame) -> pd.DataFrame:
     """The rows still kept."""
     return df[df["keep"].fillna(False).astype(bool)]
+
+
+def user_turns(instruction: Any, metadata: dict[str, Any]) -> list[str]:
+    """The user side of a record, turn by turn: its instruction, the user turns after the
+    first of its conversation (`metadata.turns`), and the tool calls it made
+    (`metadata.calls`, `name(arguments)`). What dedup, the split and the reference and eval
+    checks compare: two conversations that go different ways are not copies, and a later turn
+    that copies an eval question is contamination like a first one."""
+    first = instruction if isinstance(instruction, str) else ""
+    later = [m["content"] for m in (metadata.get("turns") or [])[1:]
+             if isinstance(m, dict) and m.get("role") == "user"
+             and isinstance(m.get("content"), str)]
+    return [first, *later, *(str(c) for c in metadata.get("calls") or [])]
+
+
+def _carries_turns(raw: Any) -> bool:
+    return isinstance(raw, str) and ('"turns"' in raw or '"calls"' in raw)
+
+
+def user_texts(records: pd.DataFrame) -> list[str]:
+    """Per record, its whole user side (`user_turns`) as one text; a record without later
+    turns or calls (most of them) is its instruction, with no metadata parsed."""
+    out = []
+    for instruction, raw in zip(records["instruction"].fillna("").tolist(),
+                                records["metadata"].tolist(), strict=True):
+        out.append("\n".join(user_turns(instruction, json_cell(raw)))
+                   if _carries_turns(raw) else instruction)
+    return out

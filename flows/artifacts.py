@@ -60,7 +60,7 @@ def seed_markdown(manifest: dict[str, Any]) -> str:
 def validate_markdown(manifest: dict[str, Any]) -> str:
     """The OpenAI fine-tuning pre-flight report per split, with the cost estimate, as the
     export stage recorded it in the manifest (`datagen validate` prints the same report)."""
-    from datagen.export.validate import markdown
+    from datagen.export.validate_report import markdown
 
     reports = manifest.get("validate") or {}
     parts = ["# OpenAI validate", ""]

@@ -1,7 +1,9 @@
 """A scripted OpenAI-compatible server on loopback for tests: real HTTP, real wire format.
 
 Each request to /v1/chat/completions is answered by `handler(request_json, n)` where `n` counts
-requests so far; it returns a `Reply`. Every request is recorded (`server.requests`, and when
+requests so far; it returns a `Reply`. A reply with `tool_calls` is sent as OpenAI sends a
+call: `content` null, `tool_calls` with JSON-string arguments, `finish_reason` as given
+(`"tool_calls"` for a real call). Every request is recorded (`server.requests`, and when
 it arrived in `server.times`), so tests assert what the model was asked, how many calls were
 made and how fast. `server.completed` holds the
 requests whose full answer was sent, and `server.connections` counts the TCP connections.
@@ -42,6 +44,14 @@ class Reply:
     completion_tokens: int | None = None
     body_bytes: int = 0  # > 0: a completion body of this size, streamed in 64 KB chunks
     announce_length: bool = True  # with body_bytes: send Content-Length, else close-delimited
+    tool_calls: list[dict[str, Any]] | None = None  # wire form (`tool_call`); content is None
+
+
+def tool_call(name: str, arguments: dict[str, Any] | str, call_id: str) -> dict[str, Any]:
+    """One entry of an assistant message's `tool_calls`, as OpenAI sends it: the arguments
+    are a JSON string (a str is sent as is, so a test can send broken JSON)."""
+    args = arguments if isinstance(arguments, str) else json.dumps(arguments)
+    return {"id": call_id, "type": "function", "function": {"name": name, "arguments": args}}
 
 
 class _Listener(ThreadingHTTPServer):
@@ -54,11 +64,14 @@ def completion_body(reply: Reply, model: str) -> dict[str, Any]:
     tokens = reply.completion_tokens
     if tokens is None:
         tokens = len((reply.content or "").split())
+    message: dict[str, Any] = {"role": "assistant", "content": reply.content}
+    if reply.tool_calls:
+        message = {"role": "assistant", "content": None, "tool_calls": reply.tool_calls}
     return {
         "id": "chatcmpl-test", "object": "chat.completion", "created": int(time.time()),
         "model": model,
         "choices": [{"index": 0, "finish_reason": reply.finish_reason,
-                     "message": {"role": "assistant", "content": reply.content}}],
+                     "message": message}],
         "usage": {"prompt_tokens": reply.prompt_tokens, "completion_tokens": tokens,
                   "total_tokens": reply.prompt_tokens + tokens},
     }

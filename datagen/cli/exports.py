@@ -25,7 +25,8 @@ def validate(
     """Pre-flight check of OpenAI fine-tuning files: format errors, too few examples, tokens,
     epochs, cost. Exits 5 when OpenAI would reject a file."""
     from datagen.errors import ExportError
-    from datagen.export.validate import tables, validate_file
+    from datagen.export.validate import validate_file
+    from datagen.export.validate_report import tables
 
     export = (load_config(config) if config else RunConfig()).export
     failed = []

@@ -20,6 +20,7 @@ import pandas as pd
 
 from datagen.config import CurationConfig
 from datagen.curate.shape import expected_shapes
+from datagen.records import user_turns
 from datagen.text import code_views, normalize, task_part, word_counts
 
 if TYPE_CHECKING:
@@ -93,6 +94,22 @@ class Texts:
         """Normalised (`datagen.text.normalize`): what dedup and echo compare."""
         return pd.Series([normalize(t) for t in self.instruction], index=self.frame.index,
                          dtype=object)
+
+    @_View
+    def user_turns(self) -> list[list[str]]:
+        """Per row, its user side turn by turn (`datagen.records.user_turns`): the
+        instruction, later user turns and tool calls, which the reference and eval checks
+        match one by one."""
+        return [user_turns(text, meta) if ("turns" in meta or "calls" in meta) else [text]
+                for text, meta in zip(self.instruction, self.metadata, strict=True)]
+
+    @_View
+    def conversation_normal(self) -> pd.Series:
+        """The whole user side normalised: what dedup compares (two requests that call
+        different tools, or two conversations that go different ways, are not copies)."""
+        out = [normalize(" ".join(turns)) if len(turns) > 1 else text
+               for text, turns in zip(self.instruction_normal, self.user_turns, strict=True)]
+        return pd.Series(out, index=self.frame.index, dtype=object)
 
     @_View
     def response_normal(self) -> pd.Series:

@@ -14,7 +14,8 @@ mutual one and "Draft a mutual clause for an employee", but the strict supplier 
 the mutual employee clause are two requests, and both stay (connected components would keep
 one record of a whole family of templated requests). During generation, unanswered copies of
 an answered record lose, so no copy is paid for twice; on a corpus where several models
-answer one instruction, the best answer stays.
+answer one instruction, the best answer stays. The text compared is the instruction with the
+tool calls it led to and the later user turns of its conversation (`Texts.conversation_normal`).
 """
 
 from __future__ import annotations
@@ -74,7 +75,7 @@ class Prepared:
 
 def prepare(texts: Texts, cfg: CurationConfig, rows: int) -> Prepared:
     """`Prepared` for the rows of `texts`, in a pass over `rows` records."""
-    normal = texts.instruction_normal.tolist()
+    normal = texts.conversation_normal.tolist()
     key = np.fromiter((xxhash.xxh3_64_intdigest(t.encode()) for t in normal), dtype=np.uint64,
                       count=len(normal))
     ordered = [" ".join(sorted(t.split())) for t in normal]
@@ -170,6 +171,7 @@ def reasons(group: np.ndarray, winner: np.ndarray) -> np.ndarray:
 
 CHECK = Check(
     name="dedup", reasons=(DropReason.EXACT_DUPLICATE, DropReason.NEAR_DUPLICATE),
-    inputs=("id", "instruction", "response", "finish_reason", "scores", "language_score"),
+    inputs=("id", "instruction", "response", "finish_reason", "scores", "language_score",
+            "metadata"),
     section="dedup", level="instruction", run=_dedup, prepare=prepare,
 )

@@ -21,6 +21,14 @@ class DropReason(StrEnum):
     EVOL_UNCHANGED = "evol_unchanged"
     EVOL_UNANSWERABLE = "evol_unanswerable"
     EVOL_PROMPT_COPY = "evol_prompt_copy"
+    # the seed's shape: an answer off its `output_schema`, a tool call off its `tools`, a
+    # tool that failed, or a later turn of a conversation that failed its answer checks
+    NOT_JSON = "not_json"
+    SCHEMA_INVALID = "schema_invalid"
+    UNKNOWN_TOOL = "unknown_tool"
+    BAD_ARGUMENTS = "bad_arguments"
+    TOOL_FAILED = "tool_failed"
+    TURN_FAILED = "turn_failed"
     # human review (the highest-priority verdict)
     HUMAN_DROP = "human_drop"
     # bad input
@@ -66,6 +74,8 @@ STAGES: dict[str, tuple[DropReason, ...]] = {
     "generation": (R.UNPARSEABLE, R.LLM_ERROR, R.NOT_NOVEL, R.EVOL_UNCHANGED,
                    R.EVOL_UNANSWERABLE, R.EVOL_PROMPT_COPY),
     "human": (R.HUMAN_DROP,),
+    "conformance": (R.NOT_JSON, R.SCHEMA_INVALID, R.UNKNOWN_TOOL, R.BAD_ARGUMENTS,
+                    R.TOOL_FAILED, R.TURN_FAILED),
     "bad input": (R.MISSING_FIELD, R.NOT_TEXT, R.INVALID_UNICODE),
     "heuristics": (R.EMPTY, R.TOO_SHORT, R.TOO_LONG, R.BLACKLIST, R.BAD_START, R.PROMPT_DEBRIS,
                    R.TRUNCATED, R.REFUSAL, R.CHAT_LEAK, R.GARBLED, R.NO_CODE, R.PLACEHOLDER,
@@ -106,6 +116,8 @@ CHECK_REASONS: dict[str, tuple[DropReason, ...]] = {
     "reference_sets": (R.REFERENCE_DUPLICATE,),
     "eval_sets": (R.EVAL_CONTAMINATION,),
     "pii": (R.PII,),
+    "conformance": (R.NOT_JSON, R.SCHEMA_INVALID, R.UNKNOWN_TOOL, R.BAD_ARGUMENTS,
+                    R.TOOL_FAILED, R.TURN_FAILED),
     "response_length": (R.EMPTY, R.TOO_LONG, R.TOO_SHORT),
     "truncation": (R.TRUNCATED,),
     "refusal": (R.REFUSAL,),
@@ -116,6 +128,7 @@ CHECK_REASONS: dict[str, tuple[DropReason, ...]] = {
     "echo": (R.ECHO,),
     "repetition": (R.REPETITION,),
     "language": (R.WRONG_LANGUAGE,),
+    "turns": (R.TURN_FAILED,),
     "faithfulness": (R.UNSUPPORTED,),
     "judge": (R.JUDGE_LOW_SCORE,),
     "quality": (),

@@ -8,11 +8,15 @@
   training on the test set would make the user's evaluation meaningless;
 - `published_duplicate`: appending, an instruction already in the dataset appended to.
 
+Each user turn of a record is matched (`Texts.user_turns`: the instruction, the later user
+turns of a conversation and the tool calls it made); the first one that matches decides.
 All four match with one `ReferenceIndex` (`datagen.curate.similarity`); each drop names what
 it lost to (`lost_to`: `example:3`, `reference:17`, `eval:5`, or the published record's id).
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
@@ -30,51 +34,71 @@ def _verdicts(ctx: Context, found: np.ndarray, reason: str, prefix: str,
                                                          dtype="object"))
 
 
+def _any_turn(ctx: Context, match: Callable[[list[str]], np.ndarray]) -> np.ndarray:
+    """Per row, what `match` found for the first of its user turns that matches (-1: none),
+    in one call over every turn of the rows."""
+    turns = ctx.texts.user_turns
+    if all(len(t) == 1 for t in turns):
+        return np.asarray(match([t[0] for t in turns]))
+    flat = [text for t in turns for text in t]
+    owner = np.repeat(np.arange(len(turns)), [len(t) for t in turns])
+    found = np.asarray(match(flat))
+    out = np.full(len(turns), -1, dtype=found.dtype)
+    for row, hit in zip(owner[::-1].tolist(), found[::-1].tolist(), strict=True):
+        if hit >= 0:  # walked backwards: the first turn's match is written last
+            out[row] = hit
+    return out
+
+
 def _seed_overlap(ctx: Context) -> Verdicts:
-    found = ctx.refs.examples.nearest(ctx.texts.instruction.tolist(), ctx.cfg.dedup.near_threshold)
+    found = _any_turn(ctx, lambda texts: ctx.refs.examples.nearest(
+        texts, ctx.cfg.dedup.near_threshold))
     return _verdicts(ctx, found, DropReason.SEED_OVERLAP, "example")
 
 
 def _reference(ctx: Context) -> Verdicts:
     index = ctx.refs.sets(ctx.cfg.references.sets)
-    found = index.nearest(ctx.texts.instruction.tolist(), ctx.cfg.dedup.near_threshold)
+    found = _any_turn(ctx, lambda texts: index.nearest(texts, ctx.cfg.dedup.near_threshold))
     return _verdicts(ctx, found, DropReason.REFERENCE_DUPLICATE, "reference")
 
 
 def _eval(ctx: Context) -> Verdicts:
     cfg = ctx.cfg.references
     index = ctx.refs.evals(cfg.eval_sets)
-    ins, res = ctx.texts.instruction.tolist(), ctx.texts.response.tolist()
     answered = ctx.texts.answered.to_numpy()
-    found = index.ngram_match(ins, cfg.ngram)
-    by_answer = index.ngram_match(res, cfg.ngram)
+    found = _any_turn(ctx, lambda texts: index.ngram_match(texts, cfg.ngram))
+    by_answer = index.ngram_match(ctx.texts.response.tolist(), cfg.ngram)
     found = np.where((found < 0) & answered, by_answer, found)
-    near = index.nearest(ins, ctx.cfg.dedup.near_threshold)
+    near = _any_turn(ctx, lambda texts: index.nearest(texts, ctx.cfg.dedup.near_threshold))
     found = np.where(found < 0, near, found)
     return _verdicts(ctx, found, DropReason.EVAL_CONTAMINATION, "eval")
 
 
 def _published(ctx: Context) -> Verdicts:
     assert ctx.refs.published is not None
-    found = ctx.refs.published_index.nearest(ctx.texts.instruction.tolist(),
-                                             ctx.cfg.dedup.near_threshold)
+    found = _any_turn(ctx, lambda texts: ctx.refs.published_index.nearest(
+        texts, ctx.cfg.dedup.near_threshold))
     ids = ctx.refs.published["id"].astype(str).tolist()
     return _verdicts(ctx, found, DropReason.PUBLISHED_DUPLICATE, "published", ids)
 
 
 SEED_OVERLAP = Check(
-    name="seed_overlap", reasons=(DropReason.SEED_OVERLAP,), inputs=("instruction",),
+    name="seed_overlap", reasons=(DropReason.SEED_OVERLAP,),
+    inputs=("instruction", "metadata"),
     section="dedup", level="instruction", run=_seed_overlap,
     active=lambda ctx: bool(ctx.refs.seed_examples))
 REFERENCE_SETS = Check(
-    name="reference_sets", reasons=(DropReason.REFERENCE_DUPLICATE,), inputs=("instruction",),
+    name="reference_sets", reasons=(DropReason.REFERENCE_DUPLICATE,),
+    inputs=("instruction", "metadata"),
     section="references", level="instruction", run=_reference,
     active=lambda ctx: bool(ctx.cfg.references.sets))
 EVAL_SETS = Check(
     name="eval_sets", reasons=(DropReason.EVAL_CONTAMINATION,),
-    inputs=("instruction", "response"), section="references", level="instruction", run=_eval,
+    inputs=("instruction", "response", "metadata"), section="references", level="instruction",
+    run=_eval,
     active=lambda ctx: bool(ctx.cfg.references.eval_sets))
 PUBLISHED = Check(
-    name="published", reasons=(DropReason.PUBLISHED_DUPLICATE,), inputs=("instruction",),
+    name="published", reasons=(DropReason.PUBLISHED_DUPLICATE,),
+    inputs=("instruction", "metadata"),
     section="dedup", level="instruction", run=_published,
     active=lambda ctx: ctx.refs.published is not None and not ctx.refs.published.empty)

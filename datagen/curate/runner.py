@@ -25,6 +25,7 @@ import pandas as pd
 from datagen.config import CurationConfig
 from datagen.curate import (
     badinput,
+    conformance,
     debris,
     dedup,
     echo,
@@ -46,12 +47,23 @@ from datagen.curate import (
     strategy,
     surplus,
     truncation,
+    turns,
 )
 from datagen.curate.check import TEXT_COLUMNS, Check, Context, Texts, Verdicts
 from datagen.curate.outside import References
 from datagen.curate.pool import Mapper, local_mapper, partitions_of, release_memory, slices
 from datagen.curate.reasons import CHECK_REASONS, GENERATION
 from datagen.records import json_column
+
+
+def _turns(ctx: Context) -> Verdicts:
+    """Each later turn of a conversation judged by the answer checks (`datagen.curate.turns`)."""
+    return turns.judge_turns(ctx, lambda frame: judge_frame(
+        frame, ANSWER_CHECKS, ctx.cfg, ctx.refs, ctx.seed)["drop_reason"])
+
+
+TURNS = Check(name="turns", reasons=turns.REASONS, inputs=turns.INPUTS, section=None,
+              level="pair", run=_turns)
 
 # The declared order: the first reason that applies is the one a record is dropped for, so
 # cheap instruction checks run before anything that needs an answer, and dedup runs once the
@@ -67,6 +79,7 @@ CHECKS: tuple[Check, ...] = (
     references.REFERENCE_SETS,  # reference_duplicate
     references.EVAL_SETS,       # eval_contamination
     pii.CHECK,                  # pii (flag, mask or drop)
+    conformance.CHECK,          # not_json, schema_invalid, unknown_tool, ... (seed shapes)
     length.RESPONSE,            # empty, too_long, too_short (for the task's shape)
     truncation.CHECK,           # truncated
     refusal.CHECK,              # refusal
@@ -77,6 +90,7 @@ CHECKS: tuple[Check, ...] = (
     echo.CHECK,                 # echo
     repetition.CHECK,           # repetition
     language.CHECK,             # wrong_language
+    TURNS,                      # turn_failed (a later turn failed the answer checks above)
     faithful.CHECK,             # unsupported (grounded seeds: not backed by the chunk or row)
     judge.CHECK,                # judge_low_score
     quality.CHECK,              # (drops nothing: the heuristic score dedup ranks by)
@@ -89,6 +103,8 @@ CHECK_NAMES = tuple(c.name for c in CHECKS)
 # importing the checks): it must name these checks and their reasons, in this order.
 if {c.name: tuple(c.reasons) for c in CHECKS} != CHECK_REASONS:
     raise RuntimeError("curate.reasons.CHECK_REASONS differs from curate.runner.CHECKS")
+# What judges an answer on its own: run again over each later turn of a conversation (`turns`)
+ANSWER_CHECKS = CHECKS[CHECKS.index(length.RESPONSE):CHECKS.index(TURNS)]
 # Everything before dedup judges each record on its own (and the outside texts): those checks
 # give the same verdicts on any partition of the records. Dedup and what follows compare
 # records with each other, so they see all of them at once.
@@ -273,6 +289,14 @@ def _judge(out: pd.DataFrame, scores: pd.Series, checks: tuple[Check, ...],
         if _apply(out, scores, verdicts):
             texts.forget()
     return out, scores
+
+
+def judge_frame(records: pd.DataFrame, checks: tuple[Check, ...], cfg: CurationConfig,
+                refs: References, seed: int) -> pd.DataFrame:
+    """`checks` over `records` (fresh, all kept) in one pass, as `curate` runs them; the
+    frame with its verdicts (a check's own use: `turns` judges the later turns this way)."""
+    scores = pd.Series([{} for _ in range(len(records))], index=records.index, dtype=object)
+    return _judge(records.copy(), scores, checks, cfg, refs, seed, None)[0]
 
 
 def _context(views: dict[str, tuple[pd.Index, pd.DataFrame, Texts]], check: Check,

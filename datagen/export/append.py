@@ -30,10 +30,11 @@ import pandas as pd
 import xxhash
 
 from datagen.config import RunConfig
+from datagen.curate.conformance import shape_counts
 from datagen.curate.reasons import DropReason
 from datagen.curate.similarity import ReferenceIndex, UnionFind, clusters
 from datagen.errors import ConfigError
-from datagen.export.card import markdown_table
+from datagen.export.card import kinds_lines, markdown_table, schema_fields
 from datagen.export.hf import GENERATION_FILE, write_hf
 from datagen.export.openai import write_chat_jsonl
 from datagen.export.split import GROUP_THRESHOLD, source_ids
@@ -183,17 +184,32 @@ def assign_splits(records: pd.DataFrame, published: pd.DataFrame, validation: fl
     return labels
 
 
-def publish(config: RunConfig, run_id: str, records: pd.DataFrame,
-            labels: pd.Series) -> dict[str, Any]:
-    """Append this run's kept records to the dataset folder; return the new manifest."""
+def publish(config: RunConfig, run_id: str, records: pd.DataFrame, labels: pd.Series,
+            schemas: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
+    """Append this run's kept records to the dataset folder; return the new manifest.
+    `schemas`: the output schema of each of this run's seeds that has one (the card states
+    their fields)."""
     target = Published(config.append_to or "")
     target.root.mkdir(parents=True, exist_ok=True)
     with locked(target.root, "run (publish)"):
-        return _publish(target, config, run_id, records, labels)
+        return _publish(target, config, run_id, records, labels, schemas or {})
+
+
+def _kinds(everything: pd.DataFrame, schemas: dict[str, Any]) -> dict[str, Any]:
+    """What the card states of the dataset's kinds, over every published record: records per
+    seed, the kept counts of `shape_counts` (tool-calling records, calls per tool, user turns)
+    and the fields of the output schemas of seeds with records in it (`schemas`, by seed id;
+    the last night's schema of a seed wins)."""
+    seeds = everything["seed_id"].dropna().astype(str)
+    shapes = shape_counts(everything)
+    return {"per_seed": {k: int(v) for k, v in seeds.value_counts().sort_index().items()},
+            "shapes": {k: shapes[k] for k in ("kept_calling_tools", "calls_per_tool",
+                                              "kept_by_turns")},
+            "output_schemas": {k: v for k, v in schemas.items() if k in set(seeds)}}
 
 
 def _publish(target: Published, config: RunConfig, run_id: str, records: pd.DataFrame,
-             labels: pd.Series) -> dict[str, Any]:
+             labels: pd.Series, schemas: dict[str, Any]) -> dict[str, Any]:
     manifest = target.manifest()
     if any(e["run_id"] == run_id for e in manifest["lineage"]):
         return manifest  # already committed: publishing twice would duplicate the night
@@ -220,6 +236,8 @@ def _publish(target: Published, config: RunConfig, run_id: str, records: pd.Data
         "lineage": [*manifest["lineage"], entry],
         "counts": {name: len(df) for name, df in splits.items()} | {"total": len(everything)},
         "seeds": sorted(everything["seed_id"].dropna().astype(str).unique()),
+        **_kinds(everything, {**manifest.get("output_schemas", {}),
+                              **{k: schema_fields(v) for k, v in schemas.items()}}),
         "generation_id": run_id,  # as `hf/.generation`: a push checks the export is whole
         "pushes": manifest.get("pushes", []),
     }
@@ -235,11 +253,13 @@ def card_body(manifest: dict[str, Any]) -> str:
     rows = [[e["created"], e["run_id"], *(e["added"].get(s, 0) for s in ("train", "validation")),
              e["published_duplicates"]] for e in manifest["lineage"]]
     counts = manifest["counts"]
+    kinds = kinds_lines(manifest.get("shapes"), manifest.get("output_schemas") or {},
+                        manifest.get("per_seed") or {}, counts["total"])
     return "\n".join([
         f"# {md_text(manifest['name'])}", "",
         "Synthetic instruction/response pairs grown run by run with datagen. New pairs are "
         "deduplicated against everything already published; a published pair never changes "
-        "split.", "",
+        "split.", "", *kinds,
         "## Splits",
         markdown_table(["split", "pairs"], [[k, v] for k, v in counts.items() if k != "total"]),
         "", "## Lineage",

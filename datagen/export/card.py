@@ -146,6 +146,53 @@ def source_lines(manifest: dict[str, Any]) -> list[str]:
                             "instructions", "kept"], rows), ""]
 
 
+def schema_fields(schema: dict[str, Any]) -> dict[str, list[str]]:
+    """An output schema's top-level fields and which of them are required: what the card
+    states of a structured-output seed (the whole schema is in the seed file)."""
+    props = schema.get("properties")
+    required = schema.get("required")
+    return {"fields": [str(k) for k in props] if isinstance(props, dict) else [],
+            "required": [str(k) for k in required] if isinstance(required, list) else []}
+
+
+def kinds_lines(shapes: dict[str, Any] | None, schemas: dict[str, dict[str, list[str]]],
+                kept: dict[str, int], total: int) -> list[str]:
+    """The card's "Data kinds" section: how many of the `total` kept records are tool-calling
+    conversations (and the calls per tool), how many are conversations of several user turns,
+    and which seeds' answers follow an output schema (`schemas`: seed id to `schema_fields`;
+    `kept`: kept records per seed). `shapes` is the manifest's section of the same name (kept
+    counts only are read). Nothing when the records hold none of these kinds."""
+    shapes = shapes or {}
+    calling = int(shapes.get("kept_calling_tools") or 0)
+    per_tool = shapes.get("calls_per_tool") or {}
+    by_turns = {int(k): int(v) for k, v in (shapes.get("kept_by_turns") or {}).items()
+                if int(k) > 1}
+    if not (calling or by_turns or schemas):
+        return []
+    lines = ["## Data kinds", ""]
+    if calling:
+        lines += [f"- **Tool calling**: {calling} of the {total} kept records are conversations "
+                  "in which the assistant calls a tool: assistant messages carry `tool_calls`, "
+                  "each answered by a `tool` message with its `tool_call_id`, and the example "
+                  "carries the definitions in `tools` (JSON text in the Hugging Face dataset). "
+                  "Calls per tool:", "",
+                  markdown_table(["tool", "calls"], [[k, v] for k, v in per_tool.items()]), ""]
+    if by_turns:
+        lines += [f"- **Multi-turn**: {sum(by_turns.values())} of the {total} kept records are "
+                  "conversations of several user turns:", "",
+                  markdown_table(["user turns", "conversations"],
+                                 [[k, v] for k, v in sorted(by_turns.items())]), ""]
+    if schemas:
+        lines += [f"- **Structured output**: {sum(kept.get(s, 0) for s in schemas)} of the "
+                  f"{total} kept records answer with JSON that validates against their seed's "
+                  "output schema (the assistant's content is the JSON text):", "",
+                  markdown_table(["seed", "kept answers", "top-level fields", "required"],
+                                 [[sid, kept.get(sid, 0), ", ".join(f["fields"]) or "-",
+                                   ", ".join(f["required"]) or "-"]
+                                  for sid, f in schemas.items()]), ""]
+    return lines
+
+
 def card_body(manifest: dict[str, Any], splits: dict[str, pd.DataFrame],
               seeds: list[dict[str, Any]], *, plots: dict[str, str] | None = None,
               preflight: str | None = None, repo_id: str | None = None,
@@ -156,6 +203,11 @@ def card_body(manifest: dict[str, Any], splits: dict[str, pd.DataFrame],
     plots = plots or {}
     leak = manifest["split"]["leakage"]
     seed_rows = [[s["id"], s["domain"], s["language"], s["task"][:120]] for s in seeds]
+    kinds = kinds_lines(manifest.get("shapes"),
+                        {s["id"]: schema_fields(s["output_schema"]) for s in seeds
+                         if s.get("output_schema")},
+                        {k: v["kept"] for k, v in manifest["per_seed"].items()},
+                        manifest["counts"]["kept"])
 
     def plot(name: str, alt: str) -> list[str]:
         return [f"![{alt}]({plots[name]})", ""] if name in plots else []
@@ -166,6 +218,7 @@ def card_body(manifest: dict[str, Any], splits: dict[str, pd.DataFrame],
         "deduplicated and filtered. Every record's provenance and every rejected record are "
         "kept in the run folder.", "",
         "## Seeds", markdown_table(["seed", "domain", "language", "task"], seed_rows), "",
+        *kinds,
         "## Generation", *_llm_lines(manifest), "",
         "## Funnel", *_stage_line(manifest["counts"]), funnel_table(manifest["counts"]), "",
         "## Per seed", seed_table(manifest["per_seed"]), "",

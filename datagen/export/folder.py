@@ -21,7 +21,8 @@ from datagen.export.hf import write_hf
 from datagen.export.openai import chat_rows, write_chat_jsonl, write_format
 from datagen.export.preference import form_pairs
 from datagen.export.split import SPLITS
-from datagen.export.validate import markdown, token_lengths, validate_file
+from datagen.export.validate import token_lengths, validate_file
+from datagen.export.validate_report import markdown
 from datagen.files import write_text
 from datagen.llm.tokens import encoding_name
 from datagen.records import kept

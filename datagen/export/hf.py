@@ -8,6 +8,11 @@ has a `weight` field only when some message carries one, in every split alike. R
 grounded seed add their provenance: `source_file`, `source_id` (the chunk or row id),
 `source_start`/`source_end` (the chunk's character span) and `source_row`.
 
+Records of a seed with `tools` add `tool_calls` and `tool_call_id` to the message struct (in
+every split alike) and a `tools` column: the definitions as one JSON text per row, exactly as
+the OpenAI line has them. As an Arrow struct they would not stay as they are: Arrow merges the
+parameter schemas of every tool into one struct and fills the keys a tool lacks with nulls.
+
 The card also records `dataset_info` (features, rows and bytes per split). Besides informing
 the Hub viewer, it keys `datasets`' local cache: `load_dataset` on a local folder hashes only the
 card and the file patterns, so without it two run folders' `hf/` (same name, same patterns)
@@ -15,6 +20,7 @@ share one cache entry and the second load silently returns the first one's rows.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -26,7 +32,7 @@ from datasets import DatasetInfo, Features, SplitDict, SplitInfo
 from datasets.info import DatasetInfosDict
 from huggingface_hub import DatasetCard, DatasetCardData
 
-from datagen.export.openai import Weighting, messages
+from datagen.export.openai import Weighting, messages, tools
 from datagen.files import atomic_dir
 from datagen.records import json_cell
 
@@ -37,11 +43,19 @@ SOURCE_COLUMNS = {"source_file": ("file", pa.string()), "source_id": ("id", pa.s
                   "source_row": ("row", pa.int64())}
 
 
-def schema(weighted: bool = False, grounded: bool = False) -> pa.Schema:
+TOOL_CALL = pa.struct([("id", pa.string()), ("type", pa.string()), ("function", pa.struct(
+    [("name", pa.string()), ("arguments", pa.string())]))])
+
+
+def schema(weighted: bool = False, grounded: bool = False, tooled: bool = False) -> pa.Schema:
     fields = [("role", pa.string()), ("content", pa.string())]
     if weighted:
         fields.append(("weight", pa.int8()))
+    if tooled:
+        fields += [("tool_calls", pa.list_(TOOL_CALL)), ("tool_call_id", pa.string())]
     extra = [(name, kind) for name, (_, kind) in SOURCE_COLUMNS.items()] if grounded else []
+    if tooled:
+        extra.append(("tools", pa.string()))
     return pa.schema([
         ("id", pa.string()), ("messages", pa.list_(pa.struct(fields))),
         ("instruction", pa.string()), ("response", pa.string()), ("seed_id", pa.string()),
@@ -58,9 +72,11 @@ def size_category(n: int) -> str:
 
 
 def _rows(records: pd.DataFrame, *, system_message: bool, weight: Weighting) -> dict[str, list]:
-    rows: dict[str, list[Any]] = {c: [] for c in (*COLUMNS, *SOURCE_COLUMNS)}
+    rows: dict[str, list[Any]] = {c: [] for c in (*COLUMNS, *SOURCE_COLUMNS, "tools")}
     for _, r in records.iterrows():
         rows["messages"].append(messages(r, system_message=system_message, weight=weight))
+        defs = tools(r)
+        rows["tools"].append(None if defs is None else json.dumps(defs, ensure_ascii=False))
         for c in COLUMNS:
             if c != "messages":
                 rows[c].append(None if pd.isna(r[c]) else str(r[c]))
@@ -78,6 +94,10 @@ def _grounded(rows: dict[str, list]) -> bool:
     return any(v is not None for v in rows["source_id"])
 
 
+def _tooled(rows: dict[str, list]) -> bool:
+    return any(v is not None for v in rows["tools"])
+
+
 def _table(rows: dict[str, list], shared: pa.Schema) -> pa.Table:
     return pa.Table.from_pydict({c: rows[c] for c in shared.names}, schema=shared)
 
@@ -85,7 +105,7 @@ def _table(rows: dict[str, list], shared: pa.Schema) -> pa.Table:
 def table(records: pd.DataFrame, *, system_message: bool = True,
           weight: Weighting = "none") -> pa.Table:
     rows = _rows(records, system_message=system_message, weight=weight)
-    return _table(rows, schema(_weighted(rows), _grounded(rows)))
+    return _table(rows, schema(_weighted(rows), _grounded(rows), _tooled(rows)))
 
 
 def _info(tables: dict[str, pa.Table], files: list[Path]) -> DatasetInfo:
@@ -105,10 +125,23 @@ PREFERENCE_SCHEMA = pa.schema([
 ])
 
 
+def preference_schema(tooled: bool = False) -> pa.Schema:
+    """`PREFERENCE_SCHEMA`; with tools, prompts whose messages may hold tool calls and tool
+    replies, and the definitions as one JSON text per row (as in the SFT export)."""
+    if not tooled:
+        return PREFERENCE_SCHEMA
+    message = pa.struct([("role", pa.string()), ("content", pa.string()),
+                         ("tool_calls", pa.list_(TOOL_CALL)), ("tool_call_id", pa.string())])
+    return PREFERENCE_SCHEMA.set(PREFERENCE_SCHEMA.get_field_index("prompt"),
+                                 pa.field("prompt", pa.list_(message))).append(
+        pa.field("tools", pa.string()))
+
+
 def preference_tables(rows: dict[str, list[dict[str, Any]]]) -> dict[str, pa.Table]:
-    """The `preference` config's tables (TRL's conversational rows, `export.preference`)."""
-    return {name: pa.Table.from_pylist(r, schema=PREFERENCE_SCHEMA)
-            for name, r in rows.items() if r}
+    """The `preference` config's tables (TRL's conversational rows, `export.preference`),
+    every split with the same columns."""
+    shared = preference_schema(any("tools" in r for part in rows.values() for r in part))
+    return {name: pa.Table.from_pylist(r, schema=shared) for name, r in rows.items() if r}
 
 
 def write_hf(
@@ -123,7 +156,8 @@ def write_hf(
     rows = {name: _rows(df, system_message=system_message, weight=weight)
             for name, df in splits.items() if not df.empty}
     shared = schema(any(_weighted(r) for r in rows.values()),
-                    any(_grounded(r) for r in rows.values()))
+                    any(_grounded(r) for r in rows.values()),
+                    any(_tooled(r) for r in rows.values()))
     tables = {name: _table(r, shared) for name, r in rows.items()}
     pref = preference_tables(preference or {})
     with atomic_dir(folder) as tmp:

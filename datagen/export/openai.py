@@ -6,6 +6,11 @@ Multi-turn: a record whose `metadata` JSON holds `turns`, a list of `{"role": "u
 optional system message) instead of its single instruction/response pair. The record's
 `instruction` and `response` stay its opening exchange, so filters and dedup judge that (a
 follow-up such as "Could you shorten it?" would otherwise collide across records).
+
+Tool calls: a record of a seed with `tools` carries them in `metadata.tools` (OpenAI's
+function form), and its `turns` hold assistant messages with `tool_calls` and the `tool`
+messages answering them (`tool_call_id`); its line is `{"messages": [...], "tools": [...]}`,
+as OpenAI's function-calling fine-tuning takes it.
 """
 
 from __future__ import annotations
@@ -22,15 +27,30 @@ Weighting = Literal["none", "all", "last"]
 _SHAREGPT_ROLE = {"system": "system", "user": "human", "assistant": "gpt"}
 
 
-def turns(row: pd.Series | dict[str, Any]) -> list[dict[str, Any]]:
-    """The record's user/assistant messages: its `turns` when it carries them, else one pair."""
+MESSAGE_KEYS = ("role", "content", "tool_calls", "tool_call_id", "weight")
+
+
+def _meta(row: pd.Series | dict[str, Any]) -> dict[str, Any]:
     meta = row.get("metadata") if hasattr(row, "get") else None
     try:
-        carried = json.loads(meta).get("turns") if isinstance(meta, str) and meta else None
-    except (json.JSONDecodeError, AttributeError):
-        carried = None
+        data = json.loads(meta) if isinstance(meta, str) and meta else {}
+    except json.JSONDecodeError:
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def tools(row: pd.Series | dict[str, Any]) -> list[dict[str, Any]] | None:
+    """The tool definitions a record was answered with (None for a seed without tools)."""
+    found = _meta(row).get("tools")
+    return found if isinstance(found, list) and found else None
+
+
+def turns(row: pd.Series | dict[str, Any]) -> list[dict[str, Any]]:
+    """The record's user/assistant (and tool) messages: its `turns` when it carries them, else
+    one pair."""
+    carried = _meta(row).get("turns")
     if isinstance(carried, list) and carried:
-        return [{k: m[k] for k in ("role", "content", "weight") if k in m} for m in carried]
+        return [{k: m[k] for k in MESSAGE_KEYS if k in m} for m in carried]
     return [{"role": "user", "content": row["instruction"]},
             {"role": "assistant", "content": row["response"]}]
 
@@ -64,8 +84,14 @@ def strip_nulls(value: Any) -> Any:
 
 def chat_rows(records: pd.DataFrame, *, system_message: bool = True,
               weight: Weighting = "none") -> list[dict[str, Any]]:
-    return [{"messages": strip_nulls(messages(r, system_message=system_message, weight=weight))}
-            for _, r in records.iterrows()]
+    out = []
+    for _, r in records.iterrows():
+        row: dict[str, Any] = {"messages": strip_nulls(messages(
+            r, system_message=system_message, weight=weight))}
+        if (defs := tools(r)) is not None:
+            row["tools"] = defs
+        out.append(row)
+    return out
 
 
 def write_chat_jsonl(records: pd.DataFrame, path: str | Path, *, system_message: bool = True,

@@ -9,17 +9,24 @@ its drop reason travels with the pair. A run already has such groups: preference
 that had been judged. An answer dropped for personal data is never a rejected answer (it would
 put that data in the export), nor is one identical to the chosen text.
 
-The pair's prompt is the first exchange's, as the judge scored it: the system message (when
-the export carries one) and the instruction. A pair takes its chosen record's split, so a
-prompt is in the same split in both exports.
+The pair's prompt is the conversation up to its last assistant turn: the system message (when
+the export carries one), the instruction and, for a conversation of several turns or with
+tool calls, every message before the last answer (user turns, assistant tool calls, tool
+replies). Records pair only when that prompt is the same, so a pair differs in the last
+assistant turn alone. The judge scores the first exchange: for a tool conversation its final
+answer is the last turn; a conversation of several turns pairs only with one that shares its
+earlier turns (candidates write their own later user turns, so in practice they do not). A
+pair takes its chosen record's split, so a prompt is in the same split in both exports.
 
-Formats: OpenAI's preference fine-tuning JSONL (`input.messages`, `preferred_output`,
-`non_preferred_output`, one assistant message each) and TRL's conversational preference rows
-(`prompt`, `chosen`, `rejected` as lists of messages), with the scores and the margin.
+Formats: OpenAI's preference fine-tuning JSONL (`input.messages`, and `input.tools` for a seed
+with tools, `preferred_output`, `non_preferred_output`, one assistant message each) and TRL's
+conversational preference rows (`prompt`, `chosen`, `rejected` as lists of messages, and
+`tools` when the seed has them), with the scores and the margin.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,6 +34,7 @@ from typing import Any
 import pandas as pd
 
 from datagen.curate.reasons import DropReason
+from datagen.export.openai import strip_nulls, tools, turns
 from datagen.files import write_jsonl
 from datagen.records import json_cell
 
@@ -39,7 +47,7 @@ class Pair:
     """One preference pair, with where its answers came from."""
 
     seed_id: str
-    prompt: list[dict[str, str]]
+    prompt: list[dict[str, Any]]
     chosen: str
     rejected: str
     chosen_id: str
@@ -49,6 +57,7 @@ class Pair:
     rejected_drop_reason: str | None
     split: str | None = None
     chosen_index: Any = field(default=None, compare=False)
+    tools: list[dict[str, Any]] | None = None
 
     @property
     def margin(self) -> float:
@@ -73,23 +82,28 @@ def form_pairs(records: pd.DataFrame, margin: float, *, labels: pd.Series | None
     if records.empty:
         return []
     cols = records[["id", "seed_id", "system", "instruction", "response", "keep",
-                    "drop_reason", "scores"]]
+                    "drop_reason", "scores", "metadata"]]
     groups: dict[tuple[str, str, str], list[tuple[Any, dict[str, Any]]]] = {}
     position: dict[Any, int] = {}
     for pos, (idx, *row) in enumerate(zip(cols.index, *(cols[c].tolist() for c in cols.columns),
                                           strict=True)):
         position[idx] = pos
-        rid, seed_id, system, instruction, response, keep, reason, scores = row
+        rid, seed_id, system, instruction, response, keep, reason, scores, meta = row
         score = _score(scores)
         if score is None or not _text(response).strip() or not _text(instruction).strip():
             continue
-        key = (_text(seed_id), _text(system), _text(instruction))
+        before, last = _last_turn({"instruction": instruction, "response": response,
+                                   "metadata": meta})
+        if not last.strip():
+            continue
+        key = (_text(seed_id), _text(system), json.dumps(before, sort_keys=True))
         groups.setdefault(key, []).append((idx, {
-            "id": str(rid), "response": _text(response), "score": score,
+            "id": str(rid), "response": last, "score": score, "before": before,
+            "tools": tools({"metadata": meta}),
             "keep": bool(keep) if keep is not None and keep is not pd.NA else False,
             "reason": reason if isinstance(reason, str) else None}))
     pairs = []
-    for (seed_id, system, instruction), members in groups.items():
+    for (seed_id, system, _), members in groups.items():
         kept = [m for m in members if m[1]["keep"]]
         if not kept or len(members) < 2:
             continue
@@ -103,7 +117,7 @@ def form_pairs(records: pd.DataFrame, margin: float, *, labels: pd.Series | None
         rej = min(worse, key=lambda m: (m["score"], m["id"]))
         prompt = ([{"role": "system", "content": system}]
                   if system_message and system.strip() else [])
-        prompt.append({"role": "user", "content": instruction})
+        prompt += best["before"]
         split = None
         if labels is not None and best_idx in labels.index and isinstance(labels[best_idx], str):
             split = labels[best_idx]
@@ -111,8 +125,19 @@ def form_pairs(records: pd.DataFrame, margin: float, *, labels: pd.Series | None
                           rejected=rej["response"], chosen_id=best["id"], rejected_id=rej["id"],
                           chosen_score=best["score"], rejected_score=rej["score"],
                           rejected_drop_reason=rej["reason"], split=split,
-                          chosen_index=best_idx))
+                          chosen_index=best_idx, tools=best["tools"]))
     return sorted(pairs, key=lambda p: position[p.chosen_index])
+
+
+def _last_turn(row: dict[str, Any]) -> tuple[list[dict[str, Any]], str]:
+    """(the messages before the conversation's last assistant turn, that turn's text)."""
+    convo = strip_nulls(turns(row))
+    last = max((i for i, m in enumerate(convo) if m["role"] == "assistant"
+                and not m.get("tool_calls")), default=None)
+    if last is None:
+        return convo, ""
+    before = [{k: v for k, v in m.items() if k != "weight"} for m in convo[:last]]
+    return before, _text(convo[last].get("content"))
 
 
 def _assistant(text: str) -> list[dict[str, str]]:
@@ -121,13 +146,18 @@ def _assistant(text: str) -> list[dict[str, str]]:
 
 def openai_row(pair: Pair) -> dict[str, Any]:
     """One line of OpenAI's preference fine-tuning file."""
-    return {"input": {"messages": pair.prompt}, "preferred_output": _assistant(pair.chosen),
+    given: dict[str, Any] = {"messages": pair.prompt}
+    if pair.tools:
+        given["tools"] = pair.tools
+    return {"input": given, "preferred_output": _assistant(pair.chosen),
             "non_preferred_output": _assistant(pair.rejected)}
 
 
 def trl_row(pair: Pair) -> dict[str, Any]:
-    """One row of TRL's conversational preference format, with the judge's evidence."""
-    return {"id": pair.chosen_id, "prompt": pair.prompt, "chosen": _assistant(pair.chosen),
+    """One row of TRL's conversational preference format, with the judge's evidence (and, for
+    a seed with tools, their definitions as one JSON text, like the SFT export's `tools`)."""
+    return {**({"tools": json.dumps(pair.tools, ensure_ascii=False)} if pair.tools else {}),
+            "id": pair.chosen_id, "prompt": pair.prompt, "chosen": _assistant(pair.chosen),
             "rejected": _assistant(pair.rejected), "chosen_score": pair.chosen_score,
             "rejected_score": pair.rejected_score, "margin": pair.margin,
             "rejected_id": pair.rejected_id, "rejected_drop_reason": pair.rejected_drop_reason,

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from datagen.curate.similarity import UnionFind, near_pairs
-from datagen.records import json_cell, kept
+from datagen.records import json_cell, kept, user_texts
 
 GROUP_THRESHOLD = 80.0
 SPLITS = ("train", "validation", "test")
@@ -56,7 +56,8 @@ def source_ids(part: pd.DataFrame) -> list[str | None]:
 
 def groups(live: pd.DataFrame, threshold: float = GROUP_THRESHOLD) -> pd.Series:
     """Group name per record: records sharing a `dup_cluster`, a source chunk or row, or a
-    near-duplicate instruction share a group, so train and validation never share a chunk.
+    near-duplicate user side (`datagen.records.user_texts`: the instruction, later user turns
+    and tool calls) share a group, so train and validation never share a chunk.
     Names do not depend on row order, so neither does the split."""
     ordered = live.sort_values("id", kind="stable")
     uf = UnionFind(len(ordered))
@@ -67,7 +68,7 @@ def groups(live: pd.DataFrame, threshold: float = GROUP_THRESHOLD) -> pd.Series:
     for pos, source in enumerate(source_ids(ordered)):
         if source is not None:
             uf.union(first_of.setdefault(f"source:{source}", pos), pos)
-    for i, j in near_pairs(ordered["instruction"].fillna("").tolist(), threshold):
+    for i, j in near_pairs(user_texts(ordered), threshold):
         uf.union(i, j)
     ids = ordered["id"].astype(str).tolist()
     return pd.Series([ids[uf.find(p)] for p in range(len(ordered))], index=ordered.index,
@@ -243,7 +244,7 @@ def leakage_check(records: pd.DataFrame, labels: pd.Series,
     lab = labels.loc[idx].tolist()
     ids = part["id"].astype(str).tolist()
     crossing = [(ids[i], ids[j]) for i, j in
-                near_pairs(part["instruction"].fillna("").tolist(), threshold) if lab[i] != lab[j]]
+                near_pairs(user_texts(part), threshold) if lab[i] != lab[j]]
     clusters = part.assign(_split=lab).dropna(subset=["dup_cluster"])
     shared = int((clusters.groupby("dup_cluster")["_split"].nunique() > 1).sum())
     sources = pd.Series(source_ids(part), index=part.index, dtype=object)

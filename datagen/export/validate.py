@@ -6,6 +6,10 @@ missing-message warnings, token counts per example (exact, with the LLM layer's 
 examples over each target model's limit, the default-epoch heuristic, the billed tokens and the
 cost from a price table that the run config can extend (`export.prices`).
 
+Function-calling lines (`tools` beside `messages`, or inside a preference line's `input`) are
+checked by OpenAI's rules for them (`datagen.export.validate_tools`), and their tokens include
+the tool definitions and the calls.
+
 Error classes are counted per example (one bad line counts once per class), with the first
 line numbers, so a report points at the lines to fix. `invalid_json` and `invalid_weight` are
 ours: the cookbook's loader would crash on the first, and OpenAI accepts only 0 and 1 weights.
@@ -19,20 +23,28 @@ from collections.abc import Collection, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from rich.markup import escape
-from rich.table import Table
-
 from datagen.config import FineTunePrice
 from datagen.errors import ConfigError, ExportError
-from datagen.llm.tokens import count_chat_tokens, count_tokens, encoding_name, is_exact
+from datagen.export.validate_tools import (
+    TOOL_ERROR_CLASSES,
+    TOOL_MESSAGE_KEYS,
+    TOOL_ROLE,
+    example_tokens,
+    is_call,
+    tool_errors,
+    tool_tokens,
+)
+from datagen.llm.tokens import count_chat_tokens, encoding_name, is_exact
 
 ERROR_CLASSES = (
     "invalid_json", "data_type", "missing_messages_list", "message_missing_key",
     "message_unrecognized_key", "unrecognized_role", "missing_content",
-    "example_missing_assistant_message", "invalid_weight",
+    "example_missing_assistant_message", "invalid_weight", "unrecognized_example_key",
+    *TOOL_ERROR_CLASSES,
 )
-ALLOWED_KEYS = ("role", "content", "name", "function_call", "weight")
-ROLES = ("system", "user", "assistant", "function")
+ALLOWED_KEYS = ("role", "content", "name", "function_call", "weight", *TOOL_MESSAGE_KEYS)
+ROLES = ("system", "user", "assistant", "function", TOOL_ROLE)
+EXAMPLE_KEYS = ("messages", "tools", "parallel_tool_calls")
 LINES_SHOWN = 5
 MIN_EXAMPLES = 10  # OpenAI refuses a training file with fewer examples
 
@@ -61,8 +73,8 @@ def message_errors(m: Any, keys: Collection[str], roles: Collection[str]) -> lis
     if not isinstance(m, dict):
         return ["data_type"]
     found = []
-    if "role" not in m or "content" not in m:
-        found.append("message_missing_key")
+    if "role" not in m or ("content" not in m and not is_call(m)):
+        found.append("message_missing_key")  # a tool call may come without content
     if any(k not in keys for k in m):
         found.append("message_unrecognized_key")
     if m.get("role") not in roles:
@@ -83,16 +95,23 @@ def example_errors(example: Any) -> list[str]:
         if name not in found:
             found.append(name)
 
+    if any(k not in EXAMPLE_KEYS for k in example):
+        add("unrecognized_example_key")
     for m in msgs:
         for name in message_errors(m, ALLOWED_KEYS, ROLES):
             add(name)
         if not isinstance(m, dict):
             continue
         content = m.get("content")
-        if (not content and not m.get("function_call")) or not isinstance(content, str):
+        if m.get("tool_calls") is None and (
+                (not content and not m.get("function_call")) or not isinstance(content, str)):
+            add("missing_content")
+        if content is not None and not isinstance(content, str):
             add("missing_content")
         if "weight" in m and (m["weight"] not in (0, 1) or isinstance(m["weight"], bool)):
             add("invalid_weight")
+    for name in tool_errors(msgs, example.get("tools")):
+        add(name)
     if not any(isinstance(m, dict) and m.get("role") == "assistant" for m in msgs):
         add("example_missing_assistant_message")
     return found
@@ -102,9 +121,11 @@ PREFERENCE_ERROR_CLASSES = (
     "invalid_json", "data_type", "missing_input_messages", "message_missing_key",
     "message_unrecognized_key", "unrecognized_role", "missing_content",
     "input_not_ending_with_user", "output_not_one_assistant_message", "unrecognized_key",
+    *TOOL_ERROR_CLASSES,
 )
 PREFERENCE_KEYS = ("input", "preferred_output", "non_preferred_output")
-INPUT_ROLES = ("system", "user", "assistant")
+INPUT_KEYS = ("messages", "tools", "parallel_tool_calls")
+INPUT_ROLES = ("system", "user", "assistant", TOOL_ROLE)
 
 
 def is_preference(examples: list[tuple[int, Any]]) -> bool:
@@ -117,9 +138,10 @@ def is_preference(examples: list[tuple[int, Any]]) -> bool:
 
 
 def preference_errors(example: Any) -> list[str]:
-    """OpenAI's rules for one preference example: `input.messages` ends with a user turn, and
-    `preferred_output` and `non_preferred_output` each hold exactly one assistant message
-    with text."""
+    """OpenAI's rules for one preference example: `input.messages` ends with a user turn (or,
+    after tool calls, a tool reply) and follows the function-calling rules with `input.tools`,
+    and `preferred_output` and `non_preferred_output` each hold exactly one assistant
+    message with text."""
     if not isinstance(example, dict):
         return ["data_type"]
     found: list[str] = []
@@ -128,21 +150,25 @@ def preference_errors(example: Any) -> list[str]:
         if name not in found:
             found.append(name)
 
-    if any(k not in PREFERENCE_KEYS for k in example):
-        add("unrecognized_key")
     inp = example.get("input")
+    if any(k not in PREFERENCE_KEYS for k in example) or (
+            isinstance(inp, dict) and any(k not in INPUT_KEYS for k in inp)):
+        add("unrecognized_key")
     msgs = inp.get("messages") if isinstance(inp, dict) else None
     if not msgs or not isinstance(msgs, list):
         add("missing_input_messages")
         msgs = []
     for m in msgs:
-        for name in message_errors(m, ("role", "content", "name"), INPUT_ROLES):
+        for name in message_errors(m, ("role", "content", "name", *TOOL_MESSAGE_KEYS),
+                                   INPUT_ROLES):
             add(name)
         if not isinstance(m, dict):
             continue
-        if not isinstance(m.get("content"), str) or not m.get("content"):
+        if not is_call(m) and (not isinstance(m.get("content"), str) or not m.get("content")):
             add("missing_content")
-    if msgs and not (isinstance(msgs[-1], dict) and msgs[-1].get("role") == "user"):
+    for name in tool_errors(msgs, inp.get("tools") if isinstance(inp, dict) else None):
+        add(name)
+    if msgs and not (isinstance(msgs[-1], dict) and msgs[-1].get("role") in ("user", TOOL_ROLE)):
         add("input_not_ending_with_user")
     for key in ("preferred_output", "non_preferred_output"):
         out = example.get(key)
@@ -224,13 +250,6 @@ def price_table(overrides: Mapping[str, FineTunePrice] | None = None) -> dict[st
     return {**PRICES, **(overrides or {})}
 
 
-def example_tokens(msgs: list[dict[str, Any]], model: str) -> tuple[int, int]:
-    """(tokens of the whole example, tokens of its assistant messages) for `model`."""
-    assistant = sum(count_tokens(m["content"], model) for m in msgs
-                    if m.get("role") == "assistant" and isinstance(m.get("content"), str))
-    return count_chat_tokens(msgs, model), assistant
-
-
 def check_examples(examples: Iterable[tuple[int, Any]], models: list[str],
                    prices: Mapping[str, FineTunePrice] | None = None,
                    name: str = "") -> dict[str, Any]:
@@ -247,6 +266,7 @@ def check_examples(examples: Iterable[tuple[int, Any]], models: list[str],
     classes = PREFERENCE_ERROR_CLASSES if preference else ERROR_CLASSES
     errors: dict[str, list[int]] = {}
     valid: list[list[list[dict[str, Any]]]] = []  # per example, its chat sequences
+    defs: list[list[dict[str, Any]] | None] = []  # per valid example, its tools
     no_system = no_user = 0
     for line, ex in examples:
         found = ["invalid_json"] if ex is _INVALID else check(ex)
@@ -255,6 +275,7 @@ def check_examples(examples: Iterable[tuple[int, Any]], models: list[str],
         if found:
             continue
         valid.append(_sequences(ex))
+        defs.append(ex.get("tools") or (ex.get("input") or {}).get("tools"))
         msgs = valid[-1][0]
         no_system += not any(m["role"] == "system" for m in msgs)
         no_user += not any(m["role"] == "user" for m in msgs)
@@ -275,13 +296,16 @@ def check_examples(examples: Iterable[tuple[int, Any]], models: list[str],
     for model in models:
         enc = encoding_name(model)
         if enc not in counted:
-            pairs = [[example_tokens(m, model) for m in seqs] for seqs in valid]
+            pairs = [[example_tokens(m, model, d) for m in seqs]
+                     for seqs, d in zip(valid, defs, strict=True)]
             counted[enc] = ([sum(t for t, _ in p) for p in pairs],
                             [sum(a for _, a in p) for p in pairs])
         totals, assistant = counted[enc]
         if "tokens" not in report:
             report["tokens"] = {
                 "encoding": enc, "exact": is_exact(model), "total": sum(totals),
+                "tool_definitions": sum(tool_tokens(d, model) * len(seqs)
+                                        for seqs, d in zip(valid, defs, strict=True)),
                 "per_example": distribution(totals),
                 "assistant_per_example": distribution(assistant),
                 "messages_per_example": distribution([len(m[0]) for m in valid]),
@@ -315,65 +339,3 @@ def validate_file(path: str | Path, models: list[str],
 def token_lengths(rows: Iterable[dict[str, Any]], model: str) -> list[int]:
     """Tokens per chat example (`{"messages": [...]}`), for the card's histogram."""
     return [count_chat_tokens(r["messages"], model) for r in rows]
-
-
-def tables(report: dict[str, Any]) -> list[Table]:
-    """The report as rich tables: format errors and warnings, tokens, and per target model."""
-    title = f"{escape(report['file'])}: {report['valid']} of {report['examples']} examples valid"
-    checks = Table(title=title, title_justify="left")
-    checks.add_column("check")
-    checks.add_column("examples", justify="right")
-    checks.add_column("first lines")
-    for cls, hit in report["format_errors"].items():
-        checks.add_row(f"[red]{cls}[/]", str(hit["count"]), ", ".join(map(str, hit["lines"])))
-    if not report["format_errors"]:
-        n = len(PREFERENCE_ERROR_CLASSES if report.get("format") == "preference"
-                else ERROR_CLASSES)
-        checks.add_row(f"[green]format: all {n} error classes clear[/]", "0", "")
-    for name, detail in report.get("file_errors", {}).items():
-        checks.add_row(f"[red]{name}[/]: {detail}", str(report["valid"]), "")
-    for warning, n in report["warnings"].items():
-        checks.add_row(f"[yellow]warn[/] {warning}" if n else f"warn {warning}", str(n), "")
-    out = [checks]
-    tok = report.get("tokens")
-    if tok and report["valid"]:
-        dist = Table(title=f"tokens per example ({tok['encoding']}"
-                           f"{'' if tok['exact'] else ', approximate'})", title_justify="left")
-        dist.add_column("")
-        for col in ("min", "mean", "p50", "p95", "max"):
-            dist.add_column(col, justify="right")
-        for label, key in (("whole example", "per_example"),
-                           ("assistant", "assistant_per_example"),
-                           ("messages", "messages_per_example")):
-            dist.add_row(label, *(str(tok[key][c]) for c in ("min", "mean", "p50", "p95", "max")))
-        out.append(dist)
-    if report["models"] and report["valid"]:
-        cost = Table(title="fine-tuning estimate (default epochs)", title_justify="left")
-        for col in ("target model", "limit", "over limit", "epochs", "billed tokens",
-                    "$ / 1M", "cost $"):
-            cost.add_column(col, justify="left" if col == "target model" else "right")
-        for model, m in report["models"].items():
-            over = f"[red]{m['over_limit']}[/]" if m["over_limit"] else "0"
-            cost.add_row(escape(model), f"{m['context_limit']:,}", over, str(m["epochs"]),
-                         f"{m['billed_tokens']:,}", f"{m['usd_per_1m_tokens']:.2f}",
-                         f"{m['cost_usd']:.4f}")
-        out.append(cost)
-    return out
-
-
-def markdown(report: dict[str, Any]) -> str:
-    """A short markdown summary for the run report and the dataset card."""
-    from datagen.export.card import markdown_table
-
-    tok = report.get("tokens", {})
-    rows = [[model, m["epochs"], f"{m['billed_tokens']:,}", m["over_limit"],
-             f"${m['cost_usd']:.4f}"] for model, m in report["models"].items()]
-    dist = tok.get("per_example", {})
-    errors = ", ".join(f"{k} {v['count']}" for k, v in report["format_errors"].items()) or "none"
-    return "\n".join([
-        f"`{report['file']}`: {report['valid']} valid examples; format errors: {errors}; "
-        f"tokens per example min {dist.get('min')}, mean {dist.get('mean')}, "
-        f"p95 {dist.get('p95')}, max {dist.get('max')}.",
-        "",
-        markdown_table(["target model", "epochs", "billed tokens", "over limit", "cost"], rows),
-    ])

@@ -24,6 +24,8 @@ TOPICS_PROMPT = "topics.v1"
 PERSONAS_PROMPT = "personas.v1"
 EVOLVE_PROMPT = "evolve.v1"
 GROUNDED_PROMPT = "expand_grounded.v1"
+TOOLS_TASK_PROMPT = "task_tools.v1"
+SCHEMA_TASK_PROMPT = "task_schema.v1"
 OPERATORS_FILE = "evolve_operators.v1"
 
 LANGUAGE_NAMES = {
@@ -35,6 +37,22 @@ LANGUAGE_NAMES = {
 }
 
 Request = tuple[list[dict[str, str]], dict[str, Any], dict[str, Any]]
+
+
+def task_text(seed: SeedTask, task: str | None = None) -> str:
+    """The seed's task as expansion asks for it: a seed with `tools` asks for requests that
+    need them (and some that need none), one with `output_schema` for requests its JSON
+    answer can fill."""
+    task = task or seed.task
+    if seed.tools:
+        listed = "\n".join(f"- {t.name}: {t.function.description or '(no description)'}"
+                           for t in seed.tools)
+        return render(TOOLS_TASK_PROMPT, task=task, tools=listed)
+    if seed.output_schema is not None:
+        fields = list(seed.output_schema.get("properties") or {})
+        return render(SCHEMA_TASK_PROMPT, task=task,
+                      fields=", ".join(fields) if fields else "its schema gives")
+    return task
 
 
 def language_name(seed: SeedTask) -> str:
@@ -85,7 +103,7 @@ def plain_request(seed: SeedTask, gen: GenerationConfig, strat: Sampling | None,
     n = gen.instructions_per_call
     topic = seed.topics[sample % len(seed.topics)] if seed.topics else None
     user = render(
-        EXPAND_PROMPT, task=seed.task, examples=_shown_examples(seed, gen.few_shot, rng), n=n,
+        EXPAND_PROMPT, task=task_text(seed), examples=_shown_examples(seed, gen.few_shot, rng), n=n,
         language=language_name(seed), focus=f" Focus on this topic: {topic}." if topic else "",
         format=format_line(mode),
     )
@@ -117,7 +135,7 @@ def bootstrap_request(seed: SeedTask, gen: GenerationConfig, strat: Any, mode: s
     fmt = format_line(mode, what="tasks") if mode in JSON_MODES else (
         f"Answer with the new tasks only, one per line, each starting with its number "
         f"({first}. {first + 1}. ...), and nothing else.")
-    user = render(BOOTSTRAP_PROMPT, task=seed.task, exemplars=numbered(shown), n=n,
+    user = render(BOOTSTRAP_PROMPT, task=task_text(seed), exemplars=numbered(shown), n=n,
                   first=first, last=first + n - 1, language=language_name(seed), format=fmt)
     meta = {"prompt": BOOTSTRAP_PROMPT, "exemplars": len(shown), "machine_exemplars": machine}
     return with_system(seed, user), params_for(gen, strat, mode, n), meta
@@ -128,8 +146,9 @@ def topics_request(seed: SeedTask, gen: GenerationConfig, strat: Any, mode: str,
     rng = random.Random(f"{rng_seed}:{seed.id}:{sample}")
     n = gen.instructions_per_call
     path = " > ".join(leaf["path"])
-    user = render(TOPICS_PROMPT, task=seed.task, examples=_shown_examples(seed, gen.few_shot, rng),
-                  n=n, language=language_name(seed), topic=leaf["topic"], path=path,
+    user = render(TOPICS_PROMPT, task=task_text(seed),
+                  examples=_shown_examples(seed, gen.few_shot, rng), n=n,
+                  language=language_name(seed), topic=leaf["topic"], path=path,
                   format=format_line(mode))
     meta = {"prompt": TOPICS_PROMPT, "topic": leaf["topic"], "topic_path": path}
     return with_system(seed, user), params_for(gen, strat, mode, n), meta
@@ -139,7 +158,7 @@ def personas_request(seed: SeedTask, gen: GenerationConfig, strat: Any, mode: st
                      sample: int, rng_seed: int, persona: str, topic: str | None) -> Request:
     rng = random.Random(f"{rng_seed}:{seed.id}:{sample}")
     n = gen.instructions_per_call
-    user = render(PERSONAS_PROMPT, task=seed.task,
+    user = render(PERSONAS_PROMPT, task=task_text(seed),
                   examples=_shown_examples(seed, gen.few_shot, rng), persona=persona, n=n,
                   language=language_name(seed),
                   focus=f" Their requests are about: {topic}." if topic else "",
@@ -181,7 +200,7 @@ def grounded_request(seed: SeedTask, gen: GenerationConfig, strat: Sampling | No
     for i, ex in enumerate(shown):
         row = neighbours[i % len(neighbours)].fields if neighbours else unit.fields
         examples.append(fill(example_text(ex), row) if unit.kind == "row" else example_text(ex))
-    task = fill(seed.task, unit.fields) if unit.kind == "row" else seed.task
+    task = task_text(seed, fill(seed.task, unit.fields) if unit.kind == "row" else None)
     user = render(GROUNDED_PROMPT, task=task, examples=numbered(examples), n=n,
                   language=language_name(seed), file=unit.file,
                   heading=f" (section: {unit.heading})" if unit.heading else "",

@@ -20,16 +20,19 @@ import pandas as pd
 from datagen.config import GenerationConfig
 from datagen.curate.reasons import DropReason
 from datagen.errors import BudgetExceeded
+from datagen.generate import structured
 from datagen.generate.candidates import is_candidate
 from datagen.generate.evolve import unanswerable
 from datagen.generate.requests import LANGUAGE_NAMES
+from datagen.generate.toolcalls import answer_with_tools, tool_specs
 from datagen.llm.client import LLMClient
-from datagen.llm.wire import LLMCallError
+from datagen.llm.wire import Completion, LLMCallError
 from datagen.prompts import render
 from datagen.seeds import SeedTask
 from datagen.seeds.sources import Unit
 
 FOLLOWUP_PROMPT = "followup.v1"
+FOLLOWUP_TURN_PROMPT = "followup_turn.v1"
 GROUNDED_PROMPT = "respond_grounded.v1"
 SHOWN_RESPONSE_CHARS = 2000
 Progress = Callable[[int], None] | None
@@ -75,30 +78,63 @@ def _set_meta(df: pd.DataFrame, idx: Any, **values: Any) -> None:
     df.at[idx, "metadata"] = json.dumps(meta, sort_keys=True, ensure_ascii=False)
 
 
+async def answer(client: LLMClient, messages: list[dict[str, Any]], params: dict[str, Any],
+                 sample: int, seed: SeedTask | None,
+                 mode: str) -> tuple[Completion, dict[str, Any]]:
+    """One answer in the seed's shape, and what to add to the record's metadata: for a seed
+    with `tools`, the conversation with its calls (`turns`), the tools and the calls; for one
+    with `output_schema`, the schema's verdict. A failed check is `verdict` (a drop reason,
+    `datagen.curate.conformance`) with its `verdict_detail`."""
+    if seed is not None and seed.tools:
+        done = await answer_with_tools(client, messages, params, sample, seed)
+        meta: dict[str, Any] = {"tools": tool_specs(seed), "calls": done.calls}
+        if done.calls or done.reason:  # a plain answer stays a plain pair
+            meta["turns"] = [messages[-1], *done.turns]
+        if done.reason:
+            meta.update(verdict=done.reason, verdict_detail=done.detail)
+        return done.done, meta
+    if seed is not None and seed.output_schema is not None:
+        schema = seed.output_schema
+        fmt = structured.answer_format(schema, mode, seed.id)
+        messages = [{"role": "system",
+                     "content": structured.schema_system(messages[0]["content"], schema)},
+                    *messages[1:]]
+        done = await client.chat(messages, params={**params, **(
+            {"response_format": fmt} if fmt else {})}, sample=sample)
+        reason, detail = structured.verdict(done.text, schema)
+        return done, ({"verdict": reason, "verdict_detail": detail} if reason else {})
+    return await client.chat(messages, params=params, sample=sample), {}
+
+
 async def respond(
     records: pd.DataFrame, client: LLMClient, gen: GenerationConfig, *, progress: Progress = None,
-    sources: dict[str, Unit] | None = None,
+    sources: dict[str, Unit] | None = None, seeds: dict[str, SeedTask] | None = None,
+    mode: str = "json_object",
 ) -> pd.DataFrame:
     """Answer every kept record that has no response yet; a grounded record (its
-    `metadata.source` names one of `sources`) is answered from its chunk or row. Returns a new
-    frame."""
+    `metadata.source` names one of `sources`) is answered from its chunk or row, a record of a
+    seed with `tools` or `output_schema` in that shape (`answer`; `mode` is the structured
+    output dialect, `structured.dialect`). Returns a new frame."""
     df = records.copy()
     todo = df.index[df["keep"].fillna(False).astype(bool) & df["response"].isna()]
     params = respond_params(gen)
+    extra: dict[Any, dict[str, Any]] = {}
 
-    async def one(idx: Any, system: str, instruction: str,
-                  metadata: str | None) -> tuple[Any, Any]:
+    async def one(idx: Any, system: str, instruction: str, metadata: str | None,
+                  seed_id: str) -> tuple[Any, Any]:
         messages = respond_messages(system, instruction, source_of(metadata, sources or {}))
         asked, sample = candidate_params(params, metadata)
         try:
-            return idx, await client.chat(messages, params=asked, sample=sample)
+            done, extra[idx] = await answer(client, messages, asked, sample,
+                                            (seeds or {}).get(seed_id), mode)
+            return idx, done
         except (LLMCallError, BudgetExceeded) as exc:
             return idx, exc
         finally:
             if progress:
                 progress(1)
 
-    cols = df.loc[todo, ["system", "instruction", "metadata"]]  # plain lists: a cell
+    cols = df.loc[todo, ["system", "instruction", "metadata", "seed_id"]]  # plain lists: a cell
     # lookup per record costs more than its request
     metadata = dict(zip(todo, cols["metadata"].tolist(), strict=True))
     results = await asyncio.gather(*(one(*row) for row in zip(
@@ -125,55 +161,81 @@ async def respond(
     for idx, done in answered:
         if '"parent_id"' in (metadata[idx] or "") and unanswerable(done.text):
             _set_meta(df, idx, verdict=str(DropReason.EVOL_UNANSWERABLE))
+        if extra.get(idx):
+            _set_meta(df, idx, **extra[idx])
     return df
+
+
+def _shown(turns: list[dict[str, Any]]) -> str:
+    """The conversation so far as the user-playing model reads it (long answers cut)."""
+    cut = SHOWN_RESPONSE_CHARS
+    return "\n\n".join(f"{m['role'].capitalize()}: {(m.get('content') or '')[:cut]}"
+                        for m in turns)
 
 
 async def follow_up(records: pd.DataFrame, client: LLMClient, gen: GenerationConfig,
                     seeds: dict[str, SeedTask], *, progress: Progress = None,
                     sources: dict[str, Unit] | None = None) -> pd.DataFrame:
-    """Add a second user turn and its answer to answered records of multi-turn seeds (a
-    grounded record's second answer is written from its chunk or row too). A failed call
-    leaves the record single-turn, with the error in `metadata.followup_error`."""
+    """Add user turns and their answers to answered records of seeds with several turns
+    (`turns`, or `multi_turn` for two), each user turn written by the model playing the user
+    from the conversation so far, each answer asked with the whole conversation in context (a
+    grounded record's from its chunk or row too). A `turns` conversation is kept or dropped
+    whole: a later turn that fails (a failed call, an empty or cut-off message) gives the
+    record `turn_failed`, with the turn and why in `metadata.verdict_detail`. A `multi_turn`
+    record whose second turn fails stays single-turn, with `metadata.followup_error`."""
     df = records.copy()
-    multi = df["seed_id"].map(lambda s: bool(seeds.get(s) and seeds[s].multi_turn))
+    multi = df["seed_id"].map(lambda s: bool(seeds.get(s) and seeds[s].user_turns > 1))
     todo = df.index[multi & df["keep"].fillna(False).astype(bool) & df["response"].notna()
                     & (df["response"].fillna("").str.strip() != "")
                     & ~df["metadata"].fillna("").str.contains('"turns"|"verdict"', regex=True)]
     params = respond_params(gen)
 
+    async def next_user(seed: SeedTask, turns: list[dict[str, Any]]) -> str:
+        language = LANGUAGE_NAMES.get(seed.language, seed.language)
+        if len(turns) == 2:  # the second turn: the opening exchange shown
+            prompt = render(FOLLOWUP_PROMPT, instruction=turns[0]["content"],
+                            response=turns[1]["content"][:SHOWN_RESPONSE_CHARS],
+                            language=language)
+        else:
+            prompt = render(FOLLOWUP_TURN_PROMPT, task=seed.task, conversation=_shown(turns),
+                            language=language)
+        text = (await client.chat([{"role": "user", "content": prompt}], params=params)).text
+        return (text or "").strip().strip('"').strip()
+
     async def one(idx: Any) -> None:
         seed = seeds[df.at[idx, "seed_id"]]
-        instruction, response = df.at[idx, "instruction"], df.at[idx, "response"]
-        ask = [{"role": "user", "content": render(
-            FOLLOWUP_PROMPT, instruction=instruction,
-            response=response[:SHOWN_RESPONSE_CHARS],
-            language=LANGUAGE_NAMES.get(seed.language, seed.language))}]
+        turns = [{"role": "user", "content": df.at[idx, "instruction"]},
+                 {"role": "assistant", "content": df.at[idx, "response"]}]
+        system = respond_messages(seed.system, df.at[idx, "instruction"],
+                                  source_of(df.at[idx, "metadata"], sources or {}))[0]
+        error = None
         try:
-            question = (await client.chat(ask, params=params)).text or ""
-            question = question.strip().strip('"').strip()
-            if not question:
-                _set_meta(df, idx, followup_error="empty follow-up")
-                return
-            turns = [{"role": "user", "content": instruction},
-                     {"role": "assistant", "content": response},
-                     {"role": "user", "content": question}]
-            system = respond_messages(seed.system, instruction,
-                                      source_of(df.at[idx, "metadata"], sources or {}))[0]
-            answer = await client.chat([system, *turns], params=params)
+            for turn in range(2, seed.user_turns + 1):
+                question = await next_user(seed, turns)
+                if not question:
+                    error = (turn, "empty follow-up")
+                    break
+                turns.append({"role": "user", "content": question})
+                answer = await client.chat([system, *turns], params=params)
+                text = (answer.text or "").strip()
+                if not text or answer.finish_reason == "length":
+                    # filters judge the first turn's `instruction`/`response`: a bad later
+                    # answer would pass them unseen
+                    error = (turn, "truncated" if text else "empty answer")
+                    break
+                turns.append({"role": "assistant", "content": text})
         except LLMCallError as exc:
-            _set_meta(df, idx, followup_error=exc.reason)
-            return
+            error = (len(turns) // 2 + 1, exc.reason)
         finally:
             if progress:
                 progress(1)
-        text = (answer.text or "").strip()
-        if not text or answer.finish_reason == "length":
-            # filters judge `instruction`/`response` (the first turn): a bad second answer
-            # would pass them unseen, so the record stays single-turn instead
-            _set_meta(df, idx, followup_error="truncated" if text else "empty answer")
-            return
-        turns.append({"role": "assistant", "content": text})
-        _set_meta(df, idx, turns=turns)
+        if error is None:
+            _set_meta(df, idx, turns=turns)
+        elif seed.turns is None:  # `multi_turn`: the record stays single-turn
+            _set_meta(df, idx, followup_error=error[1])
+        else:
+            _set_meta(df, idx, turns=turns, verdict=str(DropReason.TURN_FAILED),
+                      verdict_detail={"turn": error[0], "error": error[1]})
 
     await asyncio.gather(*(one(i) for i in todo))
     return df

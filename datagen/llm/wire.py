@@ -25,6 +25,7 @@ class Completion:
     completion_tokens: int
     model: str
     cached: bool
+    tool_calls: list[dict[str, Any]] | None = None  # as the wire has them, when the answer calls
 
 
 def completion_fields(body: Any, model: str) -> dict[str, Any]:
@@ -36,12 +37,15 @@ def completion_fields(body: Any, model: str) -> dict[str, Any]:
         choice = body["choices"][0]
         message = choice["message"]
         usage = body.get("usage") or {}
-        return {
+        out = {
             "text": message.get("content"),
             "finish_reason": choice.get("finish_reason"),
             "prompt_tokens": int(usage.get("prompt_tokens") or 0),
             "completion_tokens": int(usage.get("completion_tokens") or 0),
             "model": body.get("model") or model,
         }
+        if message.get("tool_calls"):  # only then: cached answers keep their old shape
+            out["tool_calls"] = list(message["tool_calls"])
+        return out
     except (KeyError, IndexError, TypeError, AttributeError) as exc:
         raise ValueError(f"not a chat completion ({type(exc).__name__}: {exc})") from None

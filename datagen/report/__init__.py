@@ -87,7 +87,7 @@ def render(manifest: dict[str, Any], records: pd.DataFrame, labels: pd.Series,
         "<a href='#viewer'>Records</a></div></nav>",
         sections.funnel(manifest), sections.seeds(manifest, records),
         sections.lengths(splits, tokens, encoding), sections.languages(manifest, records),
-        sections.sources(manifest),
+        sections.sources(manifest), sections.shapes(manifest),
         models, sections.cost(manifest), sections.split_check(manifest), sections.human(manifest),
         VIEWER,
     ]

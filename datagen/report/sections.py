@@ -288,3 +288,32 @@ def models(manifest: dict[str, Any]) -> str:
         parts.append(note("No judge check yet: review records below, then run "
                           "`datagen judge-check RUN_DIR` to measure the judge against them."))
     return section("models", "Models and judge", *parts)
+
+
+def shapes(manifest: dict[str, Any]) -> str:
+    """Seeds with `output_schema`, `tools` or `turns`: the drops for their shape, the schema
+    fields that failed most, the calls per tool of kept records, and conversation lengths."""
+    info = manifest.get("shapes")
+    if not info:
+        return ""
+    parts = []
+    if info["dropped"]:
+        parts.append(table(["drop reason", "records"], [[k, v] for k, v in
+                                                        info["dropped"].items()]))
+    if info["schema_failures"]:
+        parts.append(table(["schema field that failed", "answers"],
+                           [[k, v] for k, v in info["schema_failures"].items()]))
+    if info["calls_per_tool"]:
+        parts.append(note(f"{info['kept_calling_tools']} kept records call a tool."))
+        parts.append(table(["tool", "calls in kept records"],
+                           [[k, v] for k, v in info["calls_per_tool"].items()]))
+    if info["kept_by_turns"]:
+        parts.append(table(["user turns (messages written by the user)", "kept conversations"],
+                           [[k, v] for k, v in info["kept_by_turns"].items()]))
+        if "1" in info["kept_by_turns"]:
+            parts.append(note("A conversation of one user turn is a request answered through "
+                              "tool calls: its calls and the tool replies are not user turns."))
+    if info.get("failed_turns"):
+        parts.append(table(["turn that failed: why", "conversations dropped"],
+                           [[k, v] for k, v in info["failed_turns"].items()]))
+    return section("shapes", "Structured answers, tool calls and turns", *parts)

@@ -16,6 +16,7 @@ import pandas as pd
 
 from datagen import __version__
 from datagen.curate import human
+from datagen.curate.conformance import shape_counts
 from datagen.curate.ledger import rejected_rows, summary
 from datagen.export.card import funnel, per_seed
 from datagen.export.folder import export_run, raise_on_format_errors
@@ -95,6 +96,8 @@ def build(plan: RunPlan, records: pd.DataFrame, labels: pd.Series, split_info: d
     if plan.units:
         manifest["sources"] = coverage(plan.units, records, labels,
                                        cfg.curation.pii.mode == "mask")
+    if any(s.tools or s.output_schema is not None or s.user_turns > 1 for s in plan.seeds):
+        manifest["shapes"] = shape_counts(records)
     if plan.folder.verdicts.is_file():
         manifest["human"] = {"file": plan.folder.verdicts.name, "counts": human.counts(records)}
     return manifest

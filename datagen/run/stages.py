@@ -28,6 +28,7 @@ from datagen.export.hub import push_run
 from datagen.export.split import assign, check_shares, leakage_check, realised_ratios
 from datagen.files import locked
 from datagen.generate import ExpandWork, expand, follow_up, respond, structured_mode
+from datagen.generate.structured import dialect
 from datagen.llm.cache import ResponseCache
 from datagen.llm.client import LLMClient
 from datagen.llm.endpoint import Endpoint
@@ -97,8 +98,10 @@ async def respond_stage(plan: RunPlan, batch: pd.DataFrame, endpoint: Endpoint,
         todo = int((batch["keep"].fillna(False).astype(bool) & batch["response"].isna()).sum())
         with StageProgress("respond", todo, stats=role_stats("respond", client)) as tick:
             df = await respond(batch, client, plan.config.generation, progress=tick,
-                               sources=plan.sources)
-        if any(s.multi_turn for s in plan.seeds):
+                               sources=plan.sources, seeds={s.id: s for s in plan.seeds},
+                               mode=dialect(plan.config.llm_for("respond").structured,
+                                            endpoint.kind))
+        if any(s.user_turns > 1 for s in plan.seeds):
             second = client_for(plan, follow or endpoint, "follow_up")
             try:
                 df = await follow_up(df, second, plan.config.generation,
@@ -196,7 +199,9 @@ def export_stage(plan: RunPlan, records: pd.DataFrame, labels: pd.Series,
 
 def publish_stage(plan: RunPlan, records: pd.DataFrame, labels: pd.Series) -> dict[str, Any]:
     """Append this run's kept pairs to the dataset folder `append_to`."""
-    return append.publish(plan.config, plan.run_id, records, labels)
+    return append.publish(plan.config, plan.run_id, records, labels,
+                          {s.id: s.output_schema for s in plan.seeds
+                           if s.output_schema is not None})
 
 
 def push_stage(out: str, repo_id: str, private: bool, append_to: str | None = None) -> str | None:

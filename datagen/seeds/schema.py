@@ -22,6 +22,7 @@ from pydantic import (
     model_validator,
 )
 
+from datagen.seeds.kinds import Tool, check_schema, unique_tool_names
 from datagen.seeds.limits import (
     LIST_ITEMS,
     MAX_FILE_MB,
@@ -228,6 +229,14 @@ class SeedTask(BaseModel):
     topics: list[Short] = Field(default_factory=list, max_length=LIST_ITEMS)
     strategies: Strategies = Field(default_factory=Strategies)
     multi_turn: bool = Field(default=False, description="Add a follow-up turn and its answer.")
+    turns: int | None = Field(default=None, ge=2, le=8,
+                              description="User turns per conversation (2-8); `multi_turn` is 2.")
+    output_schema: dict[str, Any] | None = Field(
+        default=None, description="A JSON schema every answer must validate against.")
+    tools: list[Tool] = Field(default_factory=list, max_length=32,
+                              description="Functions the assistant may call (OpenAI's form).")
+    tool_timeout_s: float = Field(default=10.0, gt=0, le=600,
+                                  description="Longest a tool's `call` may take per call.")
     sources: Sources | None = Field(
         default=None, description="Ground instructions and answers in documents or a table.")
     _file: Path | None = PrivateAttr(default=None)  # where it was read from
@@ -263,6 +272,30 @@ class SeedTask(BaseModel):
                              f"remove strategies {other} (or move them to a seed without "
                              "sources)")
         return self
+
+    @field_validator("output_schema")
+    @classmethod
+    def _valid_output_schema(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        return None if value is None else check_schema(value)
+
+    @field_validator("tools")
+    @classmethod
+    def _unique_tools(cls, value: list[Tool]) -> list[Tool]:
+        return unique_tool_names(value)
+
+    @model_validator(mode="after")
+    def _one_shape(self) -> SeedTask:
+        if self.tools and self.output_schema is not None:
+            raise ValueError("a seed gives either `tools` or `output_schema`, not both: put "
+                             "them in two seeds")
+        if self.turns and self.multi_turn:
+            raise ValueError("`turns` replaces `multi_turn`: remove `multi_turn`")
+        return self
+
+    @property
+    def user_turns(self) -> int:
+        """User turns per conversation: `turns`, 2 for `multi_turn`, else 1."""
+        return self.turns or (2 if self.multi_turn else 1)
 
     @field_validator("language")
     @classmethod

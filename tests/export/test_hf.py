@@ -26,6 +26,7 @@ SEEDS = [{"id": "nda", "domain": "legal", "language": "en", "task": "Draft NDA c
 
 
 def run_export(tmp_path: Path, records: pd.DataFrame, seeds: list[dict[str, Any]] = SEEDS,
+               manifest_extra: dict[str, Any] | None = None,
                **export: Any) -> tuple[RunFolder, dict]:
     cfg = RunConfig.model_validate({"out": str(tmp_path), "export": export,
                                     "llm": {"base_url": PRIVATE_URL}})
@@ -37,6 +38,7 @@ def run_export(tmp_path: Path, records: pd.DataFrame, seeds: list[dict[str, Any]
         "split": {"leakage": leakage_check(records, labels),
                   "ratios": realised_ratios(records, labels)},
         "llm": {"requests": 7, "cache_hits": 2, "prompt_tokens": 100, "completion_tokens": 50},
+        **(manifest_extra or {}),
     }
     folder = RunFolder(tmp_path).ensure()
     return folder, export_run(folder.root, records, labels, manifest, cfg, seeds)

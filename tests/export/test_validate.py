@@ -17,6 +17,7 @@ from datagen.export.validate import (
     example_errors,
     validate_file,
 )
+from datagen.llm.tokens import count_tokens
 from tests.cli import cli
 
 MINI = "gpt-4o-mini-2024-07-18"
@@ -42,7 +43,29 @@ BAD_LINES = [  # (line, the classes it must raise)
     ('{"messages": [{"role": "user", "content": "q"}]}', ["example_missing_assistant_message"]),
     ('{"messages": [{"role": "user", "content": "q"},'
      ' {"role": "assistant", "content": "a", "weight": 2}]}', ["invalid_weight"]),
+    ('{"messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}],'
+     ' "extra": 1}', ["unrecognized_example_key"]),
+    ('{"messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}],'
+     ' "tools": [{"name": "f"}]}', ["invalid_tools"]),
+    ('{"messages": [{"role": "user", "content": "q"}, {"role": "assistant", "tool_calls": '
+     '[{"id": "c1", "type": "function", "function": {"name": "g", "arguments": "{}"}}]},'
+     ' {"role": "tool", "tool_call_id": "c1", "content": "r"},'
+     ' {"role": "assistant", "content": "a"}], "tools": TOOLS}', ["invalid_tool_call"]),
+    ('{"messages": [{"role": "user", "content": "q"}, {"role": "assistant", "tool_calls": '
+     '[{"id": "c1", "type": "function", "function": {"name": "f", "arguments": "{\\"x\\": 1}"}}]},'
+     ' {"role": "assistant", "content": "a"}], "tools": TOOLS}', ["tool_call_unanswered"]),
+    ('{"messages": [{"role": "user", "content": "q"},'
+     ' {"role": "tool", "tool_call_id": "zz", "content": "r"},'
+     ' {"role": "assistant", "content": "a"}], "tools": TOOLS}', ["tool_message_unmatched"]),
 ]
+TOOLS = [{"type": "function", "function": {"name": "f", "parameters": {"type": "object"}}}]
+BAD_LINES = [(line.replace("TOOLS", json.dumps(TOOLS)), classes) for line, classes in BAD_LINES]
+CALLING = {"tools": TOOLS, "messages": [
+    {"role": "user", "content": "q"},
+    {"role": "assistant", "tool_calls": [{"id": "c1", "type": "function",
+                                          "function": {"name": "f", "arguments": "{}"}}]},
+    {"role": "tool", "tool_call_id": "c1", "content": "r"},
+    {"role": "assistant", "content": "a"}]}
 
 
 def write(path: Path, lines: list[str]) -> Path:
@@ -62,9 +85,23 @@ def test_each_bad_line_raises_exactly_its_classes(tmp_path: Path) -> None:
             expected.setdefault(cls, []).append(n)
     assert {c: v["lines"] for c, v in report["format_errors"].items()} == expected
     assert set(expected) == set(ERROR_CLASSES)  # every class is exercised
-    assert not report["passed"] and report["valid"] == 2 and report["examples"] == 13
+    assert not report["passed"] and report["valid"] == 2
+    assert report["examples"] == len(BAD_LINES) + 2
     assert report["warnings"] == {"missing_system_message": 1, "missing_user_message": 0}
     assert example_errors({"messages": [{"role": "assistant", "content": "a"}]}) == []
+    assert example_errors(CALLING) == []
+
+
+def test_tool_definitions_count_in_the_tokens(tmp_path: Path) -> None:
+    report = validate_file(write(tmp_path / "tools.jsonl", [json.dumps(CALLING)] * 10), [MINI])
+    assert report["passed"], report["format_errors"]
+    defs = report["tokens"]["tool_definitions"]
+    assert defs == 10 * count_tokens(json.dumps(TOOLS), MINI) > 0
+    no_calls = {"tools": TOOLS, "messages": [CALLING["messages"][0], CALLING["messages"][-1]]}
+    plain = {"messages": no_calls["messages"]}
+    both = validate_file(write(tmp_path / "both.jsonl", [json.dumps(no_calls)] * 10), [MINI])
+    bare = validate_file(write(tmp_path / "bare.jsonl", [json.dumps(plain)] * 10), [MINI])
+    assert both["tokens"]["total"] - bare["tokens"]["total"] == defs
 
 
 def test_hand_computed_tokens_epochs_and_cost(tmp_path: Path) -> None:

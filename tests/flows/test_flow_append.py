@@ -154,3 +154,64 @@ def test_the_library_run_refuses_the_same_folder_too(make_config, world, tmp_pat
     with pytest.raises(ConfigError, match="are the same folder"):
         asyncio.run(run(config))
     assert world.requests == []
+
+
+def test_tool_and_schema_nights_keep_their_shape_in_the_grown_dataset(prefect_harness,
+                                                                        make_config, tmp_path):
+    """Two nights of a tools seed and an output_schema seed appended to one dataset: the
+    grown OpenAI JSONL and HF dataset keep `tools`, `tool_calls` and `tool_call_id`, hold no
+    record twice, and the card states the kinds of every published record."""
+    from datasets import load_dataset
+
+    from datagen.records import user_texts
+    from tests.generate import kinds_world
+    from tests.generate.test_kinds import SCHEMA_SEED, TOOLS_SEED, openai_tool_line_errors
+    from tests.scripted_server import ScriptedServer
+
+    dataset = tmp_path / "dataset"
+    with ScriptedServer(kinds_world.handler) as server:
+        config = make_config(seeds=[str(TOOLS_SEED), str(SCHEMA_SEED)], pairs=4,
+                             allow_short=True, append_to=str(dataset),
+                             curation={"judge": {"enabled": "off"}},
+                             export={"target_models": []},
+                             llm={"base_url": server.base_url, "model": "test-model",
+                                  "max_retries": 0})
+        asyncio.run(generate_dataset(config))
+        night1 = Published(dataset).records()
+        asyncio.run(generate_dataset(config))
+    ds = Published(dataset)
+    everything, manifest = ds.records(), ds.manifest()
+    assert len(manifest["lineage"]) == 2 and len(everything) > len(night1) > 0
+    assert set(everything["run_id"]) == {e["run_id"] for e in manifest["lineage"]}
+    assert everything["id"].is_unique
+    keys = [exact_key(t) for t in user_texts(everything)]  # instruction and calls together
+    assert len(set(keys)) == len(keys)
+
+    calls = everything["metadata"].map(lambda m: bool(json.loads(m).get("calls")))
+    calling = int(calls.sum())
+    assert everything.loc[calls, "run_id"].nunique() == 2, "both nights hold tool calls"
+    lines = [json.loads(x) for name in ("train", "validation")
+             for x in (dataset / "openai" / f"{name}.jsonl").read_text().splitlines()]
+    assert len(lines) == len(everything)
+    tooled = [line for line in lines if "tools" in line]
+    assert len(tooled) == int((everything["seed_id"] == "order-tools").sum())
+    assert sum(any("tool_calls" in m for m in line["messages"]) for line in tooled) == calling
+    assert all(openai_tool_line_errors(line) == [] for line in tooled)
+
+    hf = load_dataset(str(dataset / "hf"), cache_dir=str(tmp_path / "cache"))
+    rows = [r for split in hf for r in hf[split]]
+    assert sorted(r["id"] for r in rows) == sorted(everything["id"])
+    with_calls = [r for r in rows if any(m["tool_calls"] for m in r["messages"])]
+    assert len(with_calls) == calling
+    for row in with_calls:
+        assert [t["function"]["name"] for t in json.loads(row["tools"])] == ["get_order",
+                                                                              "refund"]
+        asked = {c["id"] for m in row["messages"] for c in m["tool_calls"] or []}
+        assert asked == {m["tool_call_id"] for m in row["messages"] if m["role"] == "tool"}
+    structured = [r for r in rows if r["seed_id"] == "order-extraction"]
+    assert structured and all(r["tools"] is None for r in structured)
+
+    card = (dataset / "hf" / "README.md").read_text()
+    assert f"**Tool calling**: {calling} of the {len(everything)} kept records" in card
+    schema_kept = int((everything["seed_id"] == "order-extraction").sum())
+    assert f"| order-extraction | {schema_kept} | customer, total, items |" in card

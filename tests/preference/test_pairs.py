@@ -3,6 +3,7 @@ by the judge's scores and a margin; the rejected answer's drop reason travels wi
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pandas as pd
@@ -76,3 +77,77 @@ def test_bad_preference_config_is_a_config_error(section: dict, field: str) -> N
     with pytest.raises(ConfigError) as err:
         validated({"preference": section}, "run.yaml")
     assert f"key `{field}`" in str(err.value) and "run.yaml" in str(err.value)
+
+
+TOOLS = [{"type": "function", "function": {
+    "name": "get_order", "description": "Look up an order.",
+    "parameters": {"type": "object", "required": ["order_id"],
+                   "properties": {"order_id": {"type": "string"}}}}}]
+CALL = {"role": "assistant", "tool_calls": [{"id": "call_1", "type": "function", "function": {
+    "name": "get_order", "arguments": "{\"order_id\": \"A1\"}"}}]}
+REPLY = {"role": "tool", "tool_call_id": "call_1", "content": "{\"status\": \"shipped\"}"}
+
+
+def convo(rid: str, answer: str, score: float, keep: bool = True,
+          earlier: list[dict[str, Any]] | None = None, tools: bool = True) -> dict[str, Any]:
+    """A record whose conversation ends with `answer` after `earlier` messages."""
+    earlier = earlier if earlier is not None else [CALL, REPLY]
+    turns = [{"role": "user", "content": "Where is A1?"}, *earlier,
+             {"role": "assistant", "content": answer}]
+    meta = {"turns": turns, **({"tools": TOOLS, "calls": ["get_order({...})"]} if tools else {})}
+    row = rec(rid, "Where is A1?", turns[1]["content"] if not tools else answer, score, keep,
+              None if keep else "judge_low_score")
+    return {**row, "metadata": to_json(meta)}
+
+
+def test_a_tool_or_multi_turn_pair_differs_in_the_last_assistant_turn() -> None:
+    from datagen.export.hf import preference_tables
+    from datagen.export.validate import preference_errors
+
+    df = new_records([
+        convo("t1", "It shipped and will arrive soon.", 9),
+        convo("t2", "No idea.", 3, keep=False),
+        # a conversation that went another way (another call) is not a pair of the first
+        convo("t3", "Bad.", 1, keep=False, earlier=[{**CALL, "tool_calls": [
+            {**CALL["tool_calls"][0], "id": "call_9"}]}, {**REPLY, "tool_call_id": "call_9"}]),
+        # three user turns: the prompt holds every turn before the last answer
+        convo("m1", "Here is the full refund policy.", 8, tools=False, earlier=[
+            {"role": "assistant", "content": "It shipped."},
+            {"role": "user", "content": "And the refund policy?"}]),
+        convo("m2", "Policy? What policy.", 2, keep=False, tools=False, earlier=[
+            {"role": "assistant", "content": "It shipped."},
+            {"role": "user", "content": "And the refund policy?"}]),
+    ])
+    tool_pair, turn_pair = form_pairs(df, 1.0, system_message=True)
+    assert (tool_pair.chosen_id, tool_pair.rejected_id) == ("t1", "t2")
+    line = openai_row(tool_pair)
+    assert line["input"]["tools"] == TOOLS
+    assert [m["role"] for m in line["input"]["messages"]] == ["system", "user", "assistant",
+                                                              "tool"]
+    assert line["input"]["messages"][2]["tool_calls"] == CALL["tool_calls"]
+    assert line["preferred_output"] == [{"role": "assistant",
+                                         "content": "It shipped and will arrive soon."}]
+    assert line["non_preferred_output"] == [{"role": "assistant", "content": "No idea."}]
+    assert preference_errors(line) == []
+    # OpenAI's rules: the input must end on a user turn or a tool reply
+    assert "input_not_ending_with_user" in preference_errors(
+        {**line, "input": {**line["input"], "messages": line["input"]["messages"][:3]}})
+
+    assert (turn_pair.chosen_id, turn_pair.rejected_id) == ("m1", "m2")
+    line = openai_row(turn_pair)
+    assert "tools" not in line["input"] and preference_errors(line) == []
+    assert [m["content"] for m in line["input"]["messages"][1:]] == [
+        "Where is A1?", "It shipped.", "And the refund policy?"]
+
+    row = trl_row(tool_pair)
+    assert row["prompt"] == line_prompt(tool_pair) and row["chosen"][0]["content"].startswith("It")
+    assert json.loads(row["tools"]) == TOOLS
+    table = preference_tables({"train": [row, trl_row(turn_pair)]})["train"]
+    read = table.to_pylist()
+    assert read[0]["prompt"][2]["tool_calls"][0]["function"]["name"] == "get_order"
+    assert read[0]["prompt"][3]["tool_call_id"] == "call_1"
+    assert read[1]["tools"] is None and json.loads(read[0]["tools"]) == TOOLS
+
+
+def line_prompt(pair: Any) -> list[dict[str, Any]]:
+    return openai_row(pair)["input"]["messages"]

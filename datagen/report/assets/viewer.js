@@ -55,6 +55,34 @@
     if (value !== undefined) text(n, value);
     return n;
   }
+  // A JSON answer, tool arguments or a tool reply shown indented; anything else as it is.
+  function pretty(value) {
+    if (typeof value !== "string") return value == null ? "" : JSON.stringify(value, null, 2);
+    const t = value.trim();
+    if (!(t.startsWith("{") || t.startsWith("["))) return value;
+    try { return JSON.stringify(JSON.parse(t), null, 2); } catch (e) { return value; }
+  }
+  // A conversation (metadata.turns): each message under its role; an assistant's tool calls
+  // as the tool's name and its arguments; a tool's reply with the call it answers.
+  function conversation(turns) {
+    const box = el("div", "conversation");
+    turns.forEach((m) => {
+      if (!m || typeof m !== "object") return;
+      const calls = Array.isArray(m.tool_calls) ? m.tool_calls : [];
+      const who = m.role === "tool" ? "tool reply" + (m.tool_call_id ? " to " + m.tool_call_id : "")
+        : String(m.role || "?");
+      if (m.content != null && m.content !== "" || !calls.length) {
+        box.appendChild(el("h5", "role " + (m.role === "tool" ? "tool" : ""), who));
+        box.appendChild(el("pre", "text", pretty(m.content)));
+      }
+      calls.forEach((c) => {
+        const fn = (c && c.function) || {};
+        box.appendChild(el("h5", "role call", "calls " + (fn.name || "?") + (c.id ? " (" + c.id + ")" : "")));
+        box.appendChild(el("pre", "text args", pretty(fn.arguments)));
+      });
+    });
+    return box;
+  }
   function cat(name, i) { return INDEX.dict[name][INDEX.cats[name][i]]; }
 
   function fillFilters() {
@@ -188,7 +216,17 @@
       pane.appendChild(el("h4", null, "Instruction"));
       pane.appendChild(el("pre", "text", instruction));
       pane.appendChild(el("h4", null, "Response"));
-      pane.appendChild(el("pre", "text", response || "(no response)"));
+      pane.appendChild(el("pre", "text", response ? pretty(response) : "(no response)"));
+      const turns = (d.metadata || {}).turns;
+      if (Array.isArray(turns) && turns.length) {
+        pane.appendChild(el("h4", null, "Conversation"));
+        pane.appendChild(conversation(turns));
+      }
+      const tools = (d.metadata || {}).tools;
+      if (Array.isArray(tools) && tools.length) {
+        pane.appendChild(el("h4", null, "Tools the assistant was given"));
+        pane.appendChild(el("pre", "text args", pretty(tools)));
+      }
       if (d.source) {
         const src = d.source;
         const where = src.kind === "row" ? "row " + src.row
@@ -208,7 +246,7 @@
         ["finish reason", d.finish_reason], ["prompt tokens", d.prompt_tokens],
         ["completion tokens", d.completion_tokens], ["run", d.run_id], ["system", d.system]]
         .concat(Object.entries(m).filter(([k]) => !["prompt", "round", "call", "sample",
-          "topic", "persona", "strategy"].includes(k)))));
+          "topic", "persona", "strategy", "turns", "tools"].includes(k)))));
       const box = el("div", "review");
       const noteBox = el("textarea");
       noteBox.id = "note";
