@@ -109,6 +109,16 @@ _ASKS_SHORT = Pattern(
     r"|列出|列举|列舉|提取|抽出|挙げ|命名|名字|名前")
 
 
+# a code task in another language: a programming language or code word, and a verb that makes
+# (no \b around ASCII words: "HTMLで" has no word boundary between "l" and "で")
+_CODE_WORD = Pattern(r"(?:^|[^a-z0-9])(?:python|javascript|typescript|java|c\+\+|c#|html|css|sql|"
+                     r"bash|rust|golang|php|ruby|kotlin|swift|regex)|函数|関数|プログラム|程序|代码|コード"
+                     r"|\b(?:fonction|programme|funktion|programm|función|programa)\b")
+_CODE_VERB = Pattern(r"作成|書いて|書け|実装|開発|编写|写一个|写出|实现|编程|"
+                     r"\b(?:écri\w*|implément\w*|schreib\w*|implementier\w*|erstell\w*|"
+                     r"escrib\w*|implementa\w*|crea\w*)\b")
+
+
 def expected_shape(instruction: str, hint: str | None = None) -> str:
     """The shape one instruction expects (`any` when nothing says)."""
     return expected_shapes([instruction], [hint])[0]
@@ -120,7 +130,8 @@ def expected_shapes(instructions: list[str], hints: list[str | None]) -> list[st
     heads = Column([(t or "").lower().split("\n\ninput:", 1)[0][:600]  # the task, not its input
                     for t in instructions])
     brief, label = _BRIEF.mask(heads), _LABEL.mask(heads)
-    code = _CODE.mask(_NOT_SOFTWARE.sub(" ", heads))
+    software = _NOT_SOFTWARE.sub(" ", heads)
+    code = _CODE.mask(software) | (_CODE_WORD.mask(software) & _CODE_VERB.mask(software))
     document = _DOCUMENT_NOUN.mask(heads) | (_WRITE.mask(heads) & _DOCUMENT.mask(heads))
     shapes = np.select(
         [brief & label, brief, label, _ASKS_LABEL.mask(heads), code, _ASKS_SHORT.mask(heads),
