@@ -7,9 +7,10 @@
 
 The dev set is split once into a tuning part and a test part (`part`, documented in
 `bench/data/LABELS.md`): rules and thresholds are chosen on the tuning part, and the test part
-says whether they hold on pairs they were not chosen on. Every dev-set row is curated with the default config (no surplus cut, judge off unless an
-endpoint is given), as one corpus, so rows that several models answered form real duplicate
-clusters. Printed, as Markdown:
+says whether they hold on pairs they were not chosen on. Every dev-set row is curated with
+the default config (no surplus cut, judge off unless an endpoint is given), as one corpus, so
+rows that several models answered form real duplicate clusters; each part is then measured on
+its own rows. Printed, as Markdown, per part:
 
 - per check: how many rows labelled keep it drops (false positives) and how many rows
   labelled drop it catches;

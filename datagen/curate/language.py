@@ -6,10 +6,10 @@ langdetect is seeded, so a rerun gives the same verdicts. Every engine is flaky 
 texts, so a field under `SHORT_WORDS` words is not judged alone: the pair is judged on its
 longer field(s), or on both fields joined when both are short, and not at all when even that is
 under `MIN_JOINED_WORDS` ("Calculate 17 times 23." / "391"). The instruction is judged on its
-task, not on the input it carries; the response on its prose, not its code; the response of a task that asks for
-another language (a translation, "how do you say ... in French", "answer in Spanish", "用英语")
-not at all. Scripts decide first where they can: a Chinese target with a Latin-only
-answer fails, Han text passes for Chinese (detectors take short Chinese for Korean), and 20 or
+task, not on the input it carries; the response on its prose, not its code; the response of
+a task that asks for another language (a translation, "how do you say ... in French",
+"answer in Spanish", "用英语") not at all. Scripts decide first where they can: a Chinese
+target with a Latin-only answer fails, Han text passes for Chinese (detectors take short Chinese for Korean), and 20 or
 more CJK characters in an answer fail any other target.
 
 A field fails when its top language is not the target, scores at least `SURE`, and the

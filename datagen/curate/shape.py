@@ -92,7 +92,8 @@ _SHORT = Pattern(
 _ASKS_LABEL = Pattern(
     r"\b(?:rate|rating|score|grade)\b.{0,80}\b(?:out of|on a scale|from \d+ to \d+|stars?|"
     r"\d+ ?- ?\d+|\d+/\d+)\b|\b(?:star rating|sentiment|yes or no|true or false)\b"
-    r"|\b(?:classe[rz]?|classifie[rz]?|cat[ée]gorise[rz]?|oui ou non|vrai ou faux|note[rz]? (?:sur|de)"
+    r"|\b(?:classe[rz]?|classifie[rz]?|cat[ée]gorise[rz]?|oui ou non|vrai ou faux"
+    r"|note[rz]? (?:sur|de)"
     r"|klassifizier\w*|kategorisier\w*|bewerte\w*|ja oder nein|wahr oder falsch"
     r"|clasifica\w*|categoriza\w*|califica\w*|puntúa\w*|sí o no|verdadero o falso)\b"
     r"|分类|分類|归类|歸類|情感|情绪|极性|判断|評価|评分|打分|是否|はい.{0,4}いいえ|感情")
@@ -100,8 +101,8 @@ _ASKS_SHORT = Pattern(
     r"\b(?:translate|translation|how (?:do|would|can) (?:you|i) say|what is the \w+ (?:word|term)"
     r"|(?:say|write) (?:it|this|that)? ?in (?:english|french|german|spanish|italian|portuguese|"
     r"chinese|japanese|korean|russian|arabic|dutch)|in (?:one|a single|1) word|one[- ]word"
-    r"|list (?:the|all|some|a few|\d+|of)|(?:give|make|create|write) (?:me )?a list|name (?:the|a|an"
-    r"|one|two|three|\d+|some)|extract|which (?:functions?|formulas?)"
+    r"|list (?:the|all|some|a few|\d+|of)|(?:give|make|create|write) (?:me )?a list"
+    r"|name (?:the|a|an|one|two|three|\d+|some)|extract|which (?:functions?|formulas?)"
     r"|tradui[st]\w*|traduction|en un mot|un seul mot|liste[rz]? |nomme[rz]?|extrai[st]\w*"
     r"|übersetz\w*|in einem wort|nenne\w*|liste (?:die|der|alle)|extrahier\w*"
     r"|traduc\w*|traduz\w*|en una palabra|enumera\w*|nombra\w*|extrae\w*)\b"
