@@ -9,8 +9,8 @@ under `MIN_JOINED_WORDS` ("Calculate 17 times 23." / "391"). The instruction is 
 task, not on the input it carries; the response on its prose, not its code; the response of
 a task that asks for another language (a translation, "how do you say ... in French",
 "answer in Spanish", "用英语") not at all. Scripts decide first where they can: a Chinese
-target with a Latin-only answer fails, Han text passes for Chinese (detectors take short Chinese for Korean), and 20 or
-more CJK characters in an answer fail any other target.
+target with a Latin-only answer fails, Han text passes for Chinese (detectors take short
+Chinese for Korean), and 20 or more CJK characters in an answer fail any other target.
 
 A field fails when its top language is not the target, scores at least `SURE`, and the
 target's probability is under `curation.language.threshold`.
