@@ -62,7 +62,10 @@ _NOT_SOFTWARE = Pattern(
     r"legal|commercial|labou?r|ethics|ethical|honou?r|moral|bar|morse|qr|uniform commercial)"
     r" codes?\b|\bcodes? of\b"
     r"|\b(?:excel|spreadsheets?|google sheets|libreoffice calc)\b(?: \w+){0,3}? "
-    r"(?:functions?|formulas?)\b")
+    r"(?:functions?|formulas?)\b"
+    r"|\bscripts? (?:for|of) (?:an? |the |my |our )?(?:\w+ )?(?:video|film|movie|play|podcast|"
+    r"commercial|ad|advert|scene|show|episode|skit|presentation|speech)s?\b"
+    r"|\b(?:video|film|movie|podcast|youtube|tv|radio|commercial) scripts?\b")
 _DOCUMENT_NOUN = Pattern(  # these words alone say a document is asked for
     r"\b(?:templates?|questionnaires?|surveys?|cover letters?|letters? of (?:recommendation|"
     r"intent|reference|resignation)|press releases?)\b")
@@ -102,7 +105,7 @@ _ASKS_SHORT = Pattern(
     r"|(?:say|write) (?:it|this|that)? ?in (?:english|french|german|spanish|italian|portuguese|"
     r"chinese|japanese|korean|russian|arabic|dutch)|in (?:one|a single|1) word|one[- ]word"
     r"|list (?:the|all|some|a few|\d+|of)|(?:give|make|create|write) (?:me )?a list"
-    r"|name (?:the|a|an|one|two|three|\d+|some)|extract|which (?:functions?|formulas?)"
+    r"|name (?:the|a|an|one|two|three|\d+|some)|extract|which (?:\w+ )?(?:functions?|formulas?)"
     r"|tradui[st]\w*|traduction|en un mot|un seul mot|liste[rz]? |nomme[rz]?|extrai[st]\w*"
     r"|übersetz\w*|in einem wort|nenne\w*|liste (?:die|der|alle)|extrahier\w*"
     r"|traduc\w*|traduz\w*|en una palabra|enumera\w*|nombra\w*|extrae\w*)\b"
