@@ -14,15 +14,13 @@ as all new).
 
 from __future__ import annotations
 
-import re
-
 import pandas as pd
 from rapidfuzz import fuzz
 
 from datagen.curate.check import Check, Context, Verdicts
 from datagen.curate.reasons import DropReason
 from datagen.regex import Pattern
-from datagen.text import CJK, normalize, task_part
+from datagen.text import CJK, input_part, normalize
 
 SIMILAR = 90
 MIN_NEW_WORDS = 0.2  # an answer that fills in a template it was given adds words of its own
@@ -38,7 +36,6 @@ _TRANSFORM = Pattern(
     r"korrigier\w*|fasse \w+ zusammen|reescrib\w*|parafrase\w*|traduc\w*|corrig\w*|resum\w*)\b"
     r"|改写|改寫|重写|翻译|翻譯|润色|潤色|修改|纠正|總結|总结|概括|言い換え|書き換え|翻訳|訳して|"
     r"添削|要約|校正")
-_INPUT_AT = re.compile(r"\n\s*\n\s*input\s*:|[:：]\s|\n", re.IGNORECASE)
 
 
 def tokens(text: str) -> list[str]:
@@ -47,15 +44,6 @@ def tokens(text: str) -> list[str]:
         chars = text.replace(" ", "")
         return [chars[i:i + 2] for i in range(len(chars) - 1)] or [chars]
     return text.split()
-
-
-def input_of(instruction: str) -> str:
-    """The text a task works on: after "Input:", else after the task's first colon or line."""
-    task = task_part(instruction)
-    if task != instruction:
-        return instruction[len(task):].split(":", 1)[-1]
-    m = _INPUT_AT.search(instruction)
-    return instruction[m.end():] if m else ""
 
 
 def echoes(instruction: str, response: str) -> bool:
@@ -82,7 +70,7 @@ def _echo(ctx: Context) -> Verdicts:
             t.instruction, t.instruction_normal, t.response_normal, transform, strict=True):
         hit = echoes(ins_normal, res)
         if not hit and asks_change and res:
-            given = normalize(input_of(ins))
+            given = normalize(input_part(ins))
             hit = len(given) >= MIN_INPUT_CHARS and fuzz.ratio(given, res) >= SIMILAR
         out.append(hit)
     return Verdicts.where(pd.Series(out, index=ctx.frame.index), DropReason.ECHO)

@@ -27,8 +27,7 @@ def test_an_answer_that_copies_the_example_it_was_given_is_an_echo() -> None:
 
 def test_a_cjk_answer_that_repeats_its_instruction_is_an_echo() -> None:
     ins = "请解释保密协议中的双方保密义务包括哪些具体内容以及违约责任如何承担"
-    assert reason_of(language="zh", instruction=ins,
-                     response="保密协议中的双方保密义务包括哪些具体内容以及违约责任如何承担") == "echo"
+    assert reason_of(language="zh", instruction=ins, response=ins[2:]) == "echo"
     assert reason_of(language="zh", instruction=ins,
                      response="双方都必须对对方提供的商业信息保密，只能为约定目的使用，协议终止后"
                               "归还或销毁；违约方应赔偿对方因此遭受的全部损失。") is None
