@@ -26,6 +26,7 @@ from datagen.config import LanguageConfig
 from datagen.curate.check import Check, Context, Texts, Verdicts
 from datagen.curate.langid import detect_many
 from datagen.curate.reasons import DropReason
+from datagen.curate.shape import TRANSLATE
 from datagen.regex import Pattern
 from datagen.text import counts_of, word_count
 
@@ -45,7 +46,7 @@ _LANGUAGE_NAMES = (r"english|french|german|spanish|italian|portuguese|chinese|ma
 # "answer in Spanish", "en anglais", "auf Englisch", "用英语": its answer is not judged against
 # the instruction's language
 _ASKS_LANGUAGE = Pattern(
-    r"translat|traduis|traduc|traduz|übersetz|翻译|翻譯|訳|번역"
+    rf"{TRANSLATE.pattern}"
     rf"|\bhow (?:do|would|can) (?:you|i|we) say\b|\b(?:in|into|to)\s+(?:{_LANGUAGE_NAMES})\b"
     r"|\ben (?:anglais|français|allemand|espagnol|italien|chinois|japonais)\b"
     r"|\bauf (?:englisch|deutsch|französisch|spanisch|italienisch)\b"

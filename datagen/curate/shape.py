@@ -27,6 +27,8 @@ label task); placeholders are allowed in documents; repetition is judged only on
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
 from datagen.regex import Column, Pattern
@@ -89,6 +91,10 @@ _SHORT = Pattern(
     r"how many|how much|when (?:did|was|is)|who (?:is|was|wrote|invented)|where (?:is|was)|"
     r"what year|emoji|hashtags?|slogan|tagline|headline|caption|define|"
     r"definition|list|give (?:me )?(?:an? )?example|spell|guess|riddle|joke)\b")
+
+
+# a translation is asked for (CJK words have no word boundaries, so these carry none)
+TRANSLATE = Pattern(r"translat|traduis|traduc|traduz|übersetz|翻译|翻譯|訳|번역", re.IGNORECASE)
 
 
 # Asks in other languages: CJK words have no word boundaries, so these carry none.

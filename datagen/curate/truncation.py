@@ -21,7 +21,8 @@ import pandas as pd
 
 from datagen.curate.check import Check, Context, Verdicts
 from datagen.curate.reasons import DropReason
-from datagen.text import CJK
+from datagen.curate.shape import TRANSLATE
+from datagen.text import CJK, input_part
 
 _CUT = re.compile(r"[:,(\[{]\s*$")
 _FENCE = re.compile(r"^\s*```", re.MULTILINE)
@@ -54,14 +55,29 @@ def cut_by_text(text: str) -> bool:
     return bool(text) and (bool(_CUT.search(text)) or _unclosed(text) or _mid_sentence(text))
 
 
+_SENTENCE_END = re.compile(r"[.!?。！？…][\s\"'”’»」』)）]*$")
+SOURCE_CHARS = 20  # a shorter source ("Translate: 'Good morning.'") may well lose its stop
+
+
+def _translation_cut(instruction: str, response: str) -> bool:
+    """A translation whose source ends a sentence and whose answer does not."""
+    source = input_part(instruction)
+    return len(source) >= SOURCE_CHARS and bool(_SENTENCE_END.search(source)) \
+        and bool(response.strip()) and not _SENTENCE_END.search(response)
+
+
 def _truncated(ctx: Context) -> Verdicts:
+    t = ctx.texts
     by_limit = ctx.frame["finish_reason"].fillna("") == "length"
-    by_text = pd.Series([cut_by_text(r) for r in ctx.texts.response],
+    translation = TRANSLATE.mask(t.task.tolist())
+    by_text = pd.Series([cut_by_text(r) or (asks and _translation_cut(i, r)) for i, r, asks
+                         in zip(t.instruction, t.response, translation, strict=True)],
                         index=ctx.frame.index, dtype=bool)
     return Verdicts.where(by_limit | by_text, DropReason.TRUNCATED)
 
 
 CHECK = Check(
-    name="truncation", reasons=(DropReason.TRUNCATED,), inputs=("finish_reason", "response"),
+    name="truncation", reasons=(DropReason.TRUNCATED,),
+    inputs=("instruction", "finish_reason", "response"),
     section=None, level="pair", run=_truncated,
 )

@@ -53,3 +53,14 @@ def test_lines_that_end_without_punctuation_by_nature_are_kept() -> None:
              "- information the recipient developed independently of the discloser's material "
              "and without using any of it, as its own records show from the time of development")
     assert reason_of(instruction=ins, response=items) is None
+
+
+def test_a_translation_is_held_to_its_source() -> None:
+    ins = "Translate into French: The agreement ends when both parties have signed the release."
+    assert reason_of(instruction=ins, response="L'accord prend fin lorsque les deux parties "
+                                               "ont signé la décharge.") is None
+    assert reason_of(instruction=ins, response="L'accord prend fin lorsque les deux parties "
+                                               "ont signé") == "truncated"
+    # a source that is no sentence ("Translate: 'Good morning'") asks for no full stop
+    assert reason_of(instruction="Translate into French: the release of both parties",
+                     response="la décharge des deux parties") is None
