@@ -56,9 +56,12 @@ TEST_SHARE = 4  # one group in this many of the other rows is in the test part
 
 
 def part(row: dict[str, Any]) -> str:
-    """`tune` or `test`, fixed by the row alone: every row of the sources added for the test
-    part, and one group in `TEST_SHARE` of the others by a hash of its duplicate cluster (of
-    its id when it has none), so a cluster is never split between the parts."""
+    """`tune` or `test`, fixed by the row alone: a row labelled for the test part (`part`),
+    every row of the sources added for the test part, and one group in `TEST_SHARE` of the
+    others by a hash of its duplicate cluster (of its id when it has none), so a cluster is
+    never split between the parts."""
+    if row.get("part") in ("tune", "test"):
+        return str(row["part"])
     if row["source_repo"] in TEST_SOURCES:
         return "test"
     key = str(row.get("cluster") or row["id"])

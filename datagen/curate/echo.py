@@ -5,7 +5,8 @@
 - it copies a passage of the instruction word for word, such as the example answer the
   instruction carries (`MIN_COPY_WORDS` tokens or more, almost none new);
 - the task asks for a change (rewrite, paraphrase, translate, correct, summarise, convert, in
-  the languages we detect) and the answer is its input back, unchanged (`_TRANSFORM`).
+  the languages we detect) and the answer is its input back, unchanged but for case and
+  punctuation (`_TRANSFORM`); a near copy is no echo here: a spelling fix changes two letters.
 
 Tokens are words where the text is spaced, and character bigrams where it is CJK (Chinese
 and Japanese have no spaces: split on spaces, a whole sentence is one "word" and a copy reads
@@ -71,7 +72,7 @@ def _echo(ctx: Context) -> Verdicts:
         hit = echoes(ins_normal, res)
         if not hit and asks_change and res:
             given = normalize(input_part(ins))
-            hit = len(given) >= MIN_INPUT_CHARS and fuzz.ratio(given, res) >= SIMILAR
+            hit = len(given) >= MIN_INPUT_CHARS and given == res
         out.append(hit)
     return Verdicts.where(pd.Series(out, index=ctx.frame.index), DropReason.ECHO)
 
