@@ -5,7 +5,11 @@ Records are ranked by, in this order:
 1. answered before unanswered (an answer already paid for is never thrown away for a copy);
 2. the judge score, when the record has one (unscored records rank below scored ones);
 3. the heuristic quality score below, in [0, 1];
-4. the lowest id (ids are hashes: a stable, order-independent tie-break).
+4. on a tie (scores are rounded to `DIGITS`): fewer flags from other checks (PII,
+   placeholders, counted without the cap the score puts on them), then a length nearer the
+   band the task's shape asks for (`length_gap`: no preference inside the band, where the
+   score is already full);
+5. the lowest id (ids are hashes: a stable, order-independent tie-break).
 
 Heuristic quality, a weighted sum:
 
@@ -41,6 +45,22 @@ def length_fit(shape: str, words: int) -> float:
     return 1.0 if words <= 1500 else max(0.0, 1.0 - (words - 1500) / 3000)
 
 
+def length_gap(shape: str, words: int) -> int:
+    """How many words an answer lies outside the band its shape asks for (label: up to 20
+    words; any other: 150 to 1,500), 0 inside it."""
+    if shape == "label":
+        return max(0, words - 20)
+    return max(0, 150 - words, words - 1500)
+
+
+def flag_count(texts: Texts, scores: pd.Series | None) -> np.ndarray:
+    """Per row, the flags other checks raised that do not drop a record (PII, placeholders)."""
+    flags = np.array([1.0 if has_placeholder(r) else 0.0 for r in texts.response])
+    if scores is not None:
+        flags += np.array([1.0 if s.get("pii") else 0.0 for s in scores])
+    return flags
+
+
 def heuristic(frame: pd.DataFrame, texts: Texts,
               scores: pd.Series | None = None) -> pd.Series:
     """The heuristic quality score per row (see the module docstring)."""
@@ -49,10 +69,7 @@ def heuristic(frame: pd.DataFrame, texts: Texts,
     fit = np.array([length_fit(str(s), int(w))
                     for s, w in zip(texts.shape, texts.response_words, strict=True)])
     lang = frame["language_score"].astype("Float64").fillna(0.5).to_numpy(dtype=float)
-    flags = np.zeros(len(frame))
-    if scores is not None:
-        flags += np.array([0.5 if s.get("pii") else 0.0 for s in scores])
-    flags += np.array([0.5 if has_placeholder(r) else 0.0 for r in texts.response])
+    flags = flag_count(texts, scores) / 2  # each flag costs half of its part
     return pd.Series(0.35 * stop + 0.35 * fit + 0.15 * lang + 0.15 * (1 - np.minimum(flags, 1)),
                      index=frame.index)
 
@@ -93,5 +110,8 @@ def best_first(frame: pd.DataFrame, texts: Texts, scores: pd.Series | None,
     q = quality.to_numpy()
     judge = judge_score(scores, frame.index)
     ids = frame["id"].astype(str).to_numpy()
+    flags = flag_count(texts, scores)
+    gap = np.array([length_gap(str(s), int(w))
+                    for s, w in zip(texts.shape, texts.response_words, strict=True)])
     # np.lexsort sorts by the last key first; negate what ranks high
-    return np.lexsort((ids, -q, -judge, ~answered))
+    return np.lexsort((ids, gap, flags, -q, -judge, ~answered))
