@@ -33,6 +33,7 @@ scale of a lone record's. Two answers hold no majority and keep the plain score.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -120,24 +121,34 @@ def judge_score(scores: pd.Series | None, index: pd.Index) -> np.ndarray:
 
 
 def in_group(quality: pd.Series, texts: Texts) -> np.ndarray:
-    """Each row's heuristic score as it stands among the answers to the same instruction:
-    in groups of `consensus.MIN_MEMBERS` or more answered rows, no length reward past the
-    group's median length, plus the centred agreement (see the module docstring)."""
-    q = quality.to_numpy(dtype=float).copy()
-    answered = texts.answered.to_numpy()
-    if answered.sum() < consensus.MIN_MEMBERS:
-        return q
+    """Each row's heuristic score as it stands among the answers to the same instruction
+    (see the module docstring and `grouped`)."""
     keys = pd.factorize(texts.instruction_normal)[0]
+    return grouped(quality.to_numpy(dtype=float), keys, texts.answered.to_numpy(),
+                   lambda rows: texts.take(texts.frame.iloc[rows]))
+
+
+def grouped(q: np.ndarray, keys: np.ndarray, answered: np.ndarray,
+            texts_of: Callable[[np.ndarray], Texts]) -> np.ndarray:
+    """`q` where `consensus.MIN_MEMBERS` or more answered rows share an instruction `key`: no
+    length reward past the group's median length, plus the centred agreement. `texts_of`
+    gives the texts of the rows at some positions, in their order: only the groups' members
+    are read (a pass on a cluster reads them from its partitions)."""
     found = consensus.groups(keys, answered)
     if not found:
         return q
-    words = texts.response_words.to_numpy()
-    shapes = texts.shape.to_numpy(dtype=object)
-    responses = texts.response.tolist()
+    members = texts_of(np.concatenate(found))
+    words = members.response_words.to_numpy()
+    shapes = members.shape.to_numpy(dtype=object)
+    responses = members.response.tolist()
+    q = q.copy()
+    start = 0
     for rows in found:
-        w, s = words[rows], shapes[rows]
+        at = slice(start, start + len(rows))
+        start += len(rows)
+        w, s = words[at], shapes[at]
         beyond = length_fits(s, w) - length_fits(s, np.minimum(w, np.median(w)))
-        agree = consensus.agreement([responses[r] for r in rows.tolist()])
+        agree = consensus.agreement(responses[at])
         q[rows] += CONSENSUS_WEIGHT * (agree - agree.mean()) - LENGTH_WEIGHT * np.maximum(
             beyond, 0.0)
     return q
