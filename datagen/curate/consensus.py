@@ -7,7 +7,8 @@ Agreement is an answer's mean rapidfuzz `token_set_ratio` (normalised text, in [
 other answers: it scores the words two answers share, so a short answer whose words all
 appear in a longer one agrees with it fully, and padding neither helps nor hurts.
 
-Two answers hold no majority, so only groups of `MIN_MEMBERS` or more are scored. Each answer
+Two answers hold no majority, so only groups of `MIN_MEMBERS` or more are scored, and a
+group whose answers all agree about equally (within `NOISE`) is left as it is. Each answer
 is compared with at most `MAX_COMPARED` members of its group, so a large group costs time in
 proportion to its size, not its square.
 """
@@ -21,6 +22,9 @@ from datagen.text import normalize
 
 MIN_MEMBERS = 3
 MAX_COMPARED = 16
+# Answers whose agreements all lie within this of each other hold no majority: copies that
+# differ by a number or a word (templated answers differ by ~0.01) keep the plain ranking.
+NOISE = 0.05
 
 
 def groups(keys: np.ndarray, members: np.ndarray) -> list[np.ndarray]:

@@ -149,6 +149,8 @@ def grouped(q: np.ndarray, keys: np.ndarray, answered: np.ndarray,
         w, s = words[at], shapes[at]
         beyond = length_fits(s, w) - length_fits(s, np.minimum(w, np.median(w)))
         agree = consensus.agreement(responses[at])
+        if np.ptp(agree) < consensus.NOISE:
+            agree[:] = agree.mean()
         q[rows] += CONSENSUS_WEIGHT * (agree - agree.mean()) - LENGTH_WEIGHT * np.maximum(
             beyond, 0.0)
     return q

@@ -67,3 +67,10 @@ def test_agreement_is_bounded_and_compares_at_most_a_fixed_number() -> None:
     many = agreement(AGREE * 20)  # 60 answers, each compared with the first 16 only
     assert many.shape == (60,) and MAX_COMPARED == 16
     assert np.allclose(many[:3], many[-3:], atol=0.05)
+
+
+def test_answers_that_differ_by_a_number_keep_the_plain_ranking() -> None:
+    df = records(*[{"instruction": ASK, "response": f"{AGREE[0]} Item {i}."}
+                   for i in (7, 12, 345)])
+    plain = heuristic(df, Texts(df))
+    assert np.array_equal(in_group(plain, Texts(df)), plain.to_numpy())
