@@ -1,12 +1,16 @@
 """Curation quality on the hand-labelled dev set of real pairs (`bench/data/devset.jsonl`).
 
-    python bench/quality.py                       # judge off: the per-check table and totals
+    python bench/quality.py                       # judge off: tuning and test parts, each
+                                                  # with the per-check table and totals
     python bench/quality.py --sweep               # the threshold sweeps the defaults came from
     python bench/quality.py --base-url URL --model M   # also with the LLM judge on
 
-Every dev-set row is curated with the default config (no surplus cut, judge off unless an
-endpoint is given), as one corpus, so rows that several models answered form real duplicate
-clusters. Printed, as Markdown:
+The dev set is split once into a tuning part and a test part (`part`, documented in
+`bench/data/LABELS.md`): rules and thresholds are chosen on the tuning part, and the test part
+says whether they hold on pairs they were not chosen on. Every dev-set row is curated with
+the default config (no surplus cut, judge off unless an endpoint is given), as one corpus, so
+rows that several models answered form real duplicate clusters; each part is then measured on
+its own rows. Printed, as Markdown, per part:
 
 - per check: how many rows labelled keep it drops (false positives) and how many rows
   labelled drop it catches;
@@ -27,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import hashlib
 import json
 import sys
 from collections import Counter, defaultdict
@@ -46,11 +51,29 @@ VISIBLE = {"refusal", "truncated", "repetition", "no_answer", "garbled", "wrong_
            "chat_leak", "placeholder", "prompt_debris"}
 JUDGE_ONLY = {"incorrect", "off_task", "unsafe", "bad_instruction"}
 DUP_REASONS = {"exact_duplicate", "near_duplicate"}
+TEST_SOURCES = {"LianjiaTech/BELLE", "lm-sys/FastChat"}  # added for the test part only
+TEST_SHARE = 4  # one group in this many of the other rows is in the test part
+
+
+def part(row: dict[str, Any]) -> str:
+    """`tune` or `test`, fixed by the row alone: a row labelled for the test part (`part`),
+    every row of the sources added for the test part, and one group in `TEST_SHARE` of the
+    others by a hash of its duplicate cluster (of its id when it has none), so a cluster is
+    never split between the parts."""
+    if row.get("part") in ("tune", "test"):
+        return str(row["part"])
+    if row["source_repo"] in TEST_SOURCES:
+        return "test"
+    key = str(row.get("cluster") or row["id"])
+    return "test" if hashlib.sha256(key.encode()).digest()[0] % TEST_SHARE == 0 else "tune"
+
+
+PARTS = (("tune", "tuning part"), ("test", "test part"))
 
 
 def load(path: Path = DATA) -> pd.DataFrame:
     rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
-    return pd.DataFrame(rows)
+    return pd.DataFrame([{**r, "part": part(r)} for r in rows])
 
 
 def as_records(dev: pd.DataFrame) -> pd.DataFrame:
@@ -75,13 +98,18 @@ def curated(dev: pd.DataFrame, cfg: CurationConfig | None = None,
                       scores=out["scores"].astype(object).to_numpy())
 
 
-def outcome(res: pd.DataFrame) -> dict[str, Any]:
+def outcome(res: pd.DataFrame, which: str | None = None) -> dict[str, Any]:
+    """The measures over the rows of one part (`tune`, `test`), or all rows (None); the
+    rows were curated together, as one corpus."""
     good = dict(zip(res["id"], res["label"] == "keep", strict=True))
+    kept_of = dict(zip(res["id"], res["kept"], strict=True))
     # a duplicate that lost to a kept, good copy is represented in the dataset
     represented = [bool(k) or (d in DUP_REASONS and good.get(lost, False)
-                               and bool(res.loc[res["id"] == lost, "kept"].iloc[0]))
+                               and bool(kept_of.get(lost, False)))
                    for k, d, lost in zip(res["kept"], res["drop"], res["lost_to"], strict=True)]
     res = res.assign(represented=represented)
+    if which is not None:
+        res = res[res["part"] == which]
     keeps, drops = res[res["label"] == "keep"], res[res["label"] == "drop"]
     visible = drops[drops["reason"].isin(VISIBLE)]
     judge = drops[drops["reason"].isin(JUDGE_ONLY)]
@@ -157,15 +185,16 @@ SWEEPS: dict[str, tuple[str, str, list[Any]]] = {
 
 
 def sweep(dev: pd.DataFrame) -> str:
-    """For each threshold, keeps kept / drops caught at a few values (the default marked)."""
-    out = ["## Threshold sweeps (judge off)", ""]
+    """For each threshold, keeps kept / drops caught at a few values (the default marked),
+    on the tuning part only: the test part is not for choosing."""
+    out = ["## Threshold sweeps (judge off, tuning part)", ""]
     records = as_records(dev)
     for name, (section, key, values) in SWEEPS.items():
         default = getattr(getattr(CurationConfig(), section), key)
         rows = []
         for v in values:
             cfg = CurationConfig.model_validate({section: {key: v}})
-            o = outcome(curated(dev, cfg, records))
+            o = outcome(curated(dev, cfg, records), "tune")
             rows.append([f"**{v}**" if v == default else v, f"{o['keeps_kept']:.3f}",
                          f"{o['visible_caught']:.3f}", f"{o['drops_caught']:.3f}"])
         out += [f"### {name}", "", table([key, "keeps kept", "visibly bad caught",
@@ -215,7 +244,10 @@ def main() -> None:
     ap.add_argument("--model", help="the judge model")
     args = ap.parse_args()
     dev = load()
-    print(report(outcome(curated(dev)), "Judge off", show_misses=args.misses))
+    res = curated(dev)
+    for which, name in PARTS:
+        print(report(outcome(res, which), f"Judge off, {name}", show_misses=args.misses))
+        print()
     if args.sweep:
         print()
         print(sweep(dev))
@@ -224,7 +256,10 @@ def main() -> None:
         cfg = CurationConfig()
         res = curated(dev, cfg, records)
         print()
-        print(report(outcome(res), f"Judge on ({args.model})", show_misses=args.misses))
+        for which, name in PARTS:
+            print(report(outcome(res, which), f"Judge on ({args.model}), {name}",
+                         show_misses=args.misses))
+            print()
         print()
         print(agreement(res, cfg.judge.threshold))
     else:

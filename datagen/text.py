@@ -141,6 +141,20 @@ def task_part(instruction: str) -> str:
     return (instruction or "")[:m.start()] if m else (instruction or "")
 
 
+_INPUT_AT = re.compile(r"[:：]\s|\n")
+
+
+def input_part(instruction: str) -> str:
+    """The text a task works on: after "Input:", else after the task's first colon or line
+    ("Translate into French: ...", "Rewrite this:\n..."); empty when there is none."""
+    instruction = instruction or ""
+    task = task_part(instruction)
+    if task != instruction:
+        return instruction[len(task):].split(":", 1)[-1].strip()
+    m = _INPUT_AT.search(instruction)
+    return instruction[m.end():].strip() if m else ""
+
+
 def prose(text: str) -> str:
     """Text with fenced code, inline code and lines that read as code removed."""
     text = _INLINE.sub(" ", _FENCE.sub(" ", text or ""))

@@ -7,7 +7,8 @@ tasks. An instruction is debris (`prompt_debris`) when any of these hold:
 
 - it copies one of the prompts that make instructions (`PROMPTS`): a word 6-gram in common,
   or two distinct 4-grams (n-grams of stop words only do not count);
-- it talks about the generation itself: "another detail", "new request(s)", "the examples
+- it talks about the generation itself: "another detail", "new request(s)" (not "more
+  detail": that is how a user asks to expand a sentence), "the examples
   above", "one-to-one", "provide 20 requests", "here is another example of the request",
   "must be written in English", or starts like an answer key ("The correct answer would be");
 - it is the seed's task description itself (a near copy, at the dedup threshold);
@@ -38,8 +39,7 @@ STOP = frozenset(
     "they their them he she his her we our us i me my what which who whom how so than then "
     "there here if only also such".split())
 _META = Pattern(
-    r"\b(?:another|new|more|next|other|same|different|unique)\s+(?:detail|request|instruction|"
-    r"angle|situation)s?\b"
+    r"\b(?:another|new|next|same|different|unique)\s+(?:detail|request|instruction|angle|situation)s?\b"
     r"|\b(?:the|these|those)\s+(?:above|previous|following|given|other)\s+(?:examples?|"
     r"requests?|tasks?|instructions?)\b"
     r"|\b(?:examples?|requests?|tasks?)\s+(?:above|below)\b"

@@ -232,6 +232,23 @@ def _texts(work: Path, parts: list[Part], positions: np.ndarray) -> list[str]:
     return out
 
 
+def _records(work: Path, parts: list[Part], positions: np.ndarray) -> pd.DataFrame:
+    """The judged records at these global positions, in their order (the columns the
+    ranking reads)."""
+    disk = _Disk(work, parts)
+    columns = ["instruction", "response", "metadata"]
+    out: list[pd.DataFrame] = []
+    where: list[np.ndarray] = []
+    for p, sel, rows in disk.by_part(positions):
+        table = pq.read_table(disk.files[p]["parquet"], columns=columns)
+        out.append(table.take(pa.array(rows)).to_pandas())
+        where.append(sel)
+    if not out:
+        return pd.DataFrame(columns=columns)
+    frame = pd.concat(out, ignore_index=True)
+    return frame.iloc[np.argsort(np.concatenate(where))].reset_index(drop=True)
+
+
 def _write_part(part: Part, verdicts: dict[str, Any], *, work: Path, dest: Path) -> int:
     """Step 4 for one partition: its dedup, published and surplus verdicts, then stored."""
     frame = pd.read_parquet(_files(work, part)["parquet"])
@@ -303,6 +320,8 @@ def _decide(infos: list[dict[str, Any]], parts: list[Part], work: Path, cfg: Cur
         answered = np.concatenate([i["answered"] for i in infos])[at]
         judge = np.concatenate([i["judge"] for i in infos])[at]
         q = np.concatenate([i["quality"] for i in infos])[at]
+        q = np.round(quality.grouped(q, group, answered, lambda rows: Texts(
+            _records(work, parts, at[rows]))), quality.DIGITS)  # as `quality.best_first`
         id_rank = np.empty(len(at), dtype=np.int64)
         id_rank[np.asarray(pc.sort_indices(ids.take(pa.array(at))))] = np.arange(len(at))
         order = np.lexsort((id_rank, -q, -judge, ~answered))

@@ -7,7 +7,9 @@ reads a file", "what music did Bach write". Here a listed word counts only where
 to make, show or perceive that medium: a making or perceiving verb shortly before it ("draw a
 map", "create an image of", "watch the video", "upload the file"), or a reference to media the
 text does not contain ("this image", "the attached file", "the chart below"); and "go to",
-"visit", "click" only with a website, a link or a page.
+"visit", "click" only with a website, a link or a page. A task whose product is text about
+the medium is a text task: "create a list of subtopics for a video", "write a script for a
+video", "generate titles for my podcast recording" (`_TEXT_PRODUCT`).
 
 `bad_start`: starts with punctuation (an opening quote or bracket is fine), or, for English
 seeds, with a non-ASCII character.
@@ -33,6 +35,14 @@ _WEB = Pattern(r"\b(?:go to|visit|click(?: on)?|open|browse)\s+(?:the\s+|this\s+
                   r"(?:website|web ?site|link|url|page|web page|site)\b")
 
 
+# the thing made is text (a list, an outline, a script, titles...): the medium is its topic
+_TEXT_PRODUCT = Pattern(
+    rf"\b{_MAKE}\s+(?:me\s+)?(?:an?\s+|the\s+|some\s+|\d+\s+|a few\s+)?(?:\S+\s+)?"
+    r"(?:list|outline|script|titles?|descriptions?|captions?|ideas|subtopics|topics|summary|"
+    r"plan|text|transcript|questions|tags|hashtags|names?|lyrics|prompts?|alt text|narration|"
+    r"voice-?over|storyboard|headlines?|talking points)\b")
+
+
 @functools.lru_cache(maxsize=8)
 def _pattern(words: tuple[str, ...]) -> Pattern:
     media = "|".join(re.escape(w.lower()) for w in words if w.strip())
@@ -50,7 +60,8 @@ def _blacklisted(ctx: Context) -> pd.Series:
     pattern = _pattern(words)
     # the task only, at its start: an input or a quoted passage may mention anything
     heads = Column([t.lower()[:HEAD_CHARS] for t in ctx.texts.task])
-    return pd.Series(pattern.mask(heads) | _WEB.mask(heads), index=ctx.frame.index, dtype=bool)
+    medium = pattern.mask(heads) & ~_TEXT_PRODUCT.mask(heads)
+    return pd.Series(medium | _WEB.mask(heads), index=ctx.frame.index, dtype=bool)
 
 
 def _bad_start(ctx: Context) -> pd.Series:

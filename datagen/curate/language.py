@@ -6,10 +6,11 @@ langdetect is seeded, so a rerun gives the same verdicts. Every engine is flaky 
 texts, so a field under `SHORT_WORDS` words is not judged alone: the pair is judged on its
 longer field(s), or on both fields joined when both are short, and not at all when even that is
 under `MIN_JOINED_WORDS` ("Calculate 17 times 23." / "391"). The instruction is judged on its
-task, not on the input it carries; the response on its prose, not its code; a translation's
-response not at all. Scripts decide first where they can: a Chinese target with a Latin-only
-answer fails, Han text passes for Chinese (detectors take short Chinese for Korean), and 20 or
-more CJK characters in an answer fail any other target.
+task, not on the input it carries; the response on its prose, not its code; the response of
+a task that asks for another language (a translation, "how do you say ... in French",
+"answer in Spanish", "用英语") not at all. Scripts decide first where they can: a Chinese
+target with a Latin-only answer fails, Han text passes for Chinese (detectors take short
+Chinese for Korean), and 20 or more CJK characters in an answer fail any other target.
 
 A field fails when its top language is not the target, scores at least `SURE`, and the
 target's probability is under `curation.language.threshold`.
@@ -25,6 +26,7 @@ from datagen.config import LanguageConfig
 from datagen.curate.check import Check, Context, Texts, Verdicts
 from datagen.curate.langid import detect_many
 from datagen.curate.reasons import DropReason
+from datagen.curate.shape import TRANSLATE
 from datagen.regex import Pattern
 from datagen.text import counts_of, word_count
 
@@ -38,7 +40,18 @@ _SCRIPTS = {"han": re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]"),
             "kana": re.compile(r"[\u3040-\u30ff]"), "hangul": re.compile(r"[\uac00-\ud7af]")}
 _ANY_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
 _LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
-_TRANSLATE = Pattern(r"translat|traduis|traduc|traduz|übersetz|翻译|翻譯|訳|번역", re.IGNORECASE)
+_LANGUAGE_NAMES = (r"english|french|german|spanish|italian|portuguese|chinese|mandarin|japanese|"
+                   r"korean|russian|arabic|dutch|hindi|polish|turkish|swedish|greek|latin")
+# a task that asks for another language: a translation, "how do you say ... in French",
+# "answer in Spanish", "en anglais", "auf Englisch", "用英语": its answer is not judged against
+# the instruction's language
+_ASKS_LANGUAGE = Pattern(
+    rf"{TRANSLATE.pattern}"
+    rf"|\bhow (?:do|would|can) (?:you|i|we) say\b|\b(?:in|into|to)\s+(?:{_LANGUAGE_NAMES})\b"
+    r"|\ben (?:anglais|français|allemand|espagnol|italien|chinois|japonais)\b"
+    r"|\bauf (?:englisch|deutsch|französisch|spanisch|italienisch)\b"
+    r"|\ben (?:inglés|francés|alemán|español|italiano|chino|japonés)\b"
+    r"|用(?:英语|英文|中文|日语|日文|法语|德语)|(?:英語|日本語|中国語|フランス語)で", re.IGNORECASE)
 
 
 def _base(code: str) -> str:
@@ -76,7 +89,7 @@ def language_verdicts(t: Texts, cfg: LanguageConfig, seed: int = 0) -> pd.DataFr
     plans: list[list[str]] = []
     decided: list[bool | None] = []
     tasks = t.task.tolist()
-    translation = _TRANSLATE.mask(tasks).tolist()
+    translation = _ASKS_LANGUAGE.mask(tasks).tolist()
     # code is no language; a translation is in another language on purpose
     judged = ["" if shape == "code" or translated else res for res, shape, translated
               in zip(t.response_prose.tolist(), t.shape.tolist(), translation, strict=True)]

@@ -11,7 +11,11 @@ answers: at most 0.38), so these rules, on responses of `min_words` words or mor
 
 and, on any response but code, a list whose short items repeat: at least `min_list_items`
 items of up to four words (lines, or comma/semicolon separated) of which more than
-`max_duplicate_item_share` repeat an earlier one ("innovative, disruptive, innovative, ...").
+`max_duplicate_item_share` repeat an earlier one ("innovative, disruptive, innovative, ..."),
+or whose lines repeat one pattern: the same line but for its numbers (a list of made-up links
+"https://stackoverflow.com/questions/2374321/remove-item-in-array", ".../40616132/...").
+A line needs `PATTERN_LETTERS` letters outside its numbers to count: the rows of a
+multiplication table ("7 x 3 = 21") share a pattern by nature.
 """
 
 from __future__ import annotations
@@ -29,6 +33,9 @@ _ITEMS = re.compile(r"\s*(?:,|;)\s*")
 _WORDLIKE = re.compile(r"^[^\W\d_][\w' -]*$")
 ITEM_WORDS = 4  # list items this short are names, labels, keywords: they should not repeat
 _MARKER = re.compile(r"^\s*(?:[-*\u2022]|\d{1,3}[.)])\s*")
+_DIGITS = re.compile(r"\d+")
+_LETTER = re.compile(r"[^\W\d_]")
+PATTERN_LETTERS = 3
 
 
 def top_ngram_fraction(words: list[str], n: int, total: int) -> float:
@@ -62,13 +69,29 @@ def duplicate_item_share(text: str) -> tuple[int, float]:
     return len(items), 1 - len(set(items)) / len(items)
 
 
-def repetitive(text: str, cfg: RepetitionConfig, prose: str | None = None) -> bool:
-    """`prose`: the text without its code (lists are judged on it; None: no prose)."""
+def pattern_line_share(text: str) -> tuple[int, float]:
+    """Lines (list markers removed), and the share of them that repeat an earlier line's
+    pattern: the line with its numbers masked."""
+    lines = [_DIGITS.sub("0", _MARKER.sub("", x).strip()) for x in text.splitlines()]
+    lines = [x for x in lines if len(_LETTER.findall(x)) >= PATTERN_LETTERS]
+    if not lines:
+        return 0, 0.0
+    return len(lines), 1 - len(set(lines)) / len(lines)
+
+
+def repetitive(text: str, cfg: RepetitionConfig, prose: str | None = None,
+               lines: bool = False) -> bool:
+    """`prose`: the text without its code (lists are judged on it; None: no prose);
+    `lines`: judge the text's lines for one repeated pattern (not for code: its lines do)."""
     # a list of `min_list_items` needs as many lines, commas and semicolons: most texts have not
     if prose and len(prose.splitlines()) + prose.count(",") + prose.count(";") \
             >= cfg.min_list_items:
         n_items, dup_items = duplicate_item_share(prose)
         if n_items >= cfg.min_list_items and dup_items > cfg.max_duplicate_item_share:
+            return True
+    if lines and text.count("\n") + 1 >= cfg.min_list_items:
+        n_lines, dup_lines = pattern_line_share(text)
+        if n_lines >= cfg.min_list_items and dup_lines > cfg.max_duplicate_item_share:
             return True
     words = text.split()
     if len(words) < cfg.min_words:
@@ -86,8 +109,12 @@ def repetitive(text: str, cfg: RepetitionConfig, prose: str | None = None) -> bo
 def _repetition(ctx: Context) -> Verdicts:
     cfg = ctx.cfg.repetition
     t = ctx.texts
-    hit = pd.Series([repetitive(x, cfg, None if code else p.lower()) for x, p, code in
-                     zip(t.response_lc, t.response_prose, t.response_has_code, strict=True)],
+    # URLs read as code lines (`//`), so the line patterns are judged on the whole text of
+    # any answer but a code task's or a fenced one
+    hit = pd.Series([repetitive(x, cfg, None if code else p.lower(),
+                                lines=shape != "code" and "```" not in x)
+                     for x, p, code, shape in zip(t.response_lc, t.response_prose,
+                                                  t.response_has_code, t.shape, strict=True)],
                     index=ctx.frame.index, dtype=bool)
     return Verdicts.where(hit, DropReason.REPETITION)
 

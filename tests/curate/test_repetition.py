@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datagen.config import RepetitionConfig
+from datagen.curate.repetition import repetitive
 from tests.curate.helpers import GOOD_RESPONSE, cfg, reason_of
 
 LOOP = ("The receiving party shall keep the information confidential. " * 8).strip()
@@ -48,3 +50,27 @@ def test_code_is_not_list_repetition() -> None:
             "    public string City { get; set; }\n}")
     assert reason_of(instruction="Create a class in C# that stores user data.",
                      response=code) is None
+
+
+def test_lines_that_repeat_one_pattern_are_dropped() -> None:
+    ins = "Give me links to answers about removing an item from an array in JavaScript."
+    links = "\n".join(f"https://stackoverflow.com/questions/{n}/remove-item-in-array"
+                      for n in (2374321, 40616132, 11907981, 34138847, 5767325, 9792927,
+                                24806772, 3954438))
+    assert reason_of(instruction=ins, response=links) == "repetition"
+    varied = ("- MDN, Array.prototype.splice: https://developer.mozilla.org/docs/Web/JavaScript\n"
+              "- MDN, Array.prototype.filter: https://developer.mozilla.org/docs/Glossary\n"
+              "- javascript.info, Arrays: https://javascript.info/array-methods\n"
+              "- Stack Overflow, How can I remove a specific item: "
+              "https://stackoverflow.com/questions/5767325\n"
+              "- W3Schools, JavaScript Array Methods: https://www.w3schools.com/js/\n"
+              "- Eloquent JavaScript, chapter 4: https://eloquentjavascript.net/04_data.html\n"
+              "- The ECMAScript specification: https://tc39.es/ecma262/\n"
+              "- Lodash's remove: https://lodash.com/docs/#remove")
+    assert reason_of(instruction=ins, response=varied) is None
+
+
+def test_a_table_of_numbers_shares_its_pattern_by_nature() -> None:
+    table = "\n".join(f"7 x {n} = {7 * n}" for n in range(1, 11))
+    assert not repetitive(table, RepetitionConfig(), table, lines=True)
+    assert repetitive(table.replace(" x ", " times "), RepetitionConfig(), table, lines=True)

@@ -51,3 +51,23 @@ def test_brief_objects_and_verbs_are_not_documents(instruction: str, shape: str)
 ])
 def test_code_means_software(instruction: str, shape: str) -> None:
     assert expected_shape(instruction) == shape
+
+
+@pytest.mark.parametrize(("instruction", "shape"), [
+    # what the task asks fixes a short answer before the long-form cues ("how do", "review")
+    ("How do you say 'thank you' in French?", "short"),
+    ("Rate this review from 1 to 5 stars: 'The food was cold and the waiter rude.'", "label"),
+    ("Traduisez cette phrase en anglais : « Le contrat prend fin le 1er mai. »", "short"),
+    ("Klassifiziere die Stimmung dieses Satzes: „Das Essen war großartig.“", "label"),
+    ("Clasifica el sentimiento de esta reseña: «El servicio fue lento».", "label"),
+    ("判断下面这句话的情感是正面还是负面：这家餐厅的服务太差了。", "label"),
+    ("请把下面的句子翻译成英文：合同于五月一日终止。", "short"),
+    ("次の文章から人名を抽出してください。", "short"),
+    ("List the planets of the solar system.", "short"),
+    ("Which Excel functions sum the values of a column?", "short"),
+    # a code task asked in another language
+    ("PythonでCSVファイルを読み込む関数を書いてください。", "code"),
+    ("用Python编写一个函数，计算列表的平均值。", "code"),
+])
+def test_shape_from_what_the_task_asks_in_any_language(instruction: str, shape: str) -> None:
+    assert expected_shape(instruction) == shape

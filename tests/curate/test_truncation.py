@@ -16,3 +16,51 @@ def test_an_answer_that_stops_where_its_content_should_begin_is_cut() -> None:
     assert reason_of(instruction=ins, response="The most popular podcasts are:") == "truncated"
     assert reason_of(instruction=ins, response="Serial, The Daily, Radiolab,") == "truncated"
     assert reason_of(instruction=ins, response="Serial, The Daily and Radiolab.") is None
+
+
+def test_an_open_fence_or_unclosed_json_is_cut() -> None:
+    code = "Write a Python function that adds two numbers."
+    fenced = "Here it is:\n\n```python\ndef add(a, b):\n    return a + b\n```"
+    assert reason_of(instruction=code, response=fenced) is None
+    assert reason_of(instruction=code, response=fenced[:-4]) == "truncated"
+    data = "Return the parties of this agreement as JSON with their names and roles."
+    whole = ('{"parties": [{"name": "Acme Ltd", "role": "the company that shares its plans"}, '
+             '{"name": "Beta GmbH", "role": "the company that keeps the plans secret"}]}')
+    assert reason_of(instruction=data, response=whole) is None
+    assert reason_of(instruction=data, response=whole[:-3]) == "truncated"
+
+
+def test_prose_that_stops_mid_sentence_is_cut() -> None:
+    ins = "Explain why a confidentiality clause should name what it does not cover."
+    whole = ("A confidentiality clause should say what it does not cover, because a court reads "
+             "an unclear obligation against the party that wrote it, and because information "
+             "that is already public, independently developed or lawfully received from others "
+             "cannot fairly be kept secret by the recipient.")
+    assert reason_of(instruction=ins, response=whole) is None
+    assert reason_of(instruction=ins, response=whole.rsplit(" ", 4)[0]) == "truncated"
+    zh = ("保密条款应当写明不涵盖的内容，因为法院会对不明确的义务作出不利于"
+          "起草方的解释，而且已经公开的信息、接收方独立开发的信息或者从第三方"
+          "合法获得的信息，接收方都无法也不应该承担保密义务，所以条款")
+    assert reason_of(language="zh", instruction="解释保密条款为什么要写明例外情况。",
+                     response=zh) == "truncated"
+    assert reason_of(language="zh", instruction="解释保密条款为什么要写明例外情况。",
+                     response=zh[:-4] + "义务。") is None
+
+
+def test_lines_that_end_without_punctuation_by_nature_are_kept() -> None:
+    ins = "List the usual exceptions to a confidentiality obligation."
+    items = ("- information that is already public when it is disclosed to the recipient\n"
+             "- information the recipient developed independently of the discloser's material "
+             "and without using any of it, as its own records show from the time of development")
+    assert reason_of(instruction=ins, response=items) is None
+
+
+def test_a_translation_is_held_to_its_source() -> None:
+    ins = "Translate into French: The agreement ends when both parties have signed the release."
+    assert reason_of(instruction=ins, response="L'accord prend fin lorsque les deux parties "
+                                               "ont signé la décharge.") is None
+    assert reason_of(instruction=ins, response="L'accord prend fin lorsque les deux parties "
+                                               "ont signé") == "truncated"
+    # a source that is no sentence ("Translate: 'Good morning'") asks for no full stop
+    assert reason_of(instruction="Translate into French: the release of both parties",
+                     response="la décharge des deux parties") is None
