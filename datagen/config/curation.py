@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from datagen.config.section import Section
 
@@ -81,6 +81,28 @@ class DedupConfig(Section):
         description="Largest all-pairs dedup (5k: ~5 s on 2 shared cores; MinHash above).")
 
 
+class SemanticConfig(Section):
+    """`semantic`: instructions that ask the same thing in other words (an embedding model
+    shipped in a PyPI package; the `semantic` extra). Off by default: see
+    docs/guides/semantic-dedup.md for its cost."""
+
+    enabled: bool = Field(default=False, description="Run the semantic near-duplicate check.")
+    threshold: float = Field(
+        default=0.80, ge=0.5, le=1.0,
+        description="Lowest cosine similarity of two instructions that ask the same thing.")
+
+    @model_validator(mode="after")
+    def _installed(self) -> SemanticConfig:
+        """Checked when the config is read, before any paid call."""
+        if self.enabled:
+            from datagen.curate.embed import EXTRA_HINT, missing
+
+            lacking = missing()
+            if lacking:
+                raise ValueError(f"enabled needs {', '.join(lacking)}: {EXTRA_HINT}")
+        return self
+
+
 class LanguageConfig(Section):
     """`language`: the pair is in the seed's target language."""
 
@@ -139,6 +161,7 @@ class CurationConfig(Section):
     placeholder: PlaceholderConfig = Field(default_factory=PlaceholderConfig)
     repetition: RepetitionConfig = Field(default_factory=RepetitionConfig)
     dedup: DedupConfig = Field(default_factory=DedupConfig)
+    semantic: SemanticConfig = Field(default_factory=SemanticConfig)
     language: LanguageConfig = Field(default_factory=LanguageConfig)
     pii: PIIConfig = Field(default_factory=PIIConfig)
     references: ReferencesConfig = Field(default_factory=ReferencesConfig)

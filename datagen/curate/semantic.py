@@ -1,0 +1,92 @@
+"""Semantic near-duplicates: instructions that ask the same thing in other words.
+
+After exact and near-duplicate dedup (`datagen.curate.dedup`), the kept instructions are
+embedded (`datagen.curate.embed`) and each pair whose cosine similarity reaches
+`curation.semantic.threshold` is a semantic pair. The best record of each neighbourhood stays,
+as in dedup (the same ranking, `datagen.curate.quality.best_first`, and the same rule,
+`dedup.resolve`: a record loses to a kept one it is near, never along a chain), and the others
+are dropped `semantic_duplicate`, with `lost_to` and `dup_cluster` naming the record kept.
+
+Each judged record gets the score `semantic_distance` (1 - cosine to its seed's centroid), the
+manifest's semantic coverage reads it (`datagen.curate.coverage`). Off unless
+`curation.semantic.enabled`: the transformer embeds ~150-400 texts/s a core, too slow for
+every run (bench/curation.py `--semantic`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from datagen.curate import embed
+from datagen.curate.check import Check, Context, Verdicts
+from datagen.curate.dedup import resolve
+from datagen.curate.quality import DIGITS, best_first, heuristic, stored
+from datagen.curate.reasons import DropReason
+
+EXACT_MAX = 50_000  # up to this many vectors every pair is compared; above, a graph index
+NEIGHBOURS = 16  # with the graph index: the nearest this many of each record are looked at
+
+
+def pairs_within(vectors: np.ndarray, threshold: float) -> np.ndarray:
+    """Index pairs (i < j) of unit vectors whose cosine similarity is >= `threshold`."""
+    import faiss
+
+    n, dim = vectors.shape
+    if n < 2:
+        return np.zeros((0, 2), dtype=np.int64)
+    if n <= EXACT_MAX:
+        index = faiss.IndexFlatIP(dim)
+        index.add(vectors)
+        lims, _, found = index.range_search(vectors, threshold)
+        rows = np.repeat(np.arange(n), np.diff(lims).astype(np.int64))
+    else:
+        index = faiss.IndexHNSWFlat(dim, 32, faiss.METRIC_INNER_PRODUCT)
+        index.add(vectors)
+        sims, near = index.search(vectors, NEIGHBOURS)
+        hit = (sims >= threshold) & (near >= 0)
+        rows, found = np.nonzero(hit)[0], near[hit]
+    pairs = np.stack([rows, found], axis=1).astype(np.int64)
+    pairs = pairs[pairs[:, 0] < pairs[:, 1]]
+    return np.unique(pairs, axis=0)
+
+
+def distances(vectors: np.ndarray, seeds: np.ndarray) -> np.ndarray:
+    """Per vector, 1 - cosine similarity to the centroid of its seed's vectors."""
+    out = np.zeros(len(vectors), dtype=np.float64)
+    for seed in pd.unique(seeds):
+        rows = seeds == seed
+        centre = vectors[rows].mean(axis=0)
+        norm = float(np.linalg.norm(centre))
+        out[rows] = 1.0 - (vectors[rows] @ centre) / norm if norm else 1.0
+    return out
+
+
+def _semantic(ctx: Context) -> Verdicts:
+    frame = ctx.frame
+    vectors = embed.embed(ctx.texts.instruction.tolist())
+    pairs = pairs_within(vectors, ctx.cfg.semantic.threshold)
+    quality = stored(ctx.scores)
+    if quality is None:
+        quality = heuristic(frame, ctx.texts, ctx.scores).round(DIGITS)
+    winner = resolve(np.arange(len(frame)), pairs,
+                     best_first(frame, ctx.texts, ctx.scores, quality))
+    ids = frame["id"].astype(str).to_numpy()
+    lost = winner != np.arange(len(frame))
+    reason = pd.Series(np.where(lost, str(DropReason.SEMANTIC_DUPLICATE), None),
+                       index=frame.index, dtype="object")
+    lost_to = pd.Series(np.where(lost, ids[winner], None), index=frame.index, dtype="object")
+    cluster = pd.Series(ids[winner], index=frame.index, dtype="string")
+    far = distances(vectors, frame["seed_id"].astype(str).to_numpy()).round(DIGITS)
+    return Verdicts(reason, lost_to=lost_to, columns={"dup_cluster": cluster[lost]},
+                    scores={"semantic_distance": pd.Series(far, index=frame.index,
+                                                           dtype=object)})
+
+
+CHECK = Check(
+    name="semantic", reasons=(DropReason.SEMANTIC_DUPLICATE,),
+    inputs=("id", "seed_id", "instruction", "response", "finish_reason", "scores",
+            "language_score"),
+    section="semantic", level="instruction", run=_semantic,
+    active=lambda ctx: ctx.cfg.semantic.enabled,
+)
