@@ -8,12 +8,14 @@ as in dedup (the same ranking, `datagen.curate.quality.best_first`, and the same
 are dropped `semantic_duplicate`, with `lost_to` and `dup_cluster` naming the record kept.
 
 Each judged record gets the score `semantic_distance` (1 - cosine to its seed's centroid), the
-manifest's semantic coverage reads it (`datagen.curate.coverage`). Off unless
+manifest's semantic coverage reads it (`coverage` below). Off unless
 `curation.semantic.enabled`: the transformer embeds ~150-400 texts/s a core, too slow for
 every run (bench/curation.py `--semantic`).
 """
 
 from __future__ import annotations
+
+import json
 
 import numpy as np
 import pandas as pd
@@ -90,3 +92,39 @@ CHECK = Check(
     section="semantic", level="instruction", run=_semantic,
     active=lambda ctx: ctx.cfg.semantic.enabled,
 )
+
+
+CROWDED = 3  # the most crowded topics a seed's coverage names
+
+
+def coverage(records: pd.DataFrame) -> dict[str, dict[str, object]]:
+    """Per seed, what the semantic check saw ({} when it did not run): instructions judged,
+    clusters (the distinct requests it kept), the semantic duplicate share, the spread (mean
+    cosine distance of the kept instructions to their seed's centroid: 0 is one request said
+    over and over) and the most crowded topics (kept instructions with the most paraphrases
+    dropped against them)."""
+    if records.empty:
+        return {}
+    far = pd.Series([json.loads(s).get("semantic_distance") if isinstance(s, str) and s
+                     else None for s in records["scores"].tolist()], index=records.index,
+                    dtype=object)
+    judged = far.notna()
+    if not judged.any():
+        return {}
+    dup = (records["drop_reason"] == str(DropReason.SEMANTIC_DUPLICATE)).fillna(False)
+    text = dict(zip(records["id"].astype(str), records["instruction"].fillna(""),
+                    strict=True))
+    out: dict[str, dict[str, object]] = {}
+    for seed, part in records[judged].groupby("seed_id", sort=True):
+        lost = dup.loc[part.index]
+        heads = part[~lost]
+        members = part.loc[lost, "lost_to"].astype(str).value_counts()
+        out[str(seed)] = {
+            "judged": len(part), "clusters": len(heads),
+            "duplicate_share": round(float(lost.mean()), 4),
+            "spread": round(float(far.loc[heads.index].astype(float).mean()), 4)
+            if len(heads) else None,
+            "crowded": [[text.get(head, ""), int(n) + 1]
+                        for head, n in members.head(CROWDED).items()],
+        }
+    return out

@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 
 from datagen import __version__
-from datagen.curate import human
+from datagen.curate import human, semantic
 from datagen.curate.ledger import rejected_rows, summary
 from datagen.export.card import funnel, per_seed
 from datagen.export.folder import export_run, raise_on_format_errors
@@ -95,6 +95,9 @@ def build(plan: RunPlan, records: pd.DataFrame, labels: pd.Series, split_info: d
     if plan.units:
         manifest["sources"] = coverage(plan.units, records, labels,
                                        cfg.curation.pii.mode == "mask")
+    meaning = semantic.coverage(records)  # with curation.semantic on
+    if meaning:
+        manifest["semantic"] = meaning
     if plan.folder.verdicts.is_file():
         manifest["human"] = {"file": plan.folder.verdicts.name, "counts": human.counts(records)}
     return manifest

@@ -9,8 +9,10 @@ import json
 import numpy as np
 import pytest
 
-from datagen.curate import embed
+from datagen.curate import embed, semantic
 from datagen.curate.semantic import pairs_within
+from datagen.export.card import semantic_lines
+from datagen.generate.work import round_stats
 from tests.curate.helpers import cfg, reasons, records, run
 
 pytestmark = pytest.mark.skipif(bool(embed.missing()),
@@ -82,3 +84,38 @@ def test_pairs_within_is_every_pair_over_the_threshold() -> None:
     want = {(i, j) for i in range(40) for j in range(i + 1, 40) if sims[i, j] >= 0.6}
     assert {tuple(p) for p in pairs_within(v, 0.6).tolist()} == want
     assert (0, 1) in want
+
+
+def test_coverage_per_seed_counts_clusters_and_names_the_most_crowded_request() -> None:
+    crowd = ["Give me three tips for sleeping better.",
+             "List three pieces of advice for improving sleep.",
+             "What are three ways to get better sleep?"]
+    rows = [{"instruction": t, "response": ANSWER} for t in crowd]
+    rows += [{"instruction": "Translate 'good night' into German <b>|</b>", "response": ANSWER},
+             {"instruction": "Summarise the plot of Macbeth.", "response": ANSWER,
+              "seed_id": "plays"}]
+    df = run(records(*rows), cfg(**ON), targets={"nda": 100, "plays": 100})
+    cov = semantic.coverage(df)
+    assert set(cov) == {"nda", "plays"}
+    nda = cov["nda"]
+    dropped = reasons(df).count("semantic_duplicate")
+    assert dropped >= 1
+    assert nda["judged"] == 4 and nda["clusters"] == 4 - dropped
+    assert nda["duplicate_share"] == round(dropped / 4, 4)
+    head, members = nda["crowded"][0]
+    assert head in crowd and members == dropped + 1
+    assert cov["plays"]["crowded"] == [] and cov["plays"]["clusters"] == 1
+    assert semantic.coverage(run(records(*rows))) == {}  # off: nothing to report
+    # the card escapes the instructions it quotes
+    lines = "\n".join(semantic_lines({"semantic": cov}))
+    assert "## Semantic coverage" in lines and "<b>" not in lines
+
+
+def test_a_rounds_semantic_duplicates_count_towards_its_saturation() -> None:
+    metas = [{"stage": "expand", "round": 1}] * 4
+    part = records(*[{"instruction": f"Request number {i}", "response": ANSWER}
+                     for i in range(4)])
+    part.loc[:2, "keep"] = False
+    part.loc[:2, "drop_reason"] = "semantic_duplicate"
+    (stats,) = round_stats(part, metas)
+    assert stats["duplicates"] == 3 and stats["duplicate_share"] == 0.75
