@@ -45,7 +45,7 @@ DATA = Path(__file__).parent / "data" / "devset.jsonl"
 VISIBLE = {"refusal", "truncated", "repetition", "no_answer", "garbled", "wrong_language", "echo",
            "chat_leak", "placeholder", "prompt_debris"}
 JUDGE_ONLY = {"incorrect", "off_task", "unsafe", "bad_instruction"}
-DUP_REASONS = {"exact_duplicate", "near_duplicate"}
+DUP_REASONS = {"exact_duplicate", "near_duplicate", "semantic_duplicate"}
 
 
 def load(path: Path = DATA) -> pd.DataFrame:
@@ -213,9 +213,16 @@ def main() -> None:
     ap.add_argument("--misses", action="store_true", help="list every miss")
     ap.add_argument("--base-url", help="an OpenAI-compatible endpoint for the judge")
     ap.add_argument("--model", help="the judge model")
+    ap.add_argument("--semantic", action="store_true",
+                    help="also judge off with curation.semantic on (the semantic extra)")
     args = ap.parse_args()
     dev = load()
     print(report(outcome(curated(dev)), "Judge off", show_misses=args.misses))
+    if args.semantic:
+        on = CurationConfig.model_validate({"semantic": {"enabled": True}})
+        print()
+        print(report(outcome(curated(dev, on)), "Judge off, semantic dedup on",
+                     show_misses=args.misses))
     if args.sweep:
         print()
         print(sweep(dev))
