@@ -257,6 +257,8 @@ def main() -> None:
     ap.add_argument("--semantic", type=int, default=2_000,
                     help="records the semantic check runs on (its time is projected to N; "
                          "0: not measured)")
+    ap.add_argument("--semantic-threads", type=int, default=0,
+                    help="curation.semantic.threads (0: every core)")
     ap.add_argument("--json", help="write the stage times here (one size per process)")
     ap.add_argument("--dask", type=int, default=0, help="workers of a LocalCluster")
     ap.add_argument("--memory-limit", default="6GB", help="per Dask worker")
@@ -359,7 +361,7 @@ def main() -> None:
 
 
     if args.semantic and not embed.missing():
-        semantic_stage(df, cfg, min(args.semantic, n), n, res)
+        semantic_stage(df, cfg, min(args.semantic, n), n, args.semantic_threads, res)
 
     if args.rouge:
         rs, comparisons = rouge_filter_seconds(df["instruction"].iloc[:args.rouge].tolist())
@@ -375,18 +377,18 @@ def main() -> None:
 STAGES = ("dedup", "language", "heuristics", "curate", "semantic")
 
 
-def semantic_stage(df: pd.DataFrame, cfg: CurationConfig, m: int, n: int,
+def semantic_stage(df: pd.DataFrame, cfg: CurationConfig, m: int, n: int, threads: int,
                    res: dict[str, float]) -> None:
-    """The semantic check (curation.semantic) over the records dedup kept among the first `m`,
-    its time projected linearly to `n` (embedding is one pass per text; its index adds little):
-    the transformer embeds a few hundred texts a second on 2 cores, so a million is hours, and
-    this is why the check is off by default. Its peak RSS is measured on the `m` records,
-    plus the vectors `n` records would hold (384 float32 each)."""
-    on = cfg.model_copy(update={"semantic": cfg.semantic.model_copy(update={"enabled": True})})
+    """The semantic check (curation.semantic) over the records dedup kept among the first `m`:
+    measured when `m` is the corpus size, else projected linearly to `n` (embedding is one pass
+    per text; the pair search is a small share). Its peak RSS is measured on the `m` records,
+    plus the vectors the other `n - m` records would hold (384 float32 each)."""
+    on = cfg.model_copy(update={"semantic": cfg.semantic.model_copy(
+        update={"enabled": True, "threads": threads})})
     part = df.iloc[:m]
     checks = (quality.CHECK, dedup.CHECK)
     kept = curate(part, on, checks=checks)
-    embed.embed(["warm the model up"])  # its load (~2 s) is paid once a process
+    embed.embed(["warm the model up"], threads)  # its load (~2 s) is paid once a process
     base = rss_mb()
     t = time.perf_counter()
     with peak_rss(res, "semantic_sample"):
@@ -399,12 +401,17 @@ def semantic_stage(df: pd.DataFrame, cfg: CurationConfig, m: int, n: int,
     hits = int((out["drop_reason"] == "semantic_duplicate").sum())
     rate = judged / max(took, 1e-9)
     res["semantic"] = took * n / m
-    res["semantic_rss_mb"] = res["semantic_sample_rss_mb"] + n * 384 * 4 / 2**20
-    print(f"semantic (curation.semantic, on {m} records: {judged} kept by dedup embedded, "
-          f"{hits} semantic_duplicate): {took:.1f} s = {rate:.0f} texts/s, {base:.0f} MB "
-          f"before, peak {res['semantic_sample_rss_mb']:.0f} MB; projected to {n}: "
-          f"{res['semantic']:.0f} s = {res['semantic'] / res['curate']:.1f}x the whole "
-          f"curation stage (bar: +0.5x), ~{res['semantic_rss_mb']:.0f} MB")
+    res["semantic_rss_mb"] = res["semantic_sample_rss_mb"] + (n - m) * embed.DIM * 4 / 2**20
+    how = "measured" if m == n else f"PROJECTED from {m:,} records"
+    ratio = res["semantic"] / res["curate"]
+    print(f"semantic (curation.semantic, {embed.describe()}, {threads or 'all'} threads; "
+          f"{judged:,} kept by dedup embedded, {hits:,} semantic_duplicate): {took:.1f} s on "
+          f"{m:,} records = {rate:.0f} texts/s, {base:.0f} MB before, peak "
+          f"{res['semantic_sample_rss_mb']:.0f} MB")
+    print(f"semantic at {n:,} ({how}): {res['semantic']:.0f} s = {ratio:.1f}x the whole "
+          f"curation stage, so curating with it takes {1 + ratio:.1f}x today's time (the bar "
+          f"for a default: 1.5x), ~{res['semantic_rss_mb']:.0f} MB"
+          + ("; this is why curation.semantic is off by default" if ratio > 0.5 else ""))
 
 
 def on_dask(n: int, workers: int, memory_limit: str, compare: bool,
@@ -463,7 +470,8 @@ def sizes(args: argparse.Namespace) -> None:
             extra = ["--skip-brute"] if args.skip_brute else []
             subprocess.run([sys.executable, __file__, str(n), "--json", str(out), "--sample",
                             str(args.sample), "--rouge", "0", "--semantic",
-                            str(args.semantic), *extra], check=True)
+                            str(args.semantic), "--semantic-threads",
+                            str(args.semantic_threads), *extra], check=True)
             got[n] = json.loads(out.read_text(encoding="utf-8"))
     first, last = args.n[0], args.n[-1]
     print(f"\n{'stage':<12}" + "".join(f"{n:>22,}" for n in args.n)

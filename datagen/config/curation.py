@@ -90,6 +90,10 @@ class SemanticConfig(Section):
     threshold: float = Field(
         default=0.80, ge=0.5, le=1.0,
         description="Lowest cosine similarity of two instructions that ask the same thing.")
+    threads: int = Field(
+        default=0, ge=0,
+        description="CPU threads of the embedding model; 0: every core this process may use. "
+                    "On a machine shared with other work, 1 is often several times faster.")
 
     @model_validator(mode="after")
     def _installed(self) -> SemanticConfig:

@@ -66,7 +66,7 @@ def distances(vectors: np.ndarray, seeds: np.ndarray) -> np.ndarray:
 
 def _semantic(ctx: Context) -> Verdicts:
     frame = ctx.frame
-    vectors = embed.embed(ctx.texts.instruction.tolist())
+    vectors = embed.embed(ctx.texts.instruction.tolist(), ctx.cfg.semantic.threads)
     pairs = pairs_within(vectors, ctx.cfg.semantic.threshold)
     quality = stored(ctx.scores)
     if quality is None:
