@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, field_validator
 
 from datagen.config.section import Section
 
@@ -95,16 +95,17 @@ class SemanticConfig(Section):
         description="CPU threads of the embedding model; 0: every core this process may use. "
                     "On a machine shared with other work, 1 is often several times faster.")
 
-    @model_validator(mode="after")
-    def _installed(self) -> SemanticConfig:
+    @field_validator("enabled")
+    @classmethod
+    def _installed(cls, on: bool) -> bool:
         """Checked when the config is read, before any paid call."""
-        if self.enabled:
+        if on:
             from datagen.curate.embed import EXTRA_HINT, missing
 
             lacking = missing()
             if lacking:
-                raise ValueError(f"enabled needs {', '.join(lacking)}: {EXTRA_HINT}")
-        return self
+                raise ValueError(f"true needs {', '.join(lacking)}: {EXTRA_HINT}")
+        return on
 
 
 class LanguageConfig(Section):

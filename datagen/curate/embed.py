@@ -14,7 +14,7 @@ with a few new ones, and only the new ones are embedded.
 from __future__ import annotations
 
 import functools
-import importlib.util
+import importlib
 import os
 import re
 from pathlib import Path
@@ -36,8 +36,16 @@ DIM = 384
 
 
 def missing() -> list[str]:
-    """The packages of the `semantic` extra that are not installed."""
-    return [pkg for mod, pkg in NEEDS.items() if importlib.util.find_spec(mod) is None]
+    """The packages of the `semantic` extra that cannot be imported here (absent, or installed
+    but broken: a wheel for another CPU, a missing shared library). Importing them costs a
+    second or two, paid only when the check is on."""
+    lacking = []
+    for mod, pkg in NEEDS.items():
+        try:
+            importlib.import_module(mod)
+        except ImportError:
+            lacking.append(pkg)
+    return lacking
 
 
 def require() -> None:

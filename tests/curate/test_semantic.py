@@ -12,7 +12,6 @@ import pytest
 from datagen.curate import embed, semantic
 from datagen.curate.semantic import pairs_within
 from datagen.export.card import semantic_lines
-from datagen.generate.work import round_stats
 from tests.curate.helpers import cfg, reasons, records, run
 
 pytestmark = pytest.mark.skipif(bool(embed.missing()),
@@ -70,11 +69,6 @@ def test_different_requests_on_one_topic_stay() -> None:
     assert reasons(run(records(*rows), cfg(**ON))) == [None] * len(rows)
 
 
-def test_off_by_default_and_surface_dedup_alone_misses_paraphrases() -> None:
-    rows = [{"instruction": text, "response": ANSWER} for pair in PARAPHRASES for text in pair]
-    assert reasons(run(records(*rows))) == [None] * len(rows)
-
-
 def test_pairs_within_is_every_pair_over_the_threshold() -> None:
     rng = np.random.default_rng(0)
     v = rng.normal(size=(40, 8)).astype(np.float32)
@@ -109,13 +103,3 @@ def test_coverage_per_seed_counts_clusters_and_names_the_most_crowded_request() 
     # the card escapes the instructions it quotes
     lines = "\n".join(semantic_lines({"semantic": cov}))
     assert "## Semantic coverage" in lines and "<b>" not in lines
-
-
-def test_a_rounds_semantic_duplicates_count_towards_its_saturation() -> None:
-    metas = [{"stage": "expand", "round": 1}] * 4
-    part = records(*[{"instruction": f"Request number {i}", "response": ANSWER}
-                     for i in range(4)])
-    part.loc[:2, "keep"] = False
-    part.loc[:2, "drop_reason"] = "semantic_duplicate"
-    (stats,) = round_stats(part, metas)
-    assert stats["duplicates"] == 3 and stats["duplicate_share"] == 0.75
