@@ -2,7 +2,8 @@
 
     python bench/embed_speed.py [N]
 
-Embeds the same N instructions of the bench corpus (bench/corpus.py) with
+Embeds what the check embeds for N records of the bench corpus (bench/corpus.py: each
+instruction with its answer's opening, `semantic.meaning_texts`) with
 `datagen.curate.embed.encode` at float32 (the earlier setting) and bfloat16 (chosen where the
 CPU multiplies bf16 natively: AMX or AVX-512 BF16), at batch sizes 32/128/256 and 1 or all
 torch threads, and prints texts/s, the ratio to float32 at batch 128 on all threads, and how
@@ -24,15 +25,17 @@ import numpy as np  # noqa: E402
 
 from bench.corpus import build  # noqa: E402
 from datagen.curate import embed  # noqa: E402
+from datagen.curate.semantic import meaning_texts  # noqa: E402
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("n", type=int, nargs="?", default=1000)
     args = ap.parse_args()
-    texts = build(args.n * 2, seed=1).frame["instruction"].drop_duplicates().tolist()[:args.n]
+    frame = build(args.n * 2, seed=1).frame.drop_duplicates("instruction").iloc[:args.n]
+    texts = meaning_texts(frame["instruction"].tolist(), frame["response"].tolist())
     cores = len(os.sched_getaffinity(0))
-    print(f"{len(texts)} instructions, {np.mean([len(t) for t in texts]):.0f} characters on "
+    print(f"{len(texts)} texts, {np.mean([len(t) for t in texts]):.0f} characters on "
           f"average; {cores} cores; native bf16: {embed.native_bf16()}")
     settings = [(dtype, batch, threads) for threads in sorted({1, cores})
                 for dtype in ("float32", "bfloat16") for batch in (32, 128, 256)]
