@@ -82,8 +82,8 @@ class DedupConfig(Section):
 
 
 class SemanticConfig(Section):
-    """`semantic`: instructions that ask the same thing in other words (an embedding model
-    shipped in a PyPI package; the `semantic` extra). Off by default: see
+    """`semantic`: records that ask the same thing in other words (an embedding model shipped
+    in a PyPI package; the `semantic` extra). Off by default: see
     docs/guides/semantic-dedup.md for its cost."""
 
     enabled: bool = Field(default=False, description="Run the semantic near-duplicate check.")
