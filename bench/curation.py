@@ -4,6 +4,8 @@
     python bench/curation.py 100000 1000000    # each size in its own process, then a table:
                                                # per-stage time and peak RSS, and the ratio
     python bench/curation.py 1000000 --near-only   # near dedup alone, its own peak RSS
+    python bench/curation.py 100000 --semantic 100000   # the semantic check over every record
+                                                        # (a smaller --semantic: projected)
     python bench/curation.py 200000 --dask 2 --compare   # a records file on a LocalCluster,
                                                          # then one pass: same verdicts?
     python bench/curation.py 10000000 --dask 2 --memory-limit 6GB   # 10M on 2 workers
@@ -397,6 +399,9 @@ def semantic_stage(df: pd.DataFrame, cfg: CurationConfig, m: int, n: int, thread
     t = time.perf_counter()
     curate(part, on, checks=checks)
     took -= time.perf_counter() - t  # the semantic check alone
+    t = time.perf_counter()
+    curate(df, cfg)
+    res["curate"] = min(res["curate"], time.perf_counter() - t)  # best of two: a busy machine
     judged = int(kept["keep"].sum())
     hits = int((out["drop_reason"] == "semantic_duplicate").sum())
     rate = judged / max(took, 1e-9)
