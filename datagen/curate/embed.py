@@ -106,8 +106,11 @@ def encode(texts: list[str], *, dtype: str = "auto", batch: int = BATCH,
            max_tokens: int = MAX_TOKENS, pooling: str = "mean",
            threads: int = 0) -> np.ndarray:
     """Unit vectors (float32), one per text. Texts are batched by length so a batch pads
-    little; `pooling` "mean" averages the tokens as sentence-transformers does for this model
-    ("cls" takes the first token's state, for comparison in bench/semantic_pairs.py).
+    little, and padded to a multiple of 16 tokens: each new batch shape costs the CPU kernels
+    memory they keep (measured: RSS grew past 1.1 GB over 12k texts without it, flat at
+    0.8 GB with it). `pooling` "mean" averages the tokens as sentence-transformers does for
+    this model ("cls" takes the first token's state, for comparison in
+    bench/semantic_pairs.py).
     `threads` sets torch's threads (process-wide; 0: the cores this process may use): on a
     busy machine one thread beats two several times over, as torch's threads spin-wait."""
     import torch
@@ -119,7 +122,8 @@ def encode(texts: list[str], *, dtype: str = "auto", batch: int = BATCH,
     with torch.inference_mode():
         for start in range(0, len(order), batch):
             enc = tokenizer([texts[i] for i in order[start:start + batch]], padding=True,
-                            truncation=True, max_length=max_tokens, return_tensors="pt")
+                            truncation=True, max_length=max_tokens, return_tensors="pt",
+                            pad_to_multiple_of=16)
             hidden = model(**enc).last_hidden_state.float()
             if pooling == "cls":
                 pooled = hidden[:, 0]
