@@ -12,7 +12,7 @@ cut at 128 tokens, no autograd, and bfloat16 on CPUs that multiply it natively. 
 quantization of the linear layers was slower than bfloat16 here and moved vectors by up to
 0.05-0.12 cosine, enough to change verdicts near the threshold, so it is not used.
 
-Vectors are kept per text (`MEMO`): the rounds of a run curate the same instructions again
+Vectors are kept per text (`MEMO`): the rounds of a run curate the same records again
 with a few new ones, and only the new ones are embedded.
 """
 
