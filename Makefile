@@ -3,7 +3,8 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 # llama-cpp-python (the embedded model's server) compiles from source: build it portable.
 export CMAKE_ARGS ?= -DGGML_NATIVE=OFF
-# The `train` extra's torch goes first, pinned to its CPU build (docs/guides/finetune-eval.md).
+# The `train` and `semantic` extras' torch goes first, pinned to its CPU build
+# (docs/guides/finetune-eval.md).
 TORCH ?= torch==2.13.0
 
 .PHONY: install demo test lint
@@ -12,7 +13,7 @@ $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q $(TORCH)
-	$(PY) -m pip install -e '.[embedded,lang,dask,test,train]'
+	$(PY) -m pip install -e '.[embedded,lang,dask,test,train,semantic]'
 	touch $@
 
 install: $(VENV)/.installed

@@ -4,6 +4,8 @@
     python bench/curation.py 100000 1000000    # each size in its own process, then a table:
                                                # per-stage time and peak RSS, and the ratio
     python bench/curation.py 1000000 --near-only   # near dedup alone, its own peak RSS
+    python bench/curation.py 100000 --semantic 100000   # the semantic check over every record
+                                                        # (a smaller --semantic: projected)
     python bench/curation.py 200000 --dask 2 --compare   # a records file on a LocalCluster,
                                                          # then one pass: same verdicts?
     python bench/curation.py 10000000 --dask 2 --memory-limit 6GB   # 10M on 2 workers
@@ -44,7 +46,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.corpus import build  # noqa: E402
 from datagen.config import CurationConfig  # noqa: E402
-from datagen.curate import CHECKS, curate, dedup, language, quality  # noqa: E402
+from datagen.curate import CHECKS, curate, dedup, embed, language, quality, semantic  # noqa: E402
 from datagen.curate.langid import detect_many  # noqa: E402
 from datagen.curate.minhash import LSHParams, shingle_hashes, signatures  # noqa: E402
 from datagen.curate.pool import SLICE_ROWS  # noqa: E402
@@ -57,8 +59,8 @@ from datagen.text import token_sort  # noqa: E402
 # the record-level heuristics: everything but dedup, the language model, the judge and the
 # checks that need outside texts or targets
 HEURISTICS = tuple(c for c in CHECKS if c.name not in {
-    "dedup", "language", "judge", "surplus", "seed_overlap", "reference_sets", "eval_sets",
-    "published"})
+    "dedup", "semantic", "language", "judge", "surplus", "seed_overlap", "reference_sets",
+    "eval_sets", "published"})
 
 
 def rss_mb() -> float:
@@ -254,6 +256,11 @@ def main() -> None:
     ap.add_argument("--rouge", type=int, default=400, help="ROUGE-L sample size")
     ap.add_argument("--skip-brute", action="store_true")
     ap.add_argument("--near-only", action="store_true", help="near dedup alone (for 1M)")
+    ap.add_argument("--semantic", type=int, default=2_000,
+                    help="records the semantic check runs on (its time is projected to N; "
+                         "0: not measured)")
+    ap.add_argument("--semantic-threads", type=int, default=0,
+                    help="curation.semantic.threads (0: every core)")
     ap.add_argument("--json", help="write the stage times here (one size per process)")
     ap.add_argument("--dask", type=int, default=0, help="workers of a LocalCluster")
     ap.add_argument("--memory-limit", default="6GB", help="per Dask worker")
@@ -355,6 +362,9 @@ def main() -> None:
           f"{res['heuristics']:.1f} s, {int((~work['keep']).sum())} dropped")
 
 
+    if args.semantic and not embed.missing():
+        semantic_stage(df, cfg, min(args.semantic, n), n, args.semantic_threads, res)
+
     if args.rouge:
         rs, comparisons = rouge_filter_seconds(df["instruction"].iloc[:args.rouge].tolist())
         per_pair = rs / max(1, comparisons)
@@ -366,7 +376,47 @@ def main() -> None:
         Path(args.json).write_text(json.dumps(res), encoding="utf-8")
 
 
-STAGES = ("dedup", "language", "heuristics", "curate")
+STAGES = ("dedup", "language", "heuristics", "curate", "semantic")
+
+
+def semantic_stage(df: pd.DataFrame, cfg: CurationConfig, m: int, n: int, threads: int,
+                   res: dict[str, float]) -> None:
+    """The semantic check (curation.semantic) over the records dedup kept among the first `m`:
+    measured when `m` is the corpus size, else projected linearly to `n` (embedding is one pass
+    per text; the pair search is a small share). Its peak RSS is measured on the `m` records,
+    plus the vectors the other `n - m` records would hold (384 float32 each)."""
+    on = cfg.model_copy(update={"semantic": cfg.semantic.model_copy(
+        update={"enabled": True, "threads": threads})})
+    part = df.iloc[:m]
+    checks = (quality.CHECK, dedup.CHECK)
+    kept = curate(part, on, checks=checks)
+    embed.embed(["warm the model up"], threads)  # its load (~2 s) is paid once a process
+    base = rss_mb()
+    t = time.perf_counter()
+    with peak_rss(res, "semantic_sample"):
+        out = curate(part, on, checks=(*checks, semantic.CHECK))
+    took = time.perf_counter() - t
+    t = time.perf_counter()
+    curate(part, on, checks=checks)
+    took -= time.perf_counter() - t  # the semantic check alone
+    t = time.perf_counter()
+    curate(df, cfg)
+    res["curate"] = min(res["curate"], time.perf_counter() - t)  # best of two: a busy machine
+    judged = int(kept["keep"].sum())
+    hits = int((out["drop_reason"] == "semantic_duplicate").sum())
+    rate = judged / max(took, 1e-9)
+    res["semantic"] = took * n / m
+    res["semantic_rss_mb"] = res["semantic_sample_rss_mb"] + (n - m) * embed.DIM * 4 / 2**20
+    how = "measured" if m == n else f"PROJECTED from {m:,} records"
+    ratio = res["semantic"] / res["curate"]
+    print(f"semantic (curation.semantic, {embed.describe()}, {threads or 'all'} threads; "
+          f"{judged:,} kept by dedup embedded, {hits:,} semantic_duplicate): {took:.1f} s on "
+          f"{m:,} records = {rate:.0f} texts/s, {base:.0f} MB before, peak "
+          f"{res['semantic_sample_rss_mb']:.0f} MB")
+    print(f"semantic at {n:,} ({how}): {res['semantic']:.0f} s = {ratio:.1f}x the whole "
+          f"curation stage, so curating with it takes {1 + ratio:.1f}x today's time (the bar "
+          f"for a default: 1.5x), ~{res['semantic_rss_mb']:.0f} MB"
+          + ("; this is why curation.semantic is off by default" if ratio > 0.5 else ""))
 
 
 def on_dask(n: int, workers: int, memory_limit: str, compare: bool,
@@ -424,12 +474,16 @@ def sizes(args: argparse.Namespace) -> None:
             out = Path(tmp) / f"{n}.json"
             extra = ["--skip-brute"] if args.skip_brute else []
             subprocess.run([sys.executable, __file__, str(n), "--json", str(out), "--sample",
-                            str(args.sample), "--rouge", "0", *extra], check=True)
+                            str(args.sample), "--rouge", "0", "--semantic",
+                            str(args.semantic), "--semantic-threads",
+                            str(args.semantic_threads), *extra], check=True)
             got[n] = json.loads(out.read_text(encoding="utf-8"))
     first, last = args.n[0], args.n[-1]
     print(f"\n{'stage':<12}" + "".join(f"{n:>22,}" for n in args.n)
           + f"{f'{last // first}x data':>14}")
     for stage in STAGES:
+        if any(stage not in got[n] for n in args.n):
+            continue
         cells = "".join(f"{got[n][stage]:>9.1f} s {got[n][stage + '_rss_mb']:>7.0f} MB"
                         for n in args.n)
         print(f"{stage:<12}{cells}{got[last][stage] / got[first][stage]:>13.1f}x")

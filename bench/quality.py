@@ -50,7 +50,7 @@ DATA = Path(__file__).parent / "data" / "devset.jsonl"
 VISIBLE = {"refusal", "truncated", "repetition", "no_answer", "garbled", "wrong_language", "echo",
            "chat_leak", "placeholder", "prompt_debris"}
 JUDGE_ONLY = {"incorrect", "off_task", "unsafe", "bad_instruction"}
-DUP_REASONS = {"exact_duplicate", "near_duplicate"}
+DUP_REASONS = {"exact_duplicate", "near_duplicate", "semantic_duplicate"}
 TEST_SOURCES = {"LianjiaTech/BELLE", "lm-sys/FastChat"}  # added for the test part only
 TEST_SHARE = 4  # one group in this many of the other rows is in the test part
 
@@ -242,12 +242,20 @@ def main() -> None:
     ap.add_argument("--misses", action="store_true", help="list every miss")
     ap.add_argument("--base-url", help="an OpenAI-compatible endpoint for the judge")
     ap.add_argument("--model", help="the judge model")
+    ap.add_argument("--semantic", action="store_true",
+                    help="also judge off with curation.semantic on (the semantic extra)")
     args = ap.parse_args()
     dev = load()
     res = curated(dev)
     for which, name in PARTS:
         print(report(outcome(res, which), f"Judge off, {name}", show_misses=args.misses))
         print()
+    if args.semantic:
+        on = curated(dev, CurationConfig.model_validate({"semantic": {"enabled": True}}))
+        for which, name in PARTS:
+            print(report(outcome(on, which), f"Judge off, semantic dedup on, {name}",
+                         show_misses=args.misses))
+            print()
     if args.sweep:
         print()
         print(sweep(dev))

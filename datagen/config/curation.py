@@ -81,6 +81,34 @@ class DedupConfig(Section):
         description="Largest all-pairs dedup (5k: ~5 s on 2 shared cores; MinHash above).")
 
 
+class SemanticConfig(Section):
+    """`semantic`: records that ask the same thing in other words (an embedding model shipped
+    in a PyPI package; the `semantic` extra). Off by default: see
+    docs/guides/semantic-dedup.md for its cost."""
+
+    enabled: bool = Field(default=False, description="Run the semantic near-duplicate check.")
+    threshold: float = Field(
+        default=0.72, ge=0.5, le=1.0,
+        description="Lowest cosine similarity of two records (instruction and the opening of "
+                    "the answer) that ask the same thing.")
+    threads: int = Field(
+        default=0, ge=0,
+        description="CPU threads of the embedding model; 0: every core this process may use. "
+                    "On a machine shared with other work, 1 is often several times faster.")
+
+    @field_validator("enabled")
+    @classmethod
+    def _installed(cls, on: bool) -> bool:
+        """Checked when the config is read, before any paid call."""
+        if on:
+            from datagen.curate.embed import EXTRA_HINT, missing
+
+            lacking = missing()
+            if lacking:
+                raise ValueError(f"true needs {', '.join(lacking)}: {EXTRA_HINT}")
+        return on
+
+
 class LanguageConfig(Section):
     """`language`: the pair is in the seed's target language."""
 
@@ -139,6 +167,7 @@ class CurationConfig(Section):
     placeholder: PlaceholderConfig = Field(default_factory=PlaceholderConfig)
     repetition: RepetitionConfig = Field(default_factory=RepetitionConfig)
     dedup: DedupConfig = Field(default_factory=DedupConfig)
+    semantic: SemanticConfig = Field(default_factory=SemanticConfig)
     language: LanguageConfig = Field(default_factory=LanguageConfig)
     pii: PIIConfig = Field(default_factory=PIIConfig)
     references: ReferencesConfig = Field(default_factory=ReferencesConfig)

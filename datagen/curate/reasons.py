@@ -61,6 +61,7 @@ class DropReason(StrEnum):
     # dedup
     EXACT_DUPLICATE = "exact_duplicate"
     NEAR_DUPLICATE = "near_duplicate"
+    SEMANTIC_DUPLICATE = "semantic_duplicate"
     # grounding: a grounded record's answer is not supported by its chunk or row
     UNSUPPORTED = "unsupported"
     # judge
@@ -83,7 +84,7 @@ STAGES: dict[str, tuple[DropReason, ...]] = {
     "language": (R.WRONG_LANGUAGE,),
     "references": (R.SEED_OVERLAP, R.REFERENCE_DUPLICATE, R.EVAL_CONTAMINATION,
                    R.PUBLISHED_DUPLICATE),
-    "dedup": (R.EXACT_DUPLICATE, R.NEAR_DUPLICATE),
+    "dedup": (R.EXACT_DUPLICATE, R.NEAR_DUPLICATE, R.SEMANTIC_DUPLICATE),
     "grounding": (R.UNSUPPORTED,),
     "judge": (R.JUDGE_LOW_SCORE,),
     "target": (R.SURPLUS,),
@@ -92,9 +93,10 @@ _STAGE_OF = {str(r): stage for stage, reasons in STAGES.items() for r in reasons
 
 # Made at generation time and kept across re-curation: they are not curation's verdicts.
 GENERATION: frozenset[str] = frozenset({str(R.UNPARSEABLE), str(R.LLM_ERROR)})
-# Reasons that mean "a copy of something else" (diversity metrics count them).
+# Reasons that mean "a copy of something else" (diversity metrics and the rounds' saturation
+# count them; a semantic duplicate, only given with `curation.semantic.enabled`, is one too).
 DUPLICATES: frozenset[str] = frozenset(str(r) for r in (
-    R.NEAR_DUPLICATE, R.EXACT_DUPLICATE, R.SEED_OVERLAP, R.NOT_NOVEL))
+    R.NEAR_DUPLICATE, R.EXACT_DUPLICATE, R.SEED_OVERLAP, R.NOT_NOVEL, R.SEMANTIC_DUPLICATE))
 
 
 def stage_of(reason: str) -> str:
@@ -133,6 +135,7 @@ CHECK_REASONS: dict[str, tuple[DropReason, ...]] = {
     "judge": (R.JUDGE_LOW_SCORE,),
     "quality": (),
     "dedup": (R.EXACT_DUPLICATE, R.NEAR_DUPLICATE),
+    "semantic": (R.SEMANTIC_DUPLICATE,),
     "published": (R.PUBLISHED_DUPLICATE,),
     "surplus": (R.SURPLUS,),
 }

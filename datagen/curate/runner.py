@@ -44,6 +44,7 @@ from datagen.curate import (
     references,
     refusal,
     repetition,
+    semantic,
     strategy,
     surplus,
     truncation,
@@ -95,6 +96,7 @@ CHECKS: tuple[Check, ...] = (
     judge.CHECK,                # judge_low_score
     quality.CHECK,              # (drops nothing: the heuristic score dedup ranks by)
     dedup.CHECK,                # exact_duplicate, near_duplicate (best of cluster kept)
+    semantic.CHECK,             # semantic_duplicate (curation.semantic.enabled; best kept)
     references.PUBLISHED,       # published_duplicate
     surplus.CHECK,              # surplus (final pass only)
 )

@@ -193,6 +193,23 @@ def kinds_lines(shapes: dict[str, Any] | None, schemas: dict[str, dict[str, list
     return lines
 
 
+def semantic_lines(manifest: dict[str, Any]) -> list[str]:
+    """With `curation.semantic` on: per seed, how many distinct requests stayed and the most
+    crowded topics."""
+    info = manifest.get("semantic") or {}
+    if not info:
+        return []
+    rows = [[sid, m["judged"], m["clusters"], m["duplicate_share"], m["spread"],
+             "; ".join(f"{t[:80]} ({n})" for t, n in m["crowded"]) or "-"]
+            for sid, m in info.items()]
+    return ["## Semantic coverage",
+            "Instructions that ask the same thing in other words were found with a sentence "
+            "embedding model; one of each cluster was kept. Spread is the mean cosine distance "
+            "of the kept instructions to their seed's centre.", "",
+            markdown_table(["seed", "judged", "clusters", "semantic duplicate share", "spread",
+                            "most crowded (instruction, records)"], rows), ""]
+
+
 def card_body(manifest: dict[str, Any], splits: dict[str, pd.DataFrame],
               seeds: list[dict[str, Any]], *, plots: dict[str, str] | None = None,
               preflight: str | None = None, repo_id: str | None = None,
@@ -232,6 +249,7 @@ def card_body(manifest: dict[str, Any], splits: dict[str, pd.DataFrame],
         "## Token lengths", *plot("token_lengths", "tokens per example"),
     ]
     body += source_lines(manifest)
+    body += semantic_lines(manifest)
     if preflight:
         body += ["OpenAI fine-tuning pre-flight check of the train split:", "", preflight, ""]
     for name, df in splits.items():

@@ -141,6 +141,9 @@ def languages(manifest: dict[str, Any], records: pd.DataFrame) -> str:
                       d.get("near_dup_drop_share"),
                       (d.get("first_words") or {}).get("distinct_share"),
                       f"{cov.get('covered', '-')}/{cov.get('leaves', '-')}" if cov else "-"])
+    srows = [[sid, m["judged"], m["clusters"], m["duplicate_share"], m["spread"],
+              "; ".join(f"{t[:80]} ({n})" for t, n in m["crowded"]) or "-"]
+             for sid, m in (manifest.get("semantic") or {}).items()]
     return section(
         "languages", "Languages and diversity",
         "<div class='grid'>",
@@ -149,7 +152,10 @@ def languages(manifest: dict[str, Any], records: pd.DataFrame) -> str:
         "<h3>Diversity</h3>",
         table(["seed", "distinct-1", "distinct-2", "distinct-3", "pairwise similarity",
                "near-dup share", "first words distinct", "topics covered"], drows)
-        if drows else "")
+        if drows else "",
+        "<h3>Semantic coverage</h3>" + table(
+            ["seed", "judged", "clusters", "semantic dup share", "spread",
+             "most crowded (instruction, records)"], srows) if srows else "")
 
 
 def cost(manifest: dict[str, Any]) -> str:

@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 
 from datagen import __version__
-from datagen.curate import human
+from datagen.curate import human, semantic
 from datagen.curate.conformance import shape_counts
 from datagen.curate.ledger import rejected_rows, summary
 from datagen.export.card import funnel, per_seed
@@ -98,6 +98,9 @@ def build(plan: RunPlan, records: pd.DataFrame, labels: pd.Series, split_info: d
                                        cfg.curation.pii.mode == "mask")
     if any(s.tools or s.output_schema is not None or s.user_turns > 1 for s in plan.seeds):
         manifest["shapes"] = shape_counts(records)
+    meaning = semantic.coverage(records)  # with curation.semantic on
+    if meaning:
+        manifest["semantic"] = meaning
     if plan.folder.verdicts.is_file():
         manifest["human"] = {"file": plan.folder.verdicts.name, "counts": human.counts(records)}
     return manifest
