@@ -8,7 +8,8 @@ their pairs with MinHash LSH (`grouping_pairs`), so both can miss pairs. On the 
 (`bench/corpus.py`, templated legal instructions: dense in ratio-80 pairs), this prints, for a
 random sample of the corpus scored exhaustively with rapidfuzz (the truth):
 
-- pair recall of the grouping's draw (hash seed 1) and of the leakage check's (seed 2);
+- pair recall of the grouping's draws (`GROUPING_SEEDS`) and of the leakage check's
+  (`CHECK_SEEDS`);
 - group recall: the share of true pairs whose two texts end in one group (what keeps them on
   one side of the split: a pair is joined through others too);
 - check recall: the share of true pairs that either draw finds, or whose texts the grouping
@@ -31,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.corpus import build  # noqa: E402
 from datagen.curate.similarity import _allpairs, components, grouping_pairs  # noqa: E402
-from datagen.export.split import GROUP_THRESHOLD  # noqa: E402
+from datagen.export.split import CHECK_SEEDS, GROUP_THRESHOLD, GROUPING_SEEDS  # noqa: E402
 from datagen.text import token_sort  # noqa: E402
 
 
@@ -50,19 +51,19 @@ def main() -> None:
           f"{GROUP_THRESHOLD:g}: {len(truth):,} pairs in {brute:.1f} s (all {args.n:,}: "
           f"~{brute * (args.n / args.sample) ** 2 / 3600:.1f} h)")
     found = {}
-    for seed in (1, 2):
+    for seed, seeds in (("grouping", GROUPING_SEEDS), ("check", CHECK_SEEDS)):
         t = time.perf_counter()
-        pairs, how = grouping_pairs(texts, GROUP_THRESHOLD, seed=seed)
+        pairs, how = grouping_pairs(texts, GROUP_THRESHOLD, seeds=seeds)
         found[seed] = pairs
         codes = set((pairs[:, 0] * args.n + pairs[:, 1]).tolist())
         hit = np.array([i * args.n + j in codes for i, j in truth.tolist()])
-        print(f"draw with hash seed {seed} ({how['method']}, {how.get('bands')}x"
+        print(f"{seed}: hash seeds {seeds} ({how['method']}, {how.get('bands')}x"
               f"{how.get('rows')}): {len(pairs):,} pairs in {time.perf_counter() - t:.1f} s; "
               f"pair recall {hit.mean():.4f}")
         found[f"hit{seed}"] = hit
-    roots = components(args.n, found[1])
+    roots = components(args.n, found["grouping"])
     joined = roots[truth[:, 0]] == roots[truth[:, 1]]
-    either = joined | found["hit2"]
+    either = joined | found["hitcheck"]
     print(f"group recall (the pair's texts in one group): {joined.mean():.4f}")
     print(f"check recall (joined, or found by the leakage check's draw): {either.mean():.4f}; "
           f"pairs neither covers: {int((~either).sum())} of {len(truth):,}")

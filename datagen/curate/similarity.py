@@ -23,7 +23,7 @@ import numpy as np
 import xxhash
 from rapidfuzz import fuzz, process
 
-from datagen.curate.minhash import LSHParams, Sketch, bucket_pairs, sketch
+from datagen.curate.minhash import LSHParams, Sketch, bucket_pairs, sketch, sorted_unique
 from datagen.text import normalize, token_sort, word_ngrams
 
 BLOCK_ROWS = 2048
@@ -199,25 +199,29 @@ def near_pairs(texts: list[str], threshold: float, *, method: Method = "auto",
 SPLIT_LSH = LSHParams(bands=32, rows=3, min_jaccard=0.2)
 
 
-def grouping_pairs(texts: list[str], threshold: float, *, seed: int = 1,
+def grouping_pairs(texts: list[str], threshold: float, *, seeds: tuple[int, ...] = (1,),
                    allpairs_max: int = ALLPAIRS_MAX) -> tuple[np.ndarray, dict[str, object]]:
     """Pairs (i < j) of `texts` whose token-sorted forms score >= threshold, and how they were
-    found: every pair up to `allpairs_max` texts (exact), else MinHash LSH candidates (hash
-    `seed`) verified with `fuzz.ratio`. For LSH the texts are taken in lexicographic order of
-    their token-sorted form, so a band bucket too large to pair whole (templated text) pairs
-    each text with its lexicographic neighbours, which are the likeliest near-duplicates:
-    on the bench corpus this raised the share of ratio-80 pairs that end in one group from
-    0.98 to 0.99 (`bench/split_recall.py`). A second `seed` gives an independent draw."""
+    found: every pair up to `allpairs_max` texts (exact), else the union of MinHash LSH draws
+    (one per hash seed in `seeds`), candidates verified with `fuzz.ratio`. For LSH the texts
+    are taken in lexicographic order of their token-sorted form, so a band bucket too large
+    to pair whole (templated text) pairs each text with its lexicographic neighbours, the
+    likeliest near-duplicates (`bench/split_recall.py` measures the recall)."""
     prepared = [token_sort(t) for t in texts]
     if len(prepared) <= allpairs_max:
         return _allpairs(prepared, threshold), {"method": "allpairs"}
-    lsh = LSHParams(**{**SPLIT_LSH.__dict__, "seed": seed})
     order = np.argsort(np.asarray(prepared, dtype=object), kind="stable")
     ranked = [prepared[i] for i in order]
-    found = verified(ranked, ranked, bucket_pairs(sketch(ranked, lsh), lsh), threshold)[0]
-    found = np.sort(order[found], axis=1)
-    return found, {"method": "minhash", "shingle": lsh.shingle, "bands": lsh.bands,
-                   "rows": lsh.rows, "seed": seed}
+    found = []
+    for seed in seeds:
+        lsh = LSHParams(**{**SPLIT_LSH.__dict__, "seed": seed})
+        found.append(bucket_pairs(sketch(ranked, lsh), lsh))
+    cand = np.concatenate(found)
+    cand = sorted_unique(cand[:, 0] * len(ranked) + cand[:, 1]) if len(seeds) > 1 else None
+    pairs = found[0] if cand is None else np.stack([cand // len(ranked), cand % len(ranked)], 1)
+    pairs = np.sort(order[verified(ranked, ranked, pairs, threshold)[0]], axis=1)
+    return pairs, {"method": "minhash", "shingle": SPLIT_LSH.shingle,
+                   "bands": SPLIT_LSH.bands, "rows": SPLIT_LSH.rows, "seeds": list(seeds)}
 
 
 def components(n: int, pairs: np.ndarray) -> np.ndarray:
