@@ -44,9 +44,9 @@ MIN_FOR_VALIDATION = 2
 DP_CELLS = 200_000_000  # groups x target size: past this (25 MB of bitsets) the greedy fill
 LARGEST_SHOWN = 3  # groups named when a share cannot be met
 # MinHash hash seeds of the near-duplicate draws (large splits): the grouping's and the
-# leakage check's are disjoint, so the check is an independent look
-GROUPING_SEEDS = (1, 2)
-CHECK_SEEDS = (3, 4)
+# leakage check's differ, so the check is a second, independent look
+GROUPING_SEEDS = (1,)
+CHECK_SEEDS = (2,)
 
 
 def source_ids(part: pd.DataFrame) -> list[str | None]:
@@ -69,17 +69,28 @@ def _shared_pairs(keys: pd.Series) -> np.ndarray:
     return np.stack([first, pos], axis=1)
 
 
-def groups(live: pd.DataFrame, threshold: float = GROUP_THRESHOLD) -> pd.Series:
+def groups(live: pd.DataFrame, threshold: float = GROUP_THRESHOLD,
+           joined: np.ndarray | None = None, known: pd.Series | None = None) -> pd.Series:
     """Group name per record: records sharing a `dup_cluster`, a source chunk or row, or a
-    near-duplicate instruction share a group, so train and validation never share a chunk.
-    Names do not depend on row order, so neither does the split."""
+    near-duplicate instruction share a group, so train and validation never share a chunk;
+    `joined`: more pairs of record ids to keep together (the leakage check's), added to the
+    `known` groups when given. Names do not depend on row order, so neither does the split."""
     ordered = live.sort_values("id", kind="stable")
     sources = pd.Series(["source:" + s if s is not None else None
                          for s in source_ids(ordered)], dtype=object)
-    near, _ = grouping_pairs(ordered["instruction"].fillna("").tolist(), threshold,
-                             seeds=GROUPING_SEEDS)
+    if known is not None:  # the groups found before: their pairs are not looked for again
+        near = _shared_pairs(known.reindex(ordered.index).reset_index(drop=True))
+    else:
+        near, _ = grouping_pairs(ordered["instruction"].fillna("").tolist(), threshold,
+                                 seeds=GROUPING_SEEDS)
+    extra = np.zeros((0, 2), dtype=np.int64)
+    if joined is not None and len(joined):
+        at = pd.Series(np.arange(len(ordered)), index=ordered["id"].astype(str).to_numpy())
+        extra = np.stack([at.reindex(joined[:, 0]).to_numpy(), at.reindex(joined[:, 1])
+                          .to_numpy()], axis=1)
+        extra = extra[~np.isnan(extra).any(axis=1)].astype(np.int64)
     pairs = np.concatenate([_shared_pairs(ordered["dup_cluster"].reset_index(drop=True)),
-                            _shared_pairs(sources), near])
+                            _shared_pairs(sources), near, extra])
     roots = components(len(ordered), pairs)
     ids = ordered["id"].astype(str).to_numpy()
     return pd.Series(ids[roots], index=ordered.index, dtype="string").reindex(live.index)
@@ -170,12 +181,15 @@ def split(records: pd.DataFrame, validation: float | int = 0.2, test: float | in
 
 def assign(records: pd.DataFrame, validation: float | int = 0.2, test: float | int = 0.0, *,
            seed: int = 0, threshold: float = GROUP_THRESHOLD,
-           min_validation: int = 0) -> Assignment:
-    """`split`, with the groups it moved whole (for `check_shares`)."""
+           min_validation: int = 0, joined: np.ndarray | None = None,
+           known: pd.Series | None = None) -> Assignment:
+    """`split`, with the groups it moved whole (for `check_shares`); `joined`: pairs of
+    record ids that must share a group besides those `groups` finds (or the `known` groups
+    of an earlier assignment)."""
     live = kept(records)
     if live.empty:
         return Assignment(pd.Series(dtype="string"), pd.Series(dtype="string"))
-    group = groups(live, threshold)
+    group = groups(live, threshold, joined, known)
     size = group.value_counts().to_dict()
     seeds = live["seed_id"].astype(str)
     stratum = {g: Counter(part).most_common(1)[0][0] for g, part in seeds.groupby(group)}
@@ -245,21 +259,43 @@ def check_shares(records: pd.DataFrame, assignment: Assignment, validation: floa
     return {"tolerance": tolerance, "met": not misses, "misses": misses, "warning": warning}
 
 
+@dataclass
+class NearPairs:
+    """Near-duplicate instruction pairs as record ids, and how they were found."""
+
+    ids: np.ndarray  # (m, 2) of str
+    how: dict[str, object]
+
+
+def check_pairs(records: pd.DataFrame, labels: pd.Series,
+                threshold: float = GROUP_THRESHOLD) -> NearPairs:
+    """The leakage check's near-duplicate pairs among the labelled records: every pair when
+    few, else MinHash draws independent of the grouping's (`CHECK_SEEDS`)."""
+    part = records.loc[labels.index[labels.notna()]]
+    pairs, how = grouping_pairs(part["instruction"].fillna("").tolist(), threshold,
+                                seeds=CHECK_SEEDS)
+    ids = part["id"].astype(str).to_numpy()
+    return NearPairs(ids[pairs] if len(pairs) else np.zeros((0, 2), dtype=object), how)
+
+
 def leakage_check(records: pd.DataFrame, labels: pd.Series,
-                  threshold: float = GROUP_THRESHOLD) -> dict[str, object]:
-    """Near-duplicate instruction pairs (at `threshold`) and shared `dup_cluster`s whose two
-    records lie in different splits. `passed` is the proof the manifest records."""
+                  threshold: float = GROUP_THRESHOLD,
+                  near: NearPairs | None = None) -> dict[str, object]:
+    """Near-duplicate instruction pairs (at `threshold`; `near`: found already) and shared
+    `dup_cluster`s whose two records lie in different splits. `passed` is what the manifest
+    records, and `checked` says what it rests on."""
     idx = labels.index[labels.notna()]
     part = records.loc[idx]
     lab = labels.loc[idx].tolist()
-    ids = part["id"].astype(str).to_numpy()
-    # draws independent of the grouping's (other hash seeds): a pair missed by all of them
-    # is the only leak this check cannot see
-    pairs, how = grouping_pairs(part["instruction"].fillna("").tolist(), threshold,
-                                seeds=CHECK_SEEDS)
-    codes = pd.factorize(pd.Series(lab))[0]
-    across = pairs[codes[pairs[:, 0]] != codes[pairs[:, 1]]] if len(pairs) else pairs
-    crossing = [(str(ids[i]), str(ids[j])) for i, j in across[:3].tolist()]
+    near = near if near is not None else check_pairs(records, labels, threshold)
+    by_id = pd.Series(lab, index=part["id"].astype(str).to_numpy(), dtype=object)
+    if len(near.ids):
+        left = by_id.reindex(near.ids[:, 0]).to_numpy()
+        right = by_id.reindex(near.ids[:, 1]).to_numpy()
+        across = near.ids[left != right]
+    else:
+        across = near.ids
+    crossing = [(str(a), str(b)) for a, b in across[:3].tolist()]
     clusters = part.assign(_split=lab).dropna(subset=["dup_cluster"])
     shared = int((clusters.groupby("dup_cluster")["_split"].nunique() > 1).sum())
     sources = pd.Series(source_ids(part), index=part.index, dtype=object)
@@ -269,7 +305,7 @@ def leakage_check(records: pd.DataFrame, labels: pd.Series,
     return {"threshold": threshold, "crossing_pairs": len(across), "crossing_clusters": shared,
             "crossing_sources": shared_sources, "examples": crossing,
             "passed": not len(across) and not shared and not shared_sources,
-            "near_pairs_checked": len(pairs), "checked": checked(how), **counts}
+            "near_pairs_checked": len(near.ids), "checked": checked(near.how), **counts}
 
 
 def checked(how: dict[str, object]) -> str:

@@ -186,3 +186,17 @@ def test_the_leakage_check_says_what_it_checked(corpus: pd.DataFrame) -> None:
     check = leakage_check(corpus, split(corpus, 0.2, seed=1))
     assert check["passed"] and "exact" in check["checked"]
     assert check["near_pairs_checked"] > 0
+
+
+def test_pairs_the_check_found_join_the_groups_they_link(make_records) -> None:
+    """The run's split stage re-draws with the leakage check's pairs joined to the groups
+    found before: the two records of a joined pair then share a split."""
+    df = make_records(40)
+    first = assign(df, 0.3, seed=2)
+    lab = first.labels
+    a = lab.index[lab == "train"][0]
+    b = lab.index[lab == "validation"][0]
+    joined = df.loc[[a, b], "id"].astype(str).to_numpy().reshape(1, 2)
+    again = assign(df, 0.3, seed=2, joined=joined, known=first.group)
+    assert again.group[a] == again.group[b] and again.labels[a] == again.labels[b]
+    assert again.group.nunique() == first.group.nunique() - 1
