@@ -96,8 +96,8 @@ def quality(root: Path) -> dict[str, float]:
     # a distinct text is lost when neither it nor any of its planted copies is kept
     alive = np.zeros(len(kind), dtype=bool)
     np.logical_or.at(alive, origin, keep)
-    return {"near_recall": float(dup[kind == "near"].mean()),
-            "exact_recall": float(dup[kind == "exact"].mean()),
+    return {"planted_near_caught": float(dup[kind == "near"].mean()),
+            "planted_exact_caught": float(dup[kind == "exact"].mean()),
             "distinct_lost": float((~alive[originals]).mean())}
 
 
@@ -136,7 +136,7 @@ def table(rows: list[dict[str, object]]) -> None:
     line("whole command (s)", [float(r["seconds"]) for r in rows])
     line("peak memory (MB)", [float(r["peak_mb"]) for r in rows], "{:.0f}")
     line("report.html (MB)", [float(r["report_mb"]) for r in rows])
-    for key in ("near_recall", "exact_recall", "distinct_lost"):
+    for key in ("planted_near_caught", "planted_exact_caught", "distinct_lost"):
         line(key, [float(r[key]) for r in rows], "{:.4f}")
 
 
