@@ -193,10 +193,12 @@ def near_pairs(texts: list[str], threshold: float, *, method: Method = "auto",
 
 
 # The split's grouping and leakage check (ratio 80) on more than `ALLPAIRS_MAX` texts: 5-gram
-# pairs at ratio >= 80 had Jaccard >= 0.36 on the bench corpus, unrelated pairs <= 0.32 in
-# 99.9%; 32 bands of 3 rows catch a pair at Jaccard 0.5 in 98% of draws, and the estimate
-# (0.2, three standard errors under 0.36) drops most unrelated candidates unverified.
-SPLIT_LSH = LSHParams(bands=32, rows=3, min_jaccard=0.2)
+# pairs at ratio >= 80 had Jaccard >= 0.36 on the bench corpus, unrelated pairs <= 0.23 in
+# 99%; 32 bands of 3 rows catch a pair at Jaccard 0.5 in 98% of draws. Templated text fills
+# huge buckets, where each text meets only its next `window` (lexicographic neighbours): a
+# window of 12 and the estimate at 0.25 halved the candidates of 24 and 0.2 (26M at 300k
+# texts, 0.92 GB less) for a check recall of 0.999 (`bench/split_recall.py`).
+SPLIT_LSH = LSHParams(bands=32, rows=3, min_jaccard=0.25, window=12)
 
 
 def grouping_pairs(texts: list[str], threshold: float, *, seeds: tuple[int, ...] = (1,),
