@@ -1,7 +1,10 @@
 """LLM-as-judge: a rubric per seed domain scores each pair 1-10 on correctness,
 instruction-following and domain fit, with a short rationale. A grounded pair (made from a
 chunk or row) is shown with its source and also scored on faithfulness to it
-(`judge_faithfulness`, applied by the `faithfulness` check).
+(`judge_faithfulness`, applied by the `faithfulness` check). A record of several turns or with
+tool calls is shown as its conversation (`conversation_of`): the turns before its last answer,
+tool calls and replies included, each message and the whole bounded in length; the judge
+scores the assistant's side of it, the last answer above all.
 
 Heuristics cannot tell a wrong answer from a right one; a strong model can. The judge asks for
 a bounded JSON object and parses it strictly (exact keys, integers in range, a short string):
@@ -30,6 +33,9 @@ from datagen.llm.wire import LLMCallError
 from datagen.records import add_scores, has_score, json_cell, to_json
 
 PROMPT_VERSION = "judge.v1"
+CONVERSATION_PROMPT_VERSION = "judge_conversation.v1"
+MESSAGE_CHARS = 1500  # one message of a conversation, as the judge is shown it
+CONVERSATION_CHARS = 8000  # the conversation before the last answer; older messages left out
 CRITERIA = ("correctness", "instruction_following", "domain_fit")
 GROUNDED = (*CRITERIA, "faithfulness")
 FAITHFUL_RUBRIC = ("faithfulness: is every fact, figure and rule in the answer supported by the "
@@ -74,17 +80,77 @@ def rubric(domain: str) -> str:
     return RUBRICS.get((domain or "").split("/")[0].strip().lower(), GENERIC)
 
 
+def _cut(text: Any, limit: int = MESSAGE_CHARS) -> str:
+    text = text if isinstance(text, str) else json.dumps(text, ensure_ascii=False)
+    return text if len(text) <= limit else text[:limit] + " [...]"
+
+
+def render_conversation(messages: list[dict[str, Any]]) -> str:
+    """Messages as compact lines (`User: ...`, `Assistant calls name({...})`, `Tool name
+    replies: ...`), each cut at `MESSAGE_CHARS`; past `CONVERSATION_CHARS` the opening request
+    stays and the oldest messages after it are left out, the latest kept."""
+    names: dict[Any, str] = {}
+    lines = []
+    for m in messages:
+        role, content = m.get("role"), m.get("content")
+        if role == "tool":
+            name = names.get(m.get("tool_call_id"), "?")
+            lines.append(f"Tool {name} replies: {_cut(content)}")
+            continue
+        if content:
+            lines.append(f"{str(role).capitalize()}: {_cut(content)}")
+        for call in m.get("tool_calls") or []:
+            fn = call.get("function") or {}
+            names[call.get("id")] = str(fn.get("name"))
+            lines.append(f"Assistant calls {fn.get('name')}({_cut(fn.get('arguments'))})")
+    if len("\n".join(lines)) <= CONVERSATION_CHARS:
+        return "\n".join(lines)
+    kept: list[str] = []
+    room = CONVERSATION_CHARS - len(lines[0])
+    for line in reversed(lines[1:]):
+        if len(line) + 1 > room:
+            break
+        kept.insert(0, line)
+        room -= len(line) + 1
+    left_out = len(lines) - 1 - len(kept)
+    return "\n".join([lines[0], f"[{left_out} earlier messages left out]", *kept])
+
+
+def conversation_of(metadata: dict[str, Any]) -> tuple[str, str] | None:
+    """(the conversation before the last answer, rendered; the last answer) of a record of
+    several turns or with tool calls (`metadata.turns`); None for a single exchange."""
+    turns = metadata.get("turns")
+    if not isinstance(turns, list) or len(turns) <= 2:
+        return None
+    messages = [m for m in turns if isinstance(m, dict)]
+    last = max((i for i, m in enumerate(messages) if m.get("role") == "assistant"
+                and not m.get("tool_calls")), default=None)
+    if not last:  # none, or nothing before it
+        return None
+    return render_conversation(messages[:last]), str(messages[last].get("content") or "")
+
+
 def judge_messages(domain: str, instruction: str, response: str,
-                   source: str | None = None) -> list[dict[str, str]]:
+                   source: str | None = None,
+                   conversation: str | None = None) -> list[dict[str, str]]:
+    """The judge's request. With `conversation` (`render_conversation` of the turns before
+    `response`, the last answer) it replaces the instruction; a single exchange's request
+    stays as it always was, so its cached verdicts hold."""
     system = ("You are a strict reviewer of training data for a fine-tuned assistant. "
               "Score the assistant's answer; reply with JSON only.")
     shown = f"Source the answer was written from:\n<<<\n{source}\n>>>\n\n" if source else ""
     extra = f", {FAITHFUL_RUBRIC}" if source else ""
     keys = ', "faithfulness": n' if source else ""
+    asked = f"Instruction:\n{instruction}"
+    scope = ""
+    if conversation is not None:
+        asked = f"Conversation before the answer:\n{conversation}"
+        scope = (" for the answer in its conversation (the assistant's earlier turns above "
+                 "count too)")
     user = (
         f"Domain: {domain or 'general'}\nWhat a good answer looks like here: {rubric(domain)}\n\n"
-        f"{shown}Instruction:\n{instruction}\n\nAnswer:\n{response}\n\n"
-        "Score each criterion from 1 (bad) to 10 (excellent): correctness, "
+        f"{shown}{asked}\n\nAnswer:\n{response}\n\n"
+        f"Score each criterion{scope} from 1 (bad) to 10 (excellent): correctness, "
         "instruction_following (does it do exactly what was asked), domain_fit (does it meet "
         f"the domain standard above){extra}. Give a rationale of at most two sentences.\n"
         'Reply with JSON only: {"correctness": n, "instruction_following": n, '
@@ -174,15 +240,19 @@ async def judge_records(df: pd.DataFrame, client: LLMClient, cfg: JudgeConfig, *
 
     async def one(domain: Any, instruction: Any, response: Any,
                   metadata: Any) -> dict[str, Any]:
-        ref = json_cell(metadata).get("source")
+        meta = json_cell(metadata)
+        ref = meta.get("source")
         source = (sources or {}).get(ref.get("id")) if isinstance(ref, dict) else None
         criteria = GROUNDED if source else CRITERIA
         params: dict[str, Any] = {"temperature": cfg.temperature, "max_tokens": cfg.max_tokens}
         fmt = for_criteria(response_fmt, criteria)
         if fmt is not None:
             params["response_format"] = fmt
+        convo = conversation_of(meta)
+        if convo is not None:
+            response = convo[1]
         msgs = judge_messages(str(domain if isinstance(domain, str) else ""), str(instruction),
-                              str(response), source)
+                              str(response), source, convo[0] if convo else None)
         try:
             done = await client.chat(msgs, params=params)
         except BudgetExceeded:  # not asked: a rerun with a higher cap asks it
@@ -198,7 +268,8 @@ async def judge_records(df: pd.DataFrame, client: LLMClient, cfg: JudgeConfig, *
             return {"judge_error": str(exc)[:200]}
         return {"judge": min(verdict[c] for c in CRITERIA),
                 **{f"judge_{c}": verdict[c] for c in criteria},
-                "judge_rationale": verdict["rationale"], "judge_prompt": PROMPT_VERSION}
+                "judge_rationale": verdict["rationale"],
+                "judge_prompt": PROMPT_VERSION if convo is None else CONVERSATION_PROMPT_VERSION}
 
     # the row values as plain lists: a row of the frame costs ~0.3 ms, more than the request
     results = await asyncio.gather(*(one(*row) for row in zip(
