@@ -9,8 +9,7 @@ the user turn as the instruction and its answer as the response. The same checks
 in one pass, and the first failure of a record (the earliest turn, then the checks' order)
 drops it as `turn_failed`, with `scores.turn_failed = {"turn": N, "reason": ...}`: turn 2 is
 the second user turn. The check itself (`runner.TURNS`) is the runner's, which holds the
-answer checks. The judge still reads the first exchange only (a whole conversation per judge
-call is a larger prompt and a different rubric).
+answer checks. The judge reads the whole conversation (`datagen.curate.judge.conversation_of`).
 """
 
 from __future__ import annotations
