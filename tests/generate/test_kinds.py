@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import random
 from pathlib import Path
 from typing import Any
 
@@ -286,6 +287,9 @@ def test_turns_preference_pairs_differ_in_the_last_answer_alone(prefect_harness,
     def handler(body: dict[str, Any], n: int) -> Reply:
         if "strict reviewer of training data" in body["messages"][0]["content"]:
             return Reply(scored_verdict(body["messages"][-1]["content"]))
+        if body["messages"][-1]["content"].startswith("Could you say more"):
+            # every later answer good, each its own: every conversation makes candidates
+            return Reply(kinds_world.prose(random.Random(json.dumps(body, sort_keys=True))))
         return kinds_world.handler(body, n)
 
     out = tmp_path / "run"
@@ -307,8 +311,8 @@ def test_turns_preference_pairs_differ_in_the_last_answer_alone(prefect_harness,
     assert any("User: Could you say more" in j for j in judged)  # the later turns
     roles = ["system", "user", "assistant", "user", "assistant", "user"]
     sft = {json.dumps(line["messages"][:-1]) for line in _lines(out)}
-    rows = [json.loads(x) for s in ("train", "validation")
-            for x in (out / "openai" / f"preference_{s}.jsonl").read_text().splitlines()]
+    rows = [json.loads(x) for f in sorted((out / "openai").glob("preference_*.jsonl"))
+            for x in f.read_text().splitlines()]
     assert rows
     for row in rows:
         prompt = row["input"]["messages"]
