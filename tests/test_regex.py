@@ -32,7 +32,7 @@ def patterns() -> list[tuple[str, Pattern]]:
         for name, value in vars(module).items():
             if isinstance(value, Pattern):
                 found.append((f"{module.__name__.rsplit('.', 1)[-1]}.{name}", value))
-    from datagen.curate.keywords import _pattern
+    from datagen.checks.heuristics.keywords import _pattern
     found.append(("keywords._pattern", _pattern(("image", "file", "graph", "map", "video"))))
     return found
 

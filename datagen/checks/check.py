@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING, Any, Literal
 import pandas as pd
 
 from datagen.config import CurationConfig
-from datagen.curate.shape import expected_shapes
 from datagen.records import user_turns
+from datagen.shape import expected_shapes
 from datagen.text import code_views, normalize, task_part, word_counts
 
 if TYPE_CHECKING:
@@ -152,7 +152,7 @@ class Texts:
 
     @_View
     def shape(self) -> pd.Series:
-        """The answer each instruction expects (see `datagen.curate.shape`)."""
+        """The answer each instruction expects (see `datagen.shape`)."""
         hints = [m.get("answer") for m in self.metadata]
         return pd.Series(expected_shapes(self.instruction.tolist(), hints),
                          index=self.frame.index, dtype=object)
@@ -267,7 +267,7 @@ class Check:
     prepare: Callable[[Texts, CurationConfig, int], Any] | None = None
 
     def __post_init__(self) -> None:
-        from datagen.curate.reasons import DropReason
+        from datagen.reasons import DropReason
 
         known = {str(r) for r in DropReason}
         unknown = [r for r in self.reasons if r not in known]

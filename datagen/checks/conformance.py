@@ -3,7 +3,7 @@ validates against the seed's `output_schema` (`not_json`, `schema_invalid`), too
 name a declared tool with arguments valid for its parameters (`unknown_tool`,
 `bad_arguments`), tools that gave a result (`tool_failed`), and conversations whose every
 later turn was answered (`turn_failed`; the answer checks over every later turn are
-`datagen.curate.turns`).
+`datagen.checks.turns`).
 
 The respond stage checks each answer against the seed the moment it arrives (it must: a bad
 tool call cannot be answered by its tool) and records the outcome as `metadata.verdict`, with
@@ -18,9 +18,9 @@ from typing import Any
 
 import pandas as pd
 
-from datagen.curate.check import Check, Context, Verdicts
-from datagen.curate.reasons import CHECK_REASONS, DropReason
-from datagen.curate.turns import failed_turns
+from datagen.checks.check import Check, Context, Verdicts
+from datagen.checks.turns import failed_turns
+from datagen.reasons import CHECK_REASONS, DropReason
 from datagen.records import json_cell
 
 REASONS = CHECK_REASONS["conformance"]

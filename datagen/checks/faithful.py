@@ -10,7 +10,7 @@ Two signals, both cheap and both read from the record and its source alone:
   policy says 30): the clearest contradiction a lexical check can see.
 
 With a judge configured, the judge also scores faithfulness against the source (see
-`datagen.curate.judge`) and a score under `curation.faithfulness.judge_threshold` drops the
+`datagen.checks.judge`) and a score under `curation.faithfulness.judge_threshold` drops the
 record too. Records without a source are not judged here.
 """
 
@@ -21,8 +21,8 @@ import re
 
 import pandas as pd
 
-from datagen.curate.check import Check, Context, Verdicts
-from datagen.curate.reasons import DropReason
+from datagen.checks.check import Check, Context, Verdicts
+from datagen.reasons import DropReason
 
 STEM = 5
 MIN_WORDS = 1  # an answer with no content word ("Yes.") cannot be measured (bench/faithfulness.py)

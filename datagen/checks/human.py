@@ -16,10 +16,10 @@ from typing import Any
 
 import pandas as pd
 
-from datagen.curate.check import Check, Context, Verdicts
-from datagen.curate.reasons import DropReason
+from datagen.checks.check import Check, Context, Verdicts
 from datagen.errors import ConfigError
 from datagen.files import write_text
+from datagen.reasons import DropReason
 from datagen.records import json_cell
 
 VERDICTS = ("keep", "drop")

@@ -21,12 +21,12 @@ from typing import Any
 
 import pandas as pd
 
+from datagen.checks.check import Check, Context, Verdicts
 from datagen.config import JudgeConfig
-from datagen.curate.check import Check, Context, Verdicts
-from datagen.curate.reasons import DropReason
 from datagen.errors import BudgetExceeded
 from datagen.llm.client import LLMClient
 from datagen.llm.wire import LLMCallError
+from datagen.reasons import DropReason
 from datagen.records import add_scores, has_score, json_cell, to_json
 
 PROMPT_VERSION = "judge.v1"

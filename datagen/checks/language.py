@@ -1,6 +1,6 @@
 """Language of instruction and response against the seed's target language.
 
-The engine is configurable (`curation.language.engine`, see `datagen.curate.langid`; the
+The engine is configurable (`curation.language.engine`, see `datagen.language.langid`; the
 default `checked` is fastText with langdetect as the second opinion);
 langdetect is seeded, so a rerun gives the same verdicts. Every engine is flaky on short
 texts, so a field under `SHORT_WORDS` words is not judged alone: the pair is judged on its
@@ -22,12 +22,12 @@ import re
 
 import pandas as pd
 
+from datagen.checks.check import Check, Context, Texts, Verdicts
 from datagen.config import LanguageConfig
-from datagen.curate.check import Check, Context, Texts, Verdicts
-from datagen.curate.langid import detect_many
-from datagen.curate.reasons import DropReason
-from datagen.curate.shape import TRANSLATE
+from datagen.language.langid import detect_many
+from datagen.reasons import DropReason
 from datagen.regex import Pattern
+from datagen.shape import TRANSLATE
 from datagen.text import counts_of, word_count
 
 SHORT_WORDS = 10  # a response judged alone has at least this many words

@@ -6,8 +6,8 @@ keeps them."""
 
 from __future__ import annotations
 
-from datagen.curate.check import Check, Context, Verdicts
-from datagen.curate.reasons import DropReason
+from datagen.checks.check import Check, Context, Verdicts
+from datagen.reasons import DropReason
 
 REASONS = (DropReason.NOT_NOVEL, DropReason.EVOL_UNCHANGED, DropReason.EVOL_PROMPT_COPY,
            DropReason.EVOL_UNANSWERABLE)

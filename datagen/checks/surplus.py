@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from datagen.curate.check import Check, Context, Verdicts
-from datagen.curate.reasons import DropReason
+from datagen.checks.check import Check, Context, Verdicts
+from datagen.reasons import DropReason
 
 
 def cut(seeds: pd.Series, answered: pd.Series, targets: dict[str, int]) -> pd.Series:

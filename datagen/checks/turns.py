@@ -21,8 +21,8 @@ from typing import Any
 
 import pandas as pd
 
-from datagen.curate.check import Context, Verdicts
-from datagen.curate.reasons import CHECK_REASONS, DropReason
+from datagen.checks.check import Context, Verdicts
+from datagen.reasons import CHECK_REASONS, DropReason
 from datagen.records import COLUMNS, json_cell
 
 REASONS = CHECK_REASONS["turns"]

@@ -60,8 +60,8 @@ def rejected(
 ) -> None:
     """Why records were dropped: counts per stage, reason and seed, with examples."""
     from datagen.curate.ledger import summary
-    from datagen.curate.reasons import stage_of
     from datagen.files import read_parquet
+    from datagen.reasons import stage_of
     from datagen.run.folder import RunFolder
 
     folder = RunFolder(run_dir)

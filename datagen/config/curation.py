@@ -22,7 +22,7 @@ class JudgeConfig(Section):
 
 class LengthConfig(Section):
     """`length`: empty, too short and too long texts. A response's minimum depends on what
-    its task asks for (`datagen.curate.shape`): one word answers a classification."""
+    its task asks for (`datagen.shape`): one word answers a classification."""
 
     min_instruction_words: int = Field(default=2, ge=1)
     max_instruction_words: int = Field(
@@ -101,7 +101,7 @@ class SemanticConfig(Section):
     def _installed(cls, on: bool) -> bool:
         """Checked when the config is read, before any paid call."""
         if on:
-            from datagen.curate.embed import EXTRA_HINT, missing
+            from datagen.similarity.embed import EXTRA_HINT, missing
 
             lacking = missing()
             if lacking:
@@ -179,7 +179,7 @@ class CurationConfig(Section):
     def _known_checks(cls, names: list[str]) -> list[str]:
         """Each name is a check's, checked when the config is read, not at the end of a
         paid run. (Imported here: `datagen.curate` imports the config.)"""
-        from datagen.curate.reasons import check_skip
+        from datagen.reasons import check_skip
 
         check_skip(names)
         return names

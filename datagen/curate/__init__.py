@@ -16,7 +16,7 @@ deleted.
     engines), judge, dedup (+ minhash), surplus
 """
 
-from datagen.curate.check import Check, Context, Texts, Verdicts
+from datagen.checks.check import Check, Context, Texts, Verdicts
 from datagen.curate.outside import References
 from datagen.curate.runner import CHECK_NAMES, CHECKS, curate, reset
 

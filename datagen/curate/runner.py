@@ -22,43 +22,33 @@ from typing import Any
 
 import pandas as pd
 
-from datagen.config import CurationConfig
-from datagen.curate import (
+from datagen.checks import conformance, faithful, human, judge, language, strategy, surplus, turns
+from datagen.checks.check import TEXT_COLUMNS, Check, Context, Texts, Verdicts
+from datagen.checks.duplicates import dedup, quality, references, semantic
+from datagen.checks.heuristics import (
     badinput,
-    conformance,
     debris,
-    dedup,
     echo,
-    faithful,
     garbled,
-    human,
-    judge,
     keywords,
-    language,
     leak,
     length,
     nocode,
     pii,
     placeholder,
-    quality,
-    references,
     refusal,
     repetition,
-    semantic,
-    strategy,
-    surplus,
     truncation,
-    turns,
 )
-from datagen.curate.check import TEXT_COLUMNS, Check, Context, Texts, Verdicts
+from datagen.config import CurationConfig
 from datagen.curate.outside import References
 from datagen.curate.pool import Mapper, local_mapper, partitions_of, release_memory, slices
-from datagen.curate.reasons import CHECK_REASONS, GENERATION
+from datagen.reasons import CHECK_REASONS, GENERATION
 from datagen.records import json_column
 
 
 def _turns(ctx: Context) -> Verdicts:
-    """Each later turn of a conversation judged by the answer checks (`datagen.curate.turns`)."""
+    """Each later turn of a conversation judged by the answer checks (`datagen.checks.turns`)."""
     return turns.judge_turns(ctx, lambda frame: judge_frame(
         frame, ANSWER_CHECKS, ctx.cfg, ctx.refs, ctx.seed)["drop_reason"])
 

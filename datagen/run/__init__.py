@@ -28,9 +28,9 @@ from typing import Any
 
 import pandas as pd
 
+from datagen.checks.human import read_verdicts, write_verdicts
+from datagen.checks.judge import clear_judge_scores, to_judge
 from datagen.config import CurationConfig, RunConfig
-from datagen.curate.human import read_verdicts, write_verdicts
-from datagen.curate.judge import clear_judge_scores, to_judge
 from datagen.errors import ConfigError
 from datagen.export import append
 from datagen.export.hub import check_repo_id

@@ -24,8 +24,8 @@ from typing import Any
 
 import pandas as pd
 
+from datagen.checks.judge import judge_enabled, to_judge
 from datagen.config.run import STRATEGY_ROLES
-from datagen.curate.judge import judge_enabled, to_judge
 from datagen.files import write_parquet
 from datagen.generate import plan_expansion, seed_state
 from datagen.generate.candidates import add_candidates

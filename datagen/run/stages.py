@@ -17,10 +17,10 @@ from typing import Any
 
 import pandas as pd
 
+from datagen.checks.judge import judge_records, response_format
 from datagen.config.run import STRATEGY_ROLES
 from datagen.curate import curate
 from datagen.curate.distributed import curate_through_files
-from datagen.curate.judge import judge_records, response_format
 from datagen.curate.partitioned import cluster_client, on_cluster
 from datagen.curate.runner import LOCAL, SCORED, curate_rest
 from datagen.export import append

@@ -3,8 +3,8 @@
 All-pairs rapidfuzz is exact but quadratic (100k texts = 5e9 pairs). Instead each text gets a
 MinHash signature over its character 5-grams; texts that agree on every row of at least one
 band become candidate pairs, and only candidates are verified with `fuzz.ratio` (in
-`datagen.curate.dedup`). Everything is vectorised over the whole corpus (no Python loop per shingle
-or per text), in row chunks so memory stays bounded at a million texts.
+`datagen.checks.duplicates.dedup`). Everything is vectorised over the whole corpus (no Python
+loop per shingle or per text), in row chunks so memory stays bounded at a million texts.
 
 The defaults (5-grams, 20 bands of 6 rows) were tuned on the bench corpus: pairs at ratio
 >= 90 had 5-gram Jaccard >= 0.63 in 99% of cases (min 0.5), unrelated pairs <= 0.40 in
@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from datagen.curate.pool import cpus
+from datagen.cpus import cpus
 
 _PRIME_MIX = np.uint64(0x9E3779B97F4A7C15)
 _MERGE_AT = 16_000_000  # candidate codes held before de-duplicating them (bounds memory)

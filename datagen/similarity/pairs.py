@@ -5,7 +5,7 @@ Exact: xxh3 of the normalised text (NFKC, casefold, punctuation and spacing drop
 rapidfuzz `fuzz.ratio` on token-sorted text (sorted once per text). Which pairs are scored
 depends on size: up to `allpairs_max` texts (or at thresholds under `LSH_TUNED_FOR`) every pair
 is scored with `process.cdist` in row blocks (exact, bounded memory); above it, MinHash LSH
-(`datagen.curate.minhash`) proposes candidate pairs and only those are scored.
+(`datagen.similarity.minhash`) proposes candidate pairs and only those are scored.
 
 `ReferenceIndex` answers "which reference text is this a copy of?": an exact match of the
 normalised text, else the most similar reference at ratio >= threshold (all pairs when
@@ -23,7 +23,7 @@ import numpy as np
 import xxhash
 from rapidfuzz import fuzz, process
 
-from datagen.curate.minhash import LSHParams, Sketch, bucket_pairs, sketch
+from datagen.similarity.minhash import LSHParams, Sketch, bucket_pairs, sketch
 from datagen.text import normalize, token_sort, word_ngrams
 
 BLOCK_ROWS = 2048

@@ -5,7 +5,7 @@ section filled from `docs/guides/`.
   (`datagen.config`): type, default, bounds and description.
 - `reference/seeds.md`: every seed key, from `datagen.seeds.schema.SeedTask`.
 - `reference/drop-reasons.md`: every drop reason with its stage and the check that drops for
-  it, and the checks in the order a pass runs them (`datagen.curate.reasons`).
+  it, and the checks in the order a pass runs them (`datagen.reasons`).
 - `reference/cli.md`: every command, from Typer's own docs generator (`typer ... utils docs`).
 
 Nothing here is committed by hand: the pages cannot drift from the code. A page added under
@@ -30,8 +30,8 @@ REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
 from datagen.config import RunConfig  # noqa: E402
-from datagen.curate.reasons import CHECK_REASONS, GENERATION, DropReason, stage_of  # noqa: E402
 from datagen.markup import Markdown, md_table, md_text  # noqa: E402
+from datagen.reasons import CHECK_REASONS, GENERATION, DropReason, stage_of  # noqa: E402
 from datagen.seeds.schema import SeedTask  # noqa: E402
 
 GUIDES = "How-to guides"
@@ -182,7 +182,7 @@ def drop_reasons_page() -> str:
              for k, (check, reasons) in enumerate(CHECK_REASONS.items())]
     return "\n".join([
         "# Drop reasons", "",
-        "Every value `drop_reason` can hold (`datagen/curate/reasons.py`), the funnel stage "
+        "Every value `drop_reason` can hold (`datagen/reasons.py`), the funnel stage "
         "it is counted under, and the check that sets it. A check's name is what "
         "`curation.skip` takes.", "",
         md_table(["drop reason", "stage", "set by"], rows), "",

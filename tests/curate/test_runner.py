@@ -7,7 +7,7 @@ import pytest
 
 from datagen.config import CurationConfig
 from datagen.curate import CHECKS, Context, References, Texts
-from datagen.curate.reasons import STAGES, DropReason, stage_of
+from datagen.reasons import STAGES, DropReason, stage_of
 from datagen.records import COLUMNS
 from tests.curate.helpers import GOOD_INSTRUCTION, cfg, reasons, records, run
 

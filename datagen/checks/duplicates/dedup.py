@@ -1,9 +1,9 @@
 """Exact and near-duplicate instructions: one check that keeps the best of each neighbourhood.
 
-Records are taken best first (`datagen.curate.quality`: an answered record before an
+Records are taken best first (`datagen.checks.duplicates.quality`: an answered record before an
 unanswered one, then the judge score, then the heuristic quality score, then the lowest id).
 A record is kept unless it is an exact copy (normalised text) of a record already kept, or a
-near duplicate (`datagen.curate.similarity`, at `dedup.near_threshold`) of one: then it is
+near duplicate (`datagen.similarity.pairs`, at `dedup.near_threshold`) of one: then it is
 dropped, `exact_duplicate` or `near_duplicate`, with `lost_to` naming that record and
 `dup_cluster` its id. Nothing is deleted. Every record's heuristic score is stored in its
 `scores` (`quality`), for the report's viewer to sort by.
@@ -26,12 +26,12 @@ import numpy as np
 import pandas as pd
 import xxhash
 
+from datagen.checks.check import Check, Context, Texts, Verdicts
+from datagen.checks.duplicates.quality import DIGITS, best_first, heuristic, stored
 from datagen.config import CurationConfig
-from datagen.curate.check import Check, Context, Texts, Verdicts
-from datagen.curate.minhash import Sketch, sketch
-from datagen.curate.quality import DIGITS, best_first, heuristic, stored
-from datagen.curate.reasons import DropReason
-from datagen.curate.similarity import PairMemo, lsh_for, prepared_pairs, uses_minhash
+from datagen.reasons import DropReason
+from datagen.similarity.minhash import Sketch, sketch
+from datagen.similarity.pairs import PairMemo, lsh_for, prepared_pairs, uses_minhash
 
 # Between generation rounds the same instructions are compared again with a few new ones:
 # the memo scores only the new ones (`--pairs 3000`: the second pass of a round ~0 s, not ~2 s).

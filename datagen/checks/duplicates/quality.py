@@ -15,7 +15,7 @@ Records are ranked by, in this order:
 Heuristic quality, a weighted sum:
 
     0.35  the answer ended by itself (`finish_reason` stop; unknown counts half)
-    0.35  its length fits the task (`datagen.curate.shape`): for labels, concise is best
+    0.35  its length fits the task (`datagen.shape`): for labels, concise is best
           (full marks up to 20 words, falling to 0 at 300); for every other task, fuller is
           best (rising to full marks at 150 words, falling again past 1,500): among answers
           to one question, the weak ones are most often the short ones
@@ -27,8 +27,8 @@ Among three or more answers to one instruction (the same normalised text), two t
 a task that needs 150 words, but when most answers to a factual question take 10 to 30 words,
 the 70-word one is padding, and on such questions the long answer is as often the weak
 model's. And an answer gains `CONSENSUS_WEIGHT` times its agreement with the other answers
-(`datagen.curate.consensus`), centred on the group's mean, so a group's scores stay on the
-scale of a lone record's. Two answers hold no majority and keep the plain score.
+(`datagen.checks.duplicates.consensus`), centred on the group's mean, so a group's scores
+stay on the scale of a lone record's. Two answers hold no majority and keep the plain score.
 """
 
 from __future__ import annotations
@@ -39,9 +39,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from datagen.curate import consensus
-from datagen.curate.check import Check, Context, Texts, Verdicts
-from datagen.curate.placeholder import has_placeholder
+from datagen.checks.check import Check, Context, Texts, Verdicts
+from datagen.checks.duplicates import consensus
+from datagen.checks.heuristics.placeholder import has_placeholder
 
 DIGITS = 4  # the stored score, which dedup ranks by (a JSON round trip keeps it exact)
 LENGTH_WEIGHT = 0.35

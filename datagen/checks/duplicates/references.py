@@ -10,7 +10,7 @@
 
 Each user turn of a record is matched (`Texts.user_turns`: the instruction, the later user
 turns of a conversation and the tool calls it made); the first one that matches decides.
-All four match with one `ReferenceIndex` (`datagen.curate.similarity`); each drop names what
+All four match with one `ReferenceIndex` (`datagen.similarity.pairs`); each drop names what
 it lost to (`lost_to`: `example:3`, `reference:17`, `eval:5`, or the published record's id).
 """
 
@@ -21,8 +21,8 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-from datagen.curate.check import Check, Context, Verdicts
-from datagen.curate.reasons import DropReason
+from datagen.checks.check import Check, Context, Verdicts
+from datagen.reasons import DropReason
 
 
 def _verdicts(ctx: Context, found: np.ndarray, reason: str, prefix: str,

@@ -1,13 +1,13 @@
 """Semantic near-duplicates: instructions that ask the same thing in other words.
 
-After exact and near-duplicate dedup (`datagen.curate.dedup`), each kept record's instruction
-with the first words of its answer is embedded (`datagen.curate.embed`) and each pair whose
-cosine similarity reaches `curation.semantic.threshold` is a semantic pair. The answer's
+After exact and near-duplicate dedup (`datagen.checks.duplicates.dedup`), each kept record's
+instruction with the first words of its answer is embedded (`datagen.similarity.embed`) and
+each pair whose cosine similarity reaches `curation.semantic.threshold` is a semantic pair. The answer's
 opening tells a paraphrase (answered alike) from another request on the same topic (answered
 differently) far better than the instruction alone: on bench/semantic_pairs.py's hand-written
 pairs, precision 0.94 and recall 0.97 at 0.72, against 0.78 and 0.91 at the instruction
 alone's best threshold. The best record of each neighbourhood stays,
-as in dedup (the same ranking, `datagen.curate.quality.best_first`, and the same rule,
+as in dedup (the same ranking, `datagen.checks.duplicates.quality.best_first`, and the same rule,
 `dedup.resolve`: a record loses to a kept one it is near, never along a chain), and the others
 are dropped `semantic_duplicate`, with `lost_to` and `dup_cluster` naming the record kept.
 
@@ -24,11 +24,11 @@ import json
 import numpy as np
 import pandas as pd
 
-from datagen.curate import embed
-from datagen.curate.check import Check, Context, Verdicts
-from datagen.curate.dedup import resolve
-from datagen.curate.quality import DIGITS, best_first, heuristic, stored
-from datagen.curate.reasons import DropReason
+from datagen.checks.check import Check, Context, Verdicts
+from datagen.checks.duplicates.dedup import resolve
+from datagen.checks.duplicates.quality import DIGITS, best_first, heuristic, stored
+from datagen.reasons import DropReason
+from datagen.similarity import embed
 
 ANSWER_WORDS = 12  # the answer's opening embedded with its instruction
 EXACT_MAX = 50_000  # up to this many vectors every pair is compared; above, a graph index

@@ -25,8 +25,8 @@ from importlib import resources
 
 import pandas as pd
 
-from datagen.curate.check import Check, Context, Verdicts
-from datagen.curate.reasons import DropReason
+from datagen.checks.check import Check, Context, Verdicts
+from datagen.reasons import DropReason
 from datagen.regex import Pattern
 from datagen.text import normalize, word_ngrams
 

@@ -18,8 +18,8 @@ from __future__ import annotations
 import pandas as pd
 from rapidfuzz import fuzz
 
-from datagen.curate.check import Check, Context, Verdicts
-from datagen.curate.reasons import DropReason
+from datagen.checks.check import Check, Context, Verdicts
+from datagen.reasons import DropReason
 from datagen.regex import Pattern
 from datagen.text import CJK, input_part, normalize
 

@@ -10,8 +10,8 @@ import re
 import numpy as np
 import pandas as pd
 
-from datagen.curate.check import Check, Context, Verdicts
-from datagen.curate.reasons import DropReason
+from datagen.checks.check import Check, Context, Verdicts
+from datagen.reasons import DropReason
 from datagen.regex import Column, Pattern
 
 _JOINED = re.compile(r"\b[a-z]{3,}[A-Z][a-z]{2,}\b")

@@ -22,8 +22,8 @@ import re
 
 import pandas as pd
 
-from datagen.curate.check import Check, Context, Verdicts
-from datagen.curate.reasons import DropReason
+from datagen.checks.check import Check, Context, Verdicts
+from datagen.reasons import DropReason
 from datagen.regex import Column, Pattern
 
 _MAKE = (r"(?:draw|paint|sketch|illustrate|create|generate|make|design|produce|render|show|"

@@ -1,6 +1,6 @@
 """Length: empty, too short or too long instructions and responses (`curation.length`).
 
-A response is too short only for what its task asked (`datagen.curate.shape`): a label, a
+A response is too short only for what its task asked (`datagen.shape`): a label, a
 name or a number is a whole answer to a classification, naming or arithmetic task, so those
 only need one word; long-form tasks (explain, describe, an essay, a letter, a document) need
 `min_long_response_words`. Too long is counted in words and in characters (a 1 MB text in
@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from datagen.curate.check import Check, Context, Verdicts
-from datagen.curate.reasons import DropReason
+from datagen.checks.check import Check, Context, Verdicts
+from datagen.reasons import DropReason
 
 LONG_FORM = ("long", "document")
 

@@ -1,11 +1,11 @@
 """A code task answered without any code: "The testing framework has been created and is now
-available." (`no_code`). The task's shape (`datagen.curate.shape`) says code is wanted; the
+available." (`no_code`). The task's shape (`datagen.shape`) says code is wanted; the
 answer has no fenced block and no line that reads as code."""
 
 from __future__ import annotations
 
-from datagen.curate.check import Check, Context, Verdicts
-from datagen.curate.reasons import DropReason
+from datagen.checks.check import Check, Context, Verdicts
+from datagen.reasons import DropReason
 
 
 def _no_code(ctx: Context) -> Verdicts:

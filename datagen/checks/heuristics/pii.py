@@ -14,8 +14,8 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-from datagen.curate.check import Check, Context, Verdicts, plain
-from datagen.curate.reasons import DropReason
+from datagen.checks.check import Check, Context, Verdicts, plain
+from datagen.reasons import DropReason
 from datagen.regex import Pattern
 
 # every kind but emails has 9+ digits close together: one search skips most texts

@@ -5,7 +5,7 @@ Placeholders are what a good answer holds when the task asks for a document whos
 the user did not give: a cover-letter template, an offer letter to "[Candidate]", an NDA
 clause between "[Disclosing Party]" and "[Receiving Party]". So with `allow_in_documents`
 (default) they are dropped only where the task expects another shape of answer
-(`datagen.curate.shape`): "[insert answer here]" is no answer to a question. Lorem ipsum is
+(`datagen.shape`): "[insert answer here]" is no answer to a question. Lorem ipsum is
 dropped everywhere, unless the instruction asks for filler text.
 """
 
@@ -16,9 +16,9 @@ import re
 import numpy as np
 import pandas as pd
 
-from datagen.curate.check import Check, Context, Verdicts
-from datagen.curate.pii import KINDS
-from datagen.curate.reasons import DropReason
+from datagen.checks.check import Check, Context, Verdicts
+from datagen.checks.heuristics.pii import KINDS
+from datagen.reasons import DropReason
 from datagen.regex import Column, Pattern
 
 _WORDS = (r"your|insert|enter|add|company|client|customer|recipient|candidate|name|date|"

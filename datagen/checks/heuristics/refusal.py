@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import re
 
-from datagen.curate.check import Check, Context, Verdicts
-from datagen.curate.reasons import DropReason
+from datagen.checks.check import Check, Context, Verdicts
+from datagen.reasons import DropReason
 
 REFUSALS = (
     "as an ai language model", "as an ai assistant", "as a language model", "as an ai model",

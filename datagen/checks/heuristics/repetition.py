@@ -25,9 +25,9 @@ from collections import Counter
 
 import pandas as pd
 
+from datagen.checks.check import Check, Context, Verdicts
 from datagen.config import RepetitionConfig
-from datagen.curate.check import Check, Context, Verdicts
-from datagen.curate.reasons import DropReason
+from datagen.reasons import DropReason
 
 _ITEMS = re.compile(r"\s*(?:,|;)\s*")
 _WORDLIKE = re.compile(r"^[^\W\d_][\w' -]*$")

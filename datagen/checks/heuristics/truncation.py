@@ -19,9 +19,9 @@ import re
 
 import pandas as pd
 
-from datagen.curate.check import Check, Context, Verdicts
-from datagen.curate.reasons import DropReason
-from datagen.curate.shape import TRANSLATE
+from datagen.checks.check import Check, Context, Verdicts
+from datagen.reasons import DropReason
+from datagen.shape import TRANSLATE
 from datagen.text import CJK, input_part
 
 _CUT = re.compile(r"[:,(\[{]\s*$")
