@@ -1,13 +1,14 @@
-"""Every drop reason, defined once: its value, the stage it belongs to and what it means.
+"""The drop reasons every stage names: generation marks its failures with them, the export
+and the report count them, and the checks declare the ones they drop for.
 
-The ledger, the funnel, the report and the diversity metrics read these facts from here and
-nowhere else. Values are short snake_case constants and part of the record contract.
+The catalogue (each reason with its funnel stage and the check that gives it) is built from
+the checks' declarations by `datagen.checks.registry`; a new check may drop for a reason of
+its own, named in its declaration, without a member here. Values are short snake_case
+constants and part of the record contract.
 """
 
 from __future__ import annotations
 
-import difflib
-from collections.abc import Iterable
 from enum import StrEnum
 
 
@@ -71,96 +72,13 @@ class DropReason(StrEnum):
 
 
 R = DropReason
-STAGES: dict[str, tuple[DropReason, ...]] = {
-    "generation": (R.UNPARSEABLE, R.LLM_ERROR, R.NOT_NOVEL, R.EVOL_UNCHANGED,
-                   R.EVOL_UNANSWERABLE, R.EVOL_PROMPT_COPY),
-    "human": (R.HUMAN_DROP,),
-    "conformance": (R.NOT_JSON, R.SCHEMA_INVALID, R.UNKNOWN_TOOL, R.BAD_ARGUMENTS,
-                    R.TOOL_FAILED, R.TURN_FAILED),
-    "bad input": (R.MISSING_FIELD, R.NOT_TEXT, R.INVALID_UNICODE),
-    "heuristics": (R.EMPTY, R.TOO_SHORT, R.TOO_LONG, R.BLACKLIST, R.BAD_START, R.PROMPT_DEBRIS,
-                   R.TRUNCATED, R.REFUSAL, R.CHAT_LEAK, R.GARBLED, R.NO_CODE, R.PLACEHOLDER,
-                   R.ECHO, R.REPETITION, R.PII),
-    "language": (R.WRONG_LANGUAGE,),
-    "references": (R.SEED_OVERLAP, R.REFERENCE_DUPLICATE, R.EVAL_CONTAMINATION,
-                   R.PUBLISHED_DUPLICATE),
-    "dedup": (R.EXACT_DUPLICATE, R.NEAR_DUPLICATE, R.SEMANTIC_DUPLICATE),
-    "grounding": (R.UNSUPPORTED,),
-    "judge": (R.JUDGE_LOW_SCORE,),
-    "target": (R.SURPLUS,),
-}
-_STAGE_OF = {str(r): stage for stage, reasons in STAGES.items() for r in reasons}
+# The reasons generation gives that no curation check declares, with their funnel stage; the
+# rest of the catalogue comes from the checks' declarations (`datagen.checks.registry`).
+MADE_BY_GENERATION: dict[str, str] = {str(r): "generation" for r in (R.UNPARSEABLE, R.LLM_ERROR)}
 
 # Made at generation time and kept across re-curation: they are not curation's verdicts.
-GENERATION: frozenset[str] = frozenset({str(R.UNPARSEABLE), str(R.LLM_ERROR)})
+GENERATION: frozenset[str] = frozenset(MADE_BY_GENERATION)
 # Reasons that mean "a copy of something else" (diversity metrics and the rounds' saturation
 # count them; a semantic duplicate, only given with `curation.semantic.enabled`, is one too).
 DUPLICATES: frozenset[str] = frozenset(str(r) for r in (
     R.NEAR_DUPLICATE, R.EXACT_DUPLICATE, R.SEED_OVERLAP, R.NOT_NOVEL, R.SEMANTIC_DUPLICATE))
-
-
-def stage_of(reason: str) -> str:
-    """The funnel stage of a drop reason ("other" for a reason this version does not know)."""
-    return _STAGE_OF.get(str(reason), "other")
-
-
-# Every check by its name (what `curation.skip` takes), with the reasons it drops for, in the
-# order a pass runs them. Here, with no import, so that the config can check `skip` when it
-# is read; `curate.runner` asserts at import that its CHECKS are these.
-CHECK_REASONS: dict[str, tuple[DropReason, ...]] = {
-    "human": (R.HUMAN_DROP,),
-    "bad_input": (R.MISSING_FIELD, R.NOT_TEXT, R.INVALID_UNICODE),
-    "instruction_length": (R.EMPTY, R.TOO_SHORT, R.TOO_LONG),
-    "keywords": (R.BLACKLIST, R.BAD_START),
-    "debris": (R.PROMPT_DEBRIS,),
-    "strategy": (R.NOT_NOVEL, R.EVOL_UNCHANGED, R.EVOL_PROMPT_COPY, R.EVOL_UNANSWERABLE),
-    "seed_overlap": (R.SEED_OVERLAP,),
-    "reference_sets": (R.REFERENCE_DUPLICATE,),
-    "eval_sets": (R.EVAL_CONTAMINATION,),
-    "pii": (R.PII,),
-    "conformance": (R.NOT_JSON, R.SCHEMA_INVALID, R.UNKNOWN_TOOL, R.BAD_ARGUMENTS,
-                    R.TOOL_FAILED, R.TURN_FAILED),
-    "response_length": (R.EMPTY, R.TOO_LONG, R.TOO_SHORT),
-    "truncation": (R.TRUNCATED,),
-    "refusal": (R.REFUSAL,),
-    "chat_leak": (R.CHAT_LEAK,),
-    "garbled": (R.GARBLED,),
-    "no_code": (R.NO_CODE,),
-    "placeholder": (R.PLACEHOLDER,),
-    "echo": (R.ECHO,),
-    "repetition": (R.REPETITION,),
-    "language": (R.WRONG_LANGUAGE,),
-    "turns": (R.TURN_FAILED,),
-    "faithfulness": (R.UNSUPPORTED,),
-    "judge": (R.JUDGE_LOW_SCORE,),
-    "quality": (),
-    "dedup": (R.EXACT_DUPLICATE, R.NEAR_DUPLICATE),
-    "semantic": (R.SEMANTIC_DUPLICATE,),
-    "published": (R.PUBLISHED_DUPLICATE,),
-    "surplus": (R.SURPLUS,),
-}
-CHECK_NAMES = tuple(CHECK_REASONS)
-
-
-def check_skip(names: Iterable[str]) -> None:
-    """ValueError unless every name in `curation.skip` is a check's: a misspelt name would
-    otherwise skip nothing, silently. A drop reason names the check that drops for it, any
-    other name the nearest check."""
-    owners: dict[str, list[str]] = {}
-    for check, reasons in CHECK_REASONS.items():
-        for r in reasons:
-            owners.setdefault(str(r), []).append(check)
-    wrong = []
-    for name in names:
-        if name in CHECK_NAMES:
-            continue
-        if name in owners:
-            checks = " or ".join(repr(c) for c in owners[name])
-            wrong.append(f"{name!r} is a drop reason, not a check: skip {checks}")
-            continue
-        near = difflib.get_close_matches(str(name).lower().replace("-", "_").replace(" ", "_"),
-                                         CHECK_NAMES, n=1, cutoff=0.6)
-        wrong.append(f"{name!r} is no check: did you mean {near[0]!r}?" if near else
-                     f"{name!r} is no check (checks: {', '.join(CHECK_NAMES)})")
-    if wrong:
-        raise ValueError("; ".join(wrong))

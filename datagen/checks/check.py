@@ -12,13 +12,14 @@ in the declared order, so the first reason wins and the funnel reads in that ord
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 import pandas as pd
+from pydantic import BaseModel
 
-from datagen.config import CurationConfig
 from datagen.records import user_turns
 from datagen.shape import expected_shapes
 from datagen.text import code_views, normalize, task_part, word_counts
@@ -28,6 +29,10 @@ if TYPE_CHECKING:
 
 Level = Literal["instruction", "pair"]
 TEXT_COLUMNS = ("instruction", "response")  # read through `Texts`, never from a check's frame
+SNAKE = re.compile(r"[a-z][a-z0-9_]*")
+# The assembled `datagen.config.CurationConfig`: it is built from the checks' declarations,
+# so a check cannot import it (the config would import itself through the checks).
+CurationConfig = Any
 
 
 def plain(values: pd.Series, missing: str | None = "") -> pd.Series:
@@ -213,6 +218,9 @@ class Context:
     scores: pd.Series  # per row, the scores so far (a dict each; judge scores included)
     seed: int = 0
     targets: dict[str, int] | None = None
+    # the drop reason (or NA) the engine's answer checks give each row of a frame of fresh
+    # records: how the `turns` check judges the later turns of a conversation
+    answers: Callable[[pd.DataFrame], pd.Series] | None = None
 
 
 @dataclass
@@ -249,8 +257,13 @@ class Verdicts:
 
 @dataclass(frozen=True)
 class Check:
-    """One curation check: what it is called, what it drops for, what it reads, where its
-    settings live, which records it judges, and the function that judges them."""
+    """One curation check, declared once in its module (`CHECK`, or `CHECKS` for a module
+    holding several): what it is called, what it drops for and the funnel stage those reasons
+    count under, what it reads, where its settings live (`curation.<section>`, and the
+    pydantic model of that section when this check owns it), where it runs in a pass
+    (`order`: lower first; a third-party check without one runs after the built-ins), which
+    records it judges, and the function that judges them. `datagen.checks.registry` builds
+    the pass's order, the reason catalogue and the curation config from these declarations."""
 
     name: str
     reasons: tuple[str, ...]
@@ -258,6 +271,9 @@ class Check:
     section: str | None
     level: Level
     run: Callable[[Context], Verdicts]
+    stage: str = "other"
+    order: float | None = None
+    config: type[BaseModel] | None = None
     # e.g. only with eval sets configured; reads the config, outside texts and targets only
     # (never the rows: it is asked before they are cut)
     active: Callable[[Context], bool] = lambda ctx: True
@@ -267,9 +283,9 @@ class Check:
     prepare: Callable[[Texts, CurationConfig, int], Any] | None = None
 
     def __post_init__(self) -> None:
-        from datagen.reasons import DropReason
-
-        known = {str(r) for r in DropReason}
-        unknown = [r for r in self.reasons if r not in known]
-        if unknown:
-            raise ValueError(f"check {self.name}: unknown drop reasons {unknown}")
+        wrong = [r for r in (self.name, *self.reasons) if not SNAKE.fullmatch(str(r))]
+        if wrong:
+            raise ValueError(f"check {self.name!r}: names and drop reasons are short "
+                             f"snake_case words, not {wrong}")
+        if self.config is not None and self.section is None:
+            raise ValueError(f"check {self.name!r}: a config model needs its `section` name")

@@ -20,10 +20,11 @@ import pandas as pd
 
 from datagen.checks.check import Check, Context, Verdicts
 from datagen.checks.turns import failed_turns
-from datagen.reasons import CHECK_REASONS, DropReason
+from datagen.reasons import DropReason
 from datagen.records import json_cell
 
-REASONS = CHECK_REASONS["conformance"]
+REASONS = (DropReason.NOT_JSON, DropReason.SCHEMA_INVALID, DropReason.UNKNOWN_TOOL,
+           DropReason.BAD_ARGUMENTS, DropReason.TOOL_FAILED, DropReason.TURN_FAILED)
 _KNOWN = {str(r) for r in REASONS}
 
 
@@ -37,7 +38,8 @@ def _conformance(ctx: Context) -> Verdicts:
 
 
 CHECK = Check(
-    name="conformance", reasons=REASONS, inputs=("metadata",), section=None,
+    name="conformance", stage="conformance", order=1100,
+    reasons=REASONS, inputs=("metadata",), section=None,
     level="pair", run=_conformance,
 )
 

@@ -20,9 +20,24 @@ import functools
 import re
 
 import pandas as pd
+from pydantic import Field
 
 from datagen.checks.check import Check, Context, Verdicts
 from datagen.reasons import DropReason
+from datagen.settings import Section
+
+
+class FaithfulnessConfig(Section):
+    """`faithfulness`: a grounded record's answer must be supported by its chunk or row."""
+
+    min_support: float = Field(
+        default=0.5, ge=0, le=1,
+        description="Lowest share of the response's content words found in its source.")
+    numbers: bool = Field(
+        default=True, description="Drop a response giving a number its source does not.")
+    judge_threshold: float = Field(
+        default=6.0, ge=1, le=10,
+        description="Lowest judge faithfulness score kept (when a judge is configured).")
 
 STEM = 5
 MIN_WORDS = 1  # an answer with no content word ("Yes.") cannot be measured (bench/faithfulness.py)
@@ -104,7 +119,8 @@ def _faithful(ctx: Context) -> Verdicts:
 
 
 CHECK = Check(
-    name="faithfulness", reasons=(DropReason.UNSUPPORTED,),
+    name="faithfulness", stage="grounding", order=2300, config=FaithfulnessConfig,
+    reasons=(DropReason.UNSUPPORTED,),
     inputs=("instruction", "response", "language", "metadata", "scores"),
     section="faithfulness", level="pair", run=_faithful,
     active=lambda ctx: bool(ctx.refs.sources),

@@ -95,7 +95,8 @@ def _human(ctx: Context) -> Verdicts:
 
 
 CHECK = Check(
-    name="human", reasons=(DropReason.HUMAN_DROP,), inputs=("id",), section=None,
+    name="human", stage="human", order=100,
+    reasons=(DropReason.HUMAN_DROP,), inputs=("id",), section=None,
     level="instruction", run=_human, active=lambda ctx: bool(ctx.refs.verdicts),
 )
 

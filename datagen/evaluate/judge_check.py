@@ -23,11 +23,11 @@ import numpy as np
 import pandas as pd
 
 from datagen.checks.human import read_verdicts
-from datagen.checks.judge import CRITERIA
 from datagen.config import validated
 from datagen.errors import ConfigError, DatagenError
 from datagen.evaluate import agreement as stats
 from datagen.files import read_json, read_parquet, write_json
+from datagen.llm.judge import CRITERIA
 from datagen.records import json_cell
 from datagen.run.folder import RunFolder, is_run_folder
 

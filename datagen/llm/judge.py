@@ -7,9 +7,9 @@ Heuristics cannot tell a wrong answer from a right one; a strong model can. The 
 a bounded JSON object and parses it strictly (exact keys, integers in range, a short string):
 a reply that does not fit is recorded as `judge_error` and the pair is not scored, never
 guessed. Scores live in `scores` (`judge`, the lowest of the three, plus each criterion and
-the rationale), and the threshold is applied by the `judge` check from the stored score, so changing
-it re-curates a run without a single new call. Calls go through `LLMClient`: the same cache,
-limits and cost accounting as generation.
+the rationale), and the threshold is applied by the `judge` check (`datagen.checks.judge`)
+from the stored score, so changing it re-curates a run without a single new call. Calls go
+through `LLMClient`: the same cache, limits and cost accounting as generation.
 """
 
 from __future__ import annotations
@@ -21,12 +21,10 @@ from typing import Any
 
 import pandas as pd
 
-from datagen.checks.check import Check, Context, Verdicts
-from datagen.config import JudgeConfig
+from datagen.checks.judge import JudgeConfig
 from datagen.errors import BudgetExceeded
 from datagen.llm.client import LLMClient
 from datagen.llm.wire import LLMCallError
-from datagen.reasons import DropReason
 from datagen.records import add_scores, has_score, json_cell, to_json
 
 PROMPT_VERSION = "judge.v1"
@@ -137,11 +135,6 @@ def parse_verdict(text: str | None, criteria: tuple[str, ...] = CRITERIA) -> dic
     return {**{c: data[c] for c in criteria}, "rationale": r.strip()}
 
 
-def judge_enabled(cfg: JudgeConfig, endpoint_kind: str) -> bool:
-    """auto: on for a real endpoint, off for the embedded model (too weak to judge)."""
-    return cfg.enabled == "on" or (cfg.enabled == "auto" and endpoint_kind != "embedded")
-
-
 def clear_judge_scores(df: pd.DataFrame) -> pd.DataFrame:
     """A copy of `df` without the judge's scores (`judge`, `judge_*`): for a re-judge by
     another judge, which then scores every pair again."""
@@ -207,18 +200,3 @@ async def judge_records(df: pd.DataFrame, client: LLMClient, cfg: JudgeConfig, *
     add_scores(part, results)
     out.loc[idx, "scores"] = part["scores"]
     return out
-
-
-def _low_score(ctx: Context) -> Verdicts:
-    """Records whose stored judge score is below the threshold (unscored ones pass)."""
-    threshold = ctx.cfg.judge.threshold
-    low = [isinstance(sc.get("judge"), int | float) and float(sc["judge"]) < threshold
-           for sc in ctx.scores]
-    return Verdicts.where(pd.Series(low, index=ctx.frame.index, dtype=bool),
-                          DropReason.JUDGE_LOW_SCORE)
-
-
-CHECK = Check(
-    name="judge", reasons=(DropReason.JUDGE_LOW_SCORE,), inputs=("scores",), section="judge",
-    level="pair", run=_low_score,
-)

@@ -18,7 +18,7 @@ from typing import Any
 
 import pandas as pd
 
-from datagen.reasons import stage_of
+from datagen.checks.registry import stage_of
 from datagen.records import json_cell
 from datagen.text import word_counts
 

@@ -11,9 +11,9 @@ from typing import Any
 
 import pandas as pd
 
+from datagen.checks.registry import stage_of
 from datagen.export import plots
 from datagen.markup import html_text
-from datagen.reasons import stage_of
 from datagen.records import kept
 
 

@@ -17,7 +17,6 @@ from typing import Any
 
 import pandas as pd
 
-from datagen.checks.judge import judge_records, response_format
 from datagen.config.run import STRATEGY_ROLES
 from datagen.curate import curate
 from datagen.curate.distributed import curate_through_files
@@ -32,6 +31,7 @@ from datagen.generate.structured import dialect
 from datagen.llm.cache import ResponseCache
 from datagen.llm.client import LLMClient
 from datagen.llm.endpoint import Endpoint
+from datagen.llm.judge import judge_records, response_format
 from datagen.progress import StageProgress
 from datagen.run.folder import RunFolder
 from datagen.run.manifest import write_generation

@@ -10,11 +10,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from datagen.checks.judge import judge_enabled, judge_records, parse_verdict, response_format
+from datagen.checks.judge import judge_enabled
 from datagen.config import JudgeConfig, RunConfig
 from datagen.llm.cache import ResponseCache
 from datagen.llm.client import LLMClient
 from datagen.llm.endpoint import Endpoint
+from datagen.llm.judge import judge_records, parse_verdict, response_format
 from datagen.run import stages
 from datagen.run.plan import plan_run
 from tests.conftest import NDA_SEED

@@ -21,17 +21,31 @@ tool calls it led to and the later user turns of its conversation (`Texts.conver
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import Literal
 
 import numpy as np
 import pandas as pd
 import xxhash
+from pydantic import Field
 
-from datagen.checks.check import Check, Context, Texts, Verdicts
+from datagen.checks.check import Check, Context, CurationConfig, Texts, Verdicts
 from datagen.checks.duplicates.quality import DIGITS, best_first, heuristic, stored
-from datagen.config import CurationConfig
 from datagen.reasons import DropReason
+from datagen.settings import Section
 from datagen.similarity.minhash import Sketch, sketch
 from datagen.similarity.pairs import PairMemo, lsh_for, prepared_pairs, uses_minhash
+
+
+class DedupConfig(Section):
+    """`dedup`: exact and near-duplicate instructions; the best member of a cluster stays."""
+
+    near_threshold: float = Field(
+        default=90.0, ge=50, le=100, description="rapidfuzz ratio on token-sorted text.")
+    method: Literal["auto", "allpairs", "minhash"] = Field(
+        default="auto", description="auto: all pairs up to `allpairs_max` texts, MinHash above.")
+    allpairs_max: int = Field(
+        default=5_000, ge=2,
+        description="Largest all-pairs dedup (5k: ~5 s on 2 shared cores; MinHash above).")
 
 # Between generation rounds the same instructions are compared again with a few new ones:
 # the memo scores only the new ones (`--pairs 3000`: the second pass of a round ~0 s, not ~2 s).
@@ -170,7 +184,8 @@ def reasons(group: np.ndarray, winner: np.ndarray) -> np.ndarray:
 
 
 CHECK = Check(
-    name="dedup", reasons=(DropReason.EXACT_DUPLICATE, DropReason.NEAR_DUPLICATE),
+    name="dedup", stage="dedup", order=2600, config=DedupConfig,
+    reasons=(DropReason.EXACT_DUPLICATE, DropReason.NEAR_DUPLICATE),
     inputs=("id", "instruction", "response", "finish_reason", "scores", "language_score",
             "metadata"),
     section="dedup", level="instruction", run=_dedup, prepare=prepare,

@@ -100,7 +100,8 @@ def _quality(ctx: Context) -> Verdicts:
 # Drops nothing: it scores every record that reaches dedup, record by record (so with the
 # other record-local checks, on slices and on every core), for dedup to rank by.
 CHECK = Check(
-    name="quality", reasons=(), section=None, level="instruction", run=_quality,
+    name="quality", stage="dedup", order=2500,
+    reasons=(), section=None, level="instruction", run=_quality,
     inputs=("instruction", "response", "finish_reason", "scores", "language_score", "metadata"),
 )
 

@@ -20,9 +20,24 @@ from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
+from pydantic import Field
 
 from datagen.checks.check import Check, Context, Verdicts
 from datagen.reasons import DropReason
+from datagen.settings import Section
+
+
+class ReferencesConfig(Section):
+    """`references`: texts from outside the run that new records must not copy."""
+
+    sets: list[str] = Field(
+        default_factory=list,
+        description="Earlier runs or datasets (folders/files): instructions already there drop.")
+    eval_sets: list[str] = Field(
+        default_factory=list, description="Eval sets (jsonl/csv/txt/parquet) to decontaminate: "
+        "their questions and answers.")
+    ngram: int = Field(
+        default=8, ge=3, le=50, description="Word n-gram shared with an eval text = contaminated.")
 
 
 def _verdicts(ctx: Context, found: np.ndarray, reason: str, prefix: str,
@@ -83,22 +98,28 @@ def _published(ctx: Context) -> Verdicts:
 
 
 SEED_OVERLAP = Check(
-    name="seed_overlap", reasons=(DropReason.SEED_OVERLAP,),
+    name="seed_overlap", stage="references", order=700,
+    reasons=(DropReason.SEED_OVERLAP,),
     inputs=("instruction", "metadata"),
     section="dedup", level="instruction", run=_seed_overlap,
     active=lambda ctx: bool(ctx.refs.seed_examples))
 REFERENCE_SETS = Check(
-    name="reference_sets", reasons=(DropReason.REFERENCE_DUPLICATE,),
+    name="reference_sets", stage="references", order=800, config=ReferencesConfig,
+    reasons=(DropReason.REFERENCE_DUPLICATE,),
     inputs=("instruction", "metadata"),
     section="references", level="instruction", run=_reference,
     active=lambda ctx: bool(ctx.cfg.references.sets))
 EVAL_SETS = Check(
-    name="eval_sets", reasons=(DropReason.EVAL_CONTAMINATION,),
+    name="eval_sets", stage="references", order=900,
+    reasons=(DropReason.EVAL_CONTAMINATION,),
     inputs=("instruction", "response", "metadata"), section="references", level="instruction",
     run=_eval,
     active=lambda ctx: bool(ctx.cfg.references.eval_sets))
 PUBLISHED = Check(
-    name="published", reasons=(DropReason.PUBLISHED_DUPLICATE,),
+    name="published", stage="references", order=2800,
+    reasons=(DropReason.PUBLISHED_DUPLICATE,),
     inputs=("instruction", "metadata"),
     section="dedup", level="instruction", run=_published,
     active=lambda ctx: ctx.refs.published is not None and not ctx.refs.published.empty)
+
+CHECKS = (SEED_OVERLAP, REFERENCE_SETS, EVAL_SETS, PUBLISHED)

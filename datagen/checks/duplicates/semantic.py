@@ -2,8 +2,8 @@
 
 After exact and near-duplicate dedup (`datagen.checks.duplicates.dedup`), each kept record's
 instruction with the first words of its answer is embedded (`datagen.similarity.embed`) and
-each pair whose cosine similarity reaches `curation.semantic.threshold` is a semantic pair. The answer's
-opening tells a paraphrase (answered alike) from another request on the same topic (answered
+each pair whose cosine similarity reaches `curation.semantic.threshold` is a semantic pair.
+The answer's opening tells a paraphrase (answered alike) from another request on the same topic (answered
 differently) far better than the instruction alone: on bench/semantic_pairs.py's hand-written
 pairs, precision 0.94 and recall 0.97 at 0.72, against 0.78 and 0.91 at the instruction
 alone's best threshold. The best record of each neighbourhood stays,
@@ -23,12 +23,42 @@ import json
 
 import numpy as np
 import pandas as pd
+from pydantic import Field, field_validator
 
 from datagen.checks.check import Check, Context, Verdicts
 from datagen.checks.duplicates.dedup import resolve
 from datagen.checks.duplicates.quality import DIGITS, best_first, heuristic, stored
 from datagen.reasons import DropReason
+from datagen.settings import Section
 from datagen.similarity import embed
+
+
+class SemanticConfig(Section):
+    """`semantic`: records that ask the same thing in other words (an embedding model shipped
+    in a PyPI package; the `semantic` extra). Off by default: see
+    docs/guides/semantic-dedup.md for its cost."""
+
+    enabled: bool = Field(default=False, description="Run the semantic near-duplicate check.")
+    threshold: float = Field(
+        default=0.72, ge=0.5, le=1.0,
+        description="Lowest cosine similarity of two records (instruction and the opening of "
+                    "the answer) that ask the same thing.")
+    threads: int = Field(
+        default=0, ge=0,
+        description="CPU threads of the embedding model; 0: every core this process may use. "
+                    "On a machine shared with other work, 1 is often several times faster.")
+
+    @field_validator("enabled")
+    @classmethod
+    def _installed(cls, on: bool) -> bool:
+        """Checked when the config is read, before any paid call."""
+        if on:
+            from datagen.similarity.embed import EXTRA_HINT, missing
+
+            lacking = missing()
+            if lacking:
+                raise ValueError(f"true needs {', '.join(lacking)}: {EXTRA_HINT}")
+        return on
 
 ANSWER_WORDS = 12  # the answer's opening embedded with its instruction
 EXACT_MAX = 50_000  # up to this many vectors every pair is compared; above, a graph index
@@ -103,7 +133,8 @@ def _semantic(ctx: Context) -> Verdicts:
 
 
 CHECK = Check(
-    name="semantic", reasons=(DropReason.SEMANTIC_DUPLICATE,),
+    name="semantic", stage="dedup", order=2700, config=SemanticConfig,
+    reasons=(DropReason.SEMANTIC_DUPLICATE,),
     inputs=("id", "seed_id", "instruction", "response", "finish_reason", "scores",
             "language_score"),
     section="semantic", level="instruction", run=_semantic,

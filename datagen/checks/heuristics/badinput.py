@@ -72,7 +72,7 @@ def _bad_input(ctx: Context) -> Verdicts:
 
 
 CHECK = Check(
-    name="bad_input",
+    name="bad_input", stage="bad input", order=200,
     reasons=(DropReason.MISSING_FIELD, DropReason.NOT_TEXT, DropReason.INVALID_UNICODE),
     inputs=FIELDS, section=None, level="instruction", run=_bad_input,
 )

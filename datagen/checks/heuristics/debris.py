@@ -122,6 +122,7 @@ def _debris(ctx: Context) -> Verdicts:
 
 
 CHECK = Check(
-    name="debris", reasons=(DropReason.PROMPT_DEBRIS,), inputs=("instruction",),
+    name="debris", stage="heuristics", order=500,
+    reasons=(DropReason.PROMPT_DEBRIS,), inputs=("instruction",),
     section=None, level="instruction", run=_debris,
 )

@@ -78,6 +78,7 @@ def _echo(ctx: Context) -> Verdicts:
 
 
 CHECK = Check(
-    name="echo", reasons=(DropReason.ECHO,), inputs=("instruction", "response"),
+    name="echo", stage="heuristics", order=1900,
+    reasons=(DropReason.ECHO,), inputs=("instruction", "response"),
     section=None, level="pair", run=_echo,
 )

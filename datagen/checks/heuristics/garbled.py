@@ -49,6 +49,7 @@ def _garbled(ctx: Context) -> Verdicts:
 
 
 CHECK = Check(
-    name="garbled", reasons=(DropReason.GARBLED,), inputs=("response",), section=None,
+    name="garbled", stage="heuristics", order=1600,
+    reasons=(DropReason.GARBLED,), inputs=("response",), section=None,
     level="pair", run=_garbled,
 )

@@ -21,10 +21,23 @@ import functools
 import re
 
 import pandas as pd
+from pydantic import Field
 
 from datagen.checks.check import Check, Context, Verdicts
 from datagen.reasons import DropReason
 from datagen.regex import Column, Pattern
+from datagen.settings import Section
+
+
+class KeywordsConfig(Section):
+    """`keywords`: tasks a text model cannot do (make or perceive these media)."""
+
+    blacklist: list[str] = Field(
+        default_factory=lambda: [
+            "image", "graph", "picture", "photo", "file", "map", "drawing", "painting", "plot",
+            "video", "audio", "music", "sound", "recording", "flowchart", "diagram",
+        ],
+        description="Media words; they count only next to a making or perceiving verb.")
 
 _MAKE = (r"(?:draw|paint|sketch|illustrate|create|generate|make|design|produce|render|show|"
          r"display|plot|upload|attach|send|open|download|record|play|listen to|watch|look at|"
@@ -80,7 +93,8 @@ def _keywords(ctx: Context) -> Verdicts:
 
 
 CHECK = Check(
-    name="keywords", reasons=(DropReason.BLACKLIST, DropReason.BAD_START),
+    name="keywords", stage="heuristics", order=400, config=KeywordsConfig,
+    reasons=(DropReason.BLACKLIST, DropReason.BAD_START),
     inputs=("instruction", "language"), section="keywords", level="instruction",
     run=_keywords,
 )

@@ -32,6 +32,7 @@ def _leak(ctx: Context) -> Verdicts:
 
 
 CHECK = Check(
-    name="chat_leak", reasons=(DropReason.CHAT_LEAK,), inputs=("instruction", "response"),
+    name="chat_leak", stage="heuristics", order=1500,
+    reasons=(DropReason.CHAT_LEAK,), inputs=("instruction", "response"),
     section=None, level="pair", run=_leak,
 )

@@ -10,9 +10,26 @@ three words is too long).
 from __future__ import annotations
 
 import pandas as pd
+from pydantic import Field
 
 from datagen.checks.check import Check, Context, Verdicts
 from datagen.reasons import DropReason
+from datagen.settings import Section
+
+
+class LengthConfig(Section):
+    """`length`: empty, too short and too long texts. A response's minimum depends on what
+    its task asks for (`datagen.shape`): one word answers a classification."""
+
+    min_instruction_words: int = Field(default=2, ge=1)
+    max_instruction_words: int = Field(
+        default=1500, ge=1, description="Instructions may carry a whole passage to work on.")
+    min_response_words: int = Field(
+        default=1, ge=1, description="For labels, names, numbers and other short tasks.")
+    min_long_response_words: int = Field(
+        default=10, ge=1, description="For explain/describe/essay/letter/document tasks.")
+    max_response_words: int = Field(default=3000, ge=1)
+    max_chars: int = Field(default=30_000, ge=100)
 
 LONG_FORM = ("long", "document")
 
@@ -43,13 +60,15 @@ def _response(ctx: Context) -> Verdicts:
 
 
 INSTRUCTION = Check(
-    name="instruction_length",
+    name="instruction_length", stage="heuristics", order=300, config=LengthConfig,
     reasons=(DropReason.EMPTY, DropReason.TOO_SHORT, DropReason.TOO_LONG),
     inputs=("instruction",), section="length", level="instruction", run=_instruction,
 )
 RESPONSE = Check(
-    name="response_length",
+    name="response_length", stage="heuristics", order=1200, config=LengthConfig,
     reasons=(DropReason.EMPTY, DropReason.TOO_LONG, DropReason.TOO_SHORT),
     inputs=("instruction", "response", "metadata"), section="length", level="pair",
     run=_response,
 )
+
+CHECKS = (INSTRUCTION, RESPONSE)

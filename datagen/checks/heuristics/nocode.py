@@ -14,6 +14,7 @@ def _no_code(ctx: Context) -> Verdicts:
 
 
 CHECK = Check(
-    name="no_code", reasons=(DropReason.NO_CODE,), inputs=("instruction", "response"),
+    name="no_code", stage="heuristics", order=1700,
+    reasons=(DropReason.NO_CODE,), inputs=("instruction", "response"),
     section=None, level="pair", run=_no_code,
 )

@@ -10,13 +10,23 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from typing import Literal
 
 import numpy as np
 import pandas as pd
+from pydantic import Field
 
 from datagen.checks.check import Check, Context, Verdicts, plain
 from datagen.reasons import DropReason
 from datagen.regex import Pattern
+from datagen.settings import Section
+
+
+class PIIConfig(Section):
+    """`pii`: emails, phones, cards (Luhn), IBANs, US SSNs."""
+
+    mode: Literal["off", "flag", "mask", "drop"] = Field(
+        default="flag", description="flag in scores, mask with [KIND], or drop the record.")
 
 # every kind but emails has 9+ digits close together: one search skips most texts
 _DIGIT_RUN = Pattern(r"\d(?:\W{0,3}\w?\W{0,2}\d){8}")
@@ -122,6 +132,7 @@ def _pii(ctx: Context) -> Verdicts:
 
 
 CHECK = Check(
-    name="pii", reasons=(DropReason.PII,), inputs=("instruction", "response"), section="pii",
+    name="pii", stage="heuristics", order=1000, config=PIIConfig,
+    reasons=(DropReason.PII,), inputs=("instruction", "response"), section="pii",
     level="instruction", run=_pii, active=lambda ctx: ctx.cfg.pii.mode != "off",
 )

@@ -15,11 +15,21 @@ import re
 
 import numpy as np
 import pandas as pd
+from pydantic import Field
 
 from datagen.checks.check import Check, Context, Verdicts
 from datagen.checks.heuristics.pii import KINDS
 from datagen.reasons import DropReason
 from datagen.regex import Column, Pattern
+from datagen.settings import Section
+
+
+class PlaceholderConfig(Section):
+    """`placeholder`: template text left in a response."""
+
+    allow_in_documents: bool = Field(
+        default=True, description="Keep [Name]-style placeholders where the task asks for a "
+        "letter, template, form or other document whose particulars it does not give.")
 
 _WORDS = (r"your|insert|enter|add|company|client|customer|recipient|candidate|name|date|"
           r"address|phone|email|title|position|amount|number|city|state|country|product|"
@@ -70,6 +80,7 @@ def _placeholder(ctx: Context) -> Verdicts:
 
 
 CHECK = Check(
-    name="placeholder", reasons=(DropReason.PLACEHOLDER,), inputs=("instruction", "response"),
+    name="placeholder", stage="heuristics", order=1800, config=PlaceholderConfig,
+    reasons=(DropReason.PLACEHOLDER,), inputs=("instruction", "response"),
     section="placeholder", level="pair", run=_placeholder,
 )

@@ -38,6 +38,7 @@ def _refusal(ctx: Context) -> Verdicts:
 
 
 CHECK = Check(
-    name="refusal", reasons=(DropReason.REFUSAL,), inputs=("response",), section=None,
+    name="refusal", stage="heuristics", order=1400,
+    reasons=(DropReason.REFUSAL,), inputs=("response",), section=None,
     level="pair", run=_refusal,
 )

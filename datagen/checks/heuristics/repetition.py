@@ -24,10 +24,26 @@ import re
 from collections import Counter
 
 import pandas as pd
+from pydantic import Field
 
 from datagen.checks.check import Check, Context, Verdicts
-from datagen.config import RepetitionConfig
 from datagen.reasons import DropReason
+from datagen.settings import Section
+
+
+class RepetitionConfig(Section):
+    """`repetition`: loops, measured as repeated n-grams (long responses) and repeated list
+    items (any response); defaults from the dev-set sweep (`bench/quality.py --sweep`)."""
+
+    min_words: int = Field(default=50, ge=1, description="Shorter responses: n-gram rules off.")
+    max_repeated_8gram_share: float = Field(
+        default=0.45, gt=0, le=1,
+        description="Share of characters inside word 8-grams that occur more than once.")
+    max_top_2gram_share: float = Field(
+        default=0.35, gt=0, le=1, description="Share of characters in the most frequent 2-gram.")
+    min_list_items: int = Field(default=8, ge=2, description="Lists this long are checked.")
+    max_duplicate_item_share: float = Field(
+        default=0.30, ge=0, le=1, description="Share of a list's items that repeat another.")
 
 _ITEMS = re.compile(r"\s*(?:,|;)\s*")
 _WORDLIKE = re.compile(r"^[^\W\d_][\w' -]*$")
@@ -120,6 +136,7 @@ def _repetition(ctx: Context) -> Verdicts:
 
 
 CHECK = Check(
-    name="repetition", reasons=(DropReason.REPETITION,), inputs=("response",),
+    name="repetition", stage="heuristics", order=2000, config=RepetitionConfig,
+    reasons=(DropReason.REPETITION,), inputs=("response",),
     section="repetition", level="pair", run=_repetition,
 )

@@ -77,7 +77,8 @@ def _truncated(ctx: Context) -> Verdicts:
 
 
 CHECK = Check(
-    name="truncation", reasons=(DropReason.TRUNCATED,),
+    name="truncation", stage="heuristics", order=1300,
+    reasons=(DropReason.TRUNCATED,),
     inputs=("instruction", "finish_reason", "response"),
     section=None, level="pair", run=_truncated,
 )
