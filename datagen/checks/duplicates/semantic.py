@@ -3,9 +3,9 @@
 After exact and near-duplicate dedup (`datagen.checks.duplicates.dedup`), each kept record's
 instruction with the first words of its answer is embedded (`datagen.similarity.embed`) and
 each pair whose cosine similarity reaches `curation.semantic.threshold` is a semantic pair.
-The answer's opening tells a paraphrase (answered alike) from another request on the same topic (answered
-differently) far better than the instruction alone: on bench/semantic_pairs.py's hand-written
-pairs, precision 0.94 and recall 0.97 at 0.72, against 0.78 and 0.91 at the instruction
+The answer's opening tells a paraphrase (answered alike) from another request on the same
+topic (answered differently) far better than the instruction alone: on
+bench/semantic_pairs.py's hand-written pairs, precision 0.94 and recall 0.97 at 0.72, against 0.78 and 0.91 at the instruction
 alone's best threshold. The best record of each neighbourhood stays,
 as in dedup (the same ranking, `datagen.checks.duplicates.quality.best_first`, and the same rule,
 `dedup.resolve`: a record loses to a kept one it is near, never along a chain), and the others
