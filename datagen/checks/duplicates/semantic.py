@@ -9,7 +9,8 @@ bench/semantic_pairs.py's hand-written pairs, precision 0.94 and recall 0.97 at 
 0.78 and 0.91 at the instruction alone's best threshold. The best record of each
 neighbourhood stays, as in dedup (the same ranking,
 `datagen.checks.duplicates.quality.best_first`, and the same rule, `dedup.resolve`: a record
-loses to a kept one it is near, never along a chain), and the others are dropped `semantic_duplicate`, with `lost_to` and `dup_cluster` naming the record kept.
+loses to a kept one it is near, never along a chain), and the others are dropped
+`semantic_duplicate`, with `lost_to` and `dup_cluster` naming the record kept.
 
 Each judged record gets the score `semantic_distance` (1 - cosine to its seed's centroid), the
 manifest's semantic coverage reads it (`coverage` below). Off unless
