@@ -204,7 +204,8 @@ def sweep(dev: pd.DataFrame) -> str:
 
 async def judged(dev: pd.DataFrame, base_url: str, model: str) -> pd.DataFrame:
     """The dev records with judge scores from a real endpoint (cached in bench/.cache)."""
-    from datagen.config import JudgeConfig, LLMConfig
+    from datagen.checks.judge import JudgeConfig
+    from datagen.config import LLMConfig
     from datagen.llm.cache import ResponseCache
     from datagen.llm.client import LLMClient
     from datagen.llm.endpoint import resolve

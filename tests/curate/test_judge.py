@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from datagen.checks.judge import judge_enabled
-from datagen.config import JudgeConfig, RunConfig
+from datagen.checks.judge import JudgeConfig, judge_enabled
+from datagen.config import RunConfig
 from datagen.llm.cache import ResponseCache
 from datagen.llm.client import LLMClient
 from datagen.llm.endpoint import Endpoint

@@ -13,7 +13,8 @@ from typing import Any
 import pandas as pd
 from datasets import load_dataset
 
-from datagen.config import CurationConfig, JudgeConfig
+from datagen.checks.judge import JudgeConfig
+from datagen.config import CurationConfig
 from datagen.curate import References, curate
 from datagen.llm.client import LLMClient
 from datagen.llm.endpoint import Endpoint
