@@ -12,7 +12,9 @@ from pathlib import Path
 
 import pytest
 
+import datagen.checks
 import datagen.curate
+import datagen.shape
 import datagen.text
 from datagen.regex import Column, Pattern
 from datagen.text import code_views, counts_of, looks_like_code, prose, split_counts, word_count
@@ -25,8 +27,9 @@ ODD = ["Write a story\x0bin two lines", "user\x1c: hi", "Explain\x1fwhy", "Über
 
 
 def patterns() -> list[tuple[str, Pattern]]:
-    modules = [importlib.import_module(f"datagen.curate.{info.name}")
-               for info in pkgutil.iter_modules(datagen.curate.__path__)] + [datagen.text]
+    modules = [importlib.import_module(info.name) for package in (datagen.checks, datagen.curate)
+               for info in pkgutil.walk_packages(package.__path__, package.__name__ + ".")
+               ] + [datagen.shape, datagen.text]
     found = []
     for module in modules:
         for name, value in vars(module).items():
