@@ -49,7 +49,7 @@ def texts() -> list[str]:
 def test_the_checks_use_column_patterns() -> None:
     names = {name for name, _ in patterns()}
     assert {"shape._LONG", "keywords._WEB", "leak._TOKENS", "debris._META",
-            "language._TRANSLATE", "garbled._ARTEFACT"} <= names
+            "language._ASKS_LANGUAGE", "garbled._ARTEFACT"} <= names
 
 
 @pytest.mark.parametrize(("name", "pattern"), patterns(), ids=lambda x: x if isinstance(x, str)
