@@ -33,9 +33,9 @@ from typing import Any
 
 import pandas as pd
 
-from datagen.curate.reasons import DropReason
 from datagen.export.openai import strip_nulls, tools, turns
 from datagen.files import write_jsonl
+from datagen.reasons import DropReason
 from datagen.records import json_cell
 
 NEVER_REJECTED = {str(DropReason.PII)}  # their text must not leave the run folder

@@ -23,7 +23,6 @@ from typing import Any, TypeVar
 import pandas as pd
 
 from datagen.config import GenerationConfig
-from datagen.curate.reasons import DropReason
 from datagen.errors import BudgetExceeded
 from datagen.generate import structured
 from datagen.generate.candidates import is_candidate
@@ -33,6 +32,7 @@ from datagen.generate.toolcalls import answer_with_tools, tool_specs
 from datagen.llm.client import LLMClient
 from datagen.llm.wire import Completion, LLMCallError
 from datagen.prompts import render
+from datagen.reasons import DropReason
 from datagen.seeds import SeedTask
 from datagen.seeds.sources import Unit
 
@@ -111,7 +111,7 @@ async def answer(client: LLMClient, messages: list[dict[str, Any]], params: dict
     """One answer in the seed's shape, and what to add to the record's metadata: for a seed
     with `tools`, the conversation with its calls (`turns`), the tools and the calls; for one
     with `output_schema`, the schema's verdict. A failed check is `verdict` (a drop reason,
-    `datagen.curate.conformance`) with its `verdict_detail`."""
+    `datagen.checks.conformance`) with its `verdict_detail`."""
     if seed is not None and seed.tools:
         done = await answer_with_tools(client, messages, params, sample, seed)
         meta: dict[str, Any] = {"tools": tool_specs(seed), "calls": done.calls}

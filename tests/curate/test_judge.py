@@ -11,18 +11,18 @@ from pathlib import Path
 
 import pandas as pd
 
-from datagen.config import JudgeConfig, RunConfig
-from datagen.curate.judge import (
+from datagen.checks.judge import JudgeConfig, judge_enabled
+from datagen.config import RunConfig
+from datagen.llm.cache import ResponseCache
+from datagen.llm.client import LLMClient
+from datagen.llm.endpoint import Endpoint
+from datagen.llm.judge import (
     CONVERSATION_CHARS,
-    judge_enabled,
     judge_messages,
     judge_records,
     parse_verdict,
     response_format,
 )
-from datagen.llm.cache import ResponseCache
-from datagen.llm.client import LLMClient
-from datagen.llm.endpoint import Endpoint
 from datagen.run import stages
 from datagen.run.plan import plan_run
 from tests.conftest import NDA_SEED
