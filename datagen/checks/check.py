@@ -22,7 +22,7 @@ from pydantic import BaseModel
 
 from datagen.records import user_turns
 from datagen.shape import expected_shapes
-from datagen.text import code_views, normalize, task_part, word_counts
+from datagen.text import code_views, json_document, normalize, task_part, word_counts
 
 if TYPE_CHECKING:
     from datagen.curate.outside import References
@@ -139,6 +139,12 @@ class Texts:
     def response_prose(self) -> pd.Series:
         """The response with its code taken out."""
         return self._response_code["prose"]
+
+    @_View
+    def response_json(self) -> pd.Series:
+        """Whether the response is one JSON object or array (`datagen.text.json_document`)."""
+        return pd.Series([json_document(r) for r in self.response.tolist()],
+                         index=self.frame.index, dtype=bool)
 
     @_View
     def response_has_code(self) -> pd.Series:

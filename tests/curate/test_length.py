@@ -65,3 +65,17 @@ def test_thresholds_come_from_the_length_section() -> None:
 def test_short_answers_to_short_asks_are_kept(language: str, instruction: str,
                                               response: str) -> None:
     assert reason_of(instruction=instruction, response=response, language=language) is None
+
+
+@pytest.mark.parametrize("response", [
+    '{"total": 12}',
+    '[{"sku": "A1", "qty": 2}]',
+    '{"customer": "Ann", "total": 5, "items": ["lamp"]}',
+])
+def test_a_json_answer_is_data_not_prose(response: str) -> None:
+    # a structured answer (a seed's `output_schema`) is judged by its schema, not by words
+    # or language: an order summary asked for at length is still one small JSON object
+    instruction = ("Explain in detail what this customer ordered and what they owe: Ann "
+                   "bought a lamp for five dollars, delivered last Tuesday to her office.")
+    assert reason_of(instruction=instruction, response=response) is None
+    assert reason_of(instruction=instruction, response=response[:-1]) == "too_short"

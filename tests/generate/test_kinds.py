@@ -75,7 +75,20 @@ def openai_tool_line_errors(line: dict[str, Any]) -> list[str]:
 def test_structured_output_keeps_only_answers_that_validate(prefect_harness,
                                                              tmp_path: Path) -> None:
     out = tmp_path / "run"
-    with ScriptedServer(kinds_world.handler) as server:
+    # the run's folder changes its requests: plant one answer of each failure, whatever
+    # chance gives the others
+    planted = itertools.count()
+
+    def handler(body: dict[str, Any], n: int) -> Reply:
+        if "response_format" in body:
+            k = next(planted)
+            if k == 0:
+                return Reply('{"customer": "Ann", "total": ')  # cut off: not JSON
+            if k == 1:
+                return Reply('{"customer": "Ann", "items": ["lamp"]}')  # no `total`
+        return kinds_world.handler(body, n)
+
+    with ScriptedServer(handler) as server:
         _run(server, SCHEMA_SEED, out, 12)
     answers = [r for r in server.requests if "response_format" in r]
     assert answers and all(r["response_format"]["type"] == "json_object"  # a local server

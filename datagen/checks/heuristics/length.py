@@ -51,6 +51,8 @@ def min_words(shapes: pd.Series, min_response: int, min_long: int) -> pd.Series:
 def _response(ctx: Context) -> Verdicts:
     t, cfg = ctx.texts, ctx.cfg.length
     need = min_words(t.shape, cfg.min_response_words, cfg.min_long_response_words)
+    # a JSON document's shape is its schema's business (`conformance`), not a word count
+    need = need.where(~t.response_json, 1)
     return Verdicts.first_of(ctx.frame.index, [
         (DropReason.EMPTY, t.response.str.strip() == ""),
         (DropReason.TOO_LONG, (t.response_words > cfg.max_response_words)
