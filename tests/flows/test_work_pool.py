@@ -28,7 +28,7 @@ DEPLOYMENT = "nightly-legal-pool"
 
 def test_the_shipped_prefect_yaml_is_valid() -> None:
     """A typo in a parameter would only surface at 2 am otherwise."""
-    from flows.prefect_bits import run_config
+    from flows.run_options import run_config
 
     data = yaml.safe_load((REPO / "flows" / "prefect.yaml").read_text())
     (dep,) = data["deployments"]
