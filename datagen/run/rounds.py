@@ -8,7 +8,8 @@ are new or changed with the record-local checks (`check_each_stage`), then runs 
 that compare records over all (`compare_records_stage`): the verdicts `curate_stage` gives
 from scratch, without checking every record again each round. A seed stops when its target
 is met, it saturated, it reached its attempt limit, or its last `patience` rounds kept nothing
-(`datagen.generate.work`); `max_rounds` bounds the rest. A saturated seed may go on with more diversity strategies switched on.
+(`datagen.generate.work`); `max_rounds` bounds the rest. A saturated seed may go on with more
+diversity strategies switched on.
 Everything is derived from the records, so a resume plans the same calls and the response cache
 answers them. The records so far are saved after every round (`records.partial.parquet`): a
 crash loses nothing that was made. When the budget refused a call, generation stops after that
