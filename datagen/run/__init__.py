@@ -1,6 +1,11 @@
 """The one orchestrator: plan -> rounds (expand, respond, judge, curate) -> final curation ->
 split -> export -> publish -> push, for the CLI, the library and the Prefect flow alike.
 
+The pipeline reads here and in `rounds.py`: each step is a stage function of `stages.py`
+handed to the fan-out with its typed arguments (`fanout.call(split_stage, plan, records,
+published)`), so a type checker sees every stage's inputs, and the fan-out (local, or Prefect
+in `flows/`) only decides where the call runs.
+
     run(config, fanout) -> RunResult      a whole run; `fanout` says where stages execute
     recurate(run_dir, curation)           new verdicts, split and exports, no LLM call
     recurate(run_dir, judge=config)       the same after a re-judge: judge calls only
