@@ -8,6 +8,9 @@ once the manifest is saved, so a failing check still leaves its report in the ma
 from __future__ import annotations
 
 import re
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -62,6 +65,16 @@ def _plot_all(records: pd.DataFrame, tokens: tuple[dict[str, list[int]], str],
     plots.save_png(plots.languages(kept(records)), folder / PLOTS["languages"])
 
 
+@contextmanager
+def timed(manifest: dict[str, Any], part: str) -> Iterator[None]:
+    """Seconds spent on one part of the export, in the manifest's `timings_s` (`export_PART`):
+    at a million records each part is a stage a user waits for."""
+    started = time.perf_counter()
+    yield
+    manifest.setdefault("timings_s", {})[f"export_{part}"] = round(
+        time.perf_counter() - started, 3)
+
+
 def export_run(root: Path, records: pd.DataFrame, labels: pd.Series,
                manifest: dict[str, Any], cfg: RunConfig,
                seeds: list[dict[str, Any]], sources: dict[str, str] | None = None
@@ -70,12 +83,15 @@ def export_run(root: Path, records: pd.DataFrame, labels: pd.Series,
     report per split) and `exports` (files) to `manifest`, and return it."""
     ex = cfg.export
     splits = split_frames(records, labels)
-    tokens = split_tokens(splits, cfg)
+    with timed(manifest, "tokens"):
+        tokens = split_tokens(splits, cfg)
     reports, files = {}, []
     for name, df in splits.items():
         path = root / "openai" / f"{name}.jsonl"
-        write_chat_jsonl(df, path, system_message=ex.system_message, weight=ex.weight)
-        reports[name] = validate_file(path, ex.target_models, ex.prices)
+        with timed(manifest, f"openai_{name}"):
+            write_chat_jsonl(df, path, system_message=ex.system_message, weight=ex.weight)
+        with timed(manifest, f"validate_{name}"):
+            reports[name] = validate_file(path, ex.target_models, ex.prices)
         files.append(path)
         for fmt in ex.formats:
             out = root / fmt / f"{name}.jsonl"
@@ -96,20 +112,22 @@ def export_run(root: Path, records: pd.DataFrame, labels: pd.Series,
     names = {k: f"plots/{v}" for k, v in PLOTS.items()}
     languages = sorted({str(s["language"]).split("-")[0] for s in seeds}) or ["en"]
     domains = sorted({tag(str(s["domain"])) for s in seeds} - {""})
-    write_hf(splits, root / "hf",
-             card_body=card_body(manifest, splits, seeds, plots=names, preflight=preflight),
-             card_meta={"language": languages, "license": ex.license,
-                        "pretty_name": manifest["name"],
-                        "tags": ["synthetic", "datagen", *domains]},
-             system_message=ex.system_message, weight=ex.weight,
-             assets=lambda tmp: _plot_all(records, tokens, tmp / "plots"), preference=pref_rows)
+    with timed(manifest, "hf"):
+        write_hf(splits, root / "hf",
+                 card_body=card_body(manifest, splits, seeds, plots=names, preflight=preflight),
+                 card_meta={"language": languages, "license": ex.license,
+                            "pretty_name": manifest["name"],
+                            "tags": ["synthetic", "datagen", *domains]},
+                 system_message=ex.system_message, weight=ex.weight,
+                 assets=lambda tmp: _plot_all(records, tokens, tmp / "plots"), preference=pref_rows)
     files.append(root / "hf")
     manifest["exports"] = [str(Path(f).relative_to(root)) for f in files]
     report = card_body(manifest, splits, seeds, plots={k: f"hf/{v}" for k, v in names.items()},
                        preflight="\n\n".join(markdown(r) for r in reports.values()),
                        title=f"Run {manifest.get('run_id', '')}: {manifest['name']}")
     write_text(root / "report.md", report + "\n")
-    write_report(root, manifest, records, labels, *tokens, sources=sources)
+    with timed(manifest, "report"):
+        write_report(root, manifest, records, labels, *tokens, sources=sources)
     return manifest
 
 

@@ -73,7 +73,7 @@ def size_category(n: int) -> str:
 
 def _rows(records: pd.DataFrame, *, system_message: bool, weight: Weighting) -> dict[str, list]:
     rows: dict[str, list[Any]] = {c: [] for c in (*COLUMNS, *SOURCE_COLUMNS, "tools")}
-    for _, r in records.iterrows():
+    for r in records.to_dict(orient="records"):  # dicts: `iterrows` is a Series a row
         rows["messages"].append(messages(r, system_message=system_message, weight=weight))
         defs = tools(r)
         rows["tools"].append(None if defs is None else json.dumps(defs, ensure_ascii=False))

@@ -60,7 +60,8 @@ def render(manifest: dict[str, Any], records: pd.DataFrame, labels: pd.Series,
     """The page. Text chunks past `data.INLINE_BYTES` go to `files_dir` (`report_files/`)."""
     splits = {name: records.loc[labels.index[labels == name]]
               for name in ("train", "validation", "test") if (labels == name).any()}
-    index, chunks = data.build(records, labels, sources)
+    shown = data.viewed(records)
+    index, chunks = data.build(shown, labels, sources)
     dumped = [script_json(c) for c in chunks]
     inline = sum(len(c) for c in dumped) <= data.INLINE_BYTES or files_dir is None
     if inline:
@@ -89,7 +90,8 @@ def render(manifest: dict[str, Any], records: pd.DataFrame, labels: pd.Series,
         sections.lengths(splits, tokens, encoding), sections.languages(manifest, records),
         sections.sources(manifest), sections.shapes(manifest),
         models, sections.cost(manifest), sections.split_check(manifest), sections.human(manifest),
-        VIEWER,
+        VIEWER.replace("<h2>Records</h2>",
+                       "<h2>Records</h2>" + sample_note(len(shown), len(records)), 1),
     ]
     return (
         "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
@@ -101,6 +103,15 @@ def render(manifest: dict[str, Any], records: pd.DataFrame, labels: pd.Series,
         + f'<script type="application/json" id="report-meta">{script_json(meta)}</script>'
         + f'<script type="application/json" id="index">{script_json(index)}</script>'
         + texts + f"<script>{_asset('viewer.js')}</script></body></html>")
+
+
+def sample_note(shown: int, total: int) -> str:
+    """What the viewer holds, when it is not every record."""
+    if shown == total:
+        return ""
+    return (f"<p class='note'>The record viewer below holds a fixed sample of {shown:,} of the "
+            f"run's {total:,} records (chosen by id); every record, with its verdict and "
+            "split, is in records.parquet, and the figures above count them all.</p>")
 
 
 def write_report(root: Path, manifest: dict[str, Any], records: pd.DataFrame,

@@ -16,7 +16,9 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy as np
 import pandas as pd
+import xxhash
 
 from datagen.curate.reasons import stage_of
 from datagen.records import json_cell
@@ -24,6 +26,9 @@ from datagen.text import word_counts
 
 CHUNK = 2000
 INLINE_BYTES = 24 * 1024 * 1024
+# records the viewer holds: its index is ~160 bytes a record and parsed whole when the page
+# opens, so past this a run shows a fixed sample (every dropped reason and split still in it)
+VIEWER_MAX = 100_000
 SNIPPET = 140
 CATEGORIES = ("seed", "strategy", "split", "reason", "language")
 SCORES = ("quality", "judge", "language_score", "completion_tokens", "instruction_words",
@@ -47,6 +52,19 @@ def _judge(scores: dict[str, Any]) -> float | None:
     if isinstance(value, dict):
         value = value.get("overall", value.get("score"))
     return float(value) if isinstance(value, int | float) else None
+
+
+def viewed(records: pd.DataFrame, most: int | None = None) -> pd.DataFrame:
+    """The records the viewer shows: all up to `most`, else a sample of `most` chosen by a
+    hash of the id (the same records on every rewrite, whatever the row order), in the
+    records' order. The page's statistics are computed on every record, not on this."""
+    most = VIEWER_MAX if most is None else most
+    if len(records) <= most:
+        return records
+    rank = np.fromiter((xxhash.xxh3_64_intdigest(str(i).encode()) for i in records["id"]),
+                       dtype=np.uint64, count=len(records))
+    chosen = np.sort(np.argsort(rank, kind="stable")[:most])
+    return records.iloc[chosen]
 
 
 def build(records: pd.DataFrame, labels: pd.Series, sources: dict[str, str] | None = None

@@ -19,7 +19,7 @@ from datagen.curate import human, semantic
 from datagen.curate.conformance import shape_counts
 from datagen.curate.ledger import rejected_rows, summary
 from datagen.export.card import funnel, per_seed
-from datagen.export.folder import export_run, raise_on_format_errors
+from datagen.export.folder import export_run, raise_on_format_errors, timed
 from datagen.files import write_json, write_jsonl, write_parquet
 from datagen.generate.coverage import coverage
 from datagen.generate.diversity import generation_sections
@@ -117,9 +117,10 @@ def write_generation(plan: RunPlan, records: pd.DataFrame, labels: pd.Series,
         manifest = build(plan, records, labels, split_info, endpoint, usage, timings,
                          stage_counts, stage.generation)
         # the split of each kept record travels with it (the report and users read it)
-        write_parquet(stage.path("records.parquet"),
-                      records.assign(split=labels.reindex(records.index).astype("string")))
-        write_jsonl(stage.path("rejected.jsonl"), rejected_rows(records))
+        with timed(manifest, "records"):
+            write_parquet(stage.path("records.parquet"),
+                          records.assign(split=labels.reindex(records.index).astype("string")))
+            write_jsonl(stage.path("rejected.jsonl"), rejected_rows(records))
         seeds = [s.model_dump(mode="json") for s in plan.seeds]
         export_run(stage.root, records, labels, manifest, plan.config, seeds,
                    {k: u.text for k, u in plan.sources.items()})

@@ -33,7 +33,13 @@ from datagen.curate.partitioned import cluster_client, on_cluster
 from datagen.curate.runner import LOCAL, SCORED, curate_rest
 from datagen.export import append
 from datagen.export.hub import push_run
-from datagen.export.split import assign, check_shares, leakage_check, realised_ratios
+from datagen.export.split import (
+    assign,
+    check_pairs,
+    check_shares,
+    leakage_check,
+    realised_ratios,
+)
 from datagen.files import locked
 from datagen.generate import ExpandWork, expand, follow_up, respond, structured_mode
 from datagen.generate.structured import dialect
@@ -181,16 +187,23 @@ def split_stage(plan: RunPlan, records: pd.DataFrame,
         labels = append.assign_splits(records, published, cfg.validation, cfg.test,
                                       cfg.group_threshold, cfg.min_validation)
         extra: dict[str, Any] = {"stable": True}
+        near = None
     else:
         done = assign(records, cfg.validation, cfg.test, seed=plan.config.seed,
                       threshold=cfg.group_threshold, min_validation=cfg.min_validation)
+        near = check_pairs(records, done.labels, cfg.leakage_threshold)
+        if leakage_check(records, done.labels, cfg.leakage_threshold, near)["crossing_pairs"]:
+            # pairs the grouping's draw missed and the check's found: they join groups too
+            done = assign(records, cfg.validation, cfg.test, seed=plan.config.seed,
+                          threshold=cfg.group_threshold, min_validation=cfg.min_validation,
+                          joined=near.ids, known=done.group)
         labels = done.labels
         extra = {"shares": check_shares(records, done, cfg.validation, cfg.test,
                                         tolerance=cfg.tolerance,
                                         min_validation=cfg.min_validation,
                                         threshold=cfg.group_threshold)}
         extra["warning"] = extra["shares"]["warning"]
-    return labels, {"leakage": leakage_check(records, labels, cfg.leakage_threshold),
+    return labels, {"leakage": leakage_check(records, labels, cfg.leakage_threshold, near),
                     "ratios": realised_ratios(records, labels), **extra}
 
 

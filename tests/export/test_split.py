@@ -141,3 +141,62 @@ def test_the_tolerance_is_a_share_of_the_seed() -> None:
     off = check_shares(df, type(done)(moved, done.group), 0.2, tolerance=0.02)
     assert not off["met"]
     assert check_shares(df, type(done)(moved, done.group), 0.2, tolerance=0.05)["met"]
+
+
+def _paraphrases() -> list[str]:
+    """Clusters of instructions near each other at ratio 80 (a word changed, punctuation
+    added), and unrelated clusters: the shape a split must keep together."""
+    rnd = random.Random(5)
+
+    def word() -> str:
+        return "".join(rnd.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(rnd.randint(3, 8)))
+
+    texts = []
+    for _ in range(120):
+        stem = [word() for _ in range(9)]
+        texts += [f"Explain {' '.join(stem)} in plain words" + "." * k for k in range(3)]
+        stem[rnd.randrange(9)] = word()
+        texts.append(f"Explain {' '.join(stem)} in plain words")
+    return texts
+
+
+def test_grouping_by_minhash_joins_what_all_pairs_joins() -> None:
+    from datagen.curate.similarity import components, grouping_pairs
+
+    texts = _paraphrases()
+    exact, how = grouping_pairs(texts, 80.0)
+    assert how["method"] == "allpairs" and len(exact) > len(texts) // 2
+    lsh, how = grouping_pairs(texts, 80.0, allpairs_max=10)
+    assert how["method"] == "minhash" and how["bands"] > 0
+    assert set(map(tuple, lsh.tolist())) <= set(map(tuple, exact.tolist()))  # verified pairs
+    assert components(len(texts), lsh).tolist() == components(len(texts), exact).tolist()
+
+
+def test_components_are_named_by_their_smallest_member() -> None:
+    from datagen.curate.similarity import components, roots_of
+
+    rnd = random.Random(2)
+    pairs = [(rnd.randrange(500), rnd.randrange(500)) for _ in range(300)]
+    pairs = sorted({(min(a, b), max(a, b)) for a, b in pairs if a != b})
+    import numpy as np
+    assert components(500, np.array(pairs)).tolist() == roots_of(500, pairs)
+
+
+def test_the_leakage_check_says_what_it_checked(corpus: pd.DataFrame) -> None:
+    check = leakage_check(corpus, split(corpus, 0.2, seed=1))
+    assert check["passed"] and "exact" in check["checked"]
+    assert check["near_pairs_checked"] > 0
+
+
+def test_pairs_the_check_found_join_the_groups_they_link(make_records) -> None:
+    """The run's split stage re-draws with the leakage check's pairs joined to the groups
+    found before: the two records of a joined pair then share a split."""
+    df = make_records(40)
+    first = assign(df, 0.3, seed=2)
+    lab = first.labels
+    a = lab.index[lab == "train"][0]
+    b = lab.index[lab == "validation"][0]
+    joined = df.loc[[a, b], "id"].astype(str).to_numpy().reshape(1, 2)
+    again = assign(df, 0.3, seed=2, joined=joined, known=first.group)
+    assert again.group[a] == again.group[b] and again.labels[a] == again.labels[b]
+    assert again.group.nunique() == first.group.nunique() - 1

@@ -226,6 +226,28 @@ def test_a_100k_record_page_opens_in_under_2_seconds(run_dir: Path, tmp_path: Pa
     assert not page.errors, page.errors
 
 
+def test_a_run_past_the_viewer_limit_shows_a_fixed_sample(run_dir: Path, tmp_path: Path,
+                                                         page: Page,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past `VIEWER_MAX` records the viewer holds a sample chosen by id (the page stays light
+    at a million records); the funnel still counts every record."""
+    from datagen.report import data
+
+    monkeypatch.setattr(data, "VIEWER_MAX", 1_000)
+    big = _scaled(run_dir, tmp_path / "big", 3_000)
+    code, out = cli("report", big)
+    assert code == 0, out
+    page.open(big / "report.html")
+    assert _count(page) == 1_000
+    assert "sample of 1,000 of the run's 3,000 records" in page.page.inner_text("#viewer")
+    ids = page.page.evaluate("JSON.parse(document.getElementById('index').textContent).id")
+    records = pd.read_parquet(big / "records.parquet")
+    assert ids == data.viewed(records)["id"].tolist()  # the same sample, in the records' order
+    shuffled = records.sample(frac=1.0, random_state=3)
+    assert sorted(data.viewed(shuffled)["id"]) == sorted(ids)  # whatever the row order
+    assert not page.errors, page.errors
+
+
 def test_report_serve_shows_the_page_over_http(run_dir: Path, page: Page) -> None:
     proc = subprocess.Popen([sys.executable, "-m", "datagen.cli", "report", str(run_dir),
                              "--serve"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
