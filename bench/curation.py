@@ -45,15 +45,18 @@ import psutil
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.corpus import build  # noqa: E402
+from datagen.checks import language  # noqa: E402
+from datagen.checks.duplicates import dedup, quality, semantic  # noqa: E402
 from datagen.config import CurationConfig  # noqa: E402
-from datagen.curate import CHECKS, curate, dedup, embed, language, quality, semantic  # noqa: E402
-from datagen.curate.langid import detect_many  # noqa: E402
-from datagen.curate.minhash import LSHParams, shingle_hashes, signatures  # noqa: E402
+from datagen.curate import CHECKS, curate  # noqa: E402
 from datagen.curate.pool import SLICE_ROWS  # noqa: E402
+from datagen.language.langid import detect_many  # noqa: E402
+from datagen.similarity import embed  # noqa: E402
+from datagen.similarity.minhash import LSHParams, shingle_hashes, signatures  # noqa: E402
 
 CHUNK_ROWS = 500_000  # corpus rows made into records at a time
-from datagen.curate.similarity import clusters, prepared_pairs  # noqa: E402
 from datagen.records import new_records  # noqa: E402
+from datagen.similarity.pairs import clusters, prepared_pairs  # noqa: E402
 from datagen.text import token_sort  # noqa: E402
 
 # the record-level heuristics: everything but dedup, the language model, the judge and the

@@ -4,7 +4,7 @@
 
 Embeds what the check embeds for N records of the bench corpus (bench/corpus.py: each
 instruction with its answer's opening, `semantic.meaning_texts`) with
-`datagen.curate.embed.encode` at float32 (the earlier setting) and bfloat16 (chosen where the
+`datagen.similarity.embed.encode` at float32 (the earlier setting) and bfloat16 (chosen where the
 CPU multiplies bf16 natively: AMX or AVX-512 BF16), at batch sizes 32/128/256 and 1 or all
 torch threads, and prints texts/s, the ratio to float32 at batch 128 on all threads, and how
 far each setting's vectors are from float32's (lowest cosine). Settings run interleaved, best
@@ -24,8 +24,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import numpy as np  # noqa: E402
 
 from bench.corpus import build  # noqa: E402
-from datagen.curate import embed  # noqa: E402
-from datagen.curate.semantic import meaning_texts  # noqa: E402
+from datagen.checks.duplicates.semantic import meaning_texts  # noqa: E402
+from datagen.similarity import embed  # noqa: E402
 
 
 def main() -> None:

@@ -26,8 +26,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from datagen.config import FaithfulnessConfig  # noqa: E402
-from datagen.curate.faithful import MIN_WORDS, support, unsupported  # noqa: E402
+from datagen.checks.faithful import (  # noqa: E402
+    MIN_WORDS,
+    FaithfulnessConfig,  # noqa: E402
+    support,
+    unsupported,
+)
 
 DATA = Path(__file__).parent / "data" / "grounded_devset.jsonl"
 EMBEDDED = Path(__file__).parent / "data" / "grounded_embedded.jsonl"

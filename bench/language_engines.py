@@ -30,7 +30,7 @@ from bench.corpus import build  # noqa: E402
 from bench.quality import as_records, load  # noqa: E402
 from datagen.config import CurationConfig  # noqa: E402
 from datagen.curate import References, curate  # noqa: E402
-from datagen.curate.langid import detect_many  # noqa: E402
+from datagen.language.langid import detect_many  # noqa: E402
 
 
 def texts(n: int) -> list[str]:

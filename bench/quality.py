@@ -204,11 +204,12 @@ def sweep(dev: pd.DataFrame) -> str:
 
 async def judged(dev: pd.DataFrame, base_url: str, model: str) -> pd.DataFrame:
     """The dev records with judge scores from a real endpoint (cached in bench/.cache)."""
-    from datagen.config import JudgeConfig, LLMConfig
-    from datagen.curate.judge import judge_records, response_format
+    from datagen.checks.judge import JudgeConfig
+    from datagen.config import LLMConfig
     from datagen.llm.cache import ResponseCache
     from datagen.llm.client import LLMClient
     from datagen.llm.endpoint import resolve
+    from datagen.llm.judge import judge_records, response_format
 
     llm = LLMConfig(base_url=base_url, model=model)
     endpoint = resolve(llm, base_url)

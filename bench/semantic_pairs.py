@@ -23,9 +23,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np  # noqa: E402
 
-from datagen.config.curation import SemanticConfig  # noqa: E402
-from datagen.curate import embed  # noqa: E402
-from datagen.curate.semantic import meaning_texts  # noqa: E402
+from datagen.checks.duplicates.semantic import (
+    SemanticConfig,  # noqa: E402
+    meaning_texts,  # noqa: E402
+)
+from datagen.similarity import embed  # noqa: E402
 
 # (instruction, answer opening, the same request in other words, its answer opening)
 SAME = [

@@ -32,7 +32,7 @@ COLUMNS: dict[str, str] = {
     "language_score": "Float64",
     "dup_cluster": "string",
     "keep": "boolean",
-    "drop_reason": "string",  # one of datagen.curate.reasons.DropReason
+    "drop_reason": "string",  # one of datagen.reasons.DropReason
     "lost_to": "string",  # a dropped copy: the id of the record (or reference) it lost to
     "scores": "string",  # JSON: heuristic and judge scores
     "metadata": "string",  # JSON: strategy, round, source call, ...

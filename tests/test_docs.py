@@ -23,7 +23,7 @@ import pytest
 from pydantic import BaseModel
 
 from datagen.config import RunConfig
-from datagen.curate.reasons import DropReason
+from datagen.reasons import DropReason
 from tests.cli import cli
 from tests.conftest import REPO
 from tests.flows.world import handler

@@ -4,7 +4,7 @@ library may move them without notice, and our verdicts would change silently or 
 Read from the source (ast): a name imported from another package, or an attribute reached from
 one, that starts with `_` (dunders such as `__version__` are public) is a finding; so is an
 import from a private module (`from pkg._internal import x`). What an object returned by a
-library call holds cannot be seen this way; the self-checks of `datagen.curate.langid` and
+library call holds cannot be seen this way; the self-checks of `datagen.language.langid` and
 `langdetect_batch` cover the one place that reads a library's workings closely.
 """
 

@@ -12,7 +12,9 @@ from pathlib import Path
 
 import pytest
 
+import datagen.checks
 import datagen.curate
+import datagen.shape
 import datagen.text
 from datagen.regex import Column, Pattern
 from datagen.text import code_views, counts_of, looks_like_code, prose, split_counts, word_count
@@ -25,14 +27,15 @@ ODD = ["Write a story\x0bin two lines", "user\x1c: hi", "Explain\x1fwhy", "Über
 
 
 def patterns() -> list[tuple[str, Pattern]]:
-    modules = [importlib.import_module(f"datagen.curate.{info.name}")
-               for info in pkgutil.iter_modules(datagen.curate.__path__)] + [datagen.text]
+    modules = [importlib.import_module(info.name) for package in (datagen.checks, datagen.curate)
+               for info in pkgutil.walk_packages(package.__path__, package.__name__ + ".")
+               ] + [datagen.shape, datagen.text]
     found = []
     for module in modules:
         for name, value in vars(module).items():
             if isinstance(value, Pattern):
                 found.append((f"{module.__name__.rsplit('.', 1)[-1]}.{name}", value))
-    from datagen.curate.keywords import _pattern
+    from datagen.checks.heuristics.keywords import _pattern
     found.append(("keywords._pattern", _pattern(("image", "file", "graph", "map", "video"))))
     return found
 
@@ -46,7 +49,7 @@ def texts() -> list[str]:
 def test_the_checks_use_column_patterns() -> None:
     names = {name for name, _ in patterns()}
     assert {"shape._LONG", "keywords._WEB", "leak._TOKENS", "debris._META",
-            "language._TRANSLATE", "garbled._ARTEFACT"} <= names
+            "language._ASKS_LANGUAGE", "garbled._ARTEFACT"} <= names
 
 
 @pytest.mark.parametrize(("name", "pattern"), patterns(), ids=lambda x: x if isinstance(x, str)

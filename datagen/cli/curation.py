@@ -59,8 +59,8 @@ def rejected(
     examples: Annotated[int, typer.Option(min=0, help="Examples shown per reason.")] = 2,
 ) -> None:
     """Why records were dropped: counts per stage, reason and seed, with examples."""
+    from datagen.checks.registry import stage_of
     from datagen.curate.ledger import summary
-    from datagen.curate.reasons import stage_of
     from datagen.files import read_parquet
     from datagen.run.folder import RunFolder
 

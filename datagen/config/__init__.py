@@ -1,24 +1,15 @@
 """Run configuration: one pydantic model, loadable from YAML, also the Prefect flow's form.
 
     run.py        RunConfig and its LLM, generation, split, export, orchestration sections
-    curation.py   the curation section, one sub-section per check
+    curation.py   the curation section, one sub-section per check (from the checks'
+                  declarations)
     files.py      reading a config file, validating plain data, a flow run's parameters
-    section.py    the base of every section (`extra="forbid"`: a misspelt key fails by name)
+
+Every section's base is `datagen.settings.Section` (`extra="forbid"`: a misspelt key fails by
+name), outside this package so that a check's module can define its own section.
 """
 
-from datagen.config.curation import (
-    CurationConfig,
-    DedupConfig,
-    FaithfulnessConfig,
-    JudgeConfig,
-    KeywordsConfig,
-    LanguageConfig,
-    LengthConfig,
-    PIIConfig,
-    PlaceholderConfig,
-    ReferencesConfig,
-    RepetitionConfig,
-)
+from datagen.config.curation import CurationConfig
 from datagen.config.files import (
     FLAGS,
     PATH_KEYS,
@@ -46,11 +37,11 @@ from datagen.config.run import (
 )
 
 __all__ = [
-    "FLAGS", "ROLES", "PATH_KEYS", "CurationConfig", "DedupConfig", "ExportConfig",
-    "FaithfulnessConfig", "FineTunePrice",
-    "GenerationConfig", "JudgeConfig", "KeywordsConfig", "LLMConfig", "LanguageConfig",
-    "LengthConfig", "LinksConfig", "ModelPrice", "OrchestrationConfig", "PIIConfig",
-    "PlaceholderConfig", "PreferenceConfig", "ReferencesConfig", "RepetitionConfig",
+    "FLAGS", "ROLES", "PATH_KEYS", "CurationConfig", "ExportConfig",
+    "FineTunePrice",
+    "GenerationConfig", "LLMConfig",
+    "LinksConfig", "ModelPrice", "OrchestrationConfig",
+    "PreferenceConfig",
     "RolesConfig", "RunConfig", "SplitConfig",
     "check_utf8", "from_parameters", "load_config", "merge", "read_config_file",
     "resolve_paths", "validated",

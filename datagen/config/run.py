@@ -8,8 +8,8 @@ from typing import Literal
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from datagen.config.curation import CurationConfig
-from datagen.config.section import Section
 from datagen.secrets import KEY_ENV, has_secret, parse_url, redact_url
+from datagen.settings import Section
 
 
 class ModelPrice(Section):

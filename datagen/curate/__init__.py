@@ -1,22 +1,16 @@
-"""Curation: every record is marked `keep` or dropped with one `drop_reason`; nothing is
-deleted.
+"""The curation engine: every record is marked `keep` or dropped with one `drop_reason`;
+nothing is deleted. The checks themselves live in `datagen.checks`, one module each; the
+engine finds them through `datagen.checks.registry` and decides how a pass runs.
 
-    check.py      the verdict contract (Check, Context, Verdicts) and the shared text views
-    runner.py     the one runner and the declared order of the checks
-    reasons.py    every drop reason, its stage and meaning, defined once
-    shape.py      what answer an instruction expects (label, short, code, document, long)
-    quality.py    which member of a duplicate cluster is the best
-    partitioned.py the record-local checks on cluster partitions, then the rest in one pass
+    runner.py      the one runner: the checks in their declared order, the first reason wins
+    pool.py        a large pass's record-local checks on slices, in forked workers
+    partitioned.py the record-local checks on Dask partitions, then the rest in one pass
     distributed.py a records file curated on a cluster, dedup included, partition by partition
-    references.py the one reference matcher (seed examples, reference and eval sets,
-                  published data) and its checks
-    ledger.py     why each dropped record was dropped, for `datagen rejected` and the report
-    one module per check: badinput, length, keywords, debris, strategy, pii, truncation,
-    refusal, leak, garbled, nocode, placeholder, echo, repetition, language (+ langid
-    engines), judge, dedup (+ minhash), surplus
+    outside.py     the outside texts (seed examples, reference and eval sets, published data)
+    ledger.py      why each dropped record was dropped, for `datagen rejected` and the report
 """
 
-from datagen.curate.check import Check, Context, Texts, Verdicts
+from datagen.checks.check import Check, Context, Texts, Verdicts
 from datagen.curate.outside import References
 from datagen.curate.runner import CHECK_NAMES, CHECKS, curate, reset
 

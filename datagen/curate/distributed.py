@@ -38,17 +38,19 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from datagen.checks import human, surplus
+from datagen.checks.check import Context, Texts
+from datagen.checks.duplicates import dedup, quality, references
 from datagen.config import CurationConfig
-from datagen.curate import dedup, human, quality, references, runner, surplus
-from datagen.curate.check import Context, Texts
-from datagen.curate.minhash import LSHParams, band_codes, estimated_similar, sorted_unique
+from datagen.curate import runner
 from datagen.curate.outside import References
 from datagen.curate.partitioned import Cluster
-from datagen.curate.reasons import DropReason
-from datagen.curate.similarity import lsh_for, prepared_pairs, uses_minhash, verified
 from datagen.files import write_parquet
 from datagen.progress import StageProgress
+from datagen.reasons import DropReason
 from datagen.records import json_column
+from datagen.similarity.minhash import LSHParams, band_codes, estimated_similar, sorted_unique
+from datagen.similarity.pairs import lsh_for, prepared_pairs, uses_minhash, verified
 
 PART_ROWS = 100_000  # a partition's records: its text views and sketch stay well under 1 GB
 MAPPED_MAX = 512 * 2**20  # sketch-file pages a band task keeps mapped in before giving back

@@ -12,8 +12,8 @@ from typing import Any
 
 import pandas as pd
 
-from datagen.curate.human import counts as human_counts
-from datagen.curate.reasons import stage_of
+from datagen.checks.human import counts as human_counts
+from datagen.checks.registry import stage_of
 
 REJECTED_COLUMNS = ("id", "seed_id", "drop_reason", "lost_to", "instruction", "response",
                     "finish_reason", "dup_cluster", "scores")

@@ -16,8 +16,8 @@ from typing import Any
 
 import pandas as pd
 
-from datagen.curate.similarity import ReferenceIndex
 from datagen.errors import ConfigError
+from datagen.similarity.pairs import ReferenceIndex
 
 TEXT_FIELDS = ("instruction", "prompt", "question", "input", "query", "text", "problem")
 ANSWER_FIELDS = ("response", "output", "answer", "completion", "solution")

@@ -21,7 +21,6 @@ import ctypes.util
 import functools
 import math
 import multiprocessing
-import os
 import signal
 import sys
 from collections.abc import Callable
@@ -29,6 +28,8 @@ from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
 import pandas as pd
+
+from datagen.cpus import cpus
 
 SLICE_ROWS = 25_000
 POOL_MIN_ROWS = 10_000  # under this, forking costs more than it saves
@@ -42,13 +43,6 @@ def partitions_of(records: pd.DataFrame, parts: int) -> list[pd.DataFrame]:
     bounds = np.linspace(0, len(records), max(1, parts) + 1).astype(int)
     return [records.iloc[lo:hi] for lo, hi in zip(bounds[:-1], bounds[1:], strict=True)
             if hi > lo]
-
-
-def cpus() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
 
 
 def can_fork() -> bool:

@@ -22,95 +22,26 @@ from typing import Any
 
 import pandas as pd
 
+from datagen.checks import human
+from datagen.checks.check import TEXT_COLUMNS, Check, Context, Texts, Verdicts
+from datagen.checks.registry import CHECK_NAMES, CHECKS
 from datagen.config import CurationConfig
-from datagen.curate import (
-    badinput,
-    conformance,
-    debris,
-    dedup,
-    echo,
-    faithful,
-    garbled,
-    human,
-    judge,
-    keywords,
-    language,
-    leak,
-    length,
-    nocode,
-    pii,
-    placeholder,
-    quality,
-    references,
-    refusal,
-    repetition,
-    semantic,
-    strategy,
-    surplus,
-    truncation,
-    turns,
-)
-from datagen.curate.check import TEXT_COLUMNS, Check, Context, Texts, Verdicts
 from datagen.curate.outside import References
 from datagen.curate.pool import Mapper, local_mapper, partitions_of, release_memory, slices
-from datagen.curate.reasons import CHECK_REASONS, GENERATION
+from datagen.reasons import GENERATION
 from datagen.records import json_column
 
-
-def _turns(ctx: Context) -> Verdicts:
-    """Each later turn of a conversation judged by the answer checks (`datagen.curate.turns`)."""
-    return turns.judge_turns(ctx, lambda frame: judge_frame(
-        frame, ANSWER_CHECKS, ctx.cfg, ctx.refs, ctx.seed)["drop_reason"])
-
-
-TURNS = Check(name="turns", reasons=turns.REASONS, inputs=turns.INPUTS, section=None,
-              level="pair", run=_turns)
-
-# The declared order: the first reason that applies is the one a record is dropped for, so
-# cheap instruction checks run before anything that needs an answer, and dedup runs once the
-# other checks have spoken, so that the best surviving member of each cluster is kept.
-CHECKS: tuple[Check, ...] = (
-    human.CHECK,                # human_drop (and human keeps, which no later check judges)
-    badinput.CHECK,             # missing_field, not_text, invalid_unicode
-    length.INSTRUCTION,         # empty, too_short, too_long
-    keywords.CHECK,             # blacklist_keyword, bad_start
-    debris.CHECK,               # prompt_debris
-    strategy.CHECK,             # not_novel, evol_*
-    references.SEED_OVERLAP,    # seed_overlap
-    references.REFERENCE_SETS,  # reference_duplicate
-    references.EVAL_SETS,       # eval_contamination
-    pii.CHECK,                  # pii (flag, mask or drop)
-    conformance.CHECK,          # not_json, schema_invalid, unknown_tool, ... (seed shapes)
-    length.RESPONSE,            # empty, too_long, too_short (for the task's shape)
-    truncation.CHECK,           # truncated
-    refusal.CHECK,              # refusal
-    leak.CHECK,                 # chat_leak
-    garbled.CHECK,              # garbled
-    nocode.CHECK,               # no_code
-    placeholder.CHECK,          # placeholder
-    echo.CHECK,                 # echo
-    repetition.CHECK,           # repetition
-    language.CHECK,             # wrong_language
-    TURNS,                      # turn_failed (a later turn failed the answer checks above)
-    faithful.CHECK,             # unsupported (grounded seeds: not backed by the chunk or row)
-    judge.CHECK,                # judge_low_score
-    quality.CHECK,              # (drops nothing: the heuristic score dedup ranks by)
-    dedup.CHECK,                # exact_duplicate, near_duplicate (best of cluster kept)
-    semantic.CHECK,             # semantic_duplicate (curation.semantic.enabled; best kept)
-    references.PUBLISHED,       # published_duplicate
-    surplus.CHECK,              # surplus (final pass only)
-)
-CHECK_NAMES = tuple(c.name for c in CHECKS)
-# `curation.skip` is checked against the catalogue in `reasons` (the config reads it without
-# importing the checks): it must name these checks and their reasons, in this order.
-if {c.name: tuple(c.reasons) for c in CHECKS} != CHECK_REASONS:
-    raise RuntimeError("curate.reasons.CHECK_REASONS differs from curate.runner.CHECKS")
+# The order of the pass is the checks' declared `order` (`datagen.checks.registry`): the first
+# reason that applies is the one a record is dropped for, so cheap instruction checks run
+# before anything that needs an answer, and dedup runs once the other checks have spoken, so
+# that the best surviving member of each cluster is kept.
+__all__ = ["CHECKS", "CHECK_NAMES", "curate", "curate_rest", "reset"]
 # What judges an answer on its own: run again over each later turn of a conversation (`turns`)
-ANSWER_CHECKS = CHECKS[CHECKS.index(length.RESPONSE):CHECKS.index(TURNS)]
+ANSWER_CHECKS = CHECKS[CHECK_NAMES.index("response_length"):CHECK_NAMES.index("turns")]
 # Everything before dedup judges each record on its own (and the outside texts): those checks
 # give the same verdicts on any partition of the records. Dedup and what follows compare
 # records with each other, so they see all of them at once.
-LOCAL = CHECKS[:CHECKS.index(dedup.CHECK)]
+LOCAL = CHECKS[:CHECK_NAMES.index("dedup")]
 GLOBAL = CHECKS[len(LOCAL):]
 
 # The record-local checks that read scores: after a screened record is judged, only these
@@ -313,4 +244,12 @@ def _context(views: dict[str, tuple[pd.Index, pd.DataFrame, Texts]], check: Chec
         view = views[check.level] = (idx, frame, texts.take(frame))
     return Context(frame=view[1], texts=view[2], cfg=cfg, refs=refs,
                    scores=scores if len(idx) == len(out) else scores.loc[idx], seed=seed,
-                   targets=targets)
+                   targets=targets, answers=functools.partial(_answer_reasons, cfg=cfg,
+                                                              refs=refs, seed=seed))
+
+
+def _answer_reasons(frame: pd.DataFrame, *, cfg: CurationConfig, refs: References,
+                    seed: int) -> pd.Series:
+    """The drop reason the answer checks give each row of `frame` (fresh records): what
+    the `turns` check judges each later turn of a conversation with."""
+    return judge_frame(frame, ANSWER_CHECKS, cfg, refs, seed)["drop_reason"]

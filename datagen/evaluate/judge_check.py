@@ -22,12 +22,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from datagen.checks.human import read_verdicts
 from datagen.config import validated
-from datagen.curate.human import read_verdicts
-from datagen.curate.judge import CRITERIA
 from datagen.errors import ConfigError, DatagenError
 from datagen.evaluate import agreement as stats
 from datagen.files import read_json, read_parquet, write_json
+from datagen.llm.judge import CRITERIA
 from datagen.records import json_cell
 from datagen.run.folder import RunFolder, is_run_folder
 

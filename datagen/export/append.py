@@ -29,10 +29,8 @@ from typing import Any
 import pandas as pd
 import xxhash
 
+from datagen.checks.conformance import shape_counts
 from datagen.config import RunConfig
-from datagen.curate.conformance import shape_counts
-from datagen.curate.reasons import DropReason
-from datagen.curate.similarity import ReferenceIndex, UnionFind, clusters
 from datagen.errors import ConfigError
 from datagen.export.card import kinds_lines, markdown_table, schema_fields
 from datagen.export.hf import GENERATION_FILE, write_hf
@@ -41,7 +39,9 @@ from datagen.export.split import GROUP_THRESHOLD, source_ids
 from datagen.export.split import SPLITS as SPLIT_NAMES
 from datagen.files import locked, read_json, read_parquet, write_json, write_parquet
 from datagen.markup import md_text
+from datagen.reasons import DropReason
 from datagen.records import COLUMNS, kept
+from datagen.similarity.pairs import ReferenceIndex, UnionFind, clusters
 
 SCHEMA = "datagen-dataset/1"
 

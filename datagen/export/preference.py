@@ -13,10 +13,10 @@ The pair's prompt is the conversation up to its last assistant turn: the system 
 the export carries one), the instruction and, for a conversation of several turns or with
 tool calls, every message before the last answer (user turns, assistant tool calls, tool
 replies). Records pair only when that prompt is the same, so a pair differs in the last
-assistant turn alone. The judge scores the first exchange: for a tool conversation its final
-answer is the last turn; a conversation of several turns pairs only with one that shares its
-earlier turns (candidates write their own later user turns, so in practice they do not). A
-pair takes its chosen record's split, so a prompt is in the same split in both exports.
+assistant turn alone. The judge is shown the conversation and scores its last answer; the
+candidates of a seed of several turns share every turn before that answer
+(`generate.respond`), so they pair. A pair takes its chosen record's split, so a prompt is in
+the same split in both exports.
 
 Formats: OpenAI's preference fine-tuning JSONL (`input.messages`, and `input.tools` for a seed
 with tools, `preferred_output`, `non_preferred_output`, one assistant message each) and TRL's
@@ -33,9 +33,9 @@ from typing import Any
 
 import pandas as pd
 
-from datagen.curate.reasons import DropReason
 from datagen.export.openai import strip_nulls, tools, turns
 from datagen.files import write_jsonl
+from datagen.reasons import DropReason
 from datagen.records import json_cell
 
 NEVER_REJECTED = {str(DropReason.PII)}  # their text must not leave the run folder

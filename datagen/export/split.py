@@ -32,8 +32,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from datagen.curate.similarity import components, grouping_pairs
 from datagen.records import json_cell, kept, user_texts
+from datagen.similarity.pairs import components, grouping_pairs
 
 GROUP_THRESHOLD = 80.0
 SPLITS = ("train", "validation", "test")

@@ -22,8 +22,8 @@ import pandas as pd
 from rapidfuzz import fuzz, process
 
 from datagen.config import GenerationConfig
-from datagen.curate.reasons import DUPLICATES, GENERATION
 from datagen.generate.work import seed_state
+from datagen.reasons import DUPLICATES, GENERATION
 from datagen.seeds import SeedTask
 from datagen.text import normalize, token_sort
 

@@ -13,10 +13,10 @@ import re
 
 from rapidfuzz import fuzz
 
-from datagen.curate.reasons import DropReason
 from datagen.generate.parse import JSON_MODES, format_line
 from datagen.generate.requests import EVOLVE_PROMPT, operators
 from datagen.prompts import template
+from datagen.reasons import DropReason
 from datagen.text import normalize, token_sort
 
 SHINGLE = 4

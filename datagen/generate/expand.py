@@ -23,8 +23,6 @@ import pandas as pd
 
 from datagen.config import GenerationConfig
 from datagen.config.run import STRATEGY_ROLES
-from datagen.curate.reasons import DropReason
-from datagen.curate.similarity import near_pairs
 from datagen.errors import BudgetExceeded
 from datagen.generate import evolve
 from datagen.generate.ask import ask_list
@@ -43,9 +41,11 @@ from datagen.generate.topics import build_tree, leaves, order_leaves, save_tree
 from datagen.generate.work import Call, ExpandWork, gen_for
 from datagen.llm.client import LLMClient
 from datagen.llm.wire import LLMCallError
+from datagen.reasons import DropReason
 from datagen.records import new_records, record_id
 from datagen.seeds import SeedTask
 from datagen.seeds.sources import Unit, unit_for
+from datagen.similarity.pairs import near_pairs
 
 MAX_INSTRUCTION_CHARS = 400
 Progress = Callable[[int], None] | None

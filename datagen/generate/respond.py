@@ -6,19 +6,23 @@ gets the eliminator's `evol_unanswerable` verdict. `follow_up` (seeds with `mult
 the model, playing the user, for a next message and answers it; the conversation is stored as
 `metadata.turns: [{role, content}, ...]` (without the system message) for multi-turn export;
 `instruction` and `response` stay the first turn, so dedup and filters see the seed's task.
+
+Preference candidates (`generate.candidates`) of a seed with several turns differ in the last
+answer alone: everything before it is asked exactly as for the candidates' parent (the same
+messages, parameters and sample, so one request in a stage and the cache's answer on a rerun),
+and only the last answer at the candidate's own temperature and sample.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 import pandas as pd
 
 from datagen.config import GenerationConfig
-from datagen.curate.reasons import DropReason
 from datagen.errors import BudgetExceeded
 from datagen.generate import structured
 from datagen.generate.candidates import is_candidate
@@ -28,6 +32,7 @@ from datagen.generate.toolcalls import answer_with_tools, tool_specs
 from datagen.llm.client import LLMClient
 from datagen.llm.wire import Completion, LLMCallError
 from datagen.prompts import render
+from datagen.reasons import DropReason
 from datagen.seeds import SeedTask
 from datagen.seeds.sources import Unit
 
@@ -36,6 +41,21 @@ FOLLOWUP_TURN_PROMPT = "followup_turn.v1"
 GROUNDED_PROMPT = "respond_grounded.v1"
 SHOWN_RESPONSE_CHARS = 2000
 Progress = Callable[[int], None] | None
+T = TypeVar("T")
+
+
+class Shared:
+    """Identical requests of one stage asked once, their answer shared by every asker. The
+    cache answers a repeated request only once the first has come back; the candidates of a
+    conversation ask their parent's requests at the same moment."""
+
+    def __init__(self) -> None:
+        self._asked: dict[str, asyncio.Future[Any]] = {}
+
+    async def ask(self, key: str, make: Callable[[], Awaitable[T]]) -> T:
+        if key not in self._asked:
+            self._asked[key] = asyncio.ensure_future(make())
+        return await asyncio.shield(self._asked[key])
 
 
 def respond_messages(system: str, instruction: str,
@@ -72,6 +92,13 @@ def candidate_params(params: dict[str, Any],
         meta.get("candidate", 0))
 
 
+def shares_first_answer(seed: SeedTask | None) -> bool:
+    """Whether a preference candidate of `seed` takes its parent's first answer: a seed of
+    several turns, but not one with tools, whose calling records get no further turns (their
+    first answer is their last)."""
+    return seed is not None and seed.user_turns > 1 and not seed.tools
+
+
 def _set_meta(df: pd.DataFrame, idx: Any, **values: Any) -> None:
     meta = json.loads(df.at[idx, "metadata"])
     meta.update(values)
@@ -84,7 +111,7 @@ async def answer(client: LLMClient, messages: list[dict[str, Any]], params: dict
     """One answer in the seed's shape, and what to add to the record's metadata: for a seed
     with `tools`, the conversation with its calls (`turns`), the tools and the calls; for one
     with `output_schema`, the schema's verdict. A failed check is `verdict` (a drop reason,
-    `datagen.curate.conformance`) with its `verdict_detail`."""
+    `datagen.checks.conformance`) with its `verdict_detail`."""
     if seed is not None and seed.tools:
         done = await answer_with_tools(client, messages, params, sample, seed)
         meta: dict[str, Any] = {"tools": tool_specs(seed), "calls": done.calls}
@@ -119,14 +146,21 @@ async def respond(
     todo = df.index[df["keep"].fillna(False).astype(bool) & df["response"].isna()]
     params = respond_params(gen)
     extra: dict[Any, dict[str, Any]] = {}
+    shared = Shared()
 
     async def one(idx: Any, system: str, instruction: str, metadata: str | None,
                   seed_id: str) -> tuple[Any, Any]:
         messages = respond_messages(system, instruction, source_of(metadata, sources or {}))
-        asked, sample = candidate_params(params, metadata)
+        seed = (seeds or {}).get(seed_id)
         try:
-            done, extra[idx] = await answer(client, messages, asked, sample,
-                                            (seeds or {}).get(seed_id), mode)
+            if shares_first_answer(seed):  # a candidate's own answer is its last
+                key = json.dumps([seed_id, client.key(messages, params)])
+                done, meta = await shared.ask(key, lambda: answer(
+                    client, messages, params, 0, seed, mode))
+                extra[idx] = dict(meta)
+            else:
+                asked, sample = candidate_params(params, metadata)
+                done, extra[idx] = await answer(client, messages, asked, sample, seed, mode)
             return idx, done
         except (LLMCallError, BudgetExceeded) as exc:
             return idx, exc
@@ -182,13 +216,21 @@ async def follow_up(records: pd.DataFrame, client: LLMClient, gen: GenerationCon
     grounded record's from its chunk or row too). A `turns` conversation is kept or dropped
     whole: a later turn that fails (a failed call, an empty or cut-off message) gives the
     record `turn_failed`, with the turn and why in `metadata.verdict_detail`. A `multi_turn`
-    record whose second turn fails stays single-turn, with `metadata.followup_error`."""
+    record whose second turn fails stays single-turn, with `metadata.followup_error`. A
+    preference candidate asks what its parent asks, but for its last answer (see the module
+    docstring)."""
     df = records.copy()
     multi = df["seed_id"].map(lambda s: bool(seeds.get(s) and seeds[s].user_turns > 1))
     todo = df.index[multi & df["keep"].fillna(False).astype(bool) & df["response"].notna()
                     & (df["response"].fillna("").str.strip() != "")
                     & ~df["metadata"].fillna("").str.contains('"turns"|"verdict"', regex=True)]
     params = respond_params(gen)
+    shared = Shared()
+
+    async def chat(messages: list[dict[str, Any]], asked: dict[str, Any],
+                   sample: int = 0) -> Completion:
+        return await shared.ask(client.key(messages, asked, sample), lambda: client.chat(
+            messages, params=asked, sample=sample))
 
     async def next_user(seed: SeedTask, turns: list[dict[str, Any]]) -> str:
         language = LANGUAGE_NAMES.get(seed.language, seed.language)
@@ -199,7 +241,7 @@ async def follow_up(records: pd.DataFrame, client: LLMClient, gen: GenerationCon
         else:
             prompt = render(FOLLOWUP_TURN_PROMPT, task=seed.task, conversation=_shown(turns),
                             language=language)
-        text = (await client.chat([{"role": "user", "content": prompt}], params=params)).text
+        text = (await chat([{"role": "user", "content": prompt}], params)).text
         return (text or "").strip().strip('"').strip()
 
     async def one(idx: Any) -> None:
@@ -208,6 +250,7 @@ async def follow_up(records: pd.DataFrame, client: LLMClient, gen: GenerationCon
                  {"role": "assistant", "content": df.at[idx, "response"]}]
         system = respond_messages(seed.system, df.at[idx, "instruction"],
                                   source_of(df.at[idx, "metadata"], sources or {}))[0]
+        last = candidate_params(params, df.at[idx, "metadata"])  # a candidate's own answer
         error = None
         try:
             for turn in range(2, seed.user_turns + 1):
@@ -216,7 +259,8 @@ async def follow_up(records: pd.DataFrame, client: LLMClient, gen: GenerationCon
                     error = (turn, "empty follow-up")
                     break
                 turns.append({"role": "user", "content": question})
-                answer = await client.chat([system, *turns], params=params)
+                answer = await chat([system, *turns], *(
+                    last if turn == seed.user_turns else (params, 0)))
                 text = (answer.text or "").strip()
                 if not text or answer.finish_reason == "length":
                     # filters judge the first turn's `instruction`/`response`: a bad later

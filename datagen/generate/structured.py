@@ -13,8 +13,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from datagen.curate.reasons import DropReason
 from datagen.prompts import render
+from datagen.reasons import DropReason
 from datagen.seeds.kinds import schema_errors
 
 SCHEMA_PROMPT = "respond_schema.v1"

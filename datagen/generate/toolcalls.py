@@ -19,10 +19,10 @@ from typing import Any
 
 import xxhash
 
-from datagen.curate.reasons import DropReason
 from datagen.llm.client import LLMClient
 from datagen.llm.wire import Completion
 from datagen.prompts import render
+from datagen.reasons import DropReason
 from datagen.seeds import SeedTask
 from datagen.seeds.kinds import Tool, call_with_timeout, load_callable, result_text, schema_errors
 

@@ -30,9 +30,9 @@ from typing import Any
 import pandas as pd
 
 from datagen.config import GenerationConfig
-from datagen.curate.reasons import DUPLICATES as COPIES
-from datagen.curate.reasons import DropReason
 from datagen.generate.requests import example_text
+from datagen.reasons import DUPLICATES as COPIES
+from datagen.reasons import DropReason
 from datagen.seeds import (
     EvolveStrategy,
     PersonasStrategy,

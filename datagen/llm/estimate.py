@@ -88,9 +88,10 @@ def _mean_tokens(texts: list[str], model: str, default: float) -> float:
 
 def _seed_lines(seed: SeedTask, pairs: int, cfg: RunConfig, model: str, kind: str,
                 mode: str) -> list[Line]:
-    from datagen.curate.judge import judge_enabled, judge_messages
+    from datagen.checks.judge import judge_enabled
     from datagen.generate import expand_calls_needed, expand_request, respond_messages
     from datagen.generate.work import gen_for
+    from datagen.llm.judge import judge_messages
     from datagen.seeds.sources import units
 
     gen = gen_for(seed, cfg.generation)

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 import xxhash
 
-from datagen.curate.reasons import stage_of
+from datagen.checks.registry import stage_of
 from datagen.records import json_cell
 from datagen.text import word_counts
 

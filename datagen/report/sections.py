@@ -11,7 +11,7 @@ from typing import Any
 
 import pandas as pd
 
-from datagen.curate.reasons import stage_of
+from datagen.checks.registry import stage_of
 from datagen.export import plots
 from datagen.markup import html_text
 from datagen.records import kept

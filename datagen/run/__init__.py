@@ -34,13 +34,13 @@ from typing import Any
 
 import pandas as pd
 
+from datagen.checks.human import read_verdicts, write_verdicts
 from datagen.config import CurationConfig, RunConfig
-from datagen.curate.human import read_verdicts, write_verdicts
-from datagen.curate.judge import clear_judge_scores, to_judge
 from datagen.errors import ConfigError
 from datagen.export import append
 from datagen.export.hub import check_repo_id
 from datagen.files import locked, read_parquet
+from datagen.llm.judge import clear_judge_scores, to_judge
 from datagen.llm.roles import describe, open_roles
 from datagen.llm.usage import Usage
 from datagen.records import COLUMNS, kept

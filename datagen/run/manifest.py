@@ -15,8 +15,9 @@ from typing import Any
 import pandas as pd
 
 from datagen import __version__
-from datagen.curate import human, semantic
-from datagen.curate.conformance import shape_counts
+from datagen.checks import human
+from datagen.checks.conformance import shape_counts
+from datagen.checks.duplicates import semantic
 from datagen.curate.ledger import rejected_rows, summary
 from datagen.export.card import funnel, per_seed
 from datagen.export.folder import export_run, raise_on_format_errors, timed

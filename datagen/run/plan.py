@@ -8,9 +8,9 @@ from typing import Any
 
 import pandas as pd
 
+from datagen.checks.heuristics.pii import scan
 from datagen.config import RunConfig, check_utf8, validated
 from datagen.curate.outside import References
-from datagen.curate.pii import scan
 from datagen.errors import ConfigError
 from datagen.files import read_json_lines, write_json, write_jsonl
 from datagen.records import record_id
@@ -44,7 +44,7 @@ class RunPlan:
         return [ex.instruction for s in self.seeds for ex in s.examples]
 
     def references(self, published: pd.DataFrame | None = None) -> References:
-        from datagen.curate.human import read_verdicts
+        from datagen.checks.human import read_verdicts
 
         path = self.folder.verdicts
         verdicts = read_verdicts(path) if path.is_file() else {}

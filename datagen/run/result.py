@@ -28,8 +28,8 @@ from typing import Any
 
 import pandas as pd
 
-from datagen.curate.reasons import DropReason
 from datagen.errors import DatagenError
+from datagen.reasons import DropReason
 
 EXIT_CODES = {"complete": 0, "budget": 4, "too_few": 5, "llm_failed": 6, "empty": 7,
               "short": 8, "judge_failed": 11}

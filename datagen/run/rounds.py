@@ -26,13 +26,14 @@ from typing import Any
 
 import pandas as pd
 
+from datagen.checks.judge import judge_enabled
 from datagen.config.run import STRATEGY_ROLES
-from datagen.curate.judge import judge_enabled, to_judge
 from datagen.files import write_parquet
 from datagen.generate import plan_expansion, seed_state
 from datagen.generate.candidates import add_candidates
 from datagen.generate.work import effective_seed
 from datagen.llm.endpoint import Endpoint
+from datagen.llm.judge import to_judge
 from datagen.llm.transport import shared_connections
 from datagen.llm.usage import Usage
 from datagen.progress import RunProgress

@@ -28,7 +28,6 @@ import pandas as pd
 from datagen.config.run import STRATEGY_ROLES
 from datagen.curate import curate
 from datagen.curate.distributed import curate_through_files
-from datagen.curate.judge import judge_records, response_format
 from datagen.curate.partitioned import cluster_client, on_cluster
 from datagen.curate.runner import LOCAL, SCORED, curate_rest
 from datagen.export import append
@@ -46,6 +45,7 @@ from datagen.generate.structured import dialect
 from datagen.llm.cache import ResponseCache
 from datagen.llm.client import LLMClient
 from datagen.llm.endpoint import Endpoint
+from datagen.llm.judge import judge_records, response_format
 from datagen.progress import StageProgress
 from datagen.run.folder import RunFolder
 from datagen.run.manifest import write_generation

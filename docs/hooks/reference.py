@@ -5,7 +5,7 @@ section filled from `docs/guides/`.
   (`datagen.config`): type, default, bounds and description.
 - `reference/seeds.md`: every seed key, from `datagen.seeds.schema.SeedTask`.
 - `reference/drop-reasons.md`: every drop reason with its stage and the check that drops for
-  it, and the checks in the order a pass runs them (`datagen.curate.reasons`).
+  it, and the checks in the order a pass runs them (`datagen.checks.registry`).
 - `reference/cli.md`: every command, from Typer's own docs generator (`typer ... utils docs`).
 
 Nothing here is committed by hand: the pages cannot drift from the code. A page added under
@@ -29,9 +29,10 @@ from pydantic import BaseModel
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
+from datagen.checks.registry import CHECK_REASONS, CHECKS, REASON_STAGES  # noqa: E402
 from datagen.config import RunConfig  # noqa: E402
-from datagen.curate.reasons import CHECK_REASONS, GENERATION, DropReason, stage_of  # noqa: E402
 from datagen.markup import Markdown, md_table, md_text  # noqa: E402
+from datagen.reasons import GENERATION  # noqa: E402
 from datagen.seeds.schema import SeedTask  # noqa: E402
 
 GUIDES = "How-to guides"
@@ -166,30 +167,35 @@ def seeds_page() -> str:
 
 
 def drop_reasons_page() -> str:
+    """Every reason of the catalogue and every check, built-in or installed through the
+    `datagen.checks` entry points, from their declarations (`datagen.checks.registry`)."""
     owners: dict[str, list[str]] = {}
     for check, reasons in CHECK_REASONS.items():
         for reason in reasons:
             owners.setdefault(str(reason), []).append(check)
     rows = []
-    for reason in DropReason:
-        checks = owners.get(str(reason))
-        made = ("generation (kept across re-curation)" if str(reason) in GENERATION
+    for reason, stage in REASON_STAGES.items():
+        checks = owners.get(reason)
+        made = ("generation (kept across re-curation)" if reason in GENERATION
                 else "generation")
-        rows.append([_code(str(reason)), md_text(stage_of(reason)),
+        rows.append([_code(reason), md_text(stage),
                      Markdown(", ".join(f"`{c}`" for c in checks)) if checks else md_text(made)])
-    order = [[str(k + 1), _code(check), Markdown(", ".join(f"`{r}`" for r in reasons)
-                                                 ) if reasons else md_text("(scores only)")]
-             for k, (check, reasons) in enumerate(CHECK_REASONS.items())]
+    order = [[str(k + 1), _code(c.name), _code(c.run.__module__),
+              Markdown(", ".join(f"`{r}`" for r in c.reasons)) if c.reasons
+              else md_text("(scores only)"),
+              _code(f"curation.{c.section}") if c.section else md_text("")]
+             for k, c in enumerate(CHECKS)]
     return "\n".join([
         "# Drop reasons", "",
-        "Every value `drop_reason` can hold (`datagen/curate/reasons.py`), the funnel stage "
-        "it is counted under, and the check that sets it. A check's name is what "
-        "`curation.skip` takes.", "",
+        "Every value `drop_reason` can hold, the funnel stage it is counted under, and the "
+        "check that sets it, as the checks declare them (`datagen/checks/registry.py`; a "
+        "check installed through the `datagen.checks` entry point group is listed too). A "
+        "check's name is what `curation.skip` takes.", "",
         md_table(["drop reason", "stage", "set by"], rows), "",
         "## Checks, in the order a pass runs them", "",
         "A record is dropped by the first check that applies; see "
         "[Curation](../concepts/curation.md) for what each one looks for.", "",
-        md_table(["#", "check", "drops for"], order), ""])
+        md_table(["#", "check", "module", "drops for", "settings"], order), ""])
 
 
 def cli_page() -> str:

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from datagen.curate.check import Texts
-from datagen.curate.consensus import MAX_COMPARED, agreement, groups
-from datagen.curate.quality import heuristic, in_group
+from datagen.checks.check import Texts
+from datagen.checks.duplicates.consensus import MAX_COMPARED, agreement, groups
+from datagen.checks.duplicates.quality import heuristic, in_group
 from tests.curate.helpers import reasons, records, run
 
 ASK = "Who created the Superman comic book character?"

@@ -10,8 +10,8 @@ import random
 import numpy as np
 
 from bench.corpus import build
-from datagen.curate.dedup import resolve
-from datagen.curate.minhash import (
+from datagen.checks.duplicates.dedup import resolve
+from datagen.similarity.minhash import (
     LSHParams,
     bucket_pairs,
     candidate_pairs,
@@ -19,7 +19,7 @@ from datagen.curate.minhash import (
     sketch,
     sorted_unique,
 )
-from datagen.curate.similarity import PairMemo, near_pairs, prepared_pairs
+from datagen.similarity.pairs import PairMemo, near_pairs, prepared_pairs
 from datagen.text import normalize, token_sort
 from tests.curate.helpers import GOOD_RESPONSE, cfg, reasons, records, run
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from datagen.checks.human import counts, read_verdicts
 from datagen.curate import References
-from datagen.curate.human import counts, read_verdicts
 from datagen.errors import ConfigError
 from tests.curate.helpers import reasons, records, run
 

@@ -5,16 +5,24 @@ endpoint."""
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 from pathlib import Path
 
 import pandas as pd
 
-from datagen.config import JudgeConfig, RunConfig
-from datagen.curate.judge import judge_enabled, judge_records, parse_verdict, response_format
+from datagen.checks.judge import JudgeConfig, judge_enabled
+from datagen.config import RunConfig
 from datagen.llm.cache import ResponseCache
 from datagen.llm.client import LLMClient
 from datagen.llm.endpoint import Endpoint
+from datagen.llm.judge import (
+    CONVERSATION_CHARS,
+    judge_messages,
+    judge_records,
+    parse_verdict,
+    response_format,
+)
 from datagen.run import stages
 from datagen.run.plan import plan_run
 from tests.conftest import NDA_SEED
@@ -134,3 +142,65 @@ def test_parse_verdict_accepts_exactly_the_schema() -> None:
         except ValueError:
             continue
         raise AssertionError(f"accepted {bad!r}")
+
+
+# sha256 of a single exchange's judge request (plain, and grounded), as every earlier release
+# sent it: a change here re-asks (and re-pays) every cached verdict
+SINGLE_GOLDEN = "6a3ce227c0683d6965c78840ea3767885847b0a0be779b439e782f7af6ade94b"
+GROUNDED_GOLDEN = "c111d576db01f630f6d3524ba78d7a9bbf7e02477a5d209a8c624cd466655bcd"
+
+
+def _digest(messages: list[dict]) -> str:
+    return hashlib.sha256(json.dumps(messages, sort_keys=True).encode()).hexdigest()
+
+
+def test_a_single_exchange_is_judged_with_the_same_request_as_ever() -> None:
+    assert _digest(judge_messages("legal", "Explain an indemnity clause.",
+                                  "It shifts losses.")) == SINGLE_GOLDEN
+    assert _digest(judge_messages("e-commerce/orders", "Where is order A1?", "It shipped.",
+                                  "Order A1 shipped on May 2.")) == GROUNDED_GOLDEN
+    one = records({"instruction": "Explain an indemnity clause.", "response": "It shifts losses.",
+                   "metadata": json.dumps({"stage": "expand"})})
+    with ScriptedServer(scripted) as server:
+        asyncio.run(judge(one, server))
+    assert _digest(server.requests[0]["messages"]) == SINGLE_GOLDEN  # the record's own path
+
+
+def test_the_judge_reads_the_whole_conversation() -> None:
+    turns = [{"role": "user", "content": "Explain an indemnity clause."},
+             {"role": "assistant", "content": "It shifts losses between the parties."},
+             {"role": "user", "content": "And a termination clause?"},
+             {"role": "assistant", "content": "It ends the contract on notice."},
+             {"role": "user", "content": "Can I cap the indemnity?"},
+             {"role": "assistant", "content": "Yes, with a liability cap in the contract."}]
+    tooled = [{"role": "user", "content": "Where is my order A100 for the warranty claim?"},
+              {"role": "assistant", "tool_calls": [{"id": "call_1", "type": "function",
+                                                    "function": {"name": "get_order",
+                                                                 "arguments": '{"order_id": '
+                                                                              '"A100"}'}}]},
+              {"role": "tool", "tool_call_id": "call_1", "content": '{"status": "shipped"}'},
+              {"role": "assistant", "content": "Your order A100 has shipped."}]
+    long = [m for k in range(40) for m in (
+        {"role": "user", "content": f"Question {k} on notice periods? " + "x" * 3000},
+        {"role": "assistant", "content": f"Answer {k} on notice periods."})]
+    df = records(*({"instruction": t[0]["content"], "response": t[1].get("content") or "",
+                    "metadata": json.dumps({"turns": t})} for t in (turns, tooled, long)))
+    with ScriptedServer(lambda body, n: Reply(content=verdict(8))) as server:
+        out = asyncio.run(judge(df, server))
+    asked = [r["messages"][-1]["content"] for r in server.requests]
+    convo = next(a for a in asked if "indemnity clause" in a)
+    assert "User: And a termination clause?" in convo
+    assert "Assistant: It ends the contract on notice." in convo
+    assert "User: Can I cap the indemnity?" in convo  # the last user turn
+    assert "Answer:\nYes, with a liability cap in the contract." in convo  # the last answer
+    assert "Instruction:" not in convo
+    call = next(a for a in asked if "order A100" in a)
+    assert 'Assistant calls get_order({"order_id": "A100"})' in call
+    assert 'Tool get_order replies: {"status": "shipped"}' in call
+    assert "Answer:\nYour order A100 has shipped." in call
+    cut = next(a for a in asked if "notice periods" in a)
+    assert len(cut) < CONVERSATION_CHARS + 2000  # bounded, though the turns hold 120k chars
+    assert "Question 0 on notice periods" in cut and "earlier messages left out" in cut
+    assert "Question 39 on notice periods" in cut  # the latest kept
+    assert "Answer:\nAnswer 39 on notice periods." in cut
+    assert {s["judge_prompt"] for s in scores(out)} == {"judge_conversation.v1"}

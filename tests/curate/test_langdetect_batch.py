@@ -8,14 +8,14 @@ from pathlib import Path
 from langdetect import DetectorFactory, detect_langs
 from langdetect.lang_detect_exception import LangDetectException
 
-from datagen.curate.langdetect_batch import (
+from datagen.language.langdetect_batch import (
     PROBE,
     agrees,
     batch_agrees,
     detect_batch,
     side_by_side,
 )
-from datagen.curate.langdetect_batch import (
+from datagen.language.langdetect_batch import (
     one_by_one as own_loop,
 )
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from datagen.curate.langid import (
+from datagen.language.langid import (
     OPINION_SHORT_WORDS,
     detect_checked,
     detect_fast,
@@ -137,7 +137,7 @@ def test_fast_engine_gives_fast_langdetects_own_answers() -> None:
         "NDA TERMS FOR ACME CORP and a few", "ÉTÉ CHAUD À PARIS", "Été chaud à Paris",
         " " * 90 + "words after the cut", "ABC def", "\n" * 3 + "PLEASE REVIEW",
         "日本語のテキストです" * 10, "PLEASE DRAFT A CLAUSE"]
-    from datagen.curate.langid import _fasttext
+    from datagen.language.langid import _fasttext
 
     assert _fasttext() is not None  # the model file path passed its self-check (no fallback)
     found = detect_fast(texts)

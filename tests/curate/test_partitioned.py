@@ -13,13 +13,13 @@ from bench.corpus import build
 from datagen.config import CurationConfig, RunConfig
 from datagen.curate import curate
 from datagen.curate.distributed import curate_files, read_curated
-from datagen.curate.minhash import LSHParams
 from datagen.curate.outside import References
 from datagen.curate.partitioned import curate_partitioned
 from datagen.curate.pool import partitions_of
 from datagen.records import new_records
 from datagen.run.plan import plan_run
 from datagen.run.stages import curate_stage
+from datagen.similarity.minhash import LSHParams
 from tests.conftest import NDA_SEED
 
 distributed = pytest.importorskip("distributed", reason="pip install 'datagen[dask]'")

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from datagen.curate.pii import iban_valid, luhn, scan
+from datagen.checks.heuristics.pii import iban_valid, luhn, scan
 from tests.curate.helpers import cfg, records, run
 
 PII_RESPONSE = ("Send the signed agreement to jane.doe@example.com or call +1 (415) 555-2671; "

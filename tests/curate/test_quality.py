@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from datagen.curate.check import Texts
-from datagen.curate.quality import best_first, heuristic, length_fit
+from datagen.checks.check import Texts
+from datagen.checks.duplicates.quality import best_first, heuristic, length_fit
 from tests.curate.helpers import GOOD_RESPONSE, records
 
 

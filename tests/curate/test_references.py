@@ -11,8 +11,8 @@ import pytest
 
 from datagen.curate import References
 from datagen.curate.outside import load_texts
-from datagen.curate.similarity import ReferenceIndex
 from datagen.errors import ConfigError
+from datagen.similarity.pairs import ReferenceIndex
 from tests.curate.helpers import GOOD_RESPONSE, cfg, reasons, records, run
 
 INS = ("Explain how an indemnity clause works in a supplier contract.",

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from datagen.config import RepetitionConfig
-from datagen.curate.repetition import repetitive
+from datagen.checks.heuristics.repetition import RepetitionConfig, repetitive
 from tests.curate.helpers import GOOD_RESPONSE, cfg, reason_of
 
 LOOP = ("The receiving party shall keep the information confidential. " * 8).strip()

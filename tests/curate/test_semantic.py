@@ -9,9 +9,10 @@ import json
 import numpy as np
 import pytest
 
-from datagen.curate import embed, semantic
-from datagen.curate.semantic import pairs_within
+from datagen.checks.duplicates import semantic
+from datagen.checks.duplicates.semantic import pairs_within
 from datagen.export.card import semantic_lines
+from datagen.similarity import embed
 from tests.curate.helpers import cfg, reasons, records, run
 
 pytestmark = pytest.mark.skipif(bool(embed.missing()),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from datagen.curate.shape import expected_shape
+from datagen.shape import expected_shape
 
 
 @pytest.mark.parametrize(("instruction", "shape"), [

@@ -12,7 +12,7 @@ import pandas as pd
 from huggingface_hub import DatasetCard
 from markdown_it import MarkdownIt
 
-from datagen.curate.conformance import shape_counts
+from datagen.checks.conformance import shape_counts
 from tests.export.conftest import small_records
 from tests.export.test_hf import run_export
 

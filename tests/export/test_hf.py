@@ -14,10 +14,10 @@ from datasets import load_dataset
 from huggingface_hub import DatasetCard
 
 from datagen.config import RunConfig
-from datagen.curate.reasons import DropReason
 from datagen.export.card import funnel, per_seed
 from datagen.export.folder import export_run, raise_on_format_errors
 from datagen.export.split import leakage_check, realised_ratios, split
+from datagen.reasons import DropReason
 from datagen.run.folder import RunFolder
 
 PRIVATE_URL = "http://gpu-box.internal:8000/v1"

@@ -161,7 +161,7 @@ def _paraphrases() -> list[str]:
 
 
 def test_grouping_by_minhash_joins_what_all_pairs_joins() -> None:
-    from datagen.curate.similarity import components, grouping_pairs
+    from datagen.similarity.pairs import components, grouping_pairs
 
     texts = _paraphrases()
     exact, how = grouping_pairs(texts, 80.0)
@@ -173,7 +173,7 @@ def test_grouping_by_minhash_joins_what_all_pairs_joins() -> None:
 
 
 def test_components_are_named_by_their_smallest_member() -> None:
-    from datagen.curate.similarity import components, roots_of
+    from datagen.similarity.pairs import components, roots_of
 
     rnd = random.Random(2)
     pairs = [(rnd.randrange(500), rnd.randrange(500)) for _ in range(300)]

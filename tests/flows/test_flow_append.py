@@ -11,9 +11,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from datagen.curate.similarity import exact_key, near_pairs
 from datagen.export.append import Published, assign_splits, bucket
 from datagen.records import new_records
+from datagen.similarity.pairs import exact_key, near_pairs
 from flows.generate_dataset import generate_dataset
 from tests.cli import cli
 from tests.conftest import NDA_SEED

@@ -1,5 +1,6 @@
-"""A seed with tools through the Prefect flow itself: the flow run completes and its export
-holds OpenAI function-calling lines whose every call has its tool reply."""
+"""Seeds with tools, an output schema and several turns through the Prefect flow itself: the
+flow run completes and its export holds OpenAI function-calling lines whose every call has its
+tool reply, and conversations of exactly the seed's turns."""
 
 from __future__ import annotations
 
@@ -9,7 +10,12 @@ from pathlib import Path
 
 from flows.generate_dataset import generate_dataset
 from tests.generate import kinds_world
-from tests.generate.test_kinds import SCHEMA_SEED, TOOLS_SEED, openai_tool_line_errors
+from tests.generate.test_kinds import (
+    SCHEMA_SEED,
+    TOOLS_SEED,
+    TURNS_SEED,
+    openai_tool_line_errors,
+)
 from tests.scripted_server import ScriptedServer
 
 
@@ -33,3 +39,22 @@ def test_tool_and_schema_seeds_run_as_one_flow(prefect_harness, make_config,
                for line in structured)
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["shapes"]["kept_calling_tools"] >= 1
+
+
+def test_a_turns_seed_runs_as_a_flow(prefect_harness, make_config, tmp_path: Path) -> None:
+    with ScriptedServer(kinds_world.handler) as server:
+        config = make_config(seeds=[str(TURNS_SEED)], pairs=4, allow_short=True,
+                             curation={"judge": {"enabled": "off"}},
+                             llm={"base_url": server.base_url, "model": "test-model",
+                                  "max_retries": 0})
+        state = asyncio.run(generate_dataset(config, return_state=True))
+    assert state.is_completed(), state.message
+    out = Path(config.out)
+    lines = [json.loads(x) for f in ("train", "validation")
+             for x in (out / "openai" / f"{f}.jsonl").read_text().splitlines()]
+    assert len(lines) == 4
+    for line in lines:
+        assert [m["role"] for m in line["messages"]] == ["system", *["user", "assistant"] * 3]
+        assert all(m["content"].strip() for m in line["messages"])
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["shapes"]["kept_by_turns"] == {"3": 4}

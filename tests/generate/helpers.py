@@ -9,8 +9,9 @@ import re
 from pathlib import Path
 from typing import Any
 
+from datagen.checks import strategy
 from datagen.config import CurationConfig
-from datagen.curate import curate, strategy
+from datagen.curate import curate
 from datagen.llm.client import LLMClient
 from datagen.llm.endpoint import Endpoint
 from datagen.seeds import SeedTask

@@ -51,7 +51,7 @@ def _last_user(body: dict[str, Any]) -> str:
     return next(m["content"] for m in reversed(body["messages"]) if m["role"] == "user")
 
 
-def _prose(rng: random.Random) -> str:
+def prose(rng: random.Random) -> str:
     return (f"Thank you for asking. The {_words(rng, 10)} is settled now, and the "
             f"{_words(rng, 10)} will follow in writing within the week.")
 
@@ -105,8 +105,8 @@ def handler(body: dict[str, Any], n: int) -> Reply:
                          f"{_words(rng, 4)} in this conversation.")
     if body.get("tools"):
         if msgs[-1]["role"] == "tool":
-            return Reply(_prose(rng))
+            return Reply(prose(rng))
         calls = _calls(rng)
         if calls is not None:
             return calls
-    return Reply(_prose(rng))
+    return Reply(prose(rng))

@@ -13,11 +13,12 @@ from typing import Any
 import pandas as pd
 from datasets import load_dataset
 
-from datagen.config import CurationConfig, JudgeConfig
+from datagen.checks.judge import JudgeConfig
+from datagen.config import CurationConfig
 from datagen.curate import References, curate
-from datagen.curate.judge import judge_records, response_format
 from datagen.llm.client import LLMClient
 from datagen.llm.endpoint import Endpoint
+from datagen.llm.judge import judge_records, response_format
 from datagen.records import json_cell
 from tests.cli import cli
 from tests.conftest import SEEDS

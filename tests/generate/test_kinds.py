@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import random
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ import pytest
 from datasets import load_dataset
 
 from tests.cli import cli
+from tests.flows.world import scored_verdict
 from tests.generate import kinds_world
 from tests.scripted_server import Reply, ScriptedServer
 
@@ -274,3 +276,62 @@ def test_turns_export_conversations_of_exactly_that_many_turns(prefect_harness,
         assert not any("I'm sorry, but I can't" in m["content"] for m in line["messages"])
     assert "turn 2: refusal" in manifest["shapes"]["failed_turns"] or \
         "turn 3: refusal" in manifest["shapes"]["failed_turns"]
+
+
+def test_turns_preference_pairs_differ_in_the_last_answer_alone(prefect_harness,
+                                                                 tmp_path: Path) -> None:
+    """With preference pairs, a conversation's candidates share every turn before the last
+    answer (asked once), and the judge, shown the whole conversation, scores the last answers
+    apart: the pairs' prompts are the conversations up to the last user turn."""
+
+    def handler(body: dict[str, Any], n: int) -> Reply:
+        if "strict reviewer of training data" in body["messages"][0]["content"]:
+            return Reply(scored_verdict(body["messages"][-1]["content"]))
+        if body["messages"][-1]["content"].startswith("Could you say more"):
+            # every later answer good, each its own: every conversation makes candidates
+            return Reply(kinds_world.prose(random.Random(json.dumps(body, sort_keys=True))))
+        return kinds_world.handler(body, n)
+
+    out = tmp_path / "run"
+    config = tmp_path / "run.yaml"
+    config.write_text("preference: {}\n")
+    with ScriptedServer(handler) as server:
+        args = ("run", TURNS_SEED, "--pairs", 6, "--out", out, "--base-url", server.base_url,
+                "--model", "test-model", "--config", config, "--allow-short")
+        code, text = cli(*args)
+        assert code == 0, text
+        asked = len(server.requests)
+        bodies = [json.dumps(r, sort_keys=True) for r in server.requests]
+        assert len(set(bodies)) == asked  # what candidates share was asked once
+        code, text = cli(*args)  # a rerun: every answer and verdict from the cache
+        assert code == 0, text
+        assert len(server.requests) == asked
+    judged = [r["messages"][-1]["content"] for r in server.requests
+              if "strict reviewer" in r["messages"][0]["content"]]
+    assert any("User: Could you say more" in j for j in judged)  # the later turns
+    roles = ["system", "user", "assistant", "user", "assistant", "user"]
+    sft = {json.dumps(line["messages"][:-1]) for line in _lines(out)}
+    rows = [json.loads(x) for f in sorted((out / "openai").glob("preference_*.jsonl"))
+            for x in f.read_text().splitlines()]
+    assert rows
+    for row in rows:
+        prompt = row["input"]["messages"]
+        assert [m["role"] for m in prompt] == roles
+        assert json.dumps(prompt) in sft  # the chosen conversation, up to its last user turn
+        assert row["preferred_output"] != row["non_preferred_output"]
+    records = pd.read_parquet(out / "records.parquet")
+    turns = {r: json.loads(m).get("turns") for r, m in zip(records["id"], records["metadata"],
+                                                           strict=True)}
+    for meta in records["metadata"]:
+        parent = json.loads(meta).get("candidate_of")
+        mine = json.loads(meta).get("turns")
+        if parent and mine and turns[parent] and len(mine) == len(turns[parent]) == 6:
+            assert mine[:-1] == turns[parent][:-1] and mine[-1] != turns[parent][-1]
+    trl = load_dataset(str(out / "hf"), "preference")
+    trl_rows = [r for s in trl for r in trl[s].to_list()]
+    assert len(trl_rows) == len(rows)
+    for r in trl_rows:
+        assert [m["role"] for m in r["prompt"]] == roles
+        assert r["chosen"] != r["rejected"] and r["chosen"][0]["role"] == "assistant"
+    assert {json.dumps(r["prompt"]) for r in trl_rows} == {
+        json.dumps(row["input"]["messages"]) for row in rows}

@@ -27,7 +27,7 @@ from tests.generate.helpers import by_prompt
 from tests.scripted_server import Reply, ScriptedServer
 
 SECRET = "judge-secret-4711"
-REVIEWER = "strict reviewer"  # the judge's system prompt (datagen.curate.judge)
+REVIEWER = "strict reviewer"  # the judge's system prompt (datagen.llm.judge)
 PRICES = "  prices: {teacher: {input: 1.0, output: 2.0}, judge-m: {input: 3.0, output: 4.0}}\n"
 
 

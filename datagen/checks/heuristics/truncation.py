@@ -1,0 +1,84 @@
+"""Responses cut off: `finish_reason == "length"`, or text that shows the cut. The text signs
+catch cut answers whose finish reason is unknown (imported data) or wrong (some servers report
+"stop" at their own limits):
+
+- it stops where its content should begin ("Here are some suggestions:", "The most popular
+  podcasts are:") or in the middle of a list (a trailing comma, an open bracket);
+- a code fence is opened and never closed, or a JSON answer (one that starts with `{` or `[`)
+  ends with brackets still open;
+- its last paragraph is a long run of prose that stops mid-sentence: no closing punctuation
+  after at least `MID_SENTENCE_CHARS` characters (CJK text: `MID_SENTENCE_CJK` characters).
+  A list item, a heading, a table row, a signature or a label ends without punctuation and is
+  short; a translation is held to its source: when the task's text ends a sentence, so must
+  the answer (`_translation_cut`).
+"""
+
+from __future__ import annotations
+
+import re
+
+import pandas as pd
+
+from datagen.checks.check import Check, Context, Verdicts
+from datagen.reasons import DropReason
+from datagen.shape import TRANSLATE
+from datagen.text import CJK, input_part
+
+_CUT = re.compile(r"[:,(\[{]\s*$")
+_FENCE = re.compile(r"^\s*```", re.MULTILINE)
+_END = re.compile(r"[.!?;。！？…»\"'”’)\]}*`>|~_\-\u3002\uff09\u300d\u300f\u3011]\s*$")
+_LIST_LINE = re.compile(r"^\s*(?:[-*+\u2022#>|]|\d{1,3}[.)、]|[a-z][.)]\s)")
+MID_SENTENCE_CHARS = 200  # a prose line this long that stops without punctuation was cut
+MID_SENTENCE_CJK = 60
+
+
+def _unclosed(text: str) -> bool:
+    if len(_FENCE.findall(text)) % 2:
+        return True
+    head = text.lstrip()[:1]
+    if head not in ("{", "["):
+        return False
+    return text.count("{") + text.count("[") > text.count("}") + text.count("]")
+
+
+def _mid_sentence(text: str) -> bool:
+    last = text.rstrip().rsplit("\n", 1)[-1].strip()
+    if not last or not last[-1].isalnum() or _END.search(last) or _LIST_LINE.match(last) \
+            or last.split()[-1][:1] in ("#", "@"):  # an emoji, a hashtag, a handle end a post
+        return False
+    cjk = len(CJK.findall(last))
+    return cjk >= MID_SENTENCE_CJK or (cjk == 0 and len(last) >= MID_SENTENCE_CHARS)
+
+
+def cut_by_text(text: str) -> bool:
+    """Whether a response's text shows that it was cut (see the module docstring)."""
+    return bool(text) and (bool(_CUT.search(text)) or _unclosed(text) or _mid_sentence(text))
+
+
+_SENTENCE_END = re.compile(r"[.!?。！？…][\s\"'”’»」』)）]*$")
+SOURCE_CHARS = 20  # a shorter source ("Translate: 'Good morning.'") may well lose its stop
+
+
+def _translation_cut(instruction: str, response: str) -> bool:
+    """A translation whose source ends a sentence and whose answer does not."""
+    source = input_part(instruction)
+    return len(source) >= SOURCE_CHARS and bool(_SENTENCE_END.search(source)) \
+        and bool(response.strip()) and not _SENTENCE_END.search(response)
+
+
+def _truncated(ctx: Context) -> Verdicts:
+    t = ctx.texts
+    by_limit = ctx.frame["finish_reason"].fillna("") == "length"
+    translation = TRANSLATE.mask(t.task.tolist())
+    by_text = pd.Series([cut_by_text(r) or (asks and _translation_cut(i, r)) for i, r, asks
+                         in zip(t.instruction, t.response, translation, strict=True)],
+                        index=ctx.frame.index, dtype=bool)
+    return Verdicts.where(by_limit | by_text, DropReason.TRUNCATED)
+
+
+CHECK = Check(
+    name="truncation", stage="heuristics", order=1300,
+    reasons=(DropReason.TRUNCATED,),
+    inputs=("instruction", "finish_reason", "response"),
+    section=None, level="pair", run=_truncated,
+)
