@@ -1,5 +1,6 @@
 """Prefect flows over datagen's run: `generate_dataset` (the run with Prefect as its fan-out),
-`schedule` (serving it on a cron), `artifacts` and `prefect_bits` (Prefect-only pieces). The
+`schedule` (serving it on a cron), `artifacts` (what a run shows in the UI), `caching` (stage
+results for resume), `logs` and `run_options` (a flow run's config, task runner and name). The
 run itself is `datagen.run`."""
 
 import os

@@ -1,14 +1,16 @@
 """The `generate_dataset` flow: `datagen.run.run` with Prefect as its fan-out, plus artifacts.
 
-Every stage of `datagen.run.stages` becomes a Prefect task (one line each, below); the
-orchestrator submits them to the flow's task runner: on the flow's event loop (threads, the
-default) or a Dask cluster. That is why the stages run in a subflow: a flow's task runner is
-fixed when it starts, and the parent has to read the config first.
+Every stage function of `datagen.run.stages` becomes a Prefect task (one line each in `TASKS`,
+keyed by the function itself); the orchestrator hands `PrefectFanout` a stage function and
+its arguments, and the fan-out submits that stage's task to the flow's task runner: on the
+flow's event loop (threads, the default) or a Dask cluster. That is why the stages run in a
+subflow: a flow's task runner is fixed when it starts, and the parent has to read the config
+first.
 
 Resume: every LLM answer is in the run folder's response cache, and stage results are
 persisted (compressed) in `<run folder>/stages/` under a key of their inputs and source, so a
 failed or killed flow run rerun with the same parameters repeats no completed call and no
-completed stage (`settle`, which calls no model, is recomputed). LLM tasks have no Prefect
+completed stage (`compare_records`, which calls no model, is recomputed). LLM tasks have no Prefect
 retries (the client decides retries in one place); only the writers (export, publish, push,
 artifacts) retry.
 
@@ -27,6 +29,8 @@ import asyncio
 import inspect
 import signal
 import threading
+from collections.abc import Callable, Sequence
+from functools import partial
 from typing import Any
 
 from prefect import flow, task
@@ -38,8 +42,19 @@ from datagen.config import RunConfig
 from datagen.errors import DatagenError
 from datagen.run import RunResult, run
 from datagen.run.result import RunIncomplete
-from datagen.run.stages import STAGES
-from flows import artifacts, prefect_bits
+from datagen.run.stages import (
+    check_each_stage,
+    compare_records_stage,
+    curate_stage,
+    expand_stage,
+    export_stage,
+    judge_stage,
+    publish_stage,
+    push_stage,
+    respond_stage,
+    split_stage,
+)
+from flows import artifacts, caching, logs, run_options
 
 
 def _transient(task: Any, task_run: Any, state: Any) -> bool:
@@ -47,59 +62,66 @@ def _transient(task: Any, task_run: Any, state: Any) -> bool:
     return not isinstance(state.result(raise_on_failure=False), DatagenError)
 
 
-prefect_bits.no_tracebacks_for_expected_errors()
+logs.no_tracebacks_for_expected_errors()
 # Stage results are pickled compressed: records are mostly text, and the answers are in the
-# response cache too (uncompressed, a 30-pair run of 40 KB answers held 98 MB of stage results
-# against a 7 MB cache).
-CACHED = {"cache_policy": prefect_bits.STAGE_CACHE, "persist_result": True,
+# response cache too, so uncompressed stage results would dwarf the cache.
+CACHED = {"cache_policy": caching.STAGE_CACHE, "persist_result": True,
           "result_serializer": "compressed/pickle"}
-# `settle` takes every record so far and returns them with the verdicts of the checks that
-# compare records: persisted, each round would store the whole run again (O(rounds x records)).
-# It calls no model, so a resume recomputes it from the persisted rounds at no cost.
+# `compare_records` takes every record so far and returns them with the verdicts of the checks
+# that compare records: persisted, each round would store the whole run again (O(rounds x
+# records)). It calls no model, so a resume recomputes it from the persisted rounds at no cost.
 UNSTORED = {"cache_policy": NO_CACHE, "persist_result": False}
 WRITER = {"cache_policy": NO_CACHE, "retries": 2, "retry_delay_seconds": 2}
-TASKS = {
-    "expand": task(STAGES["expand"], name="expand", task_run_name="expand-{seed.id}-r{round_no}",
-                   **CACHED),
-    "respond": task(STAGES["respond"], name="respond", **CACHED),
-    "judge": task(STAGES["judge"], name="judge", **CACHED),
-    "curate": task(STAGES["curate"], name="curate", **CACHED),
-    "screen": task(STAGES["screen"], name="screen", **CACHED),
-    "settle": task(STAGES["settle"], name="settle", **UNSTORED),
-    "split": task(STAGES["split"], name="split", **CACHED),
-    "export": task(STAGES["export"], name="export", **WRITER),
-    "publish": task(STAGES["publish"], name="publish", **WRITER),
-    "push": task(STAGES["push"], name="push", **{**WRITER, "retry_delay_seconds": 10},
-                 retry_condition_fn=_transient),
+TASKS: dict[Callable[..., Any], Any] = {
+    expand_stage: task(expand_stage, name="expand",
+                       task_run_name="expand-{seed.id}-r{round_no}", **CACHED),
+    respond_stage: task(respond_stage, name="respond", **CACHED),
+    judge_stage: task(judge_stage, name="judge", **CACHED),
+    check_each_stage: task(check_each_stage, name="check_each", **CACHED),
+    compare_records_stage: task(compare_records_stage, name="compare_records", **UNSTORED),
+    curate_stage: task(curate_stage, name="curate", **CACHED),
+    split_stage: task(split_stage, name="split", **CACHED),
+    export_stage: task(export_stage, name="export", **WRITER),
+    publish_stage: task(publish_stage, name="publish", **WRITER),
+    push_stage: task(push_stage, name="push", **{**WRITER, "retry_delay_seconds": 10},
+                     retry_condition_fn=_transient),
 }
 artifacts_task = task(artifacts.publish_artifacts, name="artifacts", **WRITER)
 
 
 class PrefectFanout:
-    """Each stage call becomes a task run. With threads, async tasks run concurrently on the
-    flow's own event loop (a thread and a loop per task measured 1.47x the plain run's wall
-    time at 2,000 pairs; on the loop, 0.94-1.0x); with Dask they are submitted to the
-    cluster."""
+    """Each stage call becomes a run of that stage's task. With threads, async tasks run
+    concurrently on the flow's own event loop (a thread and an event loop per task would add
+    their start-up to every call: see bench/RESULTS.md, "The run's fan-out"); with Dask they
+    are submitted to the cluster."""
 
     def __init__(self, config: RunConfig) -> None:
-        storage = prefect_bits.stage_storage(config.out)
-        self.tasks = {name: t.with_options(result_storage=storage) if t.persist_result else t
-                      for name, t in TASKS.items()}  # the CACHED ones keep their results
+        storage = caching.stage_storage(config.out)
+        self.tasks = {stage: t.with_options(result_storage=storage) if t.persist_result else t
+                      for stage, t in TASKS.items()}  # the CACHED ones keep their results
         self.on_loop = config.orchestration.task_runner == "threads"
 
-    async def map(self, stage: str, calls: list[tuple[Any, ...]]) -> list[Any]:
-        t = self.tasks[stage]
-        if self.on_loop and inspect.iscoroutinefunction(t.fn):
-            return list(await asyncio.gather(*(t(*c) for c in calls)))
-        futures = [t.submit(*c) for c in calls]
+    def task_of(self, stage: Callable[..., Any]) -> Any:
+        try:
+            return self.tasks[stage]
+        except (KeyError, TypeError):
+            raise TypeError(f"{stage!r} is not a stage of datagen.run.stages") from None
+
+    async def map(self, calls: Sequence[partial[Any]]) -> list[Any]:
+        tasks = [(self.task_of(c.func), c) for c in calls]
+        if self.on_loop and all(inspect.iscoroutinefunction(t.fn) for t, _ in tasks):
+            return list(await asyncio.gather(*(t(*c.args, **c.keywords) for t, c in tasks)))
+        futures = [t.submit(*c.args, **c.keywords) for t, c in tasks]
         # waited for off the loop, so the flow's other stage calls go on meanwhile
         return list(await asyncio.gather(*(asyncio.to_thread(f.result) for f in futures)))
 
-    async def call(self, stage: str, *args: Any) -> Any:
-        t = self.tasks[stage]
+    async def call(self, stage: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
+        t = self.task_of(stage)
         if self.on_loop:
-            return await t(*args) if inspect.iscoroutinefunction(t.fn) else t(*args)
-        return await asyncio.to_thread(t.submit(*args).result)
+            if inspect.iscoroutinefunction(t.fn):
+                return await t(*args, **kwargs)
+            return t(*args, **kwargs)
+        return await asyncio.to_thread(t.submit(*args, **kwargs).result)
 
 
 # The SIGTERM handler `run_here` found (the CLI's: cancel calls, raise KeyboardInterrupt).
@@ -124,7 +146,7 @@ async def dataset_stages(config: RunConfig) -> RunResult:
 
 
 def run_name() -> str:
-    return prefect_bits.run_name(flow_run.parameters)
+    return run_options.run_name(flow_run.parameters)
 
 
 @flow(name="generate_dataset", flow_run_name=run_name, log_prints=True)
@@ -151,16 +173,16 @@ async def generate_dataset(
             {"llm": {"model": "gpt-4o-mini"}}.
     """
     _keep_cli_sigterm()
-    prefect_bits.progress_to_run_logs()
-    config = prefect_bits.run_config(config, config_file, overrides, seeds=seeds, pairs=pairs,
+    logs.progress_to_run_logs()
+    config = run_options.run_config(config, config_file, overrides, seeds=seeds, pairs=pairs,
                                      out=out, append_to=append_to)
     stages = dataset_stages.with_options(
-        task_runner=prefect_bits.task_runner(config.orchestration),
-        flow_run_name=f"{prefect_bits.seed_set(config.seeds)} stages")
+        task_runner=run_options.task_runner(config.orchestration),
+        flow_run_name=f"{run_options.seed_set(config.seeds)} stages")
     result = await stages(config)
     keys = artifacts_task(result.manifest, result.out, published=result.published,
                           dataset=config.append_to, hub_url=result.hub_url,
-                          key=prefect_bits.artifact_key(config),
+                          key=run_options.artifact_key(config),
                           links=config.orchestration.links)
     outcome = result.outcome(max_failed_share=config.llm.max_failed_share,
                              allow_empty=config.allow_empty, allow_short=config.allow_short)

@@ -133,7 +133,7 @@ def _quiet(on: bool) -> Iterator[None]:
         return
     import logging
 
-    from flows.prefect_bits import RUN_LOGGERS
+    from flows.logs import RUN_LOGGERS
 
     saved = {k: os.environ.get(k) for k in ("DATAGEN_PROGRESS", "PREFECT_LOGGING_LEVEL")}
     os.environ["DATAGEN_PROGRESS"] = "quiet"

@@ -49,7 +49,7 @@ def schedule(
     if config is None:
         raise ConfigError("no run config given",
                           hint="datagen schedule nightly.yaml --cron '0 2 * * *'")
-    from flows.prefect_bits import check_cron
+    from flows.run_options import check_cron
 
     cfg = build_config(None, config, append_to=append_to.absolute() if append_to else None)
     if not cfg.seeds:

@@ -1,6 +1,11 @@
 """The one orchestrator: plan -> rounds (expand, respond, judge, curate) -> final curation ->
 split -> export -> publish -> push, for the CLI, the library and the Prefect flow alike.
 
+The pipeline reads here and in `rounds.py`: each step is a stage function of `stages.py`
+handed to the fan-out with its typed arguments (`fanout.call(split_stage, plan, records,
+published)`), so a type checker sees every stage's inputs, and the fan-out (local, or Prefect
+in `flows/`) only decides where the call runs.
+
     run(config, fanout) -> RunResult      a whole run; `fanout` says where stages execute
     recurate(run_dir, curation)           new verdicts, split and exports, no LLM call
     recurate(run_dir, judge=config)       the same after a re-judge: judge calls only
@@ -23,6 +28,7 @@ Use from Python (no Prefect, no server):
 from __future__ import annotations
 
 import time
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +49,15 @@ from datagen.run.fanout import Fanout, LocalFanout
 from datagen.run.folder import RunFolder, check_out
 from datagen.run.plan import RunPlan, plan_from_folder, plan_run
 from datagen.run.result import Outcome, RunResult, error_samples, judge_counts, llm_errors
+from datagen.run.stages import (
+    check_each_stage,
+    curate_stage,
+    export_stage,
+    judge_stage,
+    publish_stage,
+    push_stage,
+    split_stage,
+)
 
 __all__ = ["Outcome", "RunPlan", "RunResult", "recurate", "run"]
 
@@ -82,25 +97,26 @@ async def finish(plan: RunPlan, fanout: Fanout, records: pd.DataFrame,
     """Final curation, split, export, publish and push; the result."""
     config = plan.config
     t = time.perf_counter()
-    records = await fanout.call("curate", plan, records, published, True)
+    records = await fanout.call(curate_stage, plan, records, published, final=True)
     timings["curate"] = round(time.perf_counter() - t, 3)
     counts["kept"] = int(len(kept(records)))
     t = time.perf_counter()
-    labels, split_info = await fanout.call("split", plan, records, published)
+    labels, split_info = await fanout.call(split_stage, plan, records, published)
     timings["split"] = round(time.perf_counter() - t, 3)
-    manifest = await fanout.call("export", plan, records, labels, split_info, endpoint, usage,
-                                 timings, counts)
+    manifest = await fanout.call(export_stage, plan, records, labels, split_info,
+                                 endpoint=endpoint, usage=usage, timings=timings, counts=counts)
     result = RunResult(out=config.out, run_id=plan.run_id, manifest=manifest,
                        budget_refused=budget_refused, budget_cap=config.llm.max_cost_usd,
                        errors=llm_errors(records), error_sample=error_samples(records),
                        judge=judge_counts(records))
     if config.append_to:
-        result.published = await fanout.call("publish", plan, records, labels)
+        result.published = await fanout.call(publish_stage, plan, records, labels)
     failed = result.outcome(max_failed_share=config.llm.max_failed_share,
                             allow_empty=True, allow_short=True).name == "llm_failed"
     if push and config.export.push_to and counts["kept"] and not failed:
-        result.hub_url = await fanout.call("push", config.out, config.export.push_to,
-                                           config.export.push_private, config.append_to)
+        result.hub_url = await fanout.call(push_stage, config.out, config.export.push_to,
+                                           private=config.export.push_private,
+                                           append_to=config.append_to)
     return result
 
 
@@ -152,11 +168,12 @@ async def rejudge(plan: RunPlan, fanout: Fanout, records: pd.DataFrame,
     t = time.perf_counter()
     records = clear_judge_scores(records)
     with open_roles(plan.config, roles=("judge",)) as endpoints:
-        screened = await fanout.call("screen", plan, records, False)
-        todo = screened.loc[to_judge(screened)]
+        checked = await fanout.call(check_each_stage, plan, records, rescore=False)
+        todo = checked.loc[to_judge(checked)]
         parts = [todo.iloc[i:i + rounds.JUDGE_BATCH].copy()
                  for i in range(0, len(todo), rounds.JUDGE_BATCH)]
-        judged = await fanout.map("judge", [(plan, p, endpoints["judge"]) for p in parts])
+        judged = await fanout.map([partial(judge_stage, plan, p, endpoints["judge"])
+                                   for p in parts])
         roles = {**usage.get("roles", {}), **describe(endpoints)}
     spent: dict[str, Any] = {}
     for _, part in judged:

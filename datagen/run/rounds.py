@@ -3,12 +3,13 @@
 A round asks each seed still short of its target for new instructions (after answering the
 instructions already kept but unanswered: their expansion is paid for), curates them, answers
 the kept ones up to what is missing (with a margin), judges each batch of answers as soon as it
-is in when the judge is on, and curates again. Curating mid-run screens only the records that
-are new or changed with the record-local checks (`screen`), then runs the checks that compare
-records over all (`settle`): the verdicts `curate` gives from scratch, without redoing every
-record each round. A seed stops when its target is met, it saturated, it reached its attempt
-limit, or its last `patience` rounds kept nothing (`datagen.generate.work`); `max_rounds`
-bounds the rest. A saturated seed may go on with more diversity strategies switched on.
+is in when the judge is on, and curates again. Curating mid-run checks only the records that
+are new or changed with the record-local checks (`check_each_stage`), then runs the checks
+that compare records over all (`compare_records_stage`): the verdicts `curate_stage` gives
+from scratch, without checking every record again each round. A seed stops when its target
+is met, it saturated, it reached its attempt limit, or its last `patience` rounds kept nothing
+(`datagen.generate.work`); `max_rounds` bounds the rest. A saturated seed may go on with more
+diversity strategies switched on.
 Everything is derived from the records, so a resume plans the same calls and the response cache
 answers them. The records so far are saved after every round (`records.partial.parquet`): a
 crash loses nothing that was made. When the budget refused a call, generation stops after that
@@ -20,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import math
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import pandas as pd
@@ -38,8 +40,17 @@ from datagen.progress import RunProgress
 from datagen.records import COLUMNS, has_score, kept, new_records
 from datagen.run.fanout import Fanout
 from datagen.run.plan import RunPlan
+from datagen.run.stages import (
+    check_each_stage,
+    compare_records_stage,
+    expand_stage,
+    judge_stage,
+    respond_stage,
+)
 
-RESPOND_BATCH = 1000  # answers per screen: a screen costs ~0.1-0.2 s whatever its size
+# Answers per batch, each checked as one call: the record-local checks have a fixed cost per
+# call whatever its size, so batches are large (bench/run_throughput.py).
+RESPOND_BATCH = 1000
 JUDGE_BATCH = 200
 
 
@@ -141,7 +152,7 @@ class _Round:
         self.plan, self.fanout, self.endpoints, self.published = (plan, fanout, endpoints,
                                                                   published)
         self.out = Generated(new_records([]))
-        self.screened = new_records([])  # every record with its record-local verdicts only
+        self.checked_each = new_records([])  # every record with its record-local verdicts
         # the judge role's model decides: the embedded model is never an automatic judge
         self.judge = judge_enabled(plan.config.curation.judge, endpoints["judge"].kind)
         self.scored: set[str] = set()  # ids of pairs the judge scored, and could not score
@@ -168,20 +179,22 @@ class _Round:
                 continue
             self.out.counts[what] = self.out.counts.get(what, 0) + n
 
-    async def settle(self, records: pd.DataFrame, changed: pd.Index,
-                     screened: pd.DataFrame | None = None) -> pd.DataFrame:
+    async def update_verdicts(self, records: pd.DataFrame, changed: pd.Index,
+                              checked: pd.DataFrame | None = None) -> pd.DataFrame:
         """Verdicts for `records` after the rows `changed` got new content: those rows alone
-        go through the record-local checks (unless `screened` holds them so), then the
+        go through the record-local checks (unless `checked` holds them so), then the
         checks that compare records run over all (`curate_stage`'s verdicts, without
-        screening every record again)."""
-        ready = screened if screened is not None else new_records([])
+        checking every record again)."""
+        ready = checked if checked is not None else new_records([])
         todo = changed.difference(ready.index)
         if len(todo):
-            ready = pd.concat([ready, await self.fanout.call("screen", self.plan,
+            ready = pd.concat([ready, await self.fanout.call(check_each_stage, self.plan,
                                                              records.loc[todo])])
-        kept = self.screened.drop(index=changed, errors="ignore")
-        self.screened = pd.concat([kept, ready.loc[changed]]).loc[records.index].astype(COLUMNS)
-        records = await self.fanout.call("settle", self.plan, self.screened, self.published)
+        kept = self.checked_each.drop(index=changed, errors="ignore")
+        self.checked_each = (pd.concat([kept, ready.loc[changed]]).loc[records.index]
+                             .astype(COLUMNS))
+        records = await self.fanout.call(compare_records_stage, self.plan, self.checked_each,
+                                         self.published)
         self.out.records = records
         write_parquet(self.plan.folder.partial, records)
         return records
@@ -189,29 +202,30 @@ class _Round:
     async def judged(self, todo: pd.DataFrame) -> list[pd.DataFrame]:
         """Judge scores for the kept, answered records of `todo`, in batches."""
         parts = [todo.iloc[i:i + JUDGE_BATCH].copy() for i in range(0, len(todo), JUDGE_BATCH)]
-        judged = await self.fanout.map("judge", [(self.plan, p, self.endpoints["judge"])
-                                                for p in parts])
+        judged = await self.fanout.map([partial(judge_stage, self.plan, p,
+                                                self.endpoints["judge"]) for p in parts])
         self.account(judged, "judged")
         return [d for d, _ in judged]
 
     async def answer(self, batch: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-        """One batch answered and screened and, with the judge on, the answers the screen
-        keeps judged at once: each was kept, so no kept record is near it, and the checks
-        that compare records keep it too. Returns the batch with its answers (and scores),
-        and the same rows with their record-local verdicts."""
-        [result] = await self.fanout.map("respond", [(self.plan, batch,
-                                                           self.endpoints["respond"],
-                                                           self.endpoints["follow_up"])])
+        """One batch answered and checked and, with the judge on, the answers the
+        record-local checks keep judged at once: each was kept, so no kept record is near
+        it, and the checks that compare records keep it too. Returns the batch with its
+        answers (and scores), and the same rows with their record-local verdicts."""
+        result = await self.fanout.call(respond_stage, self.plan, batch,
+                                        self.endpoints["respond"],
+                                        follow=self.endpoints["follow_up"])
         self.account([result], "responded")
         answered = result[0]
         if answered.empty:
             return answered, answered
-        screened = await self.fanout.call("screen", self.plan, answered, False)
-        todo = screened.loc[to_judge(screened)]
+        checked = await self.fanout.call(check_each_stage, self.plan, answered, rescore=False)
+        todo = checked.loc[to_judge(checked)]
         if not self.judge or self.out.budget_refused or not len(todo):
-            return answered, screened
+            return answered, checked
         judged = await self.judged(todo)
-        rescored = await self.fanout.call("screen", self.plan, merge(screened, judged), True)
+        rescored = await self.fanout.call(check_each_stage, self.plan, merge(checked, judged),
+                                          rescore=True)
         return merge(answered, judged), rescored
 
     async def one(self, round_no: int) -> bool:
@@ -228,15 +242,16 @@ class _Round:
         gen = plan.config.generation
         seeds = {s.id: effective_seed(s, records, gen) for s in plan.seeds}  # diversified?
         helpers = {r: self.endpoints[r] for r in STRATEGY_ROLES if r in self.endpoints}
-        calls = [(plan, seeds[sid], self.endpoints["expand"],
-                  plan_expansion(seeds[sid], records, n, plan.config.generation), round_no,
-                  helpers) for sid, n in grow.items()]
-        calls = [c for c in calls if len(c[3])]
-        expanded = await self.fanout.map("expand", calls) if calls else []
+        work = {sid: plan_expansion(seeds[sid], records, n, plan.config.generation)
+                for sid, n in grow.items()}
+        calls = [partial(expand_stage, plan, seeds[sid], self.endpoints["expand"], todo,
+                         round_no=round_no, strategies=helpers)
+                 for sid, todo in work.items() if len(todo)]
+        expanded = await self.fanout.map(calls) if calls else []
         self.account(expanded, "expanded")
         before = len(records)
         records = concat([records, *(d for d, _ in expanded)])
-        records = await self.settle(records, records.index[before:])
+        records = await self.update_verdicts(records, records.index[before:])
         if self.out.budget_refused:
             return False
         batches = to_answer(records, missing, margin)
@@ -245,7 +260,7 @@ class _Round:
                                               gen.respond_temperature)
         # each batch is judged as soon as it is answered, beside the batches still answering
         done = await asyncio.gather(*(self.answer(b) for b in batches))
-        answered, screened = [a for a, _ in done], concat([s for _, s in done], keep=True)
+        answered, checked = [a for a, _ in done], concat([s for _, s in done], keep=True)
         changed = pd.Index([i for d in answered for i in d.index])
         records = merge(records, answered)
         if self.judge and not self.out.budget_refused:
@@ -255,7 +270,7 @@ class _Round:
             if len(todo):
                 records = merge(records, await self.judged(todo))
                 changed = changed.union(todo.index)
-        await self.settle(records, changed, screened)
+        await self.update_verdicts(records, changed, checked)
         return not self.out.budget_refused
 
 

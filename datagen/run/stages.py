@@ -1,12 +1,20 @@
-"""The stages of a run as plain, picklable functions: the unit a fan-out runs.
+"""The stages of a run as plain, typed, picklable functions: the unit a fan-out runs.
 
 Each takes the plan and records (see `datagen.records`) and returns new records or a result;
-none holds state between calls. `STAGES` names them: the orchestrator (`datagen.run.run`)
-asks its fan-out to run a stage by name, and the fan-out decides where: on this event loop
-(`LocalFanout`), or as Prefect tasks on threads or a Dask cluster (`flows/`). LLM stages
-return `(records, usage)`; every answer goes through the run folder's response cache first,
-so a rerun or a resume repeats no completed call. A call the budget refused is counted in
+none holds state between calls, so a fan-out may run one anywhere. The orchestrator
+(`datagen.run.run`) hands its fan-out the stage function itself with its arguments
+(`fanout.call(curate_stage, plan, records, ...)`), so the pipeline reads, and type-checks,
+in one place; the fan-out decides where it runs: on this event loop (`LocalFanout`), or as
+the stage's Prefect task on threads or a Dask cluster (`flows/`). LLM stages return
+`(records, usage)`; every answer goes through the run folder's response cache first, so a
+rerun or a resume repeats no completed call. A call the budget refused is counted in
 `usage["by_status"]["budget_refused"]` and left undone, never raised.
+
+Between rounds, curation is split in two so that only what changed is checked again:
+`check_each_stage` runs the checks that look at one record at a time on the new or changed
+records, and `compare_records_stage` runs the checks that compare records (dedup, the
+published set) over all of them. Together they give the verdicts `curate_stage` gives from
+scratch.
 """
 
 from __future__ import annotations
@@ -149,10 +157,11 @@ def curate_stage(plan: RunPlan, records: pd.DataFrame, published: pd.DataFrame |
     return curate(records, cfg, refs=refs, targets=targets, seed=seed)
 
 
-def screen_stage(plan: RunPlan, records: pd.DataFrame, rescore: bool = False) -> pd.DataFrame:
+def check_each_stage(plan: RunPlan, records: pd.DataFrame,
+                     rescore: bool = False) -> pd.DataFrame:
     """The record-local checks (`runner.LOCAL`) on some records: between rounds only the
-    records that are new or changed are screened, as their verdicts depend on nothing else.
-    `rescore`: records screened already and judged since, so only the checks that read
+    records that are new or changed are checked, as their verdicts depend on nothing else.
+    `rescore`: records checked already and judged since, so only the checks that read
     scores (`runner.SCORED`) run again."""
     cfg, refs, seed = plan.config.curation, plan.references(None), plan.config.seed
     if rescore:
@@ -161,11 +170,12 @@ def screen_stage(plan: RunPlan, records: pd.DataFrame, rescore: bool = False) ->
         return curate(records, cfg, refs=refs, seed=seed, checks=LOCAL, **spread)
 
 
-def settle_stage(plan: RunPlan, screened: pd.DataFrame,
-                 published: pd.DataFrame | None) -> pd.DataFrame:
-    """The checks that compare records (dedup, the published set) over every screened
-    record: with `screen_stage` on each record, exactly what `curate_stage` gives mid-run."""
-    return curate_rest(screened, plan.config.curation, refs=plan.references(published),
+def compare_records_stage(plan: RunPlan, checked: pd.DataFrame,
+                          published: pd.DataFrame | None) -> pd.DataFrame:
+    """The checks that compare records (dedup, the published set) over every record, each
+    with its record-local verdicts (`check_each_stage`) already: together, exactly what
+    `curate_stage` gives mid-run."""
+    return curate_rest(checked, plan.config.curation, refs=plan.references(published),
                        seed=plan.config.seed)
 
 
@@ -220,7 +230,7 @@ def publish_stage(plan: RunPlan, records: pd.DataFrame, labels: pd.Series) -> di
 def push_stage(out: str, repo_id: str, private: bool, append_to: str | None = None) -> str | None:
     """Upload to the Hub (`datagen push` as a run step); the dataset's URL. A run that appends
     pushes the dataset it grows (every pair published so far), holding that folder's lock so
-    no other night publishes into it meanwhile; otherwise its own `hf/`."""
+    no other run publishes into it meanwhile; otherwise its own `hf/`."""
     if append_to:
         dataset = append.Published(append_to)
         with locked(dataset.root, "push"):
@@ -229,9 +239,8 @@ def push_stage(out: str, repo_id: str, private: bool, append_to: str | None = No
     return push_run(folder.hf, folder.manifest, repo_id, private=private).url
 
 
-STAGES = {
-    "expand": expand_stage, "respond": respond_stage, "judge": judge_stage,
-    "curate": curate_stage, "screen": screen_stage, "settle": settle_stage,
-    "split": split_stage, "export": export_stage,
-    "publish": publish_stage, "push": push_stage,
-}
+# Every stage, for a fan-out that wraps each (the Prefect flow has one task per stage).
+STAGES: tuple[Callable[..., Any], ...] = (
+    expand_stage, respond_stage, judge_stage, check_each_stage, compare_records_stage,
+    curate_stage, split_stage, export_stage, publish_stage, push_stage,
+)

@@ -9,7 +9,7 @@ from pathlib import Path
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
 
-from flows import prefect_bits
+from flows import run_options
 from flows.artifacts import _slug
 from flows.generate_dataset import generate_dataset
 
@@ -27,7 +27,7 @@ def test_artifacts_carry_the_funnel_and_per_seed_yield(prefect_harness, make_con
     manifest = json.loads((Path(config.out) / "manifest.json").read_text())
     arts = asyncio.run(_artifacts(result["flow_run_id"]))
     assert sorted(arts) == sorted(result["artifacts"])
-    key = _slug(prefect_bits.artifact_key(config))
+    key = _slug(run_options.artifact_key(config))
     assert key == "nda-clauses-run"  # the seed set and the target: not shared by other jobs
     arts = {k.removesuffix(f"-{key}"): a for k, a in arts.items()}
     funnel = arts["funnel"].data

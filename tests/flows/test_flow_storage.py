@@ -1,6 +1,7 @@
 """What a flow run keeps of its stages stays in proportion to what it paid for: the stage
 results of a run of long answers over several rounds are about the size of its response cache,
-not a copy of every record per round (the cumulative `settle` was persisted once a round)."""
+not a copy of every record per round (the cumulative `compare_records` stage was once
+persisted every round)."""
 
 from __future__ import annotations
 

@@ -11,7 +11,8 @@ from prefect.cache_policies import CompoundCachePolicy
 from datagen.config import RunConfig
 from datagen.llm.endpoint import Endpoint
 from datagen.records import new_records
-from flows.prefect_bits import STAGE_CACHE, ContentInputs, run_name
+from flows.caching import STAGE_CACHE, ContentInputs
+from flows.run_options import run_name
 
 
 def _key(**inputs: object) -> str | None:

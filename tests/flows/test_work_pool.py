@@ -1,7 +1,7 @@
-"""The manual's work-pool steps (docs/guides/nightly.md), as written, against a real Prefect server: create a process
-pool, `prefect deploy` the shipped `flows/prefect.yaml`, start a worker, trigger a run (with
-`--param` overrides, so it writes under the test's folder), and it completes on the embedded
-model (the session's server, so its words are never asserted)."""
+"""The manual's work-pool steps (docs/guides/nightly.md), as written, against a real Prefect
+server: create a process pool, `prefect deploy` the shipped `flows/prefect.yaml`, start a
+worker, trigger a run (with `--param` overrides, so it writes under the test's folder), and it
+completes on the embedded model (the session's server, so its words are never asserted)."""
 
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ DEPLOYMENT = "nightly-legal-pool"
 
 def test_the_shipped_prefect_yaml_is_valid() -> None:
     """A typo in a parameter would only surface at 2 am otherwise."""
-    from flows.prefect_bits import run_config
+    from flows.run_options import run_config
 
     data = yaml.safe_load((REPO / "flows" / "prefect.yaml").read_text())
     (dep,) = data["deployments"]

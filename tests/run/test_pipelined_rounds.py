@@ -1,10 +1,12 @@
-"""The rounds' curation between stages, through the scripted server: screening only the new
-or changed records and settling the rest gives the verdicts curating from scratch gives, and
-the curation worker process writes the very dataset the event loop writes."""
+"""The rounds' curation between stages, through the scripted server: checking only the new or
+changed records one by one, then comparing all records, gives the verdicts curating from
+scratch gives, and the curation worker process writes the very dataset the event loop
+writes."""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +15,8 @@ import pytest
 
 from datagen.run import fanout, rounds, run
 from datagen.run.fanout import LocalFanout
-from datagen.run.stages import curate_stage
+from datagen.run.plan import RunPlan
+from datagen.run.stages import check_each_stage, compare_records_stage, curate_stage
 from tests.run.test_large_targets import _config, saturating, varied
 from tests.scripted_server import ScriptedServer
 
@@ -21,15 +24,15 @@ VERDICTS = ["id", "keep", "drop_reason", "lost_to", "dup_cluster"]
 
 
 class Recording(LocalFanout):
-    """The local fan-out, keeping every settled frame with the plan it was settled for."""
+    """The local fan-out, keeping every compared frame with the plan it was compared for."""
 
     def __init__(self) -> None:
-        self.settled: list[tuple[Any, pd.DataFrame, Any]] = []
+        self.compared: list[tuple[Any, pd.DataFrame, Any]] = []
 
-    async def call(self, stage: str, *args: Any) -> Any:
-        out = await super().call(stage, *args)
-        if stage == "settle":
-            self.settled.append((args[0], out, args[2]))
+    async def call(self, stage: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
+        out = await super().call(stage, *args, **kwargs)
+        if stage is compare_records_stage:
+            self.compared.append((args[0], out, args[2]))
         return out
 
 
@@ -37,29 +40,29 @@ def _verdicts(df: pd.DataFrame) -> pd.DataFrame:
     return df[VERDICTS].sort_values("id").reset_index(drop=True).astype(str)
 
 
-def test_settled_verdicts_are_what_curating_from_scratch_gives(tmp_path: Path) -> None:
+def test_compared_verdicts_are_what_curating_from_scratch_gives(tmp_path: Path) -> None:
     # a seed that saturates: many exact and near copies across rounds, and judge calls the
     # scripted answers cannot satisfy (judge errors), so every kind of verdict turns up
     recording = Recording()
     with ScriptedServer(saturating) as server:
         result = asyncio.run(run(_config(tmp_path, server, 40), recording))
     assert result.manifest["generation"]["legal-nda-clauses"]["rounds"] >= 2
-    assert len(recording.settled) >= 4  # after each expansion and after each answering
+    assert len(recording.compared) >= 4  # after each expansion and after each answering
     reasons: set[str] = set()
-    for plan, settled, published in recording.settled:
-        scratch = curate_stage(plan, settled, published, False)
-        pd.testing.assert_frame_equal(_verdicts(settled), _verdicts(scratch))
-        reasons |= set(settled["drop_reason"].dropna().astype(str))
+    for plan, compared, published in recording.compared:
+        scratch = curate_stage(plan, compared, published, False)
+        pd.testing.assert_frame_equal(_verdicts(compared), _verdicts(scratch))
+        reasons |= set(compared["drop_reason"].dropna().astype(str))
     assert {"exact_duplicate", "near_duplicate"} <= reasons, reasons
 
 
 def test_the_curation_worker_writes_the_dataset_the_loop_writes(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    sent: list[str] = []
+    sent: list[Callable[..., Any]] = []
     decide = fanout.in_worker
 
-    def counting(stage: str, args: tuple[Any, ...]) -> bool:
-        yes = decide(stage, args)
+    def counting(stage: Callable[..., Any], plan: RunPlan | None) -> bool:
+        yes = decide(stage, plan)
         if yes:
             sent.append(stage)
         return yes
@@ -74,7 +77,7 @@ def test_the_curation_worker_writes_the_dataset_the_loop_writes(
             records = pd.read_parquet(tmp_path / name / "run" / "records.parquet")
             datasets[name] = records[[*VERDICTS, "instruction", "response", "scores"]]
             assert bool(sent) == (name == "worker")
-    assert {"screen", "settle"} <= set(sent)
+    assert {check_each_stage, compare_records_stage} <= set(sent)
     assert len(datasets["loop"]) > 60
     pd.testing.assert_frame_equal(datasets["loop"].astype(str), datasets["worker"].astype(str))
 
