@@ -244,6 +244,17 @@ class Verdicts:
         return cls(pd.Series(None, index=index, dtype="object"))
 
     @classmethod
+    def recorded(cls, ctx: Context, reasons: tuple[str, ...]) -> Verdicts:
+        """The verdicts generation recorded in `metadata.verdict` (a strategy's, a shape's)
+        that are among `reasons`: generation decides them, curation keeps them on record."""
+        known = {str(r) for r in reasons}
+        verdicts = cls.none(ctx.frame.index)
+        for idx, meta in zip(ctx.frame.index, ctx.texts.metadata, strict=True):
+            if meta.get("verdict") in known:
+                verdicts.reason[idx] = meta["verdict"]
+        return verdicts
+
+    @classmethod
     def where(cls, mask: pd.Series, reason: str, **extra: Any) -> Verdicts:
         """`reason` where `mask` is True."""
         values = pd.Series(None, index=mask.index, dtype="object")

@@ -29,12 +29,7 @@ _KNOWN = {str(r) for r in REASONS}
 
 
 def _conformance(ctx: Context) -> Verdicts:
-    verdicts = Verdicts.none(ctx.frame.index)
-    for idx, meta in zip(ctx.frame.index, ctx.texts.metadata, strict=True):
-        v = meta.get("verdict")
-        if v in _KNOWN:
-            verdicts.reason[idx] = v
-    return verdicts
+    return Verdicts.recorded(ctx, REASONS)
 
 
 CHECK = Check(

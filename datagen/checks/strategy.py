@@ -11,16 +11,10 @@ from datagen.reasons import DropReason
 
 REASONS = (DropReason.NOT_NOVEL, DropReason.EVOL_UNCHANGED, DropReason.EVOL_PROMPT_COPY,
            DropReason.EVOL_UNANSWERABLE)
-_KNOWN = {str(r) for r in REASONS}
 
 
 def _strategy(ctx: Context) -> Verdicts:
-    verdicts = Verdicts.none(ctx.frame.index)
-    for idx, meta in zip(ctx.frame.index, ctx.texts.metadata, strict=True):
-        v = meta.get("verdict")
-        if v in _KNOWN:
-            verdicts.reason[idx] = v
-    return verdicts
+    return Verdicts.recorded(ctx, REASONS)
 
 
 CHECK = Check(
