@@ -9,18 +9,16 @@ that curates it. In four steps, no process ever holds every record:
    the published-set lookup, which compares a record with outside texts only. The judged
    partition and its sketch go to the work folder; the driver gets what ranking needs: which
    records are live, answered, their judge and quality scores, ids, seeds and exact keys.
-2. **Buckets** (a task per band): each band's keys of every distinct live text are read from
-   the partitions' sketch files and sorted; texts that share a bucket are candidate pairs,
-   filtered by their signature estimate (marks read from disk), as `minhash.bucket_pairs`
-   does in one process.
+2. **Buckets** (a task per band): texts that share a band's bucket (keys read from the
+   partitions' sketch files) are candidate pairs, filtered by their signature estimate, as
+   `minhash.bucket_pairs` does in one process.
 3. **Driver**: candidate pairs verified with `fuzz.ratio` on the texts they involve, then the
    best-first resolution of `dedup.resolve` over the live records' ranks, the published
    verdicts and the surplus cut per seed.
 4. **Write** (a task per partition): each partition's verdicts applied and written to `dest`.
 
 A small pass (all pairs, not MinHash) verifies its candidates on the driver too. The work
-folder holds ~400 bytes of sketch a record; it is removed at the end. On a cluster that is not
-this machine, source, work and dest must be on storage every worker reads.
+folder is removed at the end. Source, work and dest must be on storage every worker reads.
 """
 
 from __future__ import annotations
@@ -53,6 +51,7 @@ from datagen.similarity.minhash import LSHParams, band_codes, estimated_similar,
 from datagen.similarity.pairs import lsh_for, prepared_pairs, uses_minhash, verified
 
 PART_ROWS = 100_000  # a partition's records: its text views and sketch stay well under 1 GB
+RANKED = ["instruction", "response", "metadata"]  # the columns best-first ranking reads
 MAPPED_MAX = 512 * 2**20  # sketch-file pages a band task keeps mapped in before giving back
 
 
@@ -223,32 +222,25 @@ def _band(band: int, *, work: Path, parts: list[Part], params: LSHParams) -> np.
     return sorted_unique(band_codes(keys, idx, len(distinct), params, similar))
 
 
-def _texts(work: Path, parts: list[Part], positions: np.ndarray) -> list[str]:
-    """The token-sorted texts of records at these global positions."""
+def _rows(work: Path, parts: list[Part], positions: np.ndarray, file: str,
+          columns: list[str]) -> pd.DataFrame:
+    """`columns` of one of each part's files (`parquet`: the judged records, `sorted.parquet`:
+    their token-sorted texts) for the records at these global positions, in their order."""
     disk = _Disk(work, parts)
-    out: list[str] = [""] * len(positions)
-    for p, sel, rows in disk.by_part(positions):
-        column = pq.read_table(disk.files[p]["sorted.parquet"])["sorted"]
-        for k, text in zip(sel.tolist(), column.take(pa.array(rows)).to_pylist(), strict=True):
-            out[k] = text
-    return out
-
-
-def _records(work: Path, parts: list[Part], positions: np.ndarray) -> pd.DataFrame:
-    """The judged records at these global positions, in their order (the columns the
-    ranking reads)."""
-    disk = _Disk(work, parts)
-    columns = ["instruction", "response", "metadata"]
     out: list[pd.DataFrame] = []
     where: list[np.ndarray] = []
     for p, sel, rows in disk.by_part(positions):
-        table = pq.read_table(disk.files[p]["parquet"], columns=columns)
+        table = pq.read_table(disk.files[p][file], columns=columns)
         out.append(table.take(pa.array(rows)).to_pandas())
         where.append(sel)
     if not out:
         return pd.DataFrame(columns=columns)
     frame = pd.concat(out, ignore_index=True)
     return frame.iloc[np.argsort(np.concatenate(where))].reset_index(drop=True)
+
+
+def _texts(work: Path, parts: list[Part], positions: np.ndarray) -> list[str]:
+    return _rows(work, parts, positions, "sorted.parquet", ["sorted"])["sorted"].tolist()
 
 
 def _write_part(part: Part, verdicts: dict[str, Any], *, work: Path, dest: Path) -> int:
@@ -296,7 +288,7 @@ def curate_files(source: Path, dest: Path, cfg: CurationConfig, client: Cluster,
 
 
 def _tasks(client: Cluster, label: str, fn: Any, *iterables: Any) -> list[Any]:
-    """`fn` mapped over the cluster, with progress (done/total, ETA) as its tasks finish."""
+    """`fn` mapped over the cluster, with progress as its tasks finish."""
     futures = client.map(fn, *iterables, pure=False)
     with StageProgress(label, len(futures)) as tick:
         for future in futures:
@@ -322,8 +314,9 @@ def _decide(infos: list[dict[str, Any]], parts: list[Part], work: Path, cfg: Cur
         answered = np.concatenate([i["answered"] for i in infos])[at]
         judge = np.concatenate([i["judge"] for i in infos])[at]
         q = np.concatenate([i["quality"] for i in infos])[at]
+        # ranked as `quality.best_first` ranks
         q = np.round(quality.grouped(q, group, answered, lambda rows: Texts(
-            _records(work, parts, at[rows]))), quality.DIGITS)  # as `quality.best_first`
+            _rows(work, parts, at[rows], "parquet", RANKED))), quality.DIGITS)
         id_rank = np.empty(len(at), dtype=np.int64)
         id_rank[np.asarray(pc.sort_indices(ids.take(pa.array(at))))] = np.arange(len(at))
         order = np.lexsort((id_rank, -q, -judge, ~answered))
