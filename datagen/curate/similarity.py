@@ -156,7 +156,7 @@ def verified(prepared_a: list[str], prepared_b: list[str], cand: np.ndarray,
         part = cand[lo:lo + VERIFY_CHUNK]
         scores = process.cpdist([prepared_a[i] for i in part[:, 0]],
                                 [prepared_b[j] for j in part[:, 1]], scorer=fuzz.ratio,
-                                workers=-1)
+                                score_cutoff=threshold, workers=-1)
         ok = scores >= threshold
         kept.append(part[ok])
         kept_scores.append(scores[ok])
@@ -205,8 +205,9 @@ def near_pairs(texts: list[str], threshold: float, *, method: Method = "auto",
 # pairs at ratio >= 80 had Jaccard >= 0.36 on the bench corpus, unrelated pairs <= 0.23 in
 # 99%; 32 bands of 3 rows catch a pair at Jaccard 0.5 in 98% of draws. Templated text fills
 # huge buckets, where each text meets only its next `window` (lexicographic neighbours);
-# the estimate at 0.25 drops most unrelated candidates unverified (`bench/split_recall.py`).
-SPLIT_LSH = LSHParams(bands=32, rows=3, min_jaccard=0.25, window=12)
+# the estimate at 0.3 drops most unrelated candidates unverified: half the candidates of 0.25
+# for the same check recall on the bench sample (`bench/split_recall.py`).
+SPLIT_LSH = LSHParams(bands=32, rows=3, min_jaccard=0.3, window=12)
 JOIN_CHUNK = 200_000  # candidates verified between two updates of the groups found so far
 
 
