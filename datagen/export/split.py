@@ -79,11 +79,6 @@ def groups(live: pd.DataFrame, threshold: float = GROUP_THRESHOLD,
     ordered = live.sort_values("id", kind="stable")
     sources = pd.Series(["source:" + s if s is not None else None
                          for s in source_ids(ordered)], dtype=object)
-    if known is not None:  # the groups found before: their pairs are not looked for again
-        near = _shared_pairs(known.reindex(ordered.index).reset_index(drop=True))
-    else:
-        near, _ = grouping_pairs(user_texts(ordered), threshold,
-                                 seeds=GROUPING_SEEDS)
     extra = np.zeros((0, 2), dtype=np.int64)
     if joined is not None and len(joined):
         at = pd.Series(np.arange(len(ordered)), index=ordered["id"].astype(str).to_numpy())
@@ -91,7 +86,14 @@ def groups(live: pd.DataFrame, threshold: float = GROUP_THRESHOLD,
                           .to_numpy()], axis=1)
         extra = extra[~np.isnan(extra).any(axis=1)].astype(np.int64)
     pairs = np.concatenate([_shared_pairs(ordered["dup_cluster"].reset_index(drop=True)),
-                            _shared_pairs(sources), near, extra])
+                            _shared_pairs(sources), extra])
+    if known is not None:  # the groups found before: their pairs are not looked for again
+        pairs = np.concatenate([pairs, _shared_pairs(known.reindex(ordered.index)
+                                                     .reset_index(drop=True))])
+    else:  # dedup's clusters and shared sources travel together already: no pair among them
+        near, _ = grouping_pairs(user_texts(ordered), threshold, seeds=GROUPING_SEEDS,
+                                 known=components(len(ordered), pairs))
+        pairs = np.concatenate([pairs, near])
     roots = components(len(ordered), pairs)
     ids = ordered["id"].astype(str).to_numpy()
     return pd.Series(ids[roots], index=ordered.index, dtype="string").reindex(live.index)
@@ -269,12 +271,14 @@ class NearPairs:
 
 
 def check_pairs(records: pd.DataFrame, labels: pd.Series,
-                threshold: float = GROUP_THRESHOLD) -> NearPairs:
+                threshold: float = GROUP_THRESHOLD, group: pd.Series | None = None) -> NearPairs:
     """The leakage check's near-duplicate pairs among the labelled records: every pair when
-    few, else MinHash draws independent of the grouping's (`CHECK_SEEDS`)."""
+    few, else MinHash draws independent of the grouping's (`CHECK_SEEDS`). With `group` (the
+    assignment's groups, which never cross a split) only pairs across groups are looked for,
+    and enough of them to join every group they link (`grouping_pairs`)."""
     part = records.loc[labels.index[labels.notna()]]
-    pairs, how = grouping_pairs(user_texts(part), threshold,
-                                seeds=CHECK_SEEDS)
+    known = None if group is None else pd.factorize(group.reindex(part.index))[0]
+    pairs, how = grouping_pairs(user_texts(part), threshold, seeds=CHECK_SEEDS, known=known)
     ids = part["id"].astype(str).to_numpy()
     return NearPairs(ids[pairs] if len(pairs) else np.zeros((0, 2), dtype=object), how)
 
@@ -315,8 +319,9 @@ def checked(how: dict[str, object]) -> str:
         return "every pair of kept instructions scored (exact)"
     return (f"MinHash LSH candidates ({how['bands']} bands of {how['rows']} rows over "
             f"character {how['shingle']}-grams, hash seeds {how['seeds']}, independent of the "
-            f"grouping's draw) verified exactly, and any crossing pair joined before the split "
-            f"was drawn again; on the bench corpus every ratio-80 pair of a sample was in one "
+            f"grouping's draw) between different groups verified exactly, and the groups of "
+            f"every pair found joined before the split was drawn again; on the bench corpus "
+            f"every ratio-80 pair of a sample was in one "
             f"group or found by this draw (recall >= 0.99, bench/split_recall.py): a measured "
             f"bound, not a proof over every pair")
 

@@ -191,7 +191,7 @@ def split_stage(plan: RunPlan, records: pd.DataFrame,
     else:
         done = assign(records, cfg.validation, cfg.test, seed=plan.config.seed,
                       threshold=cfg.group_threshold, min_validation=cfg.min_validation)
-        near = check_pairs(records, done.labels, cfg.leakage_threshold)
+        near = check_pairs(records, done.labels, cfg.leakage_threshold, done.group)
         if leakage_check(records, done.labels, cfg.leakage_threshold, near)["crossing_pairs"]:
             # pairs the grouping's draw missed and the check's found: they join groups too
             done = assign(records, cfg.validation, cfg.test, seed=plan.config.seed,

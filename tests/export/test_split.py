@@ -172,6 +172,25 @@ def test_grouping_by_minhash_joins_what_all_pairs_joins() -> None:
     assert components(len(texts), lsh).tolist() == components(len(texts), exact).tolist()
 
 
+def test_grouping_skips_pairs_inside_known_groups_and_joins_the_same() -> None:
+    """With groups known beforehand (dedup's clusters, the assignment's groups), no pair
+    inside one is returned, and with them the pairs found join what every pair joins."""
+    import numpy as np
+
+    from datagen.similarity.pairs import components, grouping_pairs
+
+    texts = _paraphrases()
+    exact, _ = grouping_pairs(texts, 80.0)
+    known = np.arange(len(texts)) // 2 * 2  # each half of a paraphrase family: one group
+    truth = components(len(texts), np.concatenate([exact, np.stack([np.arange(len(texts)),
+                                                                    known], 1)]))
+    for limit in (10_000, 10):  # all pairs, then MinHash
+        pairs, how = grouping_pairs(texts, 80.0, allpairs_max=limit, known=known)
+        assert len(pairs) and (known[pairs[:, 0]] != known[pairs[:, 1]]).all(), how
+        both = np.concatenate([pairs.reshape(-1, 2), np.stack([np.arange(len(texts)), known], 1)])
+        assert components(len(texts), both).tolist() == truth.tolist()
+
+
 def test_components_are_named_by_their_smallest_member() -> None:
     from datagen.similarity.pairs import components, roots_of
 
