@@ -11,7 +11,7 @@ For each way of embedding (mean or CLS pooling; the instruction alone, or the in
 the first words of its answer) and precision (float32, bfloat16) it prints the similarity
 ranges of both kinds, the threshold with the best F1 on these pairs, and precision and recall
 of "is a duplicate" at the shipped threshold (`curation.semantic.threshold`) and at that best
-one. The test's pairs (tests/curate/test_semantic.py) are other texts.
+one. The test's pairs (tests/checks/duplicates/test_semantic.py) are other texts.
 """
 
 from __future__ import annotations

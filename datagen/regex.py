@@ -7,7 +7,7 @@ position. RE2 (`pyarrow.compute`) runs the same pattern as one automaton over th
 ~15x faster (measured on the bench corpus: 0.4-0.5 us a text). The two engines mean the same
 by `\\w`, `\\d`, `\\s`, `\\b`, case folding and `.` on text that is ASCII and free of the
 control characters Python counts as space and RE2 does not (\\x0b, \\x1c-\\x1f): the plain
-rows. Every other row goes through Python's `re`. `tests/curate/test_regex.py` checks every
+rows. Every other row goes through Python's `re`. `tests/test_regex.py` checks every
 column pattern of the checks against Python's own search on the dev set's texts.
 
 A `Pattern` is written in the dialect both share, which is checked when it is made: no

@@ -9,7 +9,7 @@ a batch walk their trials side by side and the products run as numpy rows. Every
 the same draws in the same order: all generators start from one seed, so the draws are read
 off that generator's word stream in bulk (`_Draws`). Every step is the same IEEE operation on
 the same numbers (an elementwise multiply, a sequential sum, a divide), so the probabilities
-are langdetect's to the last bit (`tests/curate/test_langdetect_batch.py` checks them against
+are langdetect's to the last bit (`tests/language/test_langdetect_batch.py` checks them against
 `detect_langs` on real texts); `bench/curation.py` prints the speed-up. Text cleaning is
 langdetect's own method, and its n-gram extraction is followed step by step with each
 character normalised once. Under `ONE_BY_ONE` texts the numpy rows cost more to set up than

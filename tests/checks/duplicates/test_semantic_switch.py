@@ -15,7 +15,7 @@ from tests.curate.helpers import reasons, records, run
 
 ANSWER = ("Here is a clear answer with the steps, the reasons behind them and one worked "
           "example, so that the request is fully handled.")
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def test_off_by_default_and_surface_dedup_alone_misses_paraphrases() -> None:
