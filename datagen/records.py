@@ -7,7 +7,7 @@ Column names are the contract between stages. Stages add verdicts (`keep`, `drop
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import orjson
@@ -115,6 +115,18 @@ def has_score(df: pd.DataFrame, name: str) -> pd.Series:
     key = to_json(name) + ":"  # "name": with or without a space after it, as older runs wrote
     return pd.Series([key in s for s in df["scores"].fillna("{}").tolist()], index=df.index,
                      dtype=bool)  # bool even when df is empty
+
+
+ROWS_AT_ONCE = 20_000  # rows made into dicts at a time: a million dicts would hold GBs
+
+
+def row_dicts(df: pd.DataFrame, columns: list[str] | None = None,
+              chunk: int = ROWS_AT_ONCE) -> Iterator[dict[str, Any]]:
+    """The rows as dicts (`iterrows` builds a Series a row, far slower), `chunk` rows at a
+    time, so an export of a million records never holds them all as Python objects."""
+    part = df if columns is None else df[columns]
+    for start in range(0, len(part), chunk):
+        yield from part.iloc[start:start + chunk].to_dict(orient="records")
 
 
 def kept(df: pd.DataFrame) -> pd.DataFrame:

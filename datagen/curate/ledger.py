@@ -8,23 +8,26 @@ the manifest and the report.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pandas as pd
 
 from datagen.checks.human import counts as human_counts
 from datagen.checks.registry import stage_of
+from datagen.records import row_dicts
 
 REJECTED_COLUMNS = ("id", "seed_id", "drop_reason", "lost_to", "instruction", "response",
                     "finish_reason", "dup_cluster", "scores")
 
 
-def rejected_rows(records: pd.DataFrame) -> list[dict[str, Any]]:
+def rejected_rows(records: pd.DataFrame) -> Iterator[dict[str, Any]]:
+    """Each dropped record's line of `rejected.jsonl`, made as it is written."""
     dropped = records[~records["keep"].fillna(False).astype(bool)]
     cols = [c for c in REJECTED_COLUMNS if c in dropped.columns]
-    return [{k: (None if v is None or v is pd.NA or (isinstance(v, float) and pd.isna(v))
-                 else v) for k, v in row.items()}
-            for row in dropped[cols].to_dict(orient="records")]
+    for row in row_dicts(dropped, cols):
+        yield {k: (None if v is None or v is pd.NA or (isinstance(v, float) and pd.isna(v))
+                   else v) for k, v in row.items()}
 
 
 def summary(records: pd.DataFrame, examples: int = 2, width: int = 100) -> dict[str, Any]:

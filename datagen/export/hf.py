@@ -34,7 +34,7 @@ from huggingface_hub import DatasetCard, DatasetCardData
 
 from datagen.export.openai import Weighting, messages, tools
 from datagen.files import atomic_dir
-from datagen.records import json_cell
+from datagen.records import ROWS_AT_ONCE, json_cell, row_dicts
 
 GENERATION_FILE = ".generation"  # the run folder generation this export belongs to
 COLUMNS = ("id", "messages", "instruction", "response", "seed_id", "domain", "language")
@@ -73,7 +73,7 @@ def size_category(n: int) -> str:
 
 def _rows(records: pd.DataFrame, *, system_message: bool, weight: Weighting) -> dict[str, list]:
     rows: dict[str, list[Any]] = {c: [] for c in (*COLUMNS, *SOURCE_COLUMNS, "tools")}
-    for r in records.to_dict(orient="records"):  # dicts: `iterrows` is a Series a row
+    for r in row_dicts(records):
         rows["messages"].append(messages(r, system_message=system_message, weight=weight))
         defs = tools(r)
         rows["tools"].append(None if defs is None else json.dumps(defs, ensure_ascii=False))
@@ -86,26 +86,40 @@ def _rows(records: pd.DataFrame, *, system_message: bool, weight: Weighting) -> 
     return rows
 
 
-def _weighted(rows: dict[str, list]) -> bool:
-    return any("weight" in m for msgs in rows["messages"] for m in msgs)
-
-
-def _grounded(rows: dict[str, list]) -> bool:
-    return any(v is not None for v in rows["source_id"])
-
-
-def _tooled(rows: dict[str, list]) -> bool:
-    return any(v is not None for v in rows["tools"])
+def _kinds(rows: dict[str, list]) -> tuple[bool, bool, bool]:
+    """Which optional parts the rows hold: weights, sources, tools (`schema`'s flags)."""
+    return (any("weight" in m for msgs in rows["messages"] for m in msgs),
+            any(v is not None for v in rows["source_id"]),
+            any(v is not None for v in rows["tools"]))
 
 
 def _table(rows: dict[str, list], shared: pa.Schema) -> pa.Table:
     return pa.Table.from_pydict({c: rows[c] for c in shared.names}, schema=shared)
 
 
-def table(records: pd.DataFrame, *, system_message: bool = True,
-          weight: Weighting = "none") -> pa.Table:
-    rows = _rows(records, system_message=system_message, weight=weight)
-    return _table(rows, schema(_weighted(rows), _grounded(rows), _tooled(rows)))
+def tables(splits: dict[str, pd.DataFrame], *, system_message: bool = True,
+           weight: Weighting = "none") -> dict[str, pa.Table]:
+    """One Arrow table per non-empty split, every split with the same columns. Records are
+    turned into rows `ROWS_AT_ONCE` at a time, and only the Arrow tables stay: a million
+    records as Python dicts would hold several GB. A part whose own schema lacks a column
+    that another part needs (weights, sources or tools in some records only) is made again
+    with the shared one."""
+    parts: list[tuple[str, slice, tuple[bool, bool, bool], pa.Table]] = []
+    for name, df in splits.items():
+        for start in range(0, len(df), ROWS_AT_ONCE):
+            at = slice(start, start + ROWS_AT_ONCE)
+            rows = _rows(df.iloc[at], system_message=system_message, weight=weight)
+            kinds = _kinds(rows)
+            parts.append((name, at, kinds, _table(rows, schema(*kinds))))
+    shared_kinds = tuple(any(p[2][i] for p in parts) for i in range(3))
+    shared = schema(*shared_kinds)
+    out: dict[str, list[pa.Table]] = {}
+    for name, at, kinds, table in parts:
+        if kinds != shared_kinds:
+            table = _table(_rows(splits[name].iloc[at], system_message=system_message,
+                                 weight=weight), shared)
+        out.setdefault(name, []).append(table)
+    return {name: pa.concat_tables(ts) for name, ts in out.items()}
 
 
 def _info(tables: dict[str, pa.Table], files: list[Path]) -> DatasetInfo:
@@ -153,19 +167,14 @@ def write_hf(
     """Write the folder atomically; return the row count per split written. `assets(folder)`
     adds files (the plots) inside the folder before it is swapped into place. `preference`
     (rows per split) adds the second config, `preference`, under `data/preference/`."""
-    rows = {name: _rows(df, system_message=system_message, weight=weight)
-            for name, df in splits.items() if not df.empty}
-    shared = schema(any(_weighted(r) for r in rows.values()),
-                    any(_grounded(r) for r in rows.values()),
-                    any(_tooled(r) for r in rows.values()))
-    tables = {name: _table(r, shared) for name, r in rows.items()}
+    by_split = tables(splits, system_message=system_message, weight=weight)
     pref = preference_tables(preference or {})
     with atomic_dir(folder) as tmp:
         (tmp / "data").mkdir()
         if assets is not None:
             assets(tmp)
         configs, files = [], []
-        for name, t in tables.items():
+        for name, t in by_split.items():
             files.append(tmp / "data" / f"{name}-00000-of-00001.parquet")
             pq.write_table(t, files[-1])
             configs.append({"split": name, "path": f"data/{name}-*.parquet"})
@@ -180,17 +189,17 @@ def write_hf(
             configs=[{"config_name": "default", "data_files": configs},
                      *([{"config_name": "preference", "data_files": pref_configs}]
                        if pref else [])],
-            size_categories=[size_category(sum(t.num_rows for t in tables.values()))],
+            size_categories=[size_category(sum(t.num_rows for t in by_split.values()))],
             task_categories=["text-generation"],
             **card_meta,
         )
         infos = {}
-        if tables:
-            infos["default"] = _info(tables, files)
+        if by_split:
+            infos["default"] = _info(by_split, files)
         if pref:
             infos["preference"] = _info(pref, pref_files)
         if infos:
             DatasetInfosDict(infos).to_dataset_card_data(data)
         card = DatasetCard(f"---\n{data.to_yaml()}\n---\n\n{card_body}\n")
         (tmp / "README.md").write_text(str(card), encoding="utf-8")
-    return {name: t.num_rows for name, t in tables.items()}
+    return {name: t.num_rows for name, t in by_split.items()}

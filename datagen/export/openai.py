@@ -16,12 +16,14 @@ as OpenAI's function-calling fine-tuning takes it.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Literal
 
 import pandas as pd
 
 from datagen.files import write_jsonl
+from datagen.records import row_dicts
 
 Weighting = Literal["none", "all", "last"]
 ROW_COLUMNS = ["system", "instruction", "response", "metadata"]  # what `messages` reads
@@ -84,23 +86,19 @@ def strip_nulls(value: Any) -> Any:
 
 
 def chat_rows(records: pd.DataFrame, *, system_message: bool = True,
-              weight: Weighting = "none") -> list[dict[str, Any]]:
-    # rows as dicts: `iterrows` builds a Series a row, most of an export's time at 1M records
-    out = []
-    for r in records[ROW_COLUMNS].to_dict(orient="records"):
+              weight: Weighting = "none") -> Iterator[dict[str, Any]]:
+    """The chat example (`{"messages", "tools"?}`) of each record, made as they are read."""
+    for r in row_dicts(records, ROW_COLUMNS):
         row: dict[str, Any] = {"messages": strip_nulls(messages(
             r, system_message=system_message, weight=weight))}
         if (defs := tools(r)) is not None:
             row["tools"] = defs
-        out.append(row)
-    return out
+        yield row
 
 
 def write_chat_jsonl(records: pd.DataFrame, path: str | Path, *, system_message: bool = True,
                      weight: Weighting = "none") -> int:
-    rows = chat_rows(records, system_message=system_message, weight=weight)
-    write_jsonl(path, rows)
-    return len(rows)
+    return write_jsonl(path, chat_rows(records, system_message=system_message, weight=weight))
 
 
 def alpaca(msgs: list[dict[str, Any]]) -> dict[str, Any]:
@@ -127,6 +125,5 @@ def sharegpt(msgs: list[dict[str, Any]]) -> dict[str, Any]:
 def write_format(records: pd.DataFrame, path: str | Path, fmt: Literal["alpaca", "sharegpt"],
                  *, system_message: bool = True) -> int:
     convert = alpaca if fmt == "alpaca" else sharegpt
-    rows = [convert(r["messages"]) for r in chat_rows(records, system_message=system_message)]
-    write_jsonl(path, rows)
-    return len(rows)
+    return write_jsonl(path, (convert(r["messages"])
+                              for r in chat_rows(records, system_message=system_message)))

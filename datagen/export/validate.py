@@ -17,11 +17,12 @@ ours: the cookbook's loader would crash on the first, and OpenAI accepts only 0 
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from datagen.config import FineTunePrice
 from datagen.errors import ConfigError, ExportError
@@ -188,35 +189,40 @@ def _sequences(example: dict[str, Any]) -> list[list[dict[str, Any]]]:
     return [[*msgs, *example["preferred_output"]], [*msgs, *example["non_preferred_output"]]]
 
 
-def read_jsonl(path: str | Path) -> list[tuple[int, Any]]:
-    """(line number, parsed value) per non-blank line; a line that is not JSON (or nested too
-    deep to parse) is reported as `invalid_json`. A file that is not UTF-8 text is an
-    ExportError naming the line."""
+def read_jsonl(path: str | Path) -> Iterator[tuple[int, Any]]:
+    """(line number, parsed value) per non-blank line, read a line at a time (a million-line
+    file is never held whole); a line that is not JSON (or nested too deep to parse) is
+    reported as `invalid_json`. A file that is not UTF-8 text is an ExportError naming the
+    line."""
     path = Path(path)
     if path.is_dir():
         raise ExportError(f"{path}: is a directory", hint="pass the .jsonl file itself")
     try:
-        raw = path.read_bytes()
+        handle = path.open("rb")
     except FileNotFoundError:
         raise ExportError(f"{path}: no such file", hint="check the path") from None
     except OSError as exc:
         raise ExportError(f"{path}: cannot read it: {exc.strerror}",
                           hint="check the file's permissions") from None
-    out: list[tuple[int, Any]] = []
-    for n, line in enumerate(raw.split(b"\n"), 1):
-        try:
-            text = line.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            kind = "binary data" if b"\x00" in line else "not UTF-8 text"
-            raise ExportError(f"{path}:{n}: {kind} (byte {exc.start + 1} of the line)",
-                              hint="OpenAI takes UTF-8 JSONL: one JSON object per line") from None
-        if not text.strip():
-            continue
-        try:
-            out.append((n, json.loads(text)))
-        except (json.JSONDecodeError, RecursionError):
-            out.append((n, _INVALID))
-    return out
+    return _lines(path, handle)
+
+
+def _lines(path: Path, handle: BinaryIO) -> Iterator[tuple[int, Any]]:
+    with handle:
+        for n, line in enumerate(handle, 1):
+            try:
+                text = line.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                kind = "binary data" if b"\x00" in line else "not UTF-8 text"
+                raise ExportError(f"{path}:{n}: {kind} (byte {exc.start + 1} of the line)",
+                                  hint="OpenAI takes UTF-8 JSONL: one JSON object per line"
+                                  ) from None
+            if not text.strip():
+                continue
+            try:
+                yield n, json.loads(text)
+            except (json.JSONDecodeError, RecursionError):
+                yield n, _INVALID
 
 
 _INVALID = object()
@@ -260,63 +266,72 @@ def check_examples(examples: Iterable[tuple[int, Any]], models: list[str],
         raise ConfigError(f"no fine-tuning price or token limit for {unknown}",
                           hint="add them under export.prices (usd_per_1m_tokens, context_limit) "
                                f"or pick from {sorted(table)}")
-    examples = list(examples)
-    preference = is_preference(examples)
+    examples = iter(examples)
+    ahead: list[tuple[int, Any]] = []  # lines read before the first object decides the format
+    for item in examples:
+        ahead.append(item)
+        if isinstance(item[1], dict):
+            break
+    preference = is_preference(ahead)
     check = preference_errors if preference else example_errors
     classes = PREFERENCE_ERROR_CLASSES if preference else ERROR_CLASSES
     errors: dict[str, list[int]] = {}
-    valid: list[list[list[dict[str, Any]]]] = []  # per example, its chat sequences
-    defs: list[list[dict[str, Any]] | None] = []  # per valid example, its tools
+    # one model per encoding counts tokens; per valid example only numbers are kept
+    counters = {encoding_name(m): m for m in reversed(models)}
+    totals: dict[str, list[int]] = {enc: [] for enc in counters}
+    assistant: dict[str, list[int]] = {enc: [] for enc in counters}
+    definitions = 0  # tokens of tool definitions, with the first model
+    per_example: list[int] = []  # messages per valid example
     no_system = no_user = 0
-    for line, ex in examples:
+    for line, ex in itertools.chain(ahead, examples):
         found = ["invalid_json"] if ex is _INVALID else check(ex)
         for cls in found:
             errors.setdefault(cls, []).append(line)
         if found:
             continue
-        valid.append(_sequences(ex))
-        defs.append(ex.get("tools") or (ex.get("input") or {}).get("tools"))
-        msgs = valid[-1][0]
+        seqs = _sequences(ex)
+        defs = ex.get("tools") or (ex.get("input") or {}).get("tools")
+        for enc, model in counters.items():
+            pairs = [example_tokens(m, model, defs) for m in seqs]
+            totals[enc].append(sum(t for t, _ in pairs))
+            assistant[enc].append(sum(a for _, a in pairs))
+        if models:
+            definitions += tool_tokens(defs, models[0]) * len(seqs)
+        msgs = seqs[0]
+        per_example.append(len(msgs))
         no_system += not any(m["role"] == "system" for m in msgs)
         no_user += not any(m["role"] == "user" for m in msgs)
+    valid = len(per_example)
     n_lines = sum(len(v) for v in errors.values())
     report: dict[str, Any] = {
-        "file": name, "examples": len(valid) + len({x for v in errors.values() for x in v}),
-        "valid": len(valid), "format": "preference" if preference else "chat",
+        "file": name, "examples": valid + len({x for v in errors.values() for x in v}),
+        "valid": valid, "format": "preference" if preference else "chat",
         "format_errors": {c: {"count": len(errors[c]), "lines": errors[c][:LINES_SHOWN]}
                           for c in classes if c in errors},
         "warnings": {"missing_system_message": no_system, "missing_user_message": no_user},
         "passed": n_lines == 0, "models": {}, "min_examples": MIN_EXAMPLES,
         "file_errors": ({"empty_file": "no examples"} if not valid and not n_lines else
-                        {"too_few_examples": f"{len(valid)} valid examples, OpenAI needs at "
+                        {"too_few_examples": f"{valid} valid examples, OpenAI needs at "
                                              f"least {MIN_EXAMPLES}"}
-                        if len(valid) < MIN_EXAMPLES else {}),
+                        if valid < MIN_EXAMPLES else {}),
     }
-    counted: dict[str, tuple[list[int], list[int]]] = {}
     for model in models:
         enc = encoding_name(model)
-        if enc not in counted:
-            pairs = [[example_tokens(m, model, d) for m in seqs]
-                     for seqs, d in zip(valid, defs, strict=True)]
-            counted[enc] = ([sum(t for t, _ in p) for p in pairs],
-                            [sum(a for _, a in p) for p in pairs])
-        totals, assistant = counted[enc]
         if "tokens" not in report:
             report["tokens"] = {
-                "encoding": enc, "exact": is_exact(model), "total": sum(totals),
-                "tool_definitions": sum(tool_tokens(d, model) * len(seqs)
-                                        for seqs, d in zip(valid, defs, strict=True)),
-                "per_example": distribution(totals),
-                "assistant_per_example": distribution(assistant),
-                "messages_per_example": distribution([len(m[0]) for m in valid]),
+                "encoding": enc, "exact": is_exact(model), "total": sum(totals[enc]),
+                "tool_definitions": definitions,
+                "per_example": distribution(totals[enc]),
+                "assistant_per_example": distribution(assistant[enc]),
+                "messages_per_example": distribution(per_example),
             }
         price = table[model]
-        epochs = default_epochs(len(valid))
-        billable = sum(min(price.context_limit, t) for t in totals)
+        epochs = default_epochs(valid)
+        billable = sum(min(price.context_limit, t) for t in totals[enc])
         billed = billable * epochs
         report["models"][model] = {
             "encoding": enc, "context_limit": price.context_limit,
-            "over_limit": sum(t > price.context_limit for t in totals),
+            "over_limit": sum(t > price.context_limit for t in totals[enc]),
             "epochs": epochs, "billable_tokens_per_epoch": billable, "billed_tokens": billed,
             "usd_per_1m_tokens": price.usd_per_1m_tokens,
             "cost_usd": round(billed * price.usd_per_1m_tokens / 1_000_000, 4),
