@@ -10,8 +10,9 @@ catch cut answers whose finish reason is unknown (imported data) or wrong (some 
   after at least `MID_SENTENCE_CHARS` characters (CJK text: `MID_SENTENCE_CJK` characters,
   or `MID_CLAUSE_CJK` when a clause mark shows a sentence under way: "总之，它可以促进物种的").
   A list item, a heading, a table row, a signature or a label ends without punctuation and is
-  short; a translation is held to its source: when the task's text ends a sentence, so must
-  the answer (`_translation_cut`).
+  short (a list item as long as a paragraph is held to a paragraph's rule); a translation is
+  held to its source: when the task's text ends a sentence, so must the answer
+  (`_translation_cut`).
 """
 
 from __future__ import annotations
@@ -48,10 +49,12 @@ def _unclosed(text: str) -> bool:
 
 def _mid_sentence(text: str) -> bool:
     last = text.rstrip().rsplit("\n", 1)[-1].strip()
-    if not last or not last[-1].isalnum() or _END.search(last) or _LIST_LINE.match(last) \
+    if not last or not last[-1].isalnum() or _END.search(last) \
             or last.split()[-1][:1] in ("#", "@"):  # an emoji, a hashtag, a handle end a post
         return False
     cjk = len(CJK.findall(last))
+    if _LIST_LINE.match(last):  # an item may end without a stop, unless it runs on and on
+        return cjk >= MID_SENTENCE_CJK or (cjk == 0 and len(last) >= MID_SENTENCE_CHARS)
     if cjk >= MID_CLAUSE_CJK and _CLAUSE_CJK.search(last):
         return True
     return cjk >= MID_SENTENCE_CJK or (cjk == 0 and len(last) >= MID_SENTENCE_CHARS)

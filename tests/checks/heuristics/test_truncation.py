@@ -77,3 +77,14 @@ def test_cjk_prose_that_stops_inside_a_sentence_is_cut() -> None:
     # a list that ends without a stop is no cut sentence
     songs = "可以听听这些歌曲：\n稻香、晴天、七里香、青花瓷、夜曲、告白气球"
     assert reason_of(instruction="推荐几首周杰伦的歌。", language="zh", response=songs) is None
+
+
+def test_a_list_item_that_runs_on_like_a_paragraph_and_stops_is_cut() -> None:
+    ins = "List what I need to make a lemon tart."
+    items = "- 250 g shortcrust pastry\n- 4 lemons\n- 150 g caster sugar"
+    assert reason_of(instruction=ins, response=items) is None  # short items end bare
+    run_on = (items + "\n- 3 eggs, beaten well enough that the yolks and whites are one colour "
+              "and no streaks remain when you lift the fork, which takes about a minute by hand "
+              "or less with a whisk, and then set aside while the pastry case bakes blind until "
+              "it is pale golden at the")
+    assert reason_of(instruction=ins, response=run_on) == "truncated"
