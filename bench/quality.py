@@ -2,15 +2,17 @@
 
     python bench/quality.py                       # judge off: tuning and test parts, each
                                                   # with the per-check table and totals
+    python bench/quality.py --misses              # and the tuning part's misses, by id
     python bench/quality.py --sweep               # the threshold sweeps the defaults came from
     python bench/quality.py --base-url URL --model M   # also with the LLM judge on
 
 The dev set is split once into a tuning part and a test part (`part`, documented in
 `bench/data/LABELS.md`): rules and thresholds are chosen on the tuning part, and the test part
-says whether they hold on pairs they were not chosen on. Every dev-set row is curated with
-the default config (no surplus cut, judge off unless an endpoint is given), as one corpus, so
-rows that several models answered form real duplicate clusters; each part is then measured on
-its own rows. Printed, as Markdown, per part:
+says whether they hold on pairs they were not chosen on. So `--misses` lists the tuning part's
+misses only: the test part is read in aggregate (its per-check table), never row by row.
+Every dev-set row is curated with the default config (no surplus cut, judge off unless an
+endpoint is given), as one corpus, so rows that several models answered form real duplicate
+clusters; each part is then measured on its own rows. Printed, as Markdown, per part:
 
 - per check: how many rows labelled keep it drops (false positives) and how many rows
   labelled drop it catches;
@@ -240,7 +242,8 @@ def agreement(res: pd.DataFrame, threshold: float) -> str:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sweep", action="store_true", help="threshold sweeps")
-    ap.add_argument("--misses", action="store_true", help="list every miss")
+    ap.add_argument("--misses", action="store_true",
+                    help="list every miss of the tuning part (the test part is not for tuning)")
     ap.add_argument("--base-url", help="an OpenAI-compatible endpoint for the judge")
     ap.add_argument("--model", help="the judge model")
     ap.add_argument("--semantic", action="store_true",
@@ -249,13 +252,14 @@ def main() -> None:
     dev = load()
     res = curated(dev)
     for which, name in PARTS:
-        print(report(outcome(res, which), f"Judge off, {name}", show_misses=args.misses))
+        print(report(outcome(res, which), f"Judge off, {name}",
+                     show_misses=args.misses and which == "tune"))
         print()
     if args.semantic:
         on = curated(dev, CurationConfig.model_validate({"semantic": {"enabled": True}}))
         for which, name in PARTS:
             print(report(outcome(on, which), f"Judge off, semantic dedup on, {name}",
-                         show_misses=args.misses))
+                         show_misses=args.misses and which == "tune"))
             print()
     if args.sweep:
         print()
@@ -267,7 +271,7 @@ def main() -> None:
         print()
         for which, name in PARTS:
             print(report(outcome(res, which), f"Judge on ({args.model}), {name}",
-                         show_misses=args.misses))
+                         show_misses=args.misses and which == "tune"))
             print()
         print()
         print(agreement(res, cfg.judge.threshold))

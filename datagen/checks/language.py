@@ -3,9 +3,11 @@
 The engine is configurable (`curation.language.engine`, see `datagen.language.langid`; the
 default `checked` is fastText with langdetect as the second opinion);
 langdetect is seeded, so a rerun gives the same verdicts. Every engine is flaky on short
-texts, so a field under `SHORT_WORDS` words is not judged alone: the pair is judged on its
-longer field(s), or on both fields joined when both are short, and not at all when even that is
-under `MIN_JOINED_WORDS` ("Calculate 17 times 23." / "391"). The instruction is judged on its
+texts, so a field under `SHORT_WORDS` words is not judged alone (a word here holds a
+letter: numbers and list marks are no language, and "1. Block 2. Lock 3. Dock" is three
+words): the pair is judged on its longer field(s), or on both fields joined when both are
+short, and not at all when even that is under `MIN_JOINED_WORDS` ("Calculate 17 times 23." /
+"391"). The instruction is judged on its
 task, not on the input it carries; the response on its prose, not its code; the response of
 a task that asks for another language (a translation, "how do you say ... in French",
 "answer in Spanish", "用英语") not at all. Scripts decide first where they can: a Chinese
@@ -21,7 +23,10 @@ from __future__ import annotations
 import re
 from typing import Literal
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from pydantic import Field
 
 from datagen.checks.check import Check, Context, Texts, Verdicts
@@ -68,6 +73,15 @@ _ASKS_LANGUAGE = Pattern(
     r"|用(?:英语|英文|中文|日语|日文|法语|德语)|(?:英語|日本語|中国語|フランス語)で", re.IGNORECASE)
 
 
+def words_of_language(texts: list[str]) -> np.ndarray:
+    """Per text, `word_count` without the words that hold no letter ("1.", "42", "-"): each
+    word loses the run of non-letters it starts with, and a word that was nothing else is
+    gone (one pass of RE2 over the column)."""
+    stripped = pc.replace_substring_regex(pa.array(texts, pa.string()), r"(^|\s)[^\pL\s]+",
+                                          r"\1")
+    return counts_of(stripped.to_pylist(), word_count)
+
+
 def _base(code: str) -> str:
     return code.split("-")[0].lower() if code else "en"
 
@@ -108,8 +122,8 @@ def language_verdicts(t: Texts, cfg: LanguageConfig, seed: int = 0) -> pd.DataFr
     judged = ["" if shape == "code" or translated else res for res, shape, translated
               in zip(t.response_prose.tolist(), t.shape.tolist(), translation, strict=True)]
     for task, res, target, ins_n, res_n in zip(tasks, judged, targets,
-                                               counts_of(tasks, word_count).tolist(),
-                                               counts_of(judged, word_count).tolist(),
+                                               words_of_language(tasks).tolist(),
+                                               words_of_language(judged).tolist(),
                                                strict=True):
         by_script = [v for v in (script_verdict(task, target), script_verdict(res, target))
                      if v is not None]

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from datagen.checks.language import words_of_language
 from datagen.language.langid import (
     OPINION_SHORT_WORDS,
     detect_checked,
@@ -63,6 +64,14 @@ def test_short_fields_are_judged_together_not_alone() -> None:
     # both short: judged joined; an English pair with a French seed still fails
     assert reason_of(config, language="fr", instruction="Summarise the clause now.",
                      response="It binds both parties.") == "wrong_language"
+
+
+def test_list_numbers_are_no_words_of_a_language() -> None:
+    # five rhymes alone read as Tagalog; numbered, they looked long enough to judge alone
+    rhymes = "1. Hat\n2. Bat\n3. Mat\n4. Rat\n5. Sat"
+    assert reason_of(instruction="Give me five words that rhyme with cat.",
+                     response=rhymes) is None
+    assert words_of_language([rhymes, "Call me at 5 or 6.", "42"]).tolist() == [5, 4, 0]
 
 
 def test_langdetect_is_deterministic() -> None:

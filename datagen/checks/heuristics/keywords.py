@@ -11,14 +11,16 @@ text does not contain ("this image", "the attached file", "the chart below"); an
 the medium is a text task: "create a list of subtopics for a video", "write a script for a
 video", "generate titles for my podcast recording" (`_TEXT_PRODUCT`).
 
-`bad_start`: starts with punctuation (an opening quote or bracket is fine), or, for English
-seeds, with a non-ASCII character.
+`bad_start`: starts with punctuation, or, for English seeds, with a non-ASCII character. An
+opening quote or bracket of any script is fine: "《Hamlet》是谁写的？" and
+"「走れメロス」の作者は？" name a title first (Unicode's opening punctuation, `Ps` and `Pi`).
 """
 
 from __future__ import annotations
 
 import functools
 import re
+import unicodedata
 
 import pandas as pd
 from pydantic import Field
@@ -77,9 +79,15 @@ def _blacklisted(ctx: Context) -> pd.Series:
     return pd.Series(medium | _WEB.mask(heads), index=ctx.frame.index, dtype=bool)
 
 
+def opens(char: str) -> bool:
+    """An opening quote or bracket, in any script, or a Spanish opening mark; not a brace (a
+    template's "{instruction}" left unfilled)."""
+    return (unicodedata.category(char) in ("Ps", "Pi") and char != "{") or char in "\"'¿¡"
+
+
 def _bad_start(ctx: Context) -> pd.Series:
     first = ctx.texts.instruction.str.lstrip().str[:1].fillna("")
-    punct = first.str.match(r"[^\w\s]") & ~first.str.match(r"[\"'(\[¿¡«“‘]") \
+    punct = first.str.match(r"[^\w\s]") & ~first.map(opens).astype(bool) \
         & ~ctx.texts.instruction.str.lstrip().str.match(r"[-*\u2022] \S")  # a bullet
     english = ctx.frame["language"].fillna("") == "en"
     non_ascii = english & pd.Series([bool(c) and not c.isascii() and not c.isalpha()

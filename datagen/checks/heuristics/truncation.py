@@ -7,10 +7,12 @@ catch cut answers whose finish reason is unknown (imported data) or wrong (some 
 - a code fence is opened and never closed, or a JSON answer (one that starts with `{` or `[`)
   ends with brackets still open;
 - its last paragraph is a long run of prose that stops mid-sentence: no closing punctuation
-  after at least `MID_SENTENCE_CHARS` characters (CJK text: `MID_SENTENCE_CJK` characters).
+  after at least `MID_SENTENCE_CHARS` characters (CJK text: `MID_SENTENCE_CJK` characters,
+  or `MID_CLAUSE_CJK` when a clause mark shows a sentence under way: "总之，它可以促进物种的").
   A list item, a heading, a table row, a signature or a label ends without punctuation and is
-  short; a translation is held to its source: when the task's text ends a sentence, so must
-  the answer (`_translation_cut`).
+  short (a list item as long as a paragraph is held to a paragraph's rule); a translation is
+  held to its source: when the task's text ends a sentence, so must the answer
+  (`_translation_cut`).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import pandas as pd
 from datagen.checks.check import Check, Context, Verdicts
 from datagen.reasons import DropReason
 from datagen.shape import TRANSLATE
-from datagen.text import CJK, input_part
+from datagen.text import CJK, CJK_CHARS, input_part
 
 _CUT = re.compile(r"[:,(\[{]\s*$")
 _FENCE = re.compile(r"^\s*```", re.MULTILINE)
@@ -30,6 +32,10 @@ _END = re.compile(r"[.!?;。！？…»\"'”’)\]}*`>|~_\-\u3002\uff09\u300d\u
 _LIST_LINE = re.compile(r"^\s*(?:[-*+\u2022#>|]|\d{1,3}[.)、]|[a-z][.)]\s)")
 MID_SENTENCE_CHARS = 200  # a prose line this long that stops without punctuation was cut
 MID_SENTENCE_CJK = 60
+MID_CLAUSE_CJK = 12
+# a CJK sentence under way: a comma or semicolon, then CJK text to the end (a title has no
+# comma; "、" enumerates a list, and a list may well end without a stop)
+_CLAUSE_CJK = re.compile(rf"[，；][^，；]*[{CJK_CHARS}]$")
 
 
 def _unclosed(text: str) -> bool:
@@ -43,10 +49,14 @@ def _unclosed(text: str) -> bool:
 
 def _mid_sentence(text: str) -> bool:
     last = text.rstrip().rsplit("\n", 1)[-1].strip()
-    if not last or not last[-1].isalnum() or _END.search(last) or _LIST_LINE.match(last) \
+    if not last or not last[-1].isalnum() or _END.search(last) \
             or last.split()[-1][:1] in ("#", "@"):  # an emoji, a hashtag, a handle end a post
         return False
     cjk = len(CJK.findall(last))
+    if _LIST_LINE.match(last):  # an item may end without a stop, unless it runs on and on
+        return cjk >= MID_SENTENCE_CJK or (cjk == 0 and len(last) >= MID_SENTENCE_CHARS)
+    if cjk >= MID_CLAUSE_CJK and _CLAUSE_CJK.search(last):
+        return True
     return cjk >= MID_SENTENCE_CJK or (cjk == 0 and len(last) >= MID_SENTENCE_CHARS)
 
 

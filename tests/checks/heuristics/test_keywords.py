@@ -47,6 +47,15 @@ def test_bad_start(instruction: str, language: str, reason: str | None) -> None:
     assert reason_of(**row) == reason
 
 
+@pytest.mark.parametrize(("instruction", "language"), [
+    ("《傲慢与偏见》的作者是谁？请简单介绍她。", "zh"),  # a title first: its bracket opens it
+    ("「吾輩は猫である」の作者は誰ですか。", "ja"),
+    ("«Le Petit Prince» a été écrit par qui ?", "fr"),
+])
+def test_a_title_in_its_own_brackets_is_a_good_start(instruction: str, language: str) -> None:
+    assert reason_of(instruction=instruction, language=language, response="") != "bad_start"
+
+
 def test_an_empty_blacklist_turns_it_off() -> None:
     assert reason_of(cfg(keywords={"blacklist": []}),
                      instruction="Draw a diagram of the parties to this agreement.") is None

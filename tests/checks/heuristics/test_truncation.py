@@ -64,3 +64,27 @@ def test_a_translation_is_held_to_its_source() -> None:
     # a source that is no sentence ("Translate: 'Good morning'") asks for no full stop
     assert reason_of(instruction="Translate into French: the release of both parties",
                      response="la décharge des deux parties") is None
+
+
+def test_cjk_prose_that_stops_inside_a_sentence_is_cut() -> None:
+    ins = "请解释光合作用的过程。"
+    whole = ("光合作用是植物利用光能把二氧化碳和水转化为有机物并释放氧气的过程。\n"
+             "总之，光合作用为地球上几乎所有的生命提供了能量和氧气。")
+    assert reason_of(instruction=ins, language="zh", response=whole) is None
+    # cut after a comma: a sentence under way, though the line is short
+    assert reason_of(instruction=ins, language="zh",
+                     response=whole[:-12]) == "truncated"
+    # a list that ends without a stop is no cut sentence
+    songs = "可以听听这些歌曲：\n稻香、晴天、七里香、青花瓷、夜曲、告白气球"
+    assert reason_of(instruction="推荐几首周杰伦的歌。", language="zh", response=songs) is None
+
+
+def test_a_list_item_that_runs_on_like_a_paragraph_and_stops_is_cut() -> None:
+    ins = "List what I need to make a lemon tart."
+    items = "- 250 g shortcrust pastry\n- 4 lemons\n- 150 g caster sugar"
+    assert reason_of(instruction=ins, response=items) is None  # short items end bare
+    run_on = (items + "\n- 3 eggs, beaten well enough that the yolks and whites are one colour "
+              "and no streaks remain when you lift the fork, which takes about a minute by hand "
+              "or less with a whisk, and then set aside while the pastry case bakes blind until "
+              "it is pale golden at the")
+    assert reason_of(instruction=ins, response=run_on) == "truncated"
