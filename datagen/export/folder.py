@@ -62,7 +62,8 @@ def _plot_all(records: pd.DataFrame, tokens: tuple[dict[str, list[int]], str],
     folder.mkdir(parents=True, exist_ok=True)
     plots.save_png(plots.token_histogram(*tokens), folder / PLOTS["token_lengths"])
     plots.save_png(plots.seed_yield(records), folder / PLOTS["seed_yield"])
-    plots.save_png(plots.languages(kept(records)), folder / PLOTS["languages"])
+    langs = kept(records[["keep", "detected_language", "language"]])
+    plots.save_png(plots.languages(langs), folder / PLOTS["languages"])
 
 
 @contextmanager

@@ -49,6 +49,15 @@ GROUPING_SEEDS = (1,)
 CHECK_SEEDS = (2,)
 
 
+# What the split reads of a record: its copies stay narrow (a million records whole are GBs)
+SPLIT_COLUMNS = ("id", "seed_id", "keep", "dup_cluster", "instruction", "metadata")
+
+
+def narrow(records: pd.DataFrame) -> pd.DataFrame:
+    """The columns of `records` that the split reads."""
+    return records[[c for c in SPLIT_COLUMNS if c in records.columns]]
+
+
 def source_ids(part: pd.DataFrame) -> list[str | None]:
     """The chunk or row each record was made from (grounded seeds), else None."""
     out: list[str | None] = []
@@ -189,7 +198,7 @@ def assign(records: pd.DataFrame, validation: float | int = 0.2, test: float | i
     """`split`, with the groups it moved whole (for `check_shares`); `joined`: pairs of
     record ids that must share a group besides those `groups` finds (or the `known` groups
     of an earlier assignment)."""
-    live = kept(records)
+    live = kept(narrow(records))
     if live.empty:
         return Assignment(pd.Series(dtype="string"), pd.Series(dtype="string"))
     group = groups(live, threshold, joined, known)
@@ -276,7 +285,7 @@ def check_pairs(records: pd.DataFrame, labels: pd.Series,
     few, else MinHash draws independent of the grouping's (`CHECK_SEEDS`). With `group` (the
     assignment's groups, which never cross a split) only pairs across groups are looked for,
     and enough of them to join every group they link (`grouping_pairs`)."""
-    part = records.loc[labels.index[labels.notna()]]
+    part = narrow(records).loc[labels.index[labels.notna()]]
     known = None if group is None else pd.factorize(group.reindex(part.index))[0]
     pairs, how = grouping_pairs(user_texts(part), threshold, seeds=CHECK_SEEDS, known=known)
     ids = part["id"].astype(str).to_numpy()
@@ -290,7 +299,7 @@ def leakage_check(records: pd.DataFrame, labels: pd.Series,
     `dup_cluster`s whose two records lie in different splits. `passed` is what the manifest
     records, and `checked` says what it rests on."""
     idx = labels.index[labels.notna()]
-    part = records.loc[idx]
+    part = narrow(records).loc[idx]
     lab = labels.loc[idx].tolist()
     near = near if near is not None else check_pairs(records, labels, threshold)
     by_id = pd.Series(lab, index=part["id"].astype(str).to_numpy(), dtype=object)
@@ -301,8 +310,8 @@ def leakage_check(records: pd.DataFrame, labels: pd.Series,
     else:
         across = near.ids
     crossing = [(str(a), str(b)) for a, b in across[:3].tolist()]
-    clusters = part.assign(_split=lab).dropna(subset=["dup_cluster"])
-    shared = int((clusters.groupby("dup_cluster")["_split"].nunique() > 1).sum())
+    clusters = pd.Series(lab, index=part.index)[part["dup_cluster"].notna()]
+    shared = int((clusters.groupby(part["dup_cluster"].dropna()).nunique() > 1).sum())
     sources = pd.Series(source_ids(part), index=part.index, dtype=object)
     by_source = pd.Series(lab, index=part.index)[sources.notna()].groupby(sources.dropna())
     shared_sources = int((by_source.nunique() > 1).sum()) if len(by_source) else 0

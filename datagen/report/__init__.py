@@ -58,7 +58,8 @@ def render(manifest: dict[str, Any], records: pd.DataFrame, labels: pd.Series,
            tokens: dict[str, list[int]], encoding: str, *,
            files_dir: Path | None = None, sources: dict[str, str] | None = None) -> str:
     """The page. Text chunks past `data.INLINE_BYTES` go to `files_dir` (`report_files/`)."""
-    splits = {name: records.loc[labels.index[labels == name]]
+    texts_of = records[["instruction", "response"]]  # what `sections.lengths` reads
+    splits = {name: texts_of.loc[labels.index[labels == name]]
               for name in ("train", "validation", "test") if (labels == name).any()}
     shown = data.viewed(records)
     index, chunks = data.build(shown, labels, sources)

@@ -128,7 +128,7 @@ def lengths(splits: dict[str, pd.DataFrame], tokens: dict[str, list[int]],
 
 
 def languages(manifest: dict[str, Any], records: pd.DataFrame) -> str:
-    live = kept(records)
+    live = kept(records[["keep", "detected_language", "language"]])
     lang = live["detected_language"].fillna(live["language"]).fillna("unknown").astype(str)
     rows = [[k or "unknown", int(v), f"{v / max(1, len(live)):.1%}"]
             for k, v in lang.value_counts().items()]

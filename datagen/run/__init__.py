@@ -99,7 +99,7 @@ async def finish(plan: RunPlan, fanout: Fanout, records: pd.DataFrame,
     t = time.perf_counter()
     records = await fanout.call(curate_stage, plan, records, published, final=True)
     timings["curate"] = round(time.perf_counter() - t, 3)
-    counts["kept"] = int(len(kept(records)))
+    counts["kept"] = len(kept(records[["keep"]]))
     t = time.perf_counter()
     labels, split_info = await fanout.call(split_stage, plan, records, published)
     timings["split"] = round(time.perf_counter() - t, 3)
