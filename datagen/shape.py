@@ -134,9 +134,20 @@ def expected_shape(instruction: str, hint: str | None = None) -> str:
     return expected_shapes([instruction], [hint])[0]
 
 
+SHAPES_AT_ONCE = 50_000  # instructions searched at a time: the searches copy every text
+
+
 def expected_shapes(instructions: list[str], hints: list[str | None]) -> list[str]:
     """Per instruction, the first shape whose rule holds (in the order the module docstring
-    lists them; a hint decides alone), each rule one column search (`datagen.regex`)."""
+    lists them; a hint decides alone), each rule one column search (`datagen.regex`). The
+    names returned are shared objects: a million of them cost a pointer each."""
+    out: list[str] = []
+    for lo in range(0, len(instructions), SHAPES_AT_ONCE):
+        out += _shapes(instructions[lo:lo + SHAPES_AT_ONCE], hints[lo:lo + SHAPES_AT_ONCE])
+    return out
+
+
+def _shapes(instructions: list[str], hints: list[str | None]) -> list[str]:
     heads = Column([(t or "").lower().split("\n\ninput:", 1)[0][:600]  # the task, not its input
                     for t in instructions])
     brief, label = _BRIEF.mask(heads), _LABEL.mask(heads)
@@ -148,5 +159,7 @@ def expected_shapes(instructions: list[str], hints: list[str | None]) -> list[st
          document, _LONG.mask(heads), _SHORT.mask(heads)],
         ["label", "short", "label", "label", "code", "short", "document", "long", "short"],
         default="any")
-    return [HINTS[str(h).lower()] if h and str(h).lower() in HINTS else str(shape)
-            for shape, h in zip(shapes.tolist(), hints, strict=True)]
+    names = {name: name for name in (*HINTS.values(), "any")}
+    return [HINTS[str(h).lower()] if h and str(h).lower() in HINTS
+            else names.setdefault(shape, shape) for shape, h in zip(shapes.tolist(), hints,
+                                                                  strict=True)]
