@@ -33,7 +33,8 @@ import numpy as np
 import pandas as pd
 
 from datagen.records import json_cell, kept, user_texts
-from datagen.similarity.pairs import components, grouping_pairs
+from datagen.similarity.grouping import grouping_pairs
+from datagen.similarity.pairs import components
 
 GROUP_THRESHOLD = 80.0
 SPLITS = ("train", "validation", "test")
