@@ -167,6 +167,18 @@ def _draw(order: list[str], size: dict[str, int], target: int, labels: dict[str,
         labels[min(rest, key=lambda g: (size[g], g))] = name
 
 
+def strata(group: pd.Series, seeds: pd.Series) -> dict[str, str]:
+    """The seed most of each group's records come from, the stratum it is drawn in (ties:
+    the seed met first, in row order, as `Counter.most_common` breaks them); a table per
+    group and seed, not a Python loop per group."""
+    table = pd.DataFrame({"group": group.to_numpy(), "seed": seeds.to_numpy(),
+                          "at": np.arange(len(group))})
+    per = table.groupby(["group", "seed"], sort=False)["at"].agg(["size", "min"]).reset_index()
+    first = per.sort_values(["size", "min"], ascending=[False, True], kind="stable") \
+        .drop_duplicates("group")
+    return dict(zip(first["group"].tolist(), first["seed"].tolist(), strict=True))
+
+
 @dataclass
 class Assignment:
     """Split labels of the kept records, and the near-duplicate group of each."""
@@ -196,7 +208,7 @@ def assign(records: pd.DataFrame, validation: float | int = 0.2, test: float | i
     group = groups(live, threshold, joined, known)
     size = group.value_counts().to_dict()
     seeds = live["seed_id"].astype(str)
-    stratum = {g: Counter(part).most_common(1)[0][0] for g, part in seeds.groupby(group)}
+    stratum = strata(group, seeds)
     seed_sizes: dict[str, int] = Counter()
     for g, s in stratum.items():
         seed_sizes[s] += size[g]
