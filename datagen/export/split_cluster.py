@@ -76,6 +76,7 @@ from datagen.similarity.spread import (
 from datagen.text import token_sort
 
 SAMPLES = 64  # texts a partition offers for the splitters of the sort
+BANDS_AHEAD = 4  # band tasks per worker thread submitted ahead of the band the driver is on
 COLUMNS = ["instruction", "metadata"]  # what `user_texts` reads
 
 
@@ -130,14 +131,20 @@ def _sketch_task(part: Part, *, work: Path, lsh: LSHParams, prefix: str) -> np.n
 
 class _Bands:
     """Step 4: a draw's band tasks, `ahead` of the band the driver is on (a band's codes are
-    held by the cluster until asked for, not all at once)."""
+    held by the cluster until asked for, not all at once). The groups known when the draw
+    starts go to the tasks, which drop the pairs inside one before comparing signatures:
+    groups only grow, so those are pairs the driver would drop too."""
 
-    def __init__(self, client: Cluster, task: Any, bands: int, n: int, ahead: int) -> None:
+    def __init__(self, client: Cluster, task: Any, bands: int, n: int, ahead: int,
+                 groups: Path) -> None:
         self.client, self.task, self.bands, self.n, self.ahead = client, task, bands, n, ahead
+        self.groups = groups
         self.futures: dict[int, Any] = {}
         self.next = 0
 
     def __call__(self, band: int, label: np.ndarray) -> np.ndarray:
+        if self.next == 0:
+            np.save(self.groups, label)
         while self.next < min(band + self.ahead, self.bands):
             self.futures[self.next] = self.client.submit(self.task, self.next, pure=False)
             self.next += 1
@@ -203,9 +210,11 @@ class ClusterFinder:
                         _sketch_task, work=self.work, lsh=lsh, prefix=prefix), self.parts))
             save_space(self.work, space, ranked,
                        np.flatnonzero(~self.empty[lsh.seed][ranked]))
+            groups = f"{space}.seed{lsh.seed}.groups.npy"
             task = functools.partial(band_task, work=self.work, parts=self.parts,
-                                     params=lsh, space=space, prefix=prefix)
-            return _Bands(self.client, task, lsh.bands, len(ranked), max(2, self.threads))
+                                     params=lsh, space=space, prefix=prefix, groups=groups)
+            return _Bands(self.client, task, lsh.bands, len(ranked), BANDS_AHEAD * self.threads,
+                          self.work / groups)
 
         def verify(pairs: np.ndarray) -> np.ndarray:
             ok = verified_at(ranked[pairs], threshold, work=self.work, parts=self.parts)

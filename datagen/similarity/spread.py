@@ -213,18 +213,29 @@ def save_space(work: Path, name: str, positions: np.ndarray, nonempty: np.ndarra
 
 
 def band_task(band: int, *, work: Path, parts: list[Part], params: LSHParams, space: str,
-              prefix: str = "") -> np.ndarray:
+              prefix: str = "", groups: str | None = None) -> np.ndarray:
     """One band's candidate codes `i * n + j` (i < j) over the index space `space`, from the
     sketch files `prefix`*: the texts sharing the band's bucket, each with the next `window`
     of its bucket in index order, kept when their signatures estimate Jaccard >=
-    `params.min_jaccard` (`minhash.band_codes`)."""
+    `params.min_jaccard` (`minhash.band_codes`). `groups`: a `.npy` of a group label per
+    index; pairs inside one group are dropped before their signatures are compared."""
     positions = np.load(work / f"{space}.positions.npy")
     idx = np.load(work / f"{space}.nonempty.npy")
+    label = None if groups is None else np.load(work / groups)
     disk = Disk(work, parts)
     keys = disk.gather(f"{prefix}bands.npy", positions[idx], band)
-    similar = None if params.min_jaccard <= 0 else (lambda pairs: estimated_similar(
-        lambda rows: disk.gather(f"{prefix}marks.npy", positions[rows]), pairs, params))
-    return sorted_unique(band_codes(keys, idx, len(positions), params, similar))
+
+    def similar(pairs: np.ndarray) -> np.ndarray:
+        keep = np.ones(len(pairs), dtype=bool) if label is None else \
+            label[pairs[:, 0]] != label[pairs[:, 1]]
+        if params.min_jaccard > 0 and keep.any():
+            keep[keep] = estimated_similar(lambda rows: disk.gather(
+                f"{prefix}marks.npy", positions[rows]), pairs[keep], params)
+        return keep
+
+    return sorted_unique(band_codes(keys, idx, len(positions), params,
+                                    similar if label is not None or params.min_jaccard > 0
+                                    else None))
 
 
 def map_tasks(client: Cluster, label: str, fn: Any, *iterables: Any) -> list[Any]:
