@@ -131,26 +131,34 @@ def _sketch_task(part: Part, *, work: Path, lsh: LSHParams, prefix: str) -> np.n
 
 class _Bands:
     """Step 4: a draw's band tasks, `ahead` of the band the driver is on (a band's codes are
-    held by the cluster until asked for, not all at once). The groups known when the draw
-    starts go to the tasks, which drop the pairs inside one before comparing signatures:
-    groups only grow, so those are pairs the driver would drop too."""
+    held by the cluster until asked for, not all at once). Each task gets the groups found
+    when it was sent (a file per sending) and drops the pairs inside one before comparing
+    signatures: groups only grow, so those are pairs the driver would drop too, and in
+    templated text they are most of them once its families are joined."""
 
     def __init__(self, client: Cluster, task: Any, bands: int, n: int, ahead: int,
-                 groups: Path) -> None:
+                 stem: Path) -> None:
         self.client, self.task, self.bands, self.n, self.ahead = client, task, bands, n, ahead
-        self.groups = groups
+        self.stem = stem
         self.futures: dict[int, Any] = {}
+        self.files: dict[int, Path] = {}  # per band sent: the groups file it reads
         self.next = 0
 
     def __call__(self, band: int, label: np.ndarray) -> np.ndarray:
-        if self.next == 0:
-            np.save(self.groups, label)
+        if self.next < min(band + self.ahead, self.bands):
+            groups = self.stem.with_name(f"{self.stem.name}.groups-{self.next}.npy")
+            np.save(groups, label.astype(np.int32) if len(label) < 2**31 else label)
         while self.next < min(band + self.ahead, self.bands):
-            self.futures[self.next] = self.client.submit(self.task, self.next, pure=False)
+            self.futures[self.next] = self.client.submit(self.task, self.next,
+                                                         groups=groups.name, pure=False)
+            self.files[self.next] = groups
             self.next += 1
         future = self.futures.pop(band)
         codes = future.result()
         future.release()
+        done = self.files.pop(band)
+        if done not in self.files.values():
+            done.unlink(missing_ok=True)
         return apart(codes, self.n, label)
 
 
@@ -210,11 +218,10 @@ class ClusterFinder:
                         _sketch_task, work=self.work, lsh=lsh, prefix=prefix), self.parts))
             save_space(self.work, space, ranked,
                        np.flatnonzero(~self.empty[lsh.seed][ranked]))
-            groups = f"{space}.seed{lsh.seed}.groups.npy"
             task = functools.partial(band_task, work=self.work, parts=self.parts,
-                                     params=lsh, space=space, prefix=prefix, groups=groups)
+                                     params=lsh, space=space, prefix=prefix)
             return _Bands(self.client, task, lsh.bands, len(ranked), BANDS_AHEAD * self.threads,
-                          self.work / groups)
+                          self.work / f"{space}.seed{lsh.seed}")
 
         def verify(pairs: np.ndarray) -> np.ndarray:
             ok = verified_at(ranked[pairs], threshold, work=self.work, parts=self.parts)

@@ -144,10 +144,11 @@ class Disk:
 
     def by_part(self, positions: np.ndarray) -> list[tuple[int, np.ndarray, np.ndarray]]:
         """Per partition that holds some of `positions`: its number, where those positions
-        are in `positions`, and their rows in the partition (ascending, so a mapped file is
-        read front to back). One sort, however many partitions there are."""
+        are in `positions`, and their rows in the partition. One sort of the partition
+        numbers (a radix sort: they are small integers), however many partitions there are."""
         part, local = self._where(positions)
-        order = np.lexsort((local, part))
+        order = np.argsort(part.astype(np.uint16) if len(self.parts) < 2**16 else part,
+                           kind="stable")
         bounds = np.searchsorted(part[order], np.arange(len(self.parts) + 1))
         return [(p, order[lo:hi], local[order[lo:hi]]) for p, (lo, hi) in
                 enumerate(zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True)) if hi > lo]
@@ -199,9 +200,9 @@ def verified_at(pairs: np.ndarray, threshold: float, *, work: Path, parts: list[
     `fuzz.ratio`, in their order: `pairs.verified` on the texts they involve only."""
     if len(pairs) == 0:
         return np.zeros((0, 2), dtype=np.int64)
-    involved = np.unique(pairs.ravel())
+    involved, local = np.unique(pairs.ravel(), return_inverse=True)
     texts = Disk(work, parts).texts(involved, name)
-    ok, _ = verified(texts, texts, np.searchsorted(involved, pairs), threshold)
+    ok, _ = verified(texts, texts, local.reshape(pairs.shape), threshold)
     return involved[ok]
 
 
