@@ -142,12 +142,21 @@ class _Bands:
         self.stem = stem
         self.futures: dict[int, Any] = {}
         self.files: dict[int, Path] = {}  # per band sent: the groups file it reads
+        self.saved: tuple[np.ndarray, Path] | None = None  # the groups last written
         self.next = 0
+
+    def _groups(self, label: np.ndarray) -> Path:
+        """A file of these groups (the last one again while no chunk joined any)."""
+        if self.saved is None or self.saved[0] is not label or \
+                self.saved[1] not in self.files.values():
+            path = self.stem.with_name(f"{self.stem.name}.groups-{self.next}.npy")
+            np.save(path, label.astype(np.int32) if len(label) < 2**31 else label)
+            self.saved = (label, path)
+        return self.saved[1]
 
     def __call__(self, band: int, label: np.ndarray) -> np.ndarray:
         if self.next < min(band + self.ahead, self.bands):
-            groups = self.stem.with_name(f"{self.stem.name}.groups-{self.next}.npy")
-            np.save(groups, label.astype(np.int32) if len(label) < 2**31 else label)
+            groups = self._groups(label)
         while self.next < min(band + self.ahead, self.bands):
             self.futures[self.next] = self.client.submit(self.task, self.next,
                                                          groups=groups.name, pure=False)

@@ -48,7 +48,6 @@ from datagen.llm.client import LLMClient
 from datagen.llm.endpoint import Endpoint
 from datagen.llm.judge import judge_records, response_format
 from datagen.progress import StageProgress
-from datagen.records import kept
 from datagen.run.folder import RunFolder
 from datagen.run.manifest import write_generation
 from datagen.run.plan import RunPlan
@@ -193,7 +192,8 @@ def split_stage(plan: RunPlan, records: pd.DataFrame,
         extra: dict[str, Any] = {"stable": True}
         near = None
     else:
-        with cluster_client(len(kept(records))) as client, \
+        live = int(records["keep"].fillna(False).astype(bool).sum())
+        with cluster_client(live) as client, \
                 cluster_finder(records, client, plan.folder.root / ".splitting") as finder:
             done = assign(records, cfg.validation, cfg.test, seed=plan.config.seed,
                           threshold=cfg.group_threshold, min_validation=cfg.min_validation,
