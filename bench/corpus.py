@@ -1,16 +1,28 @@
-"""A synthetic instruction corpus with ground truth, for `bench/curation.py`.
+"""Synthetic instruction corpora with ground truth, for `bench/curation.py` and the tests.
 
-Templated legal/business instructions filled from large slot vocabularies (so distinct texts
-are really distinct), with planted exact duplicates (case, punctuation and spacing changes),
-near-duplicates (a few word or character edits, word swaps) and foreign-language lines.
+`build`: templated legal/business instructions filled from large slot vocabularies (so
+distinct texts are really distinct), with planted exact duplicates (case, punctuation and
+spacing changes), near-duplicates (a few word or character edits, word swaps) and
+foreign-language lines. Dense in ratio-80 pairs: the split's hardest case.
+
+`worded`: instructions of words drawn with the word frequencies of the hand-labelled dev
+set's instructions (`bench/data/devset.jsonl`), planted copies as in `build`, and one
+templated family; sparse in near pairs outside what was planted, as real seeds are.
 """
 
 from __future__ import annotations
 
+import json
 import random
+import re
+from collections import Counter
 from dataclasses import dataclass
+from pathlib import Path
 
+import numpy as np
 import pandas as pd
+
+DEVSET = Path(__file__).resolve().parent / "data" / "devset.jsonl"
 
 OPENERS = (
     "Draft", "Explain", "Rewrite", "Summarise", "Review", "Outline", "Critique", "Simplify",
@@ -162,5 +174,45 @@ def build(n: int, *, seed: int = 0, exact: float = 0.05, near: float = 0.10,
         "id": [f"r{i:07d}" for i in range(n)], "seed_id": "bench", "language": langs,
         "instruction": texts, "response": responses, "finish_reason": "stop",
         "keep": True, "drop_reason": pd.NA, "dup_cluster": pd.NA,
+    })
+    return Corpus(frame=frame, origin=origin, kind=kind)
+
+
+def worded(n: int, *, seed: int = 0, exact: float = 0.05, near: float = 0.10,
+           family: float = 0.03) -> Corpus:
+    """`n` records of 8-20 dev-set words each, with the given shares of planted copies (of
+    any earlier record) and of one templated family ("Translate the word ... into French"
+    over 300 words: one huge MinHash bucket, and equal texts)."""
+    rng = random.Random(seed)
+    counts: Counter[str] = Counter()
+    for line in DEVSET.read_text().splitlines():
+        counts.update(re.findall(r"[a-z]+", json.loads(line)["instruction"].lower()))
+    vocab = sorted(counts)
+    cum = np.cumsum([counts[w] for w in vocab])
+    draws = np.searchsorted(cum, np.random.default_rng(seed).random(n * 20) * cum[-1]).tolist()
+    texts: list[str] = []
+    origin: list[int] = []
+    kind: list[str] = []
+    for i in range(n):
+        r = rng.random()
+        if texts and r < exact + near:
+            src = rng.randrange(len(texts))
+            texts.append((_exact if r < exact else _edit)(texts[src], rng))
+            origin.append(src)
+            kind.append("exact" if r < exact else "near")
+            continue
+        if r < exact + near + family:
+            texts.append(f"Translate the word {rng.choice(vocab[:300])} into French and use it "
+                         "in a sentence.")
+            kind.append("family")
+        else:
+            words = [vocab[draws.pop()] for _ in range(rng.randint(8, 20))]
+            texts.append(" ".join(words).capitalize() + ".")
+            kind.append("original")
+        origin.append(i)
+    frame = pd.DataFrame({
+        "id": [f"r{i:07d}" for i in range(n)], "seed_id": "bench", "language": "en",
+        "instruction": texts, "response": [f"An answer. Item {i}." for i in range(n)],
+        "finish_reason": "stop", "keep": True, "drop_reason": pd.NA, "dup_cluster": pd.NA,
     })
     return Corpus(frame=frame, origin=origin, kind=kind)

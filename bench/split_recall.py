@@ -33,7 +33,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.corpus import build  # noqa: E402
 from datagen.export.split import CHECK_SEEDS, GROUP_THRESHOLD, GROUPING_SEEDS  # noqa: E402
-from datagen.similarity.pairs import _allpairs, components, grouping_pairs  # noqa: E402
+from datagen.similarity.grouping import grouping_pairs  # noqa: E402
+from datagen.similarity.pairs import _allpairs, components  # noqa: E402
 from datagen.text import token_sort  # noqa: E402
 
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterator
-from typing import Any, Protocol
+from typing import Any
 
 import pandas as pd
 
@@ -28,15 +28,7 @@ from datagen.config import CurationConfig
 from datagen.curate.outside import References
 from datagen.curate.pool import POOL_MIN_ROWS, SLICE_ROWS
 from datagen.curate.runner import curate
-
-
-class Cluster(Protocol):
-    """The part of `distributed.Client` this module uses."""
-
-    def scatter(self, data: Any) -> Any: ...
-    def map(self, func: Any, *iterables: Any, **kwargs: Any) -> Any: ...
-    def gather(self, futures: Any) -> Any: ...
-    def nthreads(self) -> dict[str, int]: ...
+from datagen.similarity.spread import Cluster
 
 
 def cluster_mapper(client: Cluster) -> Callable[..., list[pd.DataFrame]]:

@@ -8,6 +8,9 @@ per seed task (stratified), in an order shuffled by the run's seed, until each s
 test and validation is met. `leakage_check` proves afterwards, with the same near-duplicate
 machinery, that no pair crosses a split boundary.
 
+Both look for near-duplicates through a `Finder`: `in_process` here, or, under Dask, the
+cluster's (`datagen.export.split_cluster`), which gives the same pairs, so the same labels.
+
 Groups are never cut, so a split's size is a choice of whole groups: per seed, the subset of
 groups whose sizes sum closest to the target is found exactly (a subset-sum over group sizes,
 `_closest`), so big groups of paraphrases do not push the realised share off what was asked;
@@ -27,13 +30,15 @@ from __future__ import annotations
 import math
 import random
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from datagen.records import json_cell, kept, user_texts
-from datagen.similarity.pairs import components, grouping_pairs
+from datagen.similarity.grouping import grouping_pairs
+from datagen.similarity.pairs import components
 
 GROUP_THRESHOLD = 80.0
 SPLITS = ("train", "validation", "test")
@@ -47,6 +52,18 @@ LARGEST_SHOWN = 3  # groups named when a share cannot be met
 # leakage check's differ, so the check is a second, independent look
 GROUPING_SEEDS = (1,)
 CHECK_SEEDS = (2,)
+
+# Near pairs among a frame's records at a threshold, by MinHash draws of these hash seeds,
+# given a group label per record (None: none known): the pairs as positions in the frame, and
+# how they were found (`grouping_pairs`'s contract).
+Finder = Callable[[pd.DataFrame, float, tuple[int, ...], np.ndarray | None],
+                  tuple[np.ndarray, dict[str, object]]]
+
+
+def in_process(frame: pd.DataFrame, threshold: float, seeds: tuple[int, ...],
+               known: np.ndarray | None) -> tuple[np.ndarray, dict[str, object]]:
+    """The `Finder` of one process: `grouping_pairs` over the records' user sides."""
+    return grouping_pairs(user_texts(frame), threshold, seeds=seeds, known=known)
 
 
 # What the split reads of a record: its copies stay narrow (a million records whole are GBs)
@@ -79,7 +96,8 @@ def _shared_pairs(keys: pd.Series) -> np.ndarray:
 
 
 def groups(live: pd.DataFrame, threshold: float = GROUP_THRESHOLD,
-           joined: np.ndarray | None = None, known: pd.Series | None = None) -> pd.Series:
+           joined: np.ndarray | None = None, known: pd.Series | None = None,
+           finder: Finder = in_process) -> pd.Series:
     """Group name per record: records sharing a `dup_cluster`, a source chunk or row, or a
     near-duplicate user side (`datagen.records.user_texts`: the instruction, later user turns
     and tool calls) share a group, so train and validation never share a chunk;
@@ -100,8 +118,7 @@ def groups(live: pd.DataFrame, threshold: float = GROUP_THRESHOLD,
         pairs = np.concatenate([pairs, _shared_pairs(known.reindex(ordered.index)
                                                      .reset_index(drop=True))])
     else:  # dedup's clusters and shared sources travel together already: no pair among them
-        near, _ = grouping_pairs(user_texts(ordered), threshold, seeds=GROUPING_SEEDS,
-                                 known=components(len(ordered), pairs))
+        near, _ = finder(ordered, threshold, GROUPING_SEEDS, components(len(ordered), pairs))
         pairs = np.concatenate([pairs, near])
     roots = components(len(ordered), pairs)
     ids = ordered["id"].astype(str).to_numpy()
@@ -175,6 +192,18 @@ def _draw(order: list[str], size: dict[str, int], target: int, labels: dict[str,
         labels[min(rest, key=lambda g: (size[g], g))] = name
 
 
+def strata(group: pd.Series, seeds: pd.Series) -> dict[str, str]:
+    """The seed most of each group's records come from, the stratum it is drawn in (ties:
+    the seed met first, in row order, as `Counter.most_common` breaks them); a table per
+    group and seed, not a Python loop per group."""
+    table = pd.DataFrame({"group": group.to_numpy(), "seed": seeds.to_numpy(),
+                          "at": np.arange(len(group))})
+    per = table.groupby(["group", "seed"], sort=False)["at"].agg(["size", "min"]).reset_index()
+    first = per.sort_values(["size", "min"], ascending=[False, True], kind="stable") \
+        .drop_duplicates("group")
+    return dict(zip(first["group"].tolist(), first["seed"].tolist(), strict=True))
+
+
 @dataclass
 class Assignment:
     """Split labels of the kept records, and the near-duplicate group of each."""
@@ -194,17 +223,17 @@ def split(records: pd.DataFrame, validation: float | int = 0.2, test: float | in
 def assign(records: pd.DataFrame, validation: float | int = 0.2, test: float | int = 0.0, *,
            seed: int = 0, threshold: float = GROUP_THRESHOLD,
            min_validation: int = 0, joined: np.ndarray | None = None,
-           known: pd.Series | None = None) -> Assignment:
+           known: pd.Series | None = None, finder: Finder = in_process) -> Assignment:
     """`split`, with the groups it moved whole (for `check_shares`); `joined`: pairs of
     record ids that must share a group besides those `groups` finds (or the `known` groups
-    of an earlier assignment)."""
+    of an earlier assignment); `finder`: where near pairs are looked for."""
     live = kept(narrow(records))
     if live.empty:
         return Assignment(pd.Series(dtype="string"), pd.Series(dtype="string"))
-    group = groups(live, threshold, joined, known)
+    group = groups(live, threshold, joined, known, finder)
     size = group.value_counts().to_dict()
     seeds = live["seed_id"].astype(str)
-    stratum = {g: Counter(part).most_common(1)[0][0] for g, part in seeds.groupby(group)}
+    stratum = strata(group, seeds)
     seed_sizes: dict[str, int] = Counter()
     for g, s in stratum.items():
         seed_sizes[s] += size[g]
@@ -280,14 +309,15 @@ class NearPairs:
 
 
 def check_pairs(records: pd.DataFrame, labels: pd.Series,
-                threshold: float = GROUP_THRESHOLD, group: pd.Series | None = None) -> NearPairs:
+                threshold: float = GROUP_THRESHOLD, group: pd.Series | None = None,
+                finder: Finder = in_process) -> NearPairs:
     """The leakage check's near-duplicate pairs among the labelled records: every pair when
     few, else MinHash draws independent of the grouping's (`CHECK_SEEDS`). With `group` (the
     assignment's groups, which never cross a split) only pairs across groups are looked for,
     and enough of them to join every group they link (`grouping_pairs`)."""
     part = narrow(records).loc[labels.index[labels.notna()]]
     known = None if group is None else pd.factorize(group.reindex(part.index))[0]
-    pairs, how = grouping_pairs(user_texts(part), threshold, seeds=CHECK_SEEDS, known=known)
+    pairs, how = finder(part, threshold, CHECK_SEEDS, known)
     ids = part["id"].astype(str).to_numpy()
     return NearPairs(ids[pairs] if len(pairs) else np.zeros((0, 2), dtype=object), how)
 

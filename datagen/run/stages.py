@@ -39,6 +39,7 @@ from datagen.export.split import (
     leakage_check,
     realised_ratios,
 )
+from datagen.export.split_cluster import cluster_finder
 from datagen.files import locked
 from datagen.generate import ExpandWork, expand, follow_up, respond, structured_mode
 from datagen.generate.structured import dialect
@@ -181,7 +182,9 @@ def compare_records_stage(plan: RunPlan, checked: pd.DataFrame,
 
 def split_stage(plan: RunPlan, records: pd.DataFrame,
                 published: pd.DataFrame | None) -> tuple[pd.Series, dict[str, Any]]:
-    """Train/validation(/test) labels of the kept records, and the split check."""
+    """Train/validation(/test) labels of the kept records, and the split check. On a Dask
+    worker, the near-duplicates of a large split are looked for by the cluster, partition by
+    partition (`datagen.export.split_cluster`), with the labels of one process."""
     cfg = plan.config.split
     if published is not None:  # appending: published records never change split
         labels = append.assign_splits(records, published, cfg.validation, cfg.test,
@@ -189,9 +192,14 @@ def split_stage(plan: RunPlan, records: pd.DataFrame,
         extra: dict[str, Any] = {"stable": True}
         near = None
     else:
-        done = assign(records, cfg.validation, cfg.test, seed=plan.config.seed,
-                      threshold=cfg.group_threshold, min_validation=cfg.min_validation)
-        near = check_pairs(records, done.labels, cfg.leakage_threshold, done.group)
+        live = int(records["keep"].fillna(False).astype(bool).sum())
+        with cluster_client(live) as client, \
+                cluster_finder(records, client, plan.folder.root / ".splitting") as finder:
+            done = assign(records, cfg.validation, cfg.test, seed=plan.config.seed,
+                          threshold=cfg.group_threshold, min_validation=cfg.min_validation,
+                          finder=finder)
+            near = check_pairs(records, done.labels, cfg.leakage_threshold, done.group,
+                               finder)
         if leakage_check(records, done.labels, cfg.leakage_threshold, near)["crossing_pairs"]:
             # pairs the grouping's draw missed and the check's found: they join groups too
             done = assign(records, cfg.validation, cfg.test, seed=plan.config.seed,

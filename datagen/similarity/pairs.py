@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import functools
 import threading
-from collections.abc import Callable
 from typing import Literal
 
 import numpy as np
@@ -27,11 +26,8 @@ from rapidfuzz import fuzz, process
 from datagen.similarity.minhash import (
     LSHParams,
     Sketch,
-    band_codes,
     bucket_pairs,
-    estimated_similar,
     sketch,
-    sorted_unique,
 )
 from datagen.text import normalize, token_sort, word_ngrams
 
@@ -199,94 +195,6 @@ def near_pairs(texts: list[str], threshold: float, *, method: Method = "auto",
     prepared = [token_sort(t) for t in texts]
     pairs = prepared_pairs(prepared, threshold, method=method, allpairs_max=allpairs_max)
     return sorted((int(i), int(j)) for i, j in pairs)
-
-
-# The split's grouping and leakage check (ratio 80) on more than `ALLPAIRS_MAX` texts: 5-gram
-# pairs at ratio >= 80 had Jaccard >= 0.36 on the bench corpus, unrelated pairs <= 0.23 in
-# 99%; 32 bands of 3 rows catch a pair at Jaccard 0.5 in 98% of draws. Templated text fills
-# huge buckets, where each text meets only its next `window` (lexicographic neighbours);
-# the estimate at 0.3 drops most unrelated candidates unverified: half the candidates of 0.25
-# for the same check recall on the bench sample (`bench/split_recall.py`).
-SPLIT_LSH = LSHParams(bands=32, rows=3, min_jaccard=0.3, window=12)
-JOIN_CHUNK = 200_000  # candidates verified between two updates of the groups found so far
-
-
-def _joined(label: np.ndarray, pairs: np.ndarray) -> np.ndarray:
-    """`label` (each position's smallest group member) after joining the groups of `pairs`."""
-    if len(pairs) == 0:
-        return label
-    roots = components(len(label), np.stack([label[pairs[:, 0]], label[pairs[:, 1]]], 1))
-    return roots[label]
-
-
-def _apart_and_similar(label: np.ndarray, sk: Sketch,
-                       lsh: LSHParams) -> Callable[[np.ndarray], np.ndarray]:
-    """Mask of the candidate pairs worth verifying: texts in different groups (`label`)
-    whose signatures estimate Jaccard >= lsh.min_jaccard."""
-
-    def mask(pairs: np.ndarray) -> np.ndarray:
-        apart = label[pairs[:, 0]] != label[pairs[:, 1]]
-        if apart.any():
-            apart[apart] = estimated_similar(lambda rows: sk.marks[rows], pairs[apart], lsh)
-        return apart
-
-    return mask
-
-
-def grouping_pairs(texts: list[str], threshold: float, *, seeds: tuple[int, ...] = (1,),
-                   allpairs_max: int = ALLPAIRS_MAX,
-                   known: np.ndarray | None = None) -> tuple[np.ndarray, dict[str, object]]:
-    """Pairs (i < j) of `texts` whose token-sorted forms score >= threshold, enough to join
-    every group they link, and how they were found. `known`: a group label per text (texts
-    sharing one already travel together); no pair inside a group is returned.
-
-    Up to `allpairs_max` texts every pair is scored (exact), and every pair across groups is
-    returned. Above it, MinHash LSH draws (one per hash seed in `seeds`) propose candidates
-    band by band, and a candidate is verified with `fuzz.ratio` only while its two texts are
-    still in different groups: each verified pair joins its groups at once, so the many
-    candidates inside one templated family cost nothing, and no more than `JOIN_CHUNK`
-    candidates are held at a time. The pairs returned then join the same groups as every
-    near pair the draws propose, but are not all of them. The texts are taken in
-    lexicographic order of their token-sorted form, so a band bucket too large to pair whole
-    pairs each text with its lexicographic neighbours, the likeliest near-duplicates."""
-    prepared = [token_sort(t) for t in texts]
-    n = len(prepared)
-    if n <= allpairs_max:
-        pairs = _allpairs(prepared, threshold)
-        if known is not None:
-            pairs = pairs[known[pairs[:, 0]] != known[pairs[:, 1]]]
-        return pairs, {"method": "allpairs"}
-    order = np.argsort(np.asarray(prepared, dtype=object), kind="stable")
-    ranked = [prepared[i] for i in order]
-    label = np.arange(n, dtype=np.int64)  # per ranked position: its group's first position
-    if known is not None:
-        _, code = np.unique(known[order], return_inverse=True)
-        first = np.full(code.max() + 1, n, dtype=np.int64)
-        np.minimum.at(first, code, label)
-        label = first[code]
-    found: list[np.ndarray] = []
-    proposed = scored = 0
-    for seed in seeds:
-        lsh = LSHParams(**{**SPLIT_LSH.__dict__, "seed": seed})
-        sk = sketch(ranked, lsh)
-        idx = np.flatnonzero(~sk.empty)
-        for band in range(lsh.bands):
-            open_pairs = _apart_and_similar(label, sk, lsh)
-            codes = sorted_unique(band_codes(sk.keys[idx, band], idx, n, lsh, open_pairs))
-            proposed += len(codes)
-            for lo in range(0, len(codes), JOIN_CHUNK):
-                chunk = codes[lo:lo + JOIN_CHUNK]
-                part = np.stack([chunk // n, chunk % n], axis=1)
-                part = part[label[part[:, 0]] != label[part[:, 1]]]
-                scored += len(part)
-                ok = verified(ranked, ranked, part, threshold)[0]
-                found.append(ok)
-                label = _joined(label, ok)
-    pairs = np.concatenate(found) if found else np.zeros((0, 2), dtype=np.int64)
-    pairs = np.sort(order[pairs], axis=1)
-    return pairs, {"method": "minhash", "shingle": SPLIT_LSH.shingle,
-                   "bands": SPLIT_LSH.bands, "rows": SPLIT_LSH.rows, "seeds": list(seeds),
-                   "candidates": proposed, "scored": scored}
 
 
 def components(n: int, pairs: np.ndarray) -> np.ndarray:

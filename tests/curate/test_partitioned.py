@@ -91,7 +91,7 @@ def test_a_records_file_curated_on_the_cluster_gives_the_single_process_verdicts
     assert counts == {"records": LARGE, "kept": int(single["keep"].sum())}
     keys = [str(t["key"]) for t in stream.data]
     assert sum(k.startswith("_judge_part") for k in keys) == 2  # 100k-record partitions
-    assert sum(k.startswith("_band") for k in keys) == LSHParams().bands
+    assert sum(k.startswith("band_task") for k in keys) == LSHParams().bands
     assert max(peaks.values()) < limit
     reasons = single["drop_reason"].value_counts()
     assert reasons["near_duplicate"] > 10_000 and reasons["exact_duplicate"] > 5_000

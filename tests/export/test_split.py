@@ -161,7 +161,8 @@ def _paraphrases() -> list[str]:
 
 
 def test_grouping_by_minhash_joins_what_all_pairs_joins() -> None:
-    from datagen.similarity.pairs import components, grouping_pairs
+    from datagen.similarity.grouping import grouping_pairs
+    from datagen.similarity.pairs import components
 
     texts = _paraphrases()
     exact, how = grouping_pairs(texts, 80.0)
@@ -177,7 +178,8 @@ def test_grouping_skips_pairs_inside_known_groups_and_joins_the_same() -> None:
     inside one is returned, and with them the pairs found join what every pair joins."""
     import numpy as np
 
-    from datagen.similarity.pairs import components, grouping_pairs
+    from datagen.similarity.grouping import grouping_pairs
+    from datagen.similarity.pairs import components
 
     texts = _paraphrases()
     exact, _ = grouping_pairs(texts, 80.0)
