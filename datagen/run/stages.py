@@ -29,6 +29,7 @@ from datagen.config.run import STRATEGY_ROLES
 from datagen.curate import curate
 from datagen.curate.distributed import curate_through_files
 from datagen.curate.partitioned import cluster_client, on_cluster
+from datagen.curate.pool import memory_handed_back
 from datagen.curate.runner import LOCAL, SCORED, curate_rest
 from datagen.export import append
 from datagen.export.hub import push_run
@@ -48,6 +49,7 @@ from datagen.llm.client import LLMClient
 from datagen.llm.endpoint import Endpoint
 from datagen.llm.judge import judge_records, response_format
 from datagen.progress import StageProgress
+from datagen.records import kept
 from datagen.run.folder import RunFolder
 from datagen.run.manifest import write_generation
 from datagen.run.plan import RunPlan
@@ -151,11 +153,11 @@ def curate_stage(plan: RunPlan, records: pd.DataFrame, published: pd.DataFrame |
     Parquet file in the run folder (`datagen.curate.distributed`)."""
     cfg, refs = plan.config.curation, plan.references(published)
     targets, seed = plan.targets if final else None, plan.config.seed
-    with cluster_client(len(records)) as client:
+    with cluster_client(len(records)) as client, memory_handed_back():
         if client is not None:
             return curate_through_files(records, cfg, client, plan.folder.root / ".curating",
                                         refs=refs, targets=targets, seed=seed)
-    return curate(records, cfg, refs=refs, targets=targets, seed=seed)
+        return curate(records, cfg, refs=refs, targets=targets, seed=seed)
 
 
 def check_each_stage(plan: RunPlan, records: pd.DataFrame,
@@ -176,8 +178,9 @@ def compare_records_stage(plan: RunPlan, checked: pd.DataFrame,
     """The checks that compare records (dedup, the published set) over every record, each
     with its record-local verdicts (`check_each_stage`) already: together, exactly what
     `curate_stage` gives mid-run."""
-    return curate_rest(checked, plan.config.curation, refs=plan.references(published),
-                       seed=plan.config.seed)
+    with memory_handed_back():
+        return curate_rest(checked, plan.config.curation, refs=plan.references(published),
+                           seed=plan.config.seed)
 
 
 def split_stage(plan: RunPlan, records: pd.DataFrame,
@@ -192,8 +195,8 @@ def split_stage(plan: RunPlan, records: pd.DataFrame,
         extra: dict[str, Any] = {"stable": True}
         near = None
     else:
-        live = int(records["keep"].fillna(False).astype(bool).sum())
-        with cluster_client(live) as client, \
+        live = len(kept(records[["keep"]]))
+        with cluster_client(live) as client, memory_handed_back(), \
                 cluster_finder(records, client, plan.folder.root / ".splitting") as finder:
             done = assign(records, cfg.validation, cfg.test, seed=plan.config.seed,
                           threshold=cfg.group_threshold, min_validation=cfg.min_validation,
