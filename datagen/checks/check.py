@@ -70,8 +70,15 @@ class Texts:
     def __init__(self, frame: pd.DataFrame, root: Texts | None = None,
                  made: dict[str, Any] | None = None) -> None:
         self.frame = frame
-        self.root = root or self
+        self._root = root  # None for the root itself: a reference to itself would be a
+        # cycle, and the views of a million records would wait for the garbage collector
+
         self.made = made or {}  # per check, what its `prepare` made for the root's rows
+
+    @property
+    def root(self) -> Texts:
+        """The pass's `Texts`, whose views every slice of it shares."""
+        return self._root or self
 
     @_View
     def instruction(self) -> pd.Series:

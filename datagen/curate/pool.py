@@ -19,6 +19,7 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import functools
+import gc
 import math
 import multiprocessing
 import signal
@@ -29,6 +30,7 @@ from contextlib import contextmanager
 
 import numpy as np
 import pandas as pd
+import pyarrow
 
 from datagen.cpus import cpus
 
@@ -106,6 +108,7 @@ def memory_handed_back() -> Iterator[None]:
     try:
         yield
     finally:
+        gc.collect()  # what cycles hold goes too (a few seconds at most, once a stage)
         release_memory()
 
 
@@ -113,6 +116,7 @@ def release_memory() -> None:
     """Hand the heap's free pages back to the system (glibc's `malloc_trim`; nothing
     elsewhere). The slices' results arrive as many small objects; once merged and let go,
     their pages stay with this process unless trimmed (~0.4 GB at 1M records)."""
+    pyarrow.default_memory_pool().release_unused()  # Arrow's own allocator keeps pages too
     libc = _libc()
     if libc is not None and hasattr(libc, "malloc_trim"):
         libc.malloc_trim(0)
