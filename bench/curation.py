@@ -6,6 +6,8 @@
     python bench/curation.py 1000000 --near-only   # near dedup alone, its own peak RSS
     python bench/curation.py 100000 --semantic 100000   # the semantic check over every record
                                                         # (a smaller --semantic: projected)
+    python bench/curation.py 100000 --semantic-static   # and a static model's pass over every
+                                                        # record (bench/static_model.py)
     python bench/curation.py 200000 --dask 2 --compare   # a records file on a LocalCluster,
                                                          # then one pass: same verdicts?
     python bench/curation.py 10000000 --dask 2 --memory-limit 6GB   # 10M on 2 workers
@@ -26,6 +28,7 @@ this machine; nothing is asserted.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import logging
 import resource
@@ -44,6 +47,7 @@ import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench import static_model  # noqa: E402
 from bench.corpus import build  # noqa: E402
 from datagen.checks import language  # noqa: E402
 from datagen.checks.duplicates import dedup, quality, semantic  # noqa: E402
@@ -264,6 +268,9 @@ def main() -> None:
                          "0: not measured)")
     ap.add_argument("--semantic-threads", type=int, default=0,
                     help="curation.semantic.threads (0: every core)")
+    ap.add_argument("--semantic-static", action="store_true",
+                    help="also a static model's semantic pass over every record dedup kept "
+                         "(embedding, pair search, clusters; bench/static_model.py)")
     ap.add_argument("--json", help="write the stage times here (one size per process)")
     ap.add_argument("--dask", type=int, default=0, help="workers of a LocalCluster")
     ap.add_argument("--memory-limit", default="6GB", help="per Dask worker")
@@ -302,6 +309,7 @@ def main() -> None:
 
     with peak_rss(res, "dedup"):  # with the quality score it ranks by, as a run has it
         work = curate(df, cfg, checks=(quality.CHECK, dedup.CHECK))
+    deduped = work["keep"].to_numpy(bool)  # what the semantic check would see
     exact_hits = (work["drop_reason"] == "exact_duplicate").fillna(False).to_numpy(bool)
     near_hits = (work["drop_reason"] == "near_duplicate").fillna(False).to_numpy(bool)
     method = "minhash" if n > cfg.dedup.allpairs_max else "all pairs"
@@ -367,6 +375,8 @@ def main() -> None:
 
     if args.semantic and not embed.missing():
         semantic_stage(df, cfg, min(args.semantic, n), n, args.semantic_threads, res)
+    if args.semantic_static:
+        static_stage(df[deduped], res)
 
     if args.rouge:
         rs, comparisons = rouge_filter_seconds(df["instruction"].iloc[:args.rouge].tolist())
@@ -379,7 +389,7 @@ def main() -> None:
         Path(args.json).write_text(json.dumps(res), encoding="utf-8")
 
 
-STAGES = ("dedup", "language", "heuristics", "curate", "semantic")
+STAGES = ("dedup", "language", "heuristics", "curate", "semantic", "static")
 
 
 def semantic_stage(df: pd.DataFrame, cfg: CurationConfig, m: int, n: int, threads: int,
@@ -413,13 +423,47 @@ def semantic_stage(df: pd.DataFrame, cfg: CurationConfig, m: int, n: int, thread
     how = "measured" if m == n else f"PROJECTED from {m:,} records"
     ratio = res["semantic"] / res["curate"]
     print(f"semantic (curation.semantic, {embed.describe()}, {threads or 'all'} threads; "
-          f"{judged:,} kept by dedup embedded, {hits:,} semantic_duplicate): {took:.1f} s on "
+          f"{judged:,} kept by dedup embedded, {hits:,} semantic_duplicate = "
+          f"{hits / max(1, judged):.1%}): {took:.1f} s on "
           f"{m:,} records = {rate:.0f} texts/s, {base:.0f} MB before, peak "
           f"{res['semantic_sample_rss_mb']:.0f} MB")
     print(f"semantic at {n:,} ({how}): {res['semantic']:.0f} s = {ratio:.1f}x the whole "
           f"curation stage, so curating with it takes {1 + ratio:.1f}x today's time (the bar "
           f"for a default: 1.5x), ~{res['semantic_rss_mb']:.0f} MB"
           + ("; this is why curation.semantic is off by default" if ratio > 0.5 else ""))
+
+
+def static_stage(kept: pd.DataFrame, res: dict[str, float]) -> None:
+    """What the semantic check does, with a static model (bench/static_model.py) in place of
+    the transformer, over every record dedup kept: embed what the check embeds, find the pairs
+    at the static model's threshold (chosen on bench/semantic_pairs.py's tuning part) with the
+    check's own search, and resolve clusters with dedup's rule, records taken in corpus order
+    (the check ranks them by quality first, the same for either model). The share it drops is
+    printed beside the transformer's, so speed is not read without what it buys."""
+    from bench.semantic_pairs import tuned_threshold
+
+    model, distilled = static_model.load()
+    encoder = functools.partial(static_model.encode, model)
+    threshold = tuned_threshold(encoder)
+    texts = semantic.meaning_texts(kept["instruction"].tolist(), kept["response"].tolist())
+    split: dict[str, float] = {}
+    with peak_rss(res, "static"):
+        t = time.perf_counter()
+        vectors = encoder(texts)
+        split["embed"] = time.perf_counter() - t
+        pairs = semantic.pairs_within(vectors, threshold)
+        split["pairs"] = time.perf_counter() - t - split["embed"]
+        order = np.arange(len(texts))
+        winner = dedup.resolve(order, pairs, order)
+    dropped = int((winner != order).sum())
+    made = f"distilled in {distilled:.0f} s first" if distilled else "from the cache"
+    ratio = res["static"] / res["curate"]
+    print(f"semantic with a static model ({static_model.DEFAULT.describe()}, {made}; "
+          f"threshold {threshold:.2f} from the tuning pairs) over {len(texts):,} records dedup "
+          f"kept: {res['static']:.1f} s (embedding {split['embed']:.1f} s = "
+          f"{len(texts) / split['embed']:,.0f} texts/s, pairs {split['pairs']:.1f} s), "
+          f"{ratio:.2f}x the whole curation stage; peak rss {res['static_rss_mb']:.0f} MB; "
+          f"{dropped:,} dropped ({dropped / max(1, len(texts)):.1%} of those embedded)")
 
 
 def on_dask(n: int, workers: int, memory_limit: str, compare: bool,
@@ -476,10 +520,13 @@ def sizes(args: argparse.Namespace) -> None:
         for n in args.n:
             out = Path(tmp) / f"{n}.json"
             extra = ["--skip-brute"] if args.skip_brute else []
+            print(f"--- {n:,} records", flush=True)
             subprocess.run([sys.executable, __file__, str(n), "--json", str(out), "--sample",
                             str(args.sample), "--rouge", "0", "--semantic",
                             str(args.semantic), "--semantic-threads",
-                            str(args.semantic_threads), *extra], check=True)
+                            str(args.semantic_threads), *extra,
+                            *(["--semantic-static"] if args.semantic_static else [])],
+                           check=True)
             got[n] = json.loads(out.read_text(encoding="utf-8"))
     first, last = args.n[0], args.n[-1]
     print(f"\n{'stage':<12}" + "".join(f"{n:>22,}" for n in args.n)

@@ -5,27 +5,37 @@ finance, history, science, writing, languages, maths, business):
 - SAME: one request in other words (a semantic duplicate: one of the two should go);
 - OTHER: a different request on the same topic (both should stay).
 
-    python bench/semantic_pairs.py
+    python bench/semantic_pairs.py            # the transformer's settings and a static model
+    python bench/semantic_pairs.py --sweep    # static models of several distillation settings
 
-For each way of embedding (mean or CLS pooling; the instruction alone, or the instruction with
-the first words of its answer) and precision (float32, bfloat16) it prints the similarity
-ranges of both kinds, the threshold with the best F1 on these pairs, and precision and recall
-of "is a duplicate" at the shipped threshold (`curation.semantic.threshold`) and at that best
-one. The test's pairs (tests/checks/duplicates/test_semantic.py) are other texts.
+For each way of embedding (the shipped transformer, all-MiniLM-L6-v2, at float32 and bfloat16
+with mean or CLS pooling; a static model distilled from it with model2vec,
+bench/static_model.py), on the instruction alone or the instruction with the first words of
+its answer, it prints the similarity ranges of both kinds, the threshold with the best F1 on
+all pairs with its precision and recall of "is a duplicate", precision and recall at the
+shipped threshold (`curation.semantic.threshold`), and the honest figure: a threshold chosen
+on the tuning part (the even-numbered pairs of each kind) with precision and recall on the
+test part (the odd-numbered), plain and with a model's boilerplate opening every answer. All
+models run in one process, on the same pairs. The test's pairs
+(tests/checks/duplicates/test_semantic.py) are other texts.
 """
 
 from __future__ import annotations
 
+import argparse
+import functools
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np  # noqa: E402
 
-from datagen.checks.duplicates.semantic import (
-    SemanticConfig,  # noqa: E402
-    meaning_texts,  # noqa: E402
+from bench import static_model  # noqa: E402
+from datagen.checks.duplicates.semantic import (  # noqa: E402
+    SemanticConfig,
+    meaning_texts,
 )
 from datagen.similarity import embed  # noqa: E402
 
@@ -239,13 +249,20 @@ OTHER = [
 ]
 
 
-def similarities(pairs: list[tuple[str, str, str, str]], *, pooling: str, answer: bool,
-                 dtype: str) -> np.ndarray:
-    """Cosine similarity of each pair's two sides."""
-    left = meaning_texts([p[0] for p in pairs], [p[1] if answer else None for p in pairs])
-    right = meaning_texts([p[2] for p in pairs], [p[3] if answer else None for p in pairs])
-    return (embed.encode(left, pooling=pooling, dtype=dtype)
-            * embed.encode(right, pooling=pooling, dtype=dtype)).sum(1)
+TUNE, TEST = slice(0, None, 2), slice(1, None, 2)  # fixed halves of SAME and of OTHER
+Encoder = Callable[[list[str]], np.ndarray]  # texts -> unit vectors
+OPENER = "Certainly! Here is a clear answer to your question. "  # a model's boilerplate
+GRID = np.round(np.arange(0.30, 0.99, 0.01), 2)
+
+
+def similarities(pairs: list[tuple[str, str, str, str]], encoder: Encoder, *, answer: bool,
+                 opener: str = "") -> np.ndarray:
+    """Cosine similarity of each pair's two sides (each answer after `opener`)."""
+    left = meaning_texts([p[0] for p in pairs],
+                         [opener + p[1] if answer else None for p in pairs])
+    right = meaning_texts([p[2] for p in pairs],
+                          [opener + p[3] if answer else None for p in pairs])
+    return (encoder(left) * encoder(right)).sum(1)
 
 
 def scores(same: np.ndarray, other: np.ndarray, threshold: float) -> tuple[float, float]:
@@ -255,30 +272,80 @@ def scores(same: np.ndarray, other: np.ndarray, threshold: float) -> tuple[float
     return caught / max(1, caught + wrong), caught / len(same)
 
 
+def best_threshold(same: np.ndarray, other: np.ndarray) -> float:
+    """The threshold with the best F1 on these pairs (the lowest of equals)."""
+    f1 = [2 * p * r / max(1e-9, p + r) for p, r in (scores(same, other, t) for t in GRID)]
+    return float(GRID[int(np.argmax(f1))])
+
+
+def tuned_threshold(encoder: Encoder) -> float:
+    """The threshold an encoder gets from the tuning part (instruction and answer opening)."""
+    return best_threshold(similarities(SAME[TUNE], encoder, answer=True),
+                          similarities(OTHER[TUNE], encoder, answer=True))
+
+
+def minilm(dtype: str, pooling: str) -> Encoder:
+    return lambda texts: embed.encode(texts, dtype=dtype, pooling=pooling)
+
+
+def row(name: str, encoder: Encoder, answer: bool, shipped: float | None) -> list[str]:
+    """One line of the table: the ranges and best threshold on every pair, precision and
+    recall at the shipped threshold, the threshold chosen on the tuning part with precision
+    and recall on the test part, and the same on the test part with boilerplate openers."""
+    same = similarities(SAME, encoder, answer=answer)
+    other = similarities(OTHER, encoder, answer=answer)
+    best = best_threshold(same, other)
+    tuned = best_threshold(same[TUNE], other[TUNE])
+    cells = [f"{name:<46}", f"{same.min():>6.2f}-{same.max():.2f}",
+             f"{other.min():>6.2f}-{other.max():.2f}", f"{best:>6.2f}",
+             *(f"{x:>6.2f}" for x in scores(same, other, best))]
+    cells += ([f"{x:>8.2f}" for x in scores(same, other, shipped)] if shipped is not None
+              else [f"{'-':>8}"] * 2)
+    cells += [f"{tuned:>7.2f}", *(f"{x:>6.2f}" for x in scores(same[TEST], other[TEST], tuned))]
+    if answer:
+        noisy = (similarities(SAME[TEST], encoder, answer=True, opener=OPENER),
+                 similarities(OTHER[TEST], encoder, answer=True, opener=OPENER))
+        cells += [f"{x:>8.2f}" for x in scores(*noisy, tuned)]
+    else:
+        cells += [f"{'-':>8}"] * 2
+    return cells
+
+
 def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--sweep", action="store_true",
+                    help="static models of every distillation setting in bench/static_model.py "
+                         "(each distilled once, ~45 s, then cached)")
+    args = ap.parse_args()
     shipped = SemanticConfig.model_fields["threshold"].default
     print(f"{len(SAME)} pairs asking the same thing, {len(OTHER)} different requests on one "
-          f"topic; shipped threshold {shipped}")
-    print(f"\n{'embedding':<34}{'same':>13}{'other':>13}{'best':>6}{'P':>6}{'R':>6}"
-          f"{'P@ship':>8}{'R@ship':>8}")
+          f"topic (tuning part: the even-numbered pairs, test part: the odd-numbered); shipped "
+          f"threshold {shipped}; 'boiler': the test part with {OPENER.strip()!r} before every "
+          "answer, at the tuned threshold")
+    print(f"\n{'embedding':<46}{'same':>13}{'other':>13}{'best':>6}{'P':>6}{'R':>6}"
+          f"{'P@ship':>8}{'R@ship':>8}{'tuned':>7}{'Ptest':>6}{'Rtest':>6}{'Pboiler':>8}"
+          f"{'Rboiler':>8}")
     for dtype in ("float32", "bfloat16"):
         for pooling in ("mean", "cls"):
             for answer in (False, True):
-                same = similarities(SAME, pooling=pooling, answer=answer, dtype=dtype)
-                other = similarities(OTHER, pooling=pooling, answer=answer, dtype=dtype)
-                grid = np.round(np.arange(0.50, 0.99, 0.01), 2)
-                f1 = [2 * p * r / max(1e-9, p + r)
-                      for p, r in (scores(same, other, t) for t in grid)]
-                best = float(grid[int(np.argmax(f1))])
-                p, r = scores(same, other, best)
-                ps, rs = scores(same, other, shipped)
-                name = f"{dtype} {pooling}, {'instr+answer' if answer else 'instruction'}"
-                print(f"{name:<34}{same.min():>6.2f}-{same.max():.2f}"
-                      f"{other.min():>6.2f}-{other.max():.2f}{best:>6.2f}{p:>6.2f}{r:>6.2f}"
-                      f"{ps:>8.2f}{rs:>8.2f}")
+                name = (f"MiniLM {dtype} {pooling}, "
+                        f"{'instr+answer' if answer else 'instruction'}")
+                print("".join(row(name, minilm(dtype, pooling), answer, shipped)))
+    lacking = static_model.missing()
+    if lacking:
+        print(f"static models: not measured ({', '.join(lacking)} not installed)")
+    else:
+        for setting in static_model.SWEEP if args.sweep else (static_model.DEFAULT,):
+            model, took = static_model.load(setting)
+            made = f" (distilled in {took:.0f} s)" if took else ""
+            for answer in (False, True) if setting == static_model.DEFAULT else (True,):
+                print("".join(row(f"{setting.describe()}, "
+                                  f"{'instr+answer' if answer else 'instruction'}",
+                                  functools.partial(static_model.encode, model), answer, None))
+                      + made)
     # the shipped embedding: where bfloat16's verdicts differ from float32's, and the misses
-    got = {dtype: (similarities(SAME, pooling="mean", answer=True, dtype=dtype),
-                   similarities(OTHER, pooling="mean", answer=True, dtype=dtype))
+    got = {dtype: (similarities(SAME, minilm(dtype, "mean"), answer=True),
+                   similarities(OTHER, minilm(dtype, "mean"), answer=True))
            for dtype in ("float32", "bfloat16")}
     differ = sum(int(((a >= shipped) != (b >= shipped)).sum())
                  for a, b in zip(got["float32"], got["bfloat16"], strict=True))

