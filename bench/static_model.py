@@ -59,13 +59,7 @@ SWEEP = tuple(Setting(pooling, sif) for pooling in ("mean", "first")
 def missing() -> list[str]:
     """The packages a static model needs that cannot be imported here (the semantic extra's
     too: distilling runs the transformer)."""
-    lacking = embed.missing()
-    for mod, pkg in NEEDS.items():
-        try:
-            importlib.import_module(mod)
-        except ImportError:
-            lacking.append(pkg)
-    return lacking
+    return embed.missing() + embed.missing(NEEDS)
 
 
 def folder(setting: Setting) -> Path:

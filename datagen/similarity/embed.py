@@ -23,6 +23,7 @@ import functools
 import importlib
 import os
 import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -41,12 +42,12 @@ MAX_TOKENS = 128  # instructions are short; a long one is judged by its opening
 DIM = 384
 
 
-def missing() -> list[str]:
-    """The packages of the `semantic` extra that cannot be imported here (absent, or installed
-    but broken: a wheel for another CPU, a missing shared library). Importing them costs a
-    second or two, paid only when the check is on."""
+def missing(needs: Mapping[str, str] = NEEDS) -> list[str]:
+    """The packages of the `semantic` extra (or of `needs`: module to package) that cannot be
+    imported here (absent, or installed but broken: a wheel for another CPU, a missing shared
+    library). Importing them costs a second or two, paid only when the check is on."""
     lacking = []
-    for mod, pkg in NEEDS.items():
+    for mod, pkg in needs.items():
         try:
             importlib.import_module(mod)
         except ImportError:
