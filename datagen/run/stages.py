@@ -193,7 +193,7 @@ def split_stage(plan: RunPlan, records: pd.DataFrame,
         labels = append.assign_splits(records, published, cfg.validation, cfg.test,
                                       cfg.group_threshold, cfg.min_validation)
         extra: dict[str, Any] = {"stable": True}
-        near = None
+        near, leak = None, None
     else:
         live = len(kept(records[["keep"]]))
         with cluster_client(live) as client, memory_handed_back(), \
@@ -203,8 +203,10 @@ def split_stage(plan: RunPlan, records: pd.DataFrame,
                           finder=finder)
             near = check_pairs(records, done.labels, cfg.leakage_threshold, done.group,
                                finder)
-        if leakage_check(records, done.labels, cfg.leakage_threshold, near)["crossing_pairs"]:
+        leak = leakage_check(records, done.labels, cfg.leakage_threshold, near)
+        if leak["crossing_pairs"]:
             # pairs the grouping's draw missed and the check's found: they join groups too
+            leak = None  # the split is drawn again: checked again below
             done = assign(records, cfg.validation, cfg.test, seed=plan.config.seed,
                           threshold=cfg.group_threshold, min_validation=cfg.min_validation,
                           joined=near.ids, known=done.group)
@@ -214,7 +216,9 @@ def split_stage(plan: RunPlan, records: pd.DataFrame,
                                         min_validation=cfg.min_validation,
                                         threshold=cfg.group_threshold)}
         extra["warning"] = extra["shares"]["warning"]
-    return labels, {"leakage": leakage_check(records, labels, cfg.leakage_threshold, near),
+    if leak is None:
+        leak = leakage_check(records, labels, cfg.leakage_threshold, near)
+    return labels, {"leakage": leak,
                     "ratios": realised_ratios(records, labels), **extra}
 
 
