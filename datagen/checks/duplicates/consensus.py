@@ -5,7 +5,8 @@ often than the odd one out (self-consistency): of "Who created Superman?" answer
 Siegel and Joe Shuster" three times and "two animators, Fleischer..." once, the three agree.
 Agreement is an answer's mean rapidfuzz `token_set_ratio` (normalised text, in [0, 1]) to the
 other answers: it scores the words two answers share, so a short answer whose words all
-appear in a longer one agrees with it fully, and padding neither helps nor hurts.
+appear in a longer one agrees with it fully, and padding neither helps nor hurts. In Chinese
+and Japanese, which write no spaces, each character is a word (`words_of`).
 
 Two answers hold no majority, so only groups of `MIN_MEMBERS` or more are scored, and a
 group whose answers all agree about equally (within `NOISE`) is left as it is. Each answer
@@ -18,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 from rapidfuzz import fuzz, process
 
-from datagen.text import normalize
+from datagen.text import CJK, normalize
 
 MIN_MEMBERS = 3
 MAX_COMPARED = 16
@@ -43,10 +44,17 @@ def groups(keys: np.ndarray, members: np.ndarray) -> list[np.ndarray]:
     return np.split(at, starts[1:]) if len(at) else []
 
 
+def words_of(response: str) -> str:
+    """The normalised response with each CJK character a word of its own: Chinese and
+    Japanese write no spaces, so a whole sentence would otherwise be one token."""
+    normal = normalize(response)
+    return CJK.sub(r" \g<0> ", normal) if CJK.search(normal) else normal
+
+
 def agreement(responses: list[str]) -> np.ndarray:
     """Per answer, its mean similarity in [0, 1] to the other answers of its group (to the
     first `MAX_COMPARED` of them)."""
-    normal = [normalize(r) for r in responses]
+    normal = [words_of(r) for r in responses]
     others = normal[:MAX_COMPARED]
     sim = process.cdist(normal, others, scorer=fuzz.token_set_ratio, dtype=np.float32,
                         workers=1).astype(float) / 100

@@ -4,7 +4,9 @@ Gopher's rules (Rae et al. 2021) were made for web pages; on answers they drop g
 answer repeats the phrases of its question, and a list repeats its frame on every line ("How
 would you rate the ...?", "| --- |"). Measured on the dev set, what separates a loop from an
 answer is how much of the text sits in repeated word 8-grams (loops: 0.52 and more; good
-answers: at most 0.38), so these rules, on responses of `min_words` words or more:
+answers: at most 0.38), so these rules, on responses of `min_words` words or more (in text
+written mostly in CJK characters, which has no spaces, a character is a unit and an n-gram of
+words is one of twice as many characters: `units`):
 
 - `max_repeated_8gram_share`: share of characters inside word 8-grams that occur twice;
 - `max_top_2gram_share`: share of characters taken by the most frequent word 2-gram;
@@ -29,6 +31,7 @@ from pydantic import Field
 from datagen.checks.check import Check, Context, Verdicts
 from datagen.reasons import DropReason
 from datagen.settings import Section
+from datagen.text import CJK
 
 
 class RepetitionConfig(Section):
@@ -109,8 +112,8 @@ def repetitive(text: str, cfg: RepetitionConfig, prose: str | None = None,
         n_lines, dup_lines = pattern_line_share(text)
         if n_lines >= cfg.min_list_items and dup_lines > cfg.max_duplicate_item_share:
             return True
-    words = text.split()
-    if len(words) < cfg.min_words:
+    words, per_word = units(text)
+    if len(words) < cfg.min_words * per_word:
         return False
     total = sum(map(len, words))
     # every word of a repeated n-gram is itself repeated: a cheap bound skips most texts
@@ -118,8 +121,21 @@ def repetitive(text: str, cfg: RepetitionConfig, prose: str | None = None,
     repeated = sum(len(w) * c for w, c in counts.items() if c > 1) / total
     if repeated <= min(cfg.max_top_2gram_share, cfg.max_repeated_8gram_share):
         return False
-    return (top_ngram_fraction(words, 2, total) > cfg.max_top_2gram_share
-            or duplicate_ngram_fraction(words, 8, total) > cfg.max_repeated_8gram_share)
+    return (top_ngram_fraction(words, 2 * per_word, total) > cfg.max_top_2gram_share
+            or duplicate_ngram_fraction(words, 8 * per_word, total)
+            > cfg.max_repeated_8gram_share)
+
+
+def units(text: str) -> tuple[list[str], int]:
+    """The units the n-gram rules count, and how many of them make a word. Chinese and
+    Japanese write no spaces, so a whole sentence would be one "word" and a loop of them
+    would pass: in a text written mostly in CJK characters each character is a unit, and
+    two make a word (as `datagen.text.word_count` counts them)."""
+    if text.isascii() or not CJK.search(text):
+        return text.split(), 1
+    spaced = CJK.sub(r" \g<0> ", text).split()
+    cjk = sum(1 for u in spaced if len(u) == 1 and CJK.match(u))
+    return spaced, 2 if cjk * 2 > len(spaced) else 1
 
 
 def _repetition(ctx: Context) -> Verdicts:

@@ -74,3 +74,20 @@ def test_answers_that_differ_by_a_number_keep_the_plain_ranking() -> None:
                    for i in (7, 12, 345)])
     plain = heuristic(df, Texts(df))
     assert np.array_equal(in_group(plain, Texts(df)), plain.to_numpy())
+
+
+def test_chinese_answers_agree_by_their_characters() -> None:
+    # Chinese writes no spaces: compared as whole strings, no two answers share a token and
+    # no majority shows; compared by character, the two that say 10 agree, the 13 does not
+    ask = "一个直角三角形的两个直角边长度分别是6和8，斜边的长度是多少？"
+    answers = ["斜边的长度是10。",
+               "根据勾股定理，斜边的长度为√(6^2+8^2)=√174=13。",
+               "根据勾股定理，直角三角形的斜边的平方等于另外两条直角边的平方之和。"
+               "因此，这个直角三角形的斜边的长度是10。"]
+    agree = agreement(answers)
+    assert agree[1] < min(agree[0], agree[2])
+    df = records(*[{"id": f"z{i}", "instruction": ask, "response": r, "language": "zh"}
+                   for i, r in enumerate(answers)])
+    out = run(df)
+    kept = out["id"][out["keep"].astype(bool)].tolist()
+    assert len(kept) == 1 and kept[0] in {"z0", "z2"}

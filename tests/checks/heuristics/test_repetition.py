@@ -73,3 +73,15 @@ def test_a_table_of_numbers_shares_its_pattern_by_nature() -> None:
     table = "\n".join(f"7 x {n} = {7 * n}" for n in range(1, 11))
     assert not repetitive(table, RepetitionConfig(), table, lines=True)
     assert repetitive(table.replace(" x ", " times "), RepetitionConfig(), table, lines=True)
+
+
+def test_a_loop_in_chinese_is_dropped_and_a_varied_answer_is_kept() -> None:
+    # no spaces between Chinese words: the n-gram rules count characters (two to a word)
+    ins = "请解释自然选择的过程。"
+    opening = "自然选择是生物演化中的一种重要机制，它通过选择性压力来促进物种的进化。"
+    loop = opening + "我们应该保护环境，因为环境是我们共同的家园，也是子孙后代的家园。" * 3
+    assert reason_of(instruction=ins, response=loop, language="zh") == "repetition"
+    varied = (opening + "个体之间存在遗传变异，适应环境的个体更容易存活并留下后代。"
+              "经过许多世代，有利的性状在种群中变得常见，不利的性状逐渐减少。"
+              "因此，物种会逐渐适应它所处的环境，这就是进化的基本过程。")
+    assert reason_of(instruction=ins, response=varied, language="zh") is None
