@@ -13,6 +13,20 @@ def test_a_code_task_without_code_is_dropped() -> None:
                               "integrates seamlessly with Docker.") == "no_code"
 
 
+def test_a_short_question_back_is_a_clarification_and_a_long_one_is_not() -> None:
+    ask = "Can you show me how to implement a code in Python?"
+    back = ("Of course, I'd be happy to help! What task would you like to implement in "
+            "Python?")
+    assert reason_of(instruction=ask, response=back) is None
+    # prose about code that merely ends on a question is still an answer without code
+    prose = ("Python is a versatile language used for web development, data analysis, "
+             "automation and machine learning. You write a program in a text file, save it "
+             "with the .py extension and run it with the interpreter, which reads each "
+             "statement in turn and executes it. Most programs import modules from the "
+             "standard library. Would you like to know more?")
+    assert reason_of(instruction=ask, response=prose) == "no_code"
+
+
 @pytest.mark.parametrize(("instruction", "response"), [
     ("Generate the regular expression for strings that start with a digit.", "^[0-9].*$"),
     ("Write a MySQL query to select all students aged 18 or more.",
