@@ -16,21 +16,15 @@ Dask worker), the slices run one after another here.
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
-import functools
-import gc
 import math
 import multiprocessing
 import signal
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
-from contextlib import contextmanager
 
 import numpy as np
 import pandas as pd
-import pyarrow
 
 from datagen.cpus import cpus
 
@@ -90,33 +84,3 @@ def local_mapper(rows: int, workers: int | None) -> Mapper:
             return list(pool.map(fn, parts))
 
     return run
-
-
-@functools.cache
-def _libc() -> ctypes.CDLL | None:
-    name = ctypes.util.find_library("c") if sys.platform == "linux" else None
-    try:
-        return ctypes.CDLL(name) if name else None
-    except OSError:
-        return None
-
-
-@contextmanager
-def memory_handed_back() -> Iterator[None]:
-    """`release_memory` once the work inside is done: a stage over a million records frees
-    GBs of small objects whose pages the process would keep (~1 GB after curation)."""
-    try:
-        yield
-    finally:
-        gc.collect()  # what cycles hold goes too (a few seconds at most, once a stage)
-        release_memory()
-
-
-def release_memory() -> None:
-    """Hand the heap's free pages back to the system (glibc's `malloc_trim`; nothing
-    elsewhere). The slices' results arrive as many small objects; once merged and let go,
-    their pages stay with this process unless trimmed (~0.4 GB at 1M records)."""
-    pyarrow.default_memory_pool().release_unused()  # Arrow's own allocator keeps pages too
-    libc = _libc()
-    if libc is not None and hasattr(libc, "malloc_trim"):
-        libc.malloc_trim(0)

@@ -27,7 +27,8 @@ from datagen.checks.check import TEXT_COLUMNS, Check, Context, Texts, Verdicts
 from datagen.checks.registry import CHECK_NAMES, CHECKS
 from datagen.config import CurationConfig
 from datagen.curate.outside import References
-from datagen.curate.pool import Mapper, local_mapper, partitions_of, release_memory, slices
+from datagen.curate.pool import Mapper, local_mapper, partitions_of, slices
+from datagen.memory import release_memory
 from datagen.reasons import GENERATION
 from datagen.records import json_column
 

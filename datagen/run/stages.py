@@ -29,7 +29,6 @@ from datagen.config.run import STRATEGY_ROLES
 from datagen.curate import curate
 from datagen.curate.distributed import curate_through_files
 from datagen.curate.partitioned import cluster_client, on_cluster
-from datagen.curate.pool import memory_handed_back
 from datagen.curate.runner import LOCAL, SCORED, curate_rest
 from datagen.export import append
 from datagen.export.hub import push_run
@@ -48,6 +47,7 @@ from datagen.llm.cache import ResponseCache
 from datagen.llm.client import LLMClient
 from datagen.llm.endpoint import Endpoint
 from datagen.llm.judge import judge_records, response_format
+from datagen.memory import memory_handed_back
 from datagen.progress import StageProgress
 from datagen.records import kept
 from datagen.run.folder import RunFolder

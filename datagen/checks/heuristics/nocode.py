@@ -9,7 +9,6 @@ from __future__ import annotations
 from datagen.checks.check import Check, Context, Verdicts
 from datagen.reasons import DropReason
 
-
 CLARIFY_WORDS = 50
 
 
