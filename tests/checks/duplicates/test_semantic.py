@@ -130,3 +130,16 @@ def test_coverage_per_seed_counts_clusters_and_names_the_most_crowded_request() 
     # the card escapes the instructions it quotes
     lines = "\n".join(semantic_lines({"semantic": cov}))
     assert "## Semantic coverage" in lines and "<b>" not in lines
+
+
+def test_vectors_come_back_in_the_order_of_the_texts_across_batches_and_trims() -> None:
+    # batches of two over texts of mixed lengths: sorted by length inside, trimmed every
+    # `TRIM_EVERY` batches, each vector written back to its text's own row
+    texts = [first for pair in PARAPHRASES for first, _ in pair][:10]
+    texts += ["Hi.", "A much longer request that asks for a step by step plan to learn Python."]
+    assert len(texts) // 2 > embed.TRIM_EVERY
+    together = embed.encode(texts, batch=2)
+    alone = np.vstack([embed.encode([t]) for t in texts])
+    assert together.shape == (len(texts), embed.DIM)
+    assert np.allclose(together, alone, atol=2e-2)
+    assert np.allclose(np.linalg.norm(together, axis=1), 1.0, atol=1e-4)
