@@ -12,7 +12,13 @@ catch cut answers whose finish reason is unknown (imported data) or wrong (some 
   A list item, a heading, a table row, a signature or a label ends without punctuation and is
   short (a list item as long as a paragraph is held to a paragraph's rule); a translation is
   held to its source: when the task's text ends a sentence, so must the answer
-  (`_translation_cut`).
+  (`_translation_cut`);
+- its last list item stops bare where the items before it end sentences ("7. ... otherwise.",
+  "8. ... based on its current direction"): items of one list are written alike (`_list_cut`);
+- its last line stops on a word no English sentence ends on: an article, a conjunction, a
+  preposition that takes an object, an auxiliary ("a random set of", "The tenth tour is"),
+  `DANGLING`. Prose only: a line of code may well end on `a` ("return x or a"), so the line
+  must open on a capital or a list marker, unindented, with no brackets or `=` in it.
 """
 
 from __future__ import annotations
@@ -60,9 +66,41 @@ def _mid_sentence(text: str) -> bool:
     return cjk >= MID_SENTENCE_CJK or (cjk == 0 and len(last) >= MID_SENTENCE_CHARS)
 
 
+# what ends a sentence, for the items before a list's last: a bracket or a code span ends an
+# item without ending a sentence ("* The Sloan Digital Sky Survey (SDSS)")
+_STOP = re.compile(r"[.!?;。！？…]\W{0,3}$")
+LIST_SIBLINGS = 3  # the items before the last that must all end sentences (at least 2)
+
+
+def _list_cut(text: str, last: str) -> bool:
+    if not _LIST_LINE.match(last) or _END.search(last):
+        return False
+    lines = (line.strip() for line in text.split("\n"))
+    before = [line for line in lines if _LIST_LINE.match(line)][-LIST_SIBLINGS - 1:-1]
+    return len(before) >= 2 and all(_STOP.search(line) for line in before)
+
+
+# English words no sentence ends on (written in lower case: a title may end on "To")
+DANGLING = frozenset(
+    "a an the and or but nor of to with by from than because whose is are was were will would "
+    "should could can must my your our their its his".split())
+_CODE_CHARS = re.compile(r"[=(){}\[\];<>]")
+
+
+def _dangling(line: str) -> bool:
+    """A prose line, not code: unindented, opening on a capital or a list marker."""
+    words = line.split()
+    return len(words) >= 3 and words[-1] in DANGLING and not line[0].isspace() \
+        and (line[0].isupper() or bool(_LIST_LINE.match(line))) and not _CODE_CHARS.search(line)
+
+
 def cut_by_text(text: str) -> bool:
     """Whether a response's text shows that it was cut (see the module docstring)."""
-    return bool(text) and (bool(_CUT.search(text)) or _unclosed(text) or _mid_sentence(text))
+    if not text or _CUT.search(text) or _unclosed(text) or _mid_sentence(text):
+        return bool(text)
+    line = text.rstrip().rsplit("\n", 1)[-1]
+    last = line.strip()
+    return bool(last) and last[-1].isalnum() and (_dangling(line) or _list_cut(text, last))
 
 
 _SENTENCE_END = re.compile(r"[.!?。！？…][\s\"'”’»」』)）]*$")

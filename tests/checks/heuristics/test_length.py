@@ -79,3 +79,29 @@ def test_a_json_answer_is_data_not_prose(response: str) -> None:
                    "bought a lamp for five dollars, delivered last Tuesday to her office.")
     assert reason_of(instruction=instruction, response=response) is None
     assert reason_of(instruction=instruction, response=response[:-1]) == "too_short"
+
+
+@pytest.mark.parametrize(("instruction", "response"), [
+    # real non-answers, as weak and strong models wrote them: assent, and nothing after it
+    ("Could you modify this slot machine code to pay $5 for three lemons?\n\n"
+     "import random\nfruits = ['lemon', 'cherry', 'bar']\ndial = random.choice(fruits)",
+     "Sure!"),
+    ("Write a short poem about the sea at night.", "Sure, I can do that."),
+    ("Can you draft a clause that limits our liability to the fees paid?", "Of course!"),
+    ("Give me three names for a bakery.", "Sure, here you go!"),
+])
+def test_an_acknowledgement_alone_is_no_answer(instruction: str, response: str) -> None:
+    assert reason_of(instruction=instruction, response=response) == "too_short"
+    assert reason_of(instruction="写一首关于秋天的短诗。", response="好的", language="zh") \
+        == "too_short"
+
+
+@pytest.mark.parametrize(("instruction", "response"), [
+    # a yes/no question is answered by an assent; an answer that goes on is an answer
+    ("Is an NDA signed by both parties binding on both of them?", "Certainly."),
+    ("Does a mutual NDA protect both parties' information?", "Of course!"),
+    ("Is the following review positive? 'Great food.'", "Yes"),
+    ("Give me a name for a bakery.", "Sure: Crumb & Crust."),
+])
+def test_an_assent_that_answers_is_kept(instruction: str, response: str) -> None:
+    assert reason_of(instruction=instruction, response=response) is None

@@ -88,3 +88,32 @@ def test_a_list_item_that_runs_on_like_a_paragraph_and_stops_is_cut() -> None:
               "or less with a whisk, and then set aside while the pastry case bakes blind until "
               "it is pale golden at the")
     assert reason_of(instruction=ins, response=run_on) == "truncated"
+
+
+def test_a_last_list_item_that_stops_bare_among_items_that_end_sentences_is_cut() -> None:
+    ins = "Explain the snake game code step by step."
+    steps = ("1. We import the modules the game needs.\n"
+             "2. We set the size of the board and the colours.\n"
+             "3. We define a function that draws the board.")
+    assert reason_of(instruction=ins, response=steps) is None
+    cut = steps + "\n4. We define a function that moves the snake based on its current direction"
+    assert reason_of(instruction=ins, response=cut) == "truncated"
+    # items that end on a bracket end no sentence: a bare last item is the list's style
+    named = ("* The Sloan Digital Sky Survey (SDSS)\n* The Black Hole Database (BHD)\n"
+             "* The LIGO and Virgo collaborations")
+    assert reason_of(instruction="List sources of black hole data.", response=named) is None
+
+
+def test_a_last_line_that_stops_on_a_word_no_sentence_ends_on_is_cut() -> None:
+    ins = "Explain what this program does when it runs."
+    whole = ("The program opens a window with a picture box.\n\n"
+             "When you run the program, it will generate a random set of shapes.")
+    assert reason_of(instruction=ins, response=whole) is None
+    assert reason_of(instruction=ins, response=whole[:-len(" shapes.")]) == "truncated"
+    tours = "It tries one tour of the cities after another, and keeps the shortest.\n\n"
+    assert reason_of(instruction=ins, response=tours + "The tenth tour is") == "truncated"
+    # code may end on such a word, and so may a title in title case
+    code = "Write a Python function that returns the first truthy value."
+    assert reason_of(instruction=code, response="def first(x, a):\n    return x or a") is None
+    assert reason_of(instruction="Suggest a title for a talk on onboarding.",
+                     response="Onboarding: What New Hires Wish They Were Told About") is None
