@@ -13,6 +13,7 @@ catch cut answers whose finish reason is unknown (imported data) or wrong (some 
   short (a list item as long as a paragraph is held to a paragraph's rule); a translation is
   held to its source: when the task's text ends a sentence, so must the answer
   (`_translation_cut`);
+- it ends on a broken character (U+FFFD): the byte stream was cut inside a character;
 - its last list item stops bare where the items before it end sentences ("7. ... otherwise.",
   "8. ... based on its current direction"): items of one list are written alike (`_list_cut`);
 - its last line stops on a word no English sentence ends on: an article, a conjunction, a
@@ -39,6 +40,7 @@ _LIST_LINE = re.compile(r"^\s*(?:[-*+\u2022#>|]|\d{1,3}[.)、]|[a-z][.)]\s)")
 MID_SENTENCE_CHARS = 200  # a prose line this long that stops without punctuation was cut
 MID_SENTENCE_CJK = 60
 MID_CLAUSE_CJK = 12
+TAG_CHARS = 40  # a hashtag or a handle is a word or a few, not a paragraph after a stray "#"
 # a CJK sentence under way: a comma or semicolon, then CJK text to the end (a title has no
 # comma; "、" enumerates a list, and a list may well end without a stop)
 _CLAUSE_CJK = re.compile(rf"[，；][^，；]*[{CJK_CHARS}]$")
@@ -55,8 +57,10 @@ def _unclosed(text: str) -> bool:
 
 def _mid_sentence(text: str) -> bool:
     last = text.rstrip().rsplit("\n", 1)[-1].strip()
-    if not last or not last[-1].isalnum() or _END.search(last) \
-            or last.split()[-1][:1] in ("#", "@"):  # an emoji, a hashtag, a handle end a post
+    if not last or not last[-1].isalnum() or _END.search(last):
+        return False
+    tail = last.split()[-1]
+    if tail[:1] in ("#", "@") and len(tail) <= TAG_CHARS:  # a hashtag, a handle end a post
         return False
     cjk = len(CJK.findall(last))
     if _LIST_LINE.match(last):  # an item may end without a stop, unless it runs on and on
@@ -94,9 +98,13 @@ def _dangling(line: str) -> bool:
         and (line[0].isupper() or bool(_LIST_LINE.match(line))) and not _CODE_CHARS.search(line)
 
 
+_BROKEN = "\ufffd"  # a character cut in the middle of its bytes: the stream stopped there
+
+
 def cut_by_text(text: str) -> bool:
     """Whether a response's text shows that it was cut (see the module docstring)."""
-    if not text or _CUT.search(text) or _unclosed(text) or _mid_sentence(text):
+    if not text or _CUT.search(text) or _unclosed(text) or _mid_sentence(text) \
+            or text.rstrip().endswith(_BROKEN):
         return bool(text)
     line = text.rstrip().rsplit("\n", 1)[-1]
     last = line.strip()

@@ -117,3 +117,22 @@ def test_a_last_line_that_stops_on_a_word_no_sentence_ends_on_is_cut() -> None:
     assert reason_of(instruction=code, response="def first(x, a):\n    return x or a") is None
     assert reason_of(instruction="Suggest a title for a talk on onboarding.",
                      response="Onboarding: What New Hires Wish They Were Told About") is None
+
+
+def test_an_answer_that_ends_inside_a_broken_character_is_cut() -> None:
+    ins = "新型コロナウイルスが日本経済に与えた影響を説明してください。"
+    whole = "消費が落ち込み、多くの企業が営業を止めました。政府は給付金で家計を支えました。"
+    assert reason_of(language="ja", instruction=ins, response=whole) is None
+    # a stream cut inside a character's bytes decodes to U+FFFD
+    assert reason_of(language="ja", instruction=ins,
+                     response=whole[:-12] + "政府が与える影\ufffd") == "truncated"
+
+
+def test_a_stray_hash_before_a_paragraph_is_no_hashtag() -> None:
+    ins = "明治維新後に日本が採用した政治制度について説明してください。"
+    prose = ("政府は憲法を制定し、議会を開設しました。# #用語の説明をします。まず薩摩藩と長州藩は"
+             "倒幕の中心となった藩であり、その出身者が新政府の要職を占めました。次に戊辰戦争で")
+    assert reason_of(language="ja", instruction=ins, response=prose) == "truncated"
+    post = "Two years at the company today, and still learning every day #NewJob #CareerGrowth"
+    assert reason_of(instruction="Write a LinkedIn post about my work anniversary.",
+                     response=post) is None
