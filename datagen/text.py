@@ -156,6 +156,11 @@ def input_part(instruction: str) -> str:
     return instruction[m.end():].strip() if m else ""
 
 
+def fenced(text: str) -> tuple[str, list[str]]:
+    """The text with its fenced code blocks taken out, and the blocks (fences included)."""
+    return _FENCE.sub("\n", text), _FENCE.findall(text)
+
+
 def prose(text: str) -> str:
     """Text with fenced code, inline code and lines that read as code removed."""
     text = _INLINE.sub(" ", _FENCE.sub(" ", text or ""))

@@ -12,12 +12,23 @@ words is one of twice as many characters: `units`):
 - `max_top_2gram_share`: share of characters taken by the most frequent word 2-gram;
 
 and, on any response but code, a list whose short items repeat: at least `min_list_items`
-items of up to four words (lines, or comma/semicolon separated) of which more than
-`max_duplicate_item_share` repeat an earlier one ("innovative, disruptive, innovative, ..."),
-or whose lines repeat one pattern: the same line but for its numbers (a list of made-up links
-"https://stackoverflow.com/questions/2374321/remove-item-in-array", ".../40616132/...").
-A line needs `PATTERN_LETTERS` letters outside its numbers to count: the rows of a
-multiplication table ("7 x 3 = 21") share a pattern by nature.
+items of up to four words (lines, or the items of one comma/semicolon list) of which more
+than `max_duplicate_item_share` repeat an earlier one ("innovative, disruptive, innovative,
+..."), or whose lines repeat one pattern: the same line but for its numbers (a list of
+made-up links "https://stackoverflow.com/questions/2374321/remove-item-in-array",
+".../40616132/..."). A line needs `PATTERN_LETTERS` letters outside its numbers to count: the
+rows of a multiplication table ("7 x 3 = 21") share a pattern by nature.
+
+Good answers repeat by design too, and strong models' published answers showed where (of
+5,845, 97 were dropped here, most of them wrongly): a song's chorus and a poem's refrain (a
+line said up to `REFRAIN_TIMES` times is read once when the task asks for lyrics), a script's
+speakers in capitals, an outline's sub-items under each heading, a record's fields ("Subject:
+Orkney Islands"), the country every line of a list of places ends on, the same program shown
+for two versions of a framework. So the list and pattern rules skip structure
+(`_structural`, indented lines), the n-gram rules read the text around fenced code, and a
+code block is held to its own bar (`CODE_LOOP_SHARE`). A loop in any text shows as its lines
+going round one block three times and more (`cycles`): "fwrite(&i, sizeof(i), 1, fp);" forty
+times, or four paragraphs said again and again until the token limit.
 """
 
 from __future__ import annotations
@@ -30,8 +41,9 @@ from pydantic import Field
 
 from datagen.checks.check import Check, Context, Verdicts
 from datagen.reasons import DropReason
+from datagen.regex import Pattern
 from datagen.settings import Section
-from datagen.text import CJK
+from datagen.text import CJK, fenced
 
 
 class RepetitionConfig(Section):
@@ -75,23 +87,61 @@ def duplicate_ngram_fraction(words: list[str], n: int, total: int) -> float:
     return sum(len(w) for w, c in zip(words, covered, strict=True) if c) / total
 
 
-def duplicate_item_share(text: str) -> tuple[int, float]:
-    """Short items of a list (lines, or comma/semicolon separated), and the share of them
-    that repeat an earlier one."""
-    items = []
-    for line in text.splitlines():
+def duplicate_item_share(text: str, min_items: int = 8) -> tuple[int, float]:
+    """Of the lists of `min_items` short items or more, the one whose items repeat most: its
+    length, and the share of its items that repeat an earlier one. A list is the lines of
+    the text (but for its structure: `_structural`), or the items of one line that is a
+    comma list. An item of one line said again on another is no repeat: "Pittsburgh, PA,
+    USA" and "Boston, MA, USA" share a country."""
+    lists, lines = [], []
+    for line in _top_level(text):
+        if _structural(line):
+            continue
         line = line.rsplit(":", 1)[-1]  # "Here are some adjectives: a, b, c" -> "a, b, c"
-        items += [_MARKER.sub("", x).strip(" .").lower() for x in _ITEMS.split(line)]
-    items = [x for x in items if _WORDLIKE.match(x) and len(x.split()) <= ITEM_WORDS]
-    if not items:
-        return 0, 0.0
-    return len(items), 1 - len(set(items)) / len(items)
+        parts = _short([_MARKER.sub("", x) for x in _ITEMS.split(line)])
+        if len(parts) > 1:
+            lists.append(parts)
+        else:
+            lines += parts
+    shares = [_share(items) for items in (*lists, lines) if len(items) >= min_items]
+    return max(shares, key=lambda found: found[1], default=(0, 0.0))
+
+
+def _top_level(text: str) -> list[str]:
+    """The lines of a text that are not indented under another: an outline repeats "Current
+    state" under each of its headings."""
+    return [line for line in text.splitlines() if not line[:1].isspace()]
+
+
+# a heading or a label that ends on a colon ("**Without adjectives:**" before each example),
+# and a record's field ("Subject: Orkney Islands", "Genre: Techno")
+_HEADER = re.compile(r":[\s*_#]*$")
+_FIELD = re.compile(r"^\W*(?:\d{1,3}[.)]\s*)?[^\W\d_]+(?: [^\W\d_]+){0,2}\W*: ")
+
+
+def _structural(line: str) -> bool:
+    """A line that repeats by design: a heading, a field, or a speaker's name in capitals (a
+    script repeats "JULIA" before each line)."""
+    bare = _MARKER.sub("", line).strip(" *_#")
+    return bool(_HEADER.search(line) or _FIELD.match(line)) \
+        or (bare.isupper() and len(bare.split()) <= 3)
+
+
+def _short(items: list[str]) -> list[str]:
+    items = [x.strip(" .") for x in items]
+    return [x for x in items if _WORDLIKE.match(x) and len(x.split()) <= ITEM_WORDS]
+
+
+def _share(items: list[str]) -> tuple[int, float]:
+    return len(items), 1 - len({x.lower() for x in items}) / len(items)
 
 
 def pattern_line_share(text: str) -> tuple[int, float]:
     """Lines (list markers removed), and the share of them that repeat an earlier line's
-    pattern: the line with its numbers masked."""
-    lines = [_DIGITS.sub("0", _MARKER.sub("", x).strip()) for x in text.splitlines()]
+    pattern: the line with its numbers masked. Structure repeats by design: sub-items
+    (indented lines) and `_structural` lines."""
+    lines = [_DIGITS.sub("0", _MARKER.sub("", x).strip().lower()) for x in _top_level(text)
+             if not _structural(x)]
     lines = [x for x in lines if len(_LETTER.findall(x)) >= PATTERN_LETTERS]
     if not lines:
         return 0, 0.0
@@ -105,14 +155,14 @@ def repetitive(text: str, cfg: RepetitionConfig, prose: str | None = None,
     # a list of `min_list_items` needs as many lines, commas and semicolons: most texts have not
     if prose and len(prose.splitlines()) + prose.count(",") + prose.count(";") \
             >= cfg.min_list_items:
-        n_items, dup_items = duplicate_item_share(prose)
+        n_items, dup_items = duplicate_item_share(prose, cfg.min_list_items)
         if n_items >= cfg.min_list_items and dup_items > cfg.max_duplicate_item_share:
             return True
     if lines and text.count("\n") + 1 >= cfg.min_list_items:
         n_lines, dup_lines = pattern_line_share(text)
         if n_lines >= cfg.min_list_items and dup_lines > cfg.max_duplicate_item_share:
             return True
-    words, per_word = units(text)
+    words, per_word = units(text.lower())
     if len(words) < cfg.min_words * per_word:
         return False
     total = sum(map(len, words))
@@ -124,6 +174,78 @@ def repetitive(text: str, cfg: RepetitionConfig, prose: str | None = None,
     return (top_ngram_fraction(words, 2 * per_word, total) > cfg.max_top_2gram_share
             or duplicate_ngram_fraction(words, 8 * per_word, total)
             > cfg.max_repeated_8gram_share)
+
+
+MAX_PERIOD = 12  # lines in the block a loop repeats
+
+
+def cycles(text: str, min_lines: int) -> bool:
+    """Whether the text's lines go round one block of up to `MAX_PERIOD` lines at least
+    three times in a row, over `min_lines` lines or more: a loop in code ("fwrite(&i,
+    sizeof(i), 1, fp);" forty times) as much as in prose. A line needs `PATTERN_LETTERS`
+    letters to count. A chorus sung twice in a row is two rounds, not three. Numbers count:
+    structured data repeats its frame with new numbers ("Period: 2011-2013", "Tizio: 3%")."""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    # a cycle's later rounds repeat lines: fewer repeats than the shortest cycle's, no cycle
+    fewest = min(max(2 * period, min_lines - period) for period in range(1, MAX_PERIOD + 1))
+    if len(lines) < min_lines or len(set(lines)) > len(lines) - fewest:
+        return False
+    worded = [len(_LETTER.findall(line)) >= PATTERN_LETTERS for line in lines]
+    for period in range(1, MAX_PERIOD + 1):
+        run = 0
+        for i in range(period, len(lines)):
+            run = run + 1 if worded[i] and lines[i] == lines[i - period] else 0
+            if run >= 2 * period and run + period >= min_lines:
+                return True
+    return False
+
+
+REFRAIN_TIMES = 4  # a chorus comes back a few times; a loop, until the token limit
+
+
+def without_refrains(text: str) -> str:
+    """A song or poem's text with each line said again up to `REFRAIN_TIMES` times kept
+    once: a chorus is no loop."""
+    counts = Counter(line.strip().lower() for line in text.splitlines())
+    seen: set[str] = set()
+    out = []
+    for line in text.splitlines():
+        key = line.strip().lower()
+        if key and 1 < counts[key] <= REFRAIN_TIMES and key in seen:
+            continue
+        seen.add(key)
+        out.append(line)
+    return "\n".join(out)
+
+
+CODE_LOOP_SHARE = 0.75  # of a code block's characters in repeated 8-grams or its top 2-gram
+
+
+def looping(text: str, prose: str, code: bool, shape: str, refrain: bool,
+            cfg: RepetitionConfig) -> bool:
+    """Whether a response loops: its lines cycle, a fenced code block is mostly repeated
+    n-grams (`CODE_LOOP_SHARE`), or the rules above hold on the text around its fenced
+    code. A code block is held to its own, higher bar: an answer asked for two versions of a
+    program shows much of it twice, and markup repeats its attributes by nature."""
+    if cycles(text, cfg.min_list_items):
+        return True
+    read, blocks = fenced(text) if "```" in text else (text, [])
+    if any(_repeated_share(block, cfg) > CODE_LOOP_SHARE for block in blocks):
+        return True
+    if refrain:
+        read, prose = without_refrains(read), without_refrains(prose)
+    return repetitive(read, cfg, None if code else prose, lines=shape != "code" and not blocks)
+
+
+def _repeated_share(text: str, cfg: RepetitionConfig) -> float:
+    """The larger of a text's two n-gram shares (`max_repeated_8gram_share`,
+    `max_top_2gram_share`)."""
+    words, per_word = units(text.lower())
+    if len(words) < cfg.min_words * per_word:
+        return 0.0
+    total = sum(map(len, words))
+    return max(duplicate_ngram_fraction(words, 8 * per_word, total),
+               top_ngram_fraction(words, 2 * per_word, total))
 
 
 def units(text: str) -> tuple[list[str], int]:
@@ -138,21 +260,27 @@ def units(text: str) -> tuple[list[str], int]:
     return spaced, 2 if cjk * 2 > len(spaced) else 1
 
 
+# tasks whose answer repeats lines by design: a song's chorus, a poem's refrain
+_REFRAIN = Pattern(
+    r"\b(?:songs?|lyrics?|chorus|refrains?|raps?|anthems?|jingles?|chants?|hymns?|poems?|"
+    r"poetry|verses?|ballads?|villanelles?|nursery rhymes?|chansons?|poèmes?|lieder|lied|"
+    r"gedichte?|canciones?|canción|poemas?)\b|歌詞|诗歌|詩|歌曲|作词|作詞")
+
+
 def _repetition(ctx: Context) -> Verdicts:
     cfg = ctx.cfg.repetition
     t = ctx.texts
-    # URLs read as code lines (`//`), so the line patterns are judged on the whole text of
-    # any answer but a code task's or a fenced one
-    hit = pd.Series([repetitive(x, cfg, None if code else p.lower(),
-                                lines=shape != "code" and "```" not in x)
-                     for x, p, code, shape in zip(t.response_lc, t.response_prose,
-                                                  t.response_has_code, t.shape, strict=True)],
+    refrain = _REFRAIN.mask(t.task.str.lower().tolist())
+    hit = pd.Series([looping(x, p, code, shape, asks, cfg)
+                     for x, p, code, shape, asks in zip(t.response, t.response_prose,
+                                                        t.response_has_code, t.shape, refrain,
+                                                        strict=True)],
                     index=ctx.frame.index, dtype=bool)
     return Verdicts.where(hit, DropReason.REPETITION)
 
 
 CHECK = Check(
     name="repetition", stage="heuristics", order=2000, config=RepetitionConfig,
-    reasons=(DropReason.REPETITION,), inputs=("response",),
+    reasons=(DropReason.REPETITION,), inputs=("instruction", "response", "metadata"),
     section="repetition", level="pair", run=_repetition,
 )
