@@ -97,6 +97,13 @@ _SHORT = Pattern(
 TRANSLATE = Pattern(r"translat|traduis|traduc|traduz|übersetz|翻译|翻譯|訳|번역", re.IGNORECASE)
 
 
+# lyrics or a poem are asked for: their answers repeat lines by design (a chorus, a refrain)
+LYRICS = Pattern(
+    r"\b(?:songs?|lyrics?|chorus|refrains?|raps?|anthems?|jingles?|chants?|hymns?|poems?|"
+    r"poetry|verses?|ballads?|villanelles?|nursery rhymes?|chansons?|poèmes?|lieder|lied|"
+    r"gedichte?|canciones?|canción|poemas?)\b|歌詞|诗歌|詩|歌曲|作词|作詞")
+
+
 # Asks in other languages: CJK words have no word boundaries, so these carry none.
 _ASKS_LABEL = Pattern(
     r"\b(?:rate|rating|score|grade)\b.{0,80}\b(?:out of|on a scale|from \d+ to \d+|stars?|"

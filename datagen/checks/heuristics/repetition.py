@@ -41,8 +41,8 @@ from pydantic import Field
 
 from datagen.checks.check import Check, Context, Verdicts
 from datagen.reasons import DropReason
-from datagen.regex import Pattern
 from datagen.settings import Section
+from datagen.shape import LYRICS
 from datagen.text import CJK, fenced
 
 
@@ -87,7 +87,7 @@ def duplicate_ngram_fraction(words: list[str], n: int, total: int) -> float:
     return sum(len(w) for w, c in zip(words, covered, strict=True) if c) / total
 
 
-def duplicate_item_share(text: str, min_items: int = 8) -> tuple[int, float]:
+def duplicate_item_share(text: str, min_items: int) -> tuple[int, float]:
     """Of the lists of `min_items` short items or more, the one whose items repeat most: its
     length, and the share of its items that repeat an earlier one. A list is the lines of
     the text (but for its structure: `_structural`), or the items of one line that is a
@@ -155,25 +155,31 @@ def repetitive(text: str, cfg: RepetitionConfig, prose: str | None = None,
     # a list of `min_list_items` needs as many lines, commas and semicolons: most texts have not
     if prose and len(prose.splitlines()) + prose.count(",") + prose.count(";") \
             >= cfg.min_list_items:
-        n_items, dup_items = duplicate_item_share(prose, cfg.min_list_items)
-        if n_items >= cfg.min_list_items and dup_items > cfg.max_duplicate_item_share:
+        _, dup_items = duplicate_item_share(prose, cfg.min_list_items)
+        if dup_items > cfg.max_duplicate_item_share:
             return True
     if lines and text.count("\n") + 1 >= cfg.min_list_items:
         n_lines, dup_lines = pattern_line_share(text)
         if n_lines >= cfg.min_list_items and dup_lines > cfg.max_duplicate_item_share:
             return True
+    repeated_8grams, top_2gram = ngram_shares(
+        text, cfg, floor=min(cfg.max_top_2gram_share, cfg.max_repeated_8gram_share))
+    return top_2gram > cfg.max_top_2gram_share or repeated_8grams > cfg.max_repeated_8gram_share
+
+
+def ngram_shares(text: str, cfg: RepetitionConfig, floor: float = 0.0) -> tuple[float, float]:
+    """A text's share of characters inside repeated word 8-grams, and in its most frequent
+    2-gram; both 0 for a text under `min_words`, or when no more than `floor` of it is in
+    repeated words (every word of a repeated n-gram is itself repeated: a cheap bound)."""
     words, per_word = units(text.lower())
     if len(words) < cfg.min_words * per_word:
-        return False
+        return 0.0, 0.0
     total = sum(map(len, words))
-    # every word of a repeated n-gram is itself repeated: a cheap bound skips most texts
     counts = Counter(words)
-    repeated = sum(len(w) * c for w, c in counts.items() if c > 1) / total
-    if repeated <= min(cfg.max_top_2gram_share, cfg.max_repeated_8gram_share):
-        return False
-    return (top_ngram_fraction(words, 2 * per_word, total) > cfg.max_top_2gram_share
-            or duplicate_ngram_fraction(words, 8 * per_word, total)
-            > cfg.max_repeated_8gram_share)
+    if floor and sum(len(w) * c for w, c in counts.items() if c > 1) / total <= floor:
+        return 0.0, 0.0
+    return (duplicate_ngram_fraction(words, 8 * per_word, total),
+            top_ngram_fraction(words, 2 * per_word, total))
 
 
 MAX_PERIOD = 12  # lines in the block a loop repeats
@@ -206,10 +212,11 @@ REFRAIN_TIMES = 4  # a chorus comes back a few times; a loop, until the token li
 def without_refrains(text: str) -> str:
     """A song or poem's text with each line said again up to `REFRAIN_TIMES` times kept
     once: a chorus is no loop."""
-    counts = Counter(line.strip().lower() for line in text.splitlines())
+    lines = text.splitlines()
+    counts = Counter(line.strip().lower() for line in lines)
     seen: set[str] = set()
     out = []
-    for line in text.splitlines():
+    for line in lines:
         key = line.strip().lower()
         if key and 1 < counts[key] <= REFRAIN_TIMES and key in seen:
             continue
@@ -230,22 +237,11 @@ def looping(text: str, prose: str, code: bool, shape: str, refrain: bool,
     if cycles(text, cfg.min_list_items):
         return True
     read, blocks = fenced(text) if "```" in text else (text, [])
-    if any(_repeated_share(block, cfg) > CODE_LOOP_SHARE for block in blocks):
+    if any(max(ngram_shares(block, cfg)) > CODE_LOOP_SHARE for block in blocks):
         return True
     if refrain:
         read, prose = without_refrains(read), without_refrains(prose)
     return repetitive(read, cfg, None if code else prose, lines=shape != "code" and not blocks)
-
-
-def _repeated_share(text: str, cfg: RepetitionConfig) -> float:
-    """The larger of a text's two n-gram shares (`max_repeated_8gram_share`,
-    `max_top_2gram_share`)."""
-    words, per_word = units(text.lower())
-    if len(words) < cfg.min_words * per_word:
-        return 0.0
-    total = sum(map(len, words))
-    return max(duplicate_ngram_fraction(words, 8 * per_word, total),
-               top_ngram_fraction(words, 2 * per_word, total))
 
 
 def units(text: str) -> tuple[list[str], int]:
@@ -260,17 +256,10 @@ def units(text: str) -> tuple[list[str], int]:
     return spaced, 2 if cjk * 2 > len(spaced) else 1
 
 
-# tasks whose answer repeats lines by design: a song's chorus, a poem's refrain
-_REFRAIN = Pattern(
-    r"\b(?:songs?|lyrics?|chorus|refrains?|raps?|anthems?|jingles?|chants?|hymns?|poems?|"
-    r"poetry|verses?|ballads?|villanelles?|nursery rhymes?|chansons?|poèmes?|lieder|lied|"
-    r"gedichte?|canciones?|canción|poemas?)\b|歌詞|诗歌|詩|歌曲|作词|作詞")
-
-
 def _repetition(ctx: Context) -> Verdicts:
     cfg = ctx.cfg.repetition
     t = ctx.texts
-    refrain = _REFRAIN.mask(t.task.str.lower().tolist())
+    refrain = LYRICS.mask(t.task.str.lower().tolist())
     hit = pd.Series([looping(x, p, code, shape, asks, cfg)
                      for x, p, code, shape, asks in zip(t.response, t.response_prose,
                                                         t.response_has_code, t.shape, refrain,

@@ -55,8 +55,7 @@ def _unclosed(text: str) -> bool:
     return text.count("{") + text.count("[") > text.count("}") + text.count("]")
 
 
-def _mid_sentence(text: str) -> bool:
-    last = text.rstrip().rsplit("\n", 1)[-1].strip()
+def _mid_sentence(last: str) -> bool:
     if not last or not last[-1].isalnum() or _END.search(last):
         return False
     tail = last.split()[-1]
@@ -103,12 +102,13 @@ _BROKEN = "\ufffd"  # a character cut in the middle of its bytes: the stream sto
 
 def cut_by_text(text: str) -> bool:
     """Whether a response's text shows that it was cut (see the module docstring)."""
-    if not text or _CUT.search(text) or _unclosed(text) or _mid_sentence(text) \
-            or text.rstrip().endswith(_BROKEN):
-        return bool(text)
+    if not text:
+        return False
     line = text.rstrip().rsplit("\n", 1)[-1]
     last = line.strip()
-    return bool(last) and last[-1].isalnum() and (_dangling(line) or _list_cut(text, last))
+    return bool(_CUT.search(text)) or _unclosed(text) or last.endswith(_BROKEN) \
+        or _mid_sentence(last) or (bool(last) and last[-1].isalnum()
+                                   and (_dangling(line) or _list_cut(text, last)))
 
 
 _SENTENCE_END = re.compile(r"[.!?。！？…][\s\"'”’»」』)）]*$")
